@@ -1,0 +1,239 @@
+"""The ``reconcile`` command line: parse options, call the pipeline, exit 0/1/2.
+
+Exit status (INTERFACES.md §1): 0 done with no ``error`` finding; 1 done and
+discrepancies of severity ``error`` found (like ``diff``); 2 bad input or usage,
+with every problem on standard error and nothing written. Never a traceback for
+bad input: every :class:`~reconcile.errors.ReconcileError` becomes a message.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconcile import __version__
+from reconcile.errors import ReconcileError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _fail(error: ReconcileError) -> None:
+    click.echo(f"reconcile: {error.kind}:", err=True)
+    click.echo(error.render(), err=True)
+    sys.exit(error.exit_code)
+
+
+class _Group(click.Group):
+    """Turns every ReconcileError raised by a command into a message and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ReconcileError as error:
+            _fail(error)
+
+
+rules_option = click.option(
+    "--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Rulebook folder (default: the rules bundled with reconcile).")
+contracts_option = click.option(
+    "--contracts", multiple=True, type=click.Path(path_type=Path),
+    help="Contract YAML file or folder; may be repeated. Contracts in RULES/contracts/ are loaded too.")
+declarations_option = click.option(
+    "--declarations", required=True, type=click.Path(path_type=Path),
+    help="Declarations: .xlsx (sheet 'Declarations'), .csv, or v3 API .json.")
+dfe_option = click.option(
+    "--dfe-statements", "dfe_statements", type=click.Path(path_type=Path),
+    help="DfE statements: .xlsx with sheets Statements and Lines, or v3 API statements .json.")
+engine_option = click.option(
+    "--engine", type=click.Choice(["auto", "durable", "python"]), default="auto", show_default=True,
+    help="Rules engine backend: durable-rules where it imports, else the pure-Python one.")
+as_of_option = click.option(
+    "--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Today's date for date checks (default: today). Makes runs reproducible.")
+progress_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress messages on standard error.")
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="reconcile")
+def main() -> None:
+    """What DfE should pay an ECF lead provider on each statement, and why.
+
+    \b
+    Start here:
+      reconcile demo --out out/          the whole job on bundled sample data
+      reconcile run --declarations decl.xlsx --dfe-statements dfe.xlsx --out recon.xlsx
+      reconcile rules show               what the bundled rulebook says
+    """
+
+
+@main.command()
+@declarations_option
+@dfe_option
+@rules_option
+@contracts_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Reconciliation workbook to write (.xlsx).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON result here ('-' for standard output).")
+@engine_option
+@as_of_option
+@progress_option
+def run(**options) -> None:
+    """Expected payments per statement, reconciled against DfE's statements.
+
+    \b
+    Example:
+      reconcile run --declarations declarations.xlsx \\
+                    --dfe-statements dfe-statements.xlsx --out reconciliation.xlsx
+    Exit status: 0 no discrepancy of severity error, 1 discrepancies, 2 bad input.
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_run(**options))
+
+
+@main.command()
+@declarations_option
+@rules_option
+@contracts_option
+@click.option("--json", "json_out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the JSON result ('-' for standard output).")
+@click.option("--dfe-statements", "dfe_statements", type=click.Path(path_type=Path),
+              help="Optional: DfE statements, used only for statement ids.")
+@engine_option
+@as_of_option
+@progress_option
+def expected(**options) -> None:
+    """Expected payments only: every statement, line and total, as JSON.
+
+    \b
+    Example:
+      reconcile expected --declarations declarations.csv --json expected.json
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_expected(**options))
+
+
+@main.command()
+@declarations_option
+@dfe_option
+@rules_option
+@contracts_option
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the split as JSON ('-' for standard output).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the split as a workbook (.xlsx).")
+@click.option("--per-partner", "per_partner", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one remittance workbook per delivery partner into this folder.")
+@engine_option
+@as_of_option
+@progress_option
+def split(**options) -> None:
+    """Divide each statement's payment between the delivery partners.
+
+    \b
+    Example:
+      reconcile split --declarations declarations.xlsx --json split.json \\
+                      --per-partner remittances/
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_split(**options))
+
+
+@main.command()
+@click.argument("declaration_id")
+@declarations_option
+@dfe_option
+@rules_option
+@contracts_option
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the explanation as JSON ('-' for standard output).")
+@engine_option
+@as_of_option
+def explain(**options) -> None:
+    """Why one declaration is (not) paid: its facts, the rules that fired, statement, band, fee.
+
+    \b
+    Example:
+      reconcile explain 5f1e...c2 --declarations declarations.xlsx
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_explain(**options))
+
+
+@main.group(cls=_Group)
+def rules() -> None:
+    """Check or show the rulebook (fees, banding, service fee, eligibility, calendars)."""
+
+
+@rules.command("check")
+@click.argument("rules_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@contracts_option
+def rules_check(rules_dir: Path | None, contracts: tuple[Path, ...]) -> None:
+    """Validate rule and contract YAML: exit 0, or every error as file:line and exit 2.
+
+    \b
+    Example:
+      reconcile rules check my-rules/
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_rules_check(rules_dir, contracts))
+
+
+@rules.command("show")
+@click.argument("rules_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@contracts_option
+def rules_show(rules_dir: Path | None, contracts: tuple[Path, ...]) -> None:
+    """A readable listing of what the rulebook says, for a finance reader.
+
+    \b
+    Example:
+      reconcile rules show | less
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_rules_show(rules_dir, contracts))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["declarations", "dfe-statements", "contract"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the blank template.")
+def template(kind: str, out: Path) -> None:
+    """Write a blank input: declarations or dfe-statements workbook, or contract YAML.
+
+    \b
+    Example:
+      reconcile template declarations --out my-declarations.xlsx
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_template(kind, out))
+
+
+@main.command()
+@click.option("--out", "out_dir", default="out", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reconciliation workbook and JSON.")
+@engine_option
+@progress_option
+def demo(**options) -> None:
+    """Run the whole job on the bundled sample data and print a short summary.
+
+    \b
+    Example:
+      reconcile demo --out out/
+    """
+    from reconcile import pipeline
+
+    sys.exit(pipeline.command_demo(**options))

@@ -1,0 +1,209 @@
+"""Findings: immutable records of what is wrong or worth knowing, collected, never raised.
+
+A finding is produced by a stage (``DECL`` validation of declarations, ``CALC``
+calculation, ``RECON`` comparison with DfE, ``CAL`` statement calendar, ``RULE``
+the rules engine) and reported in the JSON, the workbook and on the terminal.
+
+Codes are stable and catalogued here (:data:`CATALOGUE`); the eligibility rules of
+``rules/eligibility.yaml`` carry their own codes, severities, messages and
+suggestions in the YAML (the rulebook is their catalogue).
+
+>>> f = finding("OUTPUT_COUNT_MISMATCH", "Band A started: DfE counts 9, we expect 10",
+...             statement="May 2024", expected="10", actual="9", difference="-1")
+>>> f.severity
+<Severity.ERROR: 'error'>
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
+
+from reconcile.model import Source
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class Finding(NamedTuple):
+    """One discrepancy, ineligible declaration or notice. Immutable."""
+
+    code: str
+    severity: Severity
+    message: str
+    suggestion: str = ""
+    lead_provider: str | None = None
+    cohort: int | None = None
+    statement: str | None = None
+    declaration_id: str | None = None
+    line: str | None = None  # e.g. "output ect started band A"
+    expected: str | None = None
+    actual: str | None = None
+    difference: str | None = None
+    source: Source | None = None
+    rule: str | None = None  # rule id and file:line that produced it
+
+    def as_json(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "lead_provider": self.lead_provider,
+            "cohort": self.cohort,
+            "statement": self.statement,
+            "declaration_id": self.declaration_id,
+            "line": self.line,
+            "expected": self.expected,
+            "actual": self.actual,
+            "difference": self.difference,
+            "message": self.message,
+            "suggestion": self.suggestion,
+            "source": str(self.source) if self.source else None,
+            "rule": self.rule,
+        }
+
+
+class CodeInfo(NamedTuple):
+    stage: str
+    severity: Severity
+    title: str
+    suggestion: str
+
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+#: Every finding code the program itself produces (rule-defined codes live in
+#: rules/eligibility.yaml).
+CATALOGUE: dict[str, CodeInfo] = {
+    # --- statement calendar (rules/calendars.yaml, DfE statements) ---
+    "CAL_CUTOFF_AFTER_PAYMENT": CodeInfo(
+        "CAL", W, "Statement cut-off date is on or after its payment date",
+        "The calendar row is probably a typo (DfE's own seed data has several). "
+        "Ask DfE which cut-off applies; the tool uses the corrected date shown."),
+    "CAL_MILESTONE_AFTER_PAYMENT": CodeInfo(
+        "CAL", I, "Schedule milestone date is after its payment date",
+        "Check the schedule with DfE's published milestone dates."),
+    "CAL_NO_OUTPUT_STATEMENT": CodeInfo(
+        "CAL", E, "No output-fee statement left for the declaration's cohort",
+        "The cohort's funding contract has ended: DfE will not pay this declaration "
+        "unless contract management agrees a manual adjustment."),
+    # --- calculation ---
+    "CALC_OVER_CAPACITY": CodeInfo(
+        "CALC", W, "Declarations beyond the last band are not paid",
+        "You are over your contracted volume for this declaration type. Talk to "
+        "DfE contract management about a contract variation (a new band)."),
+    "CALC_NO_CONTRACT": CodeInfo(
+        "CALC", E, "No contract for the lead provider and cohort",
+        "Add a contract YAML for this provider and cohort (reconcile template contract)."),
+    "CALC_STATEMENT_MOVED": CodeInfo(
+        "CALC", W, "Declaration is on a different statement than the calendar rule expects",
+        "DfE attaches a declaration to the next output-fee statement after it was "
+        "submitted (or became eligible). Check whether DfE moved it by script, and "
+        "whether the amount will be paid on the later statement."),
+    "CALC_UNKNOWN_STATEMENT": CodeInfo(
+        "CALC", E, "Declaration names a statement that is not in the calendar",
+        "Check the statement name or id against DfE's statements for the cohort."),
+    "CALC_CLAWBACK_BAND_DIFFERS": CodeInfo(
+        "CALC", I, "Clawback valued at a different band fee from the one originally paid",
+        "DfE claws back from the top band filled, not at the fee originally paid. "
+        "This is DfE's method; the difference is explained, not an error."),
+    "CALC_SERVICE_FEE_REDUCED": CodeInfo(
+        "CALC", W, "Service fee reduced: recruitment below the threshold of the target",
+        "Recruitment is under the contract's threshold; check the reduction with DfE."),
+    # --- reconciliation against DfE statements ---
+    "OUTPUT_COUNT_MISMATCH": CodeInfo(
+        "RECON", E, "Output payment count differs from DfE's",
+        "Compare the declarations attached to this statement (Declarations sheet) "
+        "with DfE's assurance report for it."),
+    "OUTPUT_FEE_MISMATCH": CodeInfo(
+        "RECON", E, "Fee per declaration differs from the contract",
+        "Check the band prices of the contract version DfE used for this statement."),
+    "OUTPUT_AMOUNT_MISMATCH": CodeInfo(
+        "RECON", E, "Output payment amount differs from DfE's",
+        "Check count and fee on this line; raise a query with DfE if both match."),
+    "CLAWBACK_COUNT_MISMATCH": CodeInfo(
+        "RECON", E, "Clawback count differs from DfE's",
+        "List the voided paid declarations with this clawback statement and compare."),
+    "CLAWBACK_AMOUNT_MISMATCH": CodeInfo(
+        "RECON", E, "Clawback amount differs from DfE's",
+        "Check the band the clawback was taken from (top band filled first)."),
+    "UPLIFT_MISMATCH": CodeInfo(
+        "RECON", E, "Uplift fees differ from DfE's",
+        "Check the pupil premium and sparsity flags of the started declarations."),
+    "UPLIFT_CLAWBACK_MISMATCH": CodeInfo(
+        "RECON", E, "Uplift clawbacks differ from DfE's",
+        "Check the flags of the clawed-back started declarations."),
+    "SERVICE_FEE_MISMATCH": CodeInfo(
+        "RECON", E, "Service fee differs from DfE's",
+        "Check the contract version (recruitment target, set-up fee, monthly fee)."),
+    "VAT_MISMATCH": CodeInfo(
+        "RECON", E, "VAT differs from DfE's",
+        "Check whether the provider is VAT chargeable in the contract."),
+    "TOTAL_MISMATCH": CodeInfo(
+        "RECON", E, "Statement total differs from DfE's",
+        "See the line findings of this statement; the total follows from them."),
+    "HIDDEN_RECONCILE_AMOUNT": CodeInfo(
+        "RECON", W, "DfE's total differs from the sum of its own lines",
+        "DfE's statement total includes an amount not shown as a line (a "
+        "'reconcile amount'). Ask DfE contract management what it corrects."),
+    "UNEXPLAINED_ADJUSTMENT": CodeInfo(
+        "RECON", I, "Additional adjustment on DfE's statement",
+        "Manual adjustments are not computed from declarations: confirm the reason "
+        "with DfE and record it."),
+    "STATEMENT_MISSING_FROM_DFE": CodeInfo(
+        "RECON", E, "Expected statement not found in DfE's statements",
+        "Check that DfE's statement list is complete for the cohort."),
+    "STATEMENT_NOT_EXPECTED": CodeInfo(
+        "RECON", W, "DfE statement with no expected counterpart",
+        "Check the cohort and name; the calendar may have changed."),
+    "LINE_MISSING_FROM_DFE": CodeInfo(
+        "RECON", E, "Expected line not on DfE's statement",
+        "Ask DfE why the declarations of this line are not on the statement."),
+    "LINE_NOT_EXPECTED": CodeInfo(
+        "RECON", E, "DfE line with no expected counterpart",
+        "Check which declarations DfE counted on this line (assurance report)."),
+    "DECLARATION_PAID_TWICE": CodeInfo(
+        "RECON", E, "Two billable declarations for one participant and type",
+        "Void the duplicate; DfE should make it ineligible (reason duplicate)."),
+    "CLAWBACK_OTHER_COHORT": CodeInfo(
+        "RECON", E, "Clawback on a statement of another cohort",
+        "A clawback belongs to a statement of the declaration's own cohort; ask DfE to move it."),
+    "CLAWBACK_BEFORE_PAYMENT": CodeInfo(
+        "RECON", E, "Clawback on a statement earlier than the one that paid it",
+        "A clawback must follow the payment; ask DfE to move it to a later statement."),
+    # --- delivery-partner split ---
+    "SPLIT_NO_DELIVERY_PARTNER": CodeInfo(
+        "SPLIT", W, "Declaration has no delivery partner",
+        "Add delivery_partner_id to the declaration; until then its money is shown "
+        "in the 'unassigned' row."),
+}
+
+
+def finding(code: str, message: str, suggestion: str | None = None, *,
+            severity: Severity | None = None, **where) -> Finding:
+    """A finding of a catalogued code; the catalogue supplies severity and suggestion."""
+    info = CATALOGUE.get(code)
+    if info is None:
+        raise KeyError(f"finding code {code!r} is not in the catalogue")
+    return Finding(code, severity or info.severity, message,
+                   info.suggestion if suggestion is None else suggestion, **where)
+
+
+def sort_key(f: Finding) -> tuple:
+    """Severity first, then the size of the money difference (largest first), then place."""
+    return (f.severity.rank, -_magnitude(f.difference), f.lead_provider or "",
+            f.cohort or 0, f.statement or "", f.code, f.declaration_id or "")
+
+
+def _magnitude(text: str | None) -> Decimal:
+    try:
+        return abs(Decimal(text)) if text else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)

@@ -1,0 +1,90 @@
+"""Atomic output: every file is written to a temporary name beside it and renamed.
+
+A failed run therefore never leaves a half-written workbook or JSON. Several
+outputs of one run are committed together at the end (:class:`Outputs`), after
+every stage has succeeded, so bad input (exit 2) writes nothing at all.
+
+``-`` as a JSON path means standard output (INTERFACES.md §1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from reconcile.errors import Problem, UsageError
+from reconcile.model import Source
+
+
+def dump_json(data: object) -> str:
+    """Stable JSON text: sorted where order carries no meaning is the caller's job."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+class Outputs:
+    """Collects what a run will write; :meth:`commit` writes it all, atomically per file."""
+
+    def __init__(self) -> None:
+        self._jobs: list[tuple[Path | None, object]] = []
+        self._text_jobs: set[int] = set()
+
+    def text(self, path: Path | str, text: str | Callable[[], str]) -> None:
+        """A text file (or standard output when ``path`` is ``-``); text may be deferred."""
+        if callable(text):
+            self._text_jobs.add(id(text))
+        self._jobs.append((None if str(path) == "-" else Path(path), text))
+
+    def file(self, path: Path | str, render: Callable[[Path], None]) -> None:
+        """A file made by ``render(temp_path)``, e.g. an xlsxwriter workbook."""
+        self._jobs.append((Path(path), render))
+
+    def check_writable(self) -> None:
+        """Fail before any work is written if an output folder does not exist."""
+        problems = []
+        for path, _ in self._jobs:
+            if path is not None and not path.parent.exists():
+                problems.append(Problem(Source(str(path)), "the folder does not exist",
+                                        f"create {path.parent} first or choose another path"))
+            elif path is not None and path.is_dir():
+                problems.append(Problem(Source(str(path)), "this is a folder, not a file",
+                                        "give a file name"))
+        if problems:
+            raise UsageError(problems)
+
+    def commit(self) -> None:
+        self.check_writable()
+        done: list[tuple[Path, Path]] = []
+        try:
+            for path, job in self._jobs:
+                if path is None:
+                    sys.stdout.write(job if isinstance(job, str) else job())
+                    sys.stdout.flush()
+                    continue
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                                dir=path.parent)
+                os.close(fd)
+                tmp = Path(tmp_name)
+                done.append((tmp, path))
+                if isinstance(job, str):
+                    tmp.write_text(job, encoding="utf-8")
+                elif id(job) in self._text_jobs:
+                    tmp.write_text(job(), encoding="utf-8")
+                else:
+                    job(tmp)
+            for tmp, path in done:
+                os.replace(tmp, path)
+        finally:
+            for tmp, _ in done:
+                if tmp.exists():
+                    tmp.unlink()
+
+
+def write_atomically(path: Path | str, render: Callable[[Path], None]) -> None:
+    """One file, atomically."""
+    out = Outputs()
+    out.file(path, render)
+    out.commit()

@@ -1,0 +1,259 @@
+"""The only orchestrator: read -> validate -> evaluate rules -> calculate -> compare -> report -> write.
+
+Each stage takes data and returns data plus findings; findings pile up in the
+:class:`RunResult` instead of being raised. A :class:`~reconcile.errors.ReconcileError`
+(bad input, bad rules, bad usage) stops the run before anything is written:
+outputs are committed together at the very end (:mod:`reconcile.outputs`).
+
+The ``command_*`` functions are what the CLI calls; each returns the exit status.
+
+Example (what ``reconcile expected`` does)::
+
+    result = run(RunOptions(declarations=Path("decl.csv")))
+    print(result.calculation.statements[0].total)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from reconcile.errors import Problem, UsageError
+from reconcile.findings import Finding, Severity, sort_key
+from reconcile.model import Source
+from reconcile.outputs import Outputs, dump_json
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+class RunOptions(NamedTuple):
+    declarations: Path
+    dfe_statements: Path | None = None
+    rules_dir: Path | None = None
+    contracts: tuple[Path, ...] = ()
+    engine: str = "auto"
+    as_of: dt.date | None = None
+    quiet: bool = True
+    with_split: bool = False
+
+
+class RunResult(NamedTuple):
+    options: RunOptions
+    rulebook: Any
+    declarations: tuple
+    dfe_statements: tuple
+    evaluation: Any
+    calculation: Any
+    comparison: Any | None
+    split: Any | None
+    findings: tuple[Finding, ...]
+    timings: tuple[tuple[str, float], ...]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+
+class Progress:
+    """Stage timings, and progress lines on standard error unless quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.timings: list[tuple[str, float]] = []
+
+    @contextmanager
+    def stage(self, name: str, detail: str = ""):
+        start = time.perf_counter()
+        if not self.quiet:
+            print(f"reconcile: {name}{' ' + detail if detail else ''} ...", file=sys.stderr,
+                  flush=True)
+        yield
+        took = time.perf_counter() - start
+        self.timings.append((name, took))
+        if not self.quiet:
+            print(f"reconcile: {name} done in {took:.2f}s", file=sys.stderr, flush=True)
+
+
+def run(options: RunOptions) -> RunResult:
+    """Every stage in order; returns the whole result (nothing is written here)."""
+    from reconcile.calculate import calculate
+    from reconcile.read import read_declarations, read_dfe_statements
+    from reconcile.rulebook.evaluate import evaluate
+    from reconcile.rulebook.load import load_rulebook
+
+    progress = Progress(options.quiet)
+    as_of = options.as_of or dt.date.today()
+    with progress.stage("rules", "loading the rulebook"):
+        rulebook = load_rulebook(options.rules_dir, options.contracts)
+    with progress.stage("read", f"reading {options.declarations}"):
+        declarations = read_declarations(options.declarations, rulebook.vocabulary)
+        dfe_statements = (read_dfe_statements(options.dfe_statements)
+                          if options.dfe_statements else ())
+    with progress.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
+        evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
+    with progress.stage("calculate", "expected payments per statement"):
+        calculation = calculate(declarations, evaluation, rulebook, dfe_statements)
+    comparison = None
+    if dfe_statements:
+        from reconcile.compare import compare
+
+        with progress.stage("compare", "expected against DfE"):
+            comparison = compare(calculation, dfe_statements, rulebook)
+    split_result = None
+    if options.with_split:
+        from reconcile.split import split_payments
+
+        with progress.stage("split", "delivery-partner shares"):
+            split_result = split_payments(calculation, declarations, rulebook)
+    findings = [*rulebook.findings, *evaluation.findings, *calculation.findings]
+    if comparison is not None:
+        findings.extend(comparison.findings)
+    if split_result is not None:
+        findings.extend(split_result.findings)
+    findings.sort(key=sort_key)
+    return RunResult(options, rulebook, declarations, dfe_statements, evaluation, calculation,
+                     comparison, split_result, tuple(findings), tuple(progress.timings))
+
+
+def _exit_status(result: RunResult) -> int:
+    return EXIT_FINDINGS if result.has_errors else EXIT_OK
+
+
+def _summary(result: RunResult) -> str:
+    from collections import Counter
+
+    by_severity = Counter(f.severity.value for f in result.findings)
+    parts = [f"{len(result.calculation.statements)} statement(s)",
+             f"{len(result.declarations):,} declaration(s)",
+             ", ".join(f"{by_severity.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
+    return "reconcile: " + "; ".join(parts)
+
+
+def _options(**options) -> RunOptions:
+    as_of = options.get("as_of")
+    return RunOptions(
+        declarations=options["declarations"],
+        dfe_statements=options.get("dfe_statements"),
+        rules_dir=options.get("rules_dir"),
+        contracts=tuple(options.get("contracts") or ()),
+        engine=options.get("engine") or "auto",
+        as_of=as_of.date() if isinstance(as_of, dt.datetime) else as_of,
+        quiet=options.get("quiet", False) or str(options.get("json_out")) == "-",
+    )
+
+
+def _require_input(path: Path | None, what: str) -> None:
+    if path is not None and not Path(path).exists():
+        raise UsageError([Problem(Source(str(path)), f"{what} file not found",
+                                  "check the path")])
+
+
+def command_expected(**options) -> int:
+    from reconcile.jsonout import result_json
+
+    opts = _options(**options)
+    _require_input(opts.declarations, "declarations")
+    _require_input(opts.dfe_statements, "DfE statements")
+    outputs = Outputs()
+    result = run(opts)
+    outputs.text(options["json_out"], dump_json(result_json(result)))
+    outputs.commit()
+    if not opts.quiet:
+        print(_summary(result), file=sys.stderr)
+    return _exit_status(result)
+
+
+def command_run(**options) -> int:
+    from reconcile.jsonout import result_json
+    from reconcile.report import build_workbook
+    from reconcile.write import write_workbook
+
+    opts = _options(**options)._replace(with_split=True)
+    _require_input(opts.declarations, "declarations")
+    _require_input(opts.dfe_statements, "DfE statements")
+    outputs = Outputs()
+    outputs.file(options["out"], lambda tmp: write_workbook(book, tmp))
+    if options.get("json_out"):
+        outputs.text(options["json_out"], lambda: dump_json(result_json(result)))
+    outputs.check_writable()  # before the work, not after it
+    result = run(opts)
+    progress = Progress(opts.quiet)
+    with progress.stage("report", "building the workbook"):
+        book = build_workbook(result)
+    with progress.stage("write", f"writing {options['out']}"):
+        outputs.commit()
+    if not opts.quiet:
+        print(_summary(result), file=sys.stderr)
+    return _exit_status(result)
+
+
+def command_split(**options) -> int:
+    from reconcile.split import split_json, write_remittances, write_split_workbook
+
+    opts = _options(**options)._replace(with_split=True)
+    _require_input(opts.declarations, "declarations")
+    _require_input(opts.dfe_statements, "DfE statements")
+    if not (options.get("json_out") or options.get("out") or options.get("per_partner")):
+        raise UsageError("say where to write the split: --json, --out and/or --per-partner")
+    result = run(opts)
+    outputs = Outputs()
+    if options.get("json_out"):
+        outputs.text(options["json_out"], dump_json(split_json(result.split)))
+    if options.get("out"):
+        outputs.file(options["out"], lambda tmp: write_split_workbook(result.split, tmp))
+    if options.get("per_partner"):
+        write_remittances(result, options["per_partner"], outputs)
+    outputs.commit()
+    return EXIT_OK
+
+
+def command_explain(**options) -> int:
+    from reconcile.explain import explain_declaration, render_explanation
+
+    opts = _options(**options)
+    _require_input(opts.declarations, "declarations")
+    result = run(opts._replace(quiet=True))
+    explanation = explain_declaration(result, options["declaration_id"])
+    if options.get("json_out"):
+        outputs = Outputs()
+        outputs.text(options["json_out"], dump_json(explanation.as_json()))
+        outputs.commit()
+    if str(options.get("json_out")) != "-":
+        print(render_explanation(explanation))
+    return EXIT_OK
+
+
+def command_rules_check(rules_dir: Path | None, contracts: Sequence[Path]) -> int:
+    from reconcile.rulebook.evaluate import check_rules
+    from reconcile.rulebook.load import load_rulebook
+
+    rulebook = load_rulebook(rules_dir, tuple(contracts))
+    check_rules(rulebook)
+    print(f"reconcile: rulebook OK: {rulebook.summary()}")
+    return EXIT_OK
+
+
+def command_rules_show(rules_dir: Path | None, contracts: Sequence[Path]) -> int:
+    from reconcile.rulebook.load import load_rulebook
+    from reconcile.rulebook.show import render_rulebook
+
+    print(render_rulebook(load_rulebook(rules_dir, tuple(contracts))))
+    return EXIT_OK
+
+
+def command_template(kind: str, out: Path) -> int:
+    from reconcile.templates import write_template
+
+    write_template(kind, out)
+    return EXIT_OK
+
+
+def command_demo(out_dir: Path, engine: str = "auto", quiet: bool = False) -> int:
+    from reconcile.demo import run_demo
+
+    return run_demo(out_dir, engine=engine, quiet=quiet)
