@@ -8,6 +8,7 @@ bad input: every :class:`~reconcile.errors.ReconcileError` becomes a message.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -27,14 +28,34 @@ def _fail(error: ReconcileError) -> None:
     sys.exit(error.exit_code)
 
 
+EXIT_BUG = 3
+
+
 class _Group(click.Group):
-    """Turns every ReconcileError raised by a command into a message and exit 2."""
+    """Turns every ReconcileError raised by a command into a message and exit 2.
+
+    Anything else is a bug in reconcile, not bad input: one line saying so and exit 3
+    (the traceback only with RECONCILE_DEBUG=1, for the bug report).
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except ReconcileError as error:
             _fail(error)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("reconcile: interrupted; nothing was written", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("RECONCILE_DEBUG"):
+                raise
+            click.echo(f"reconcile: internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("This is a bug in reconcile, not in your input; nothing was written. "
+                       "Rerun with RECONCILE_DEBUG=1 to see the traceback for a bug report.",
+                       err=True)
+            sys.exit(EXIT_BUG)
 
 
 rules_option = click.option(

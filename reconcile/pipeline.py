@@ -154,11 +154,11 @@ def _require_input(path: Path | None, what: str) -> None:
 
 
 def command_expected(**options) -> int:
-    from reconcile.jsonout import result_json
-
     opts = _options(**options)
     _require_input(opts.declarations, "declarations")
     _require_input(opts.dfe_statements, "DfE statements")
+    from reconcile.jsonout import result_json
+
     outputs = Outputs()
     result = run(opts)
     outputs.text(options["json_out"], dump_json(result_json(result)))
