@@ -1,0 +1,371 @@
+"""The workbook as a value: sheets of rows of typed cells with style names (pure).
+
+Stage: none of its own. :mod:`reconcile.report` (and the split and template
+writers) *build* a :class:`Workbook` value; :mod:`reconcile.write` is the only
+module that renders one to ``.xlsx`` (with xlsxwriter). Keeping the workbook a
+plain value means it can be tested cell by cell without opening a file, and the
+renderer can guarantee the same things for every workbook the tool writes: text
+written as text (a provider's ``=HYPERLINK(...)`` stays text), £ formats, frozen
+headers, deterministic bytes.
+
+Cells are small immutable records; a row is a tuple of cells (``None`` leaves a
+cell empty). Styles are names from :data:`STYLES` (e.g. ``"money"`` is
+``£#,##0.00;-£#,##0.00``). A formula cell carries the value Python computed, so
+the file shows the right figure before any spreadsheet recalculates it, and a
+test can check that the spreadsheet's own result equals ours.
+
+A sheet with very many rows (the Declarations sheet: up to a million) takes a
+:class:`RowStream` instead of a tuple: a function that produces the rows when the
+writer asks, so the rows never all sit in memory.
+
+>>> sheet = Sheet("Totals", rows=(
+...     (Text("Line", "header"), Text("Amount", "header")),
+...     (Text("Output"), Money(Decimal("1194.00"))),
+...     (Text("Service fee"), Money(Decimal("1086.21"))),
+...     (Text("Total", "bold"), Formula("SUM(B2:B3)", Decimal("2280.21"), "money_total")),
+... ), widths=(20, 14), freeze=(1, 0))
+>>> sheet.cell(3, 1).formula
+'SUM(B2:B3)'
+>>> cell_ref(3, 1), column_letter(27)
+('B4', 'AB')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import NamedTuple
+
+# --------------------------------------------------------------------------- styles
+
+MONEY_FORMAT = "£#,##0.00;-£#,##0.00"
+COUNT_FORMAT = "#,##0"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+_HEADER = {"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True,
+           "valign": "top"}
+_TOTAL = {"bold": True, "top": 1, "bottom": 6}
+
+#: Every style a cell may name: format properties in XlsxWriter's vocabulary
+#: (plain data; only :mod:`reconcile.write` turns them into formats).
+STYLES: dict[str, dict] = {
+    "text": {},
+    "text_bold": {"bold": True},
+    "wrap": {"text_wrap": True, "valign": "top"},
+    "note": {"italic": True, "font_color": "#595959"},
+    "title": {"bold": True, "font_size": 14},
+    "subtitle": {"bold": True, "font_size": 11, "font_color": "#1F3864"},
+    "section": {"bold": True, "bg_color": "#EDEDED", "top": 1},
+    "header": _HEADER,
+    "header_right": {**_HEADER, "align": "right"},
+    "count": {"num_format": COUNT_FORMAT},
+    "count_bold": {"num_format": COUNT_FORMAT, "bold": True},
+    "count_total": {"num_format": COUNT_FORMAT, **_TOTAL},
+    "money": {"num_format": MONEY_FORMAT},
+    "money_bold": {"num_format": MONEY_FORMAT, "bold": True},
+    "money_total": {"num_format": MONEY_FORMAT, **_TOTAL},
+    # a fee per declaration keeps the exact pennies-and-fractions visible
+    "fee": {"num_format": "£#,##0.00##;-£#,##0.00##"},
+    "date": {"num_format": DATE_FORMAT, "align": "left"},
+    "datetime": {"num_format": DATETIME_FORMAT, "align": "left"},
+    "link": {"font_color": "#0563C1", "underline": 1},
+    "text_total": {**_TOTAL},
+    # conditional-format styles (applied by ConditionalFormat, not to cells)
+    "cf_bad": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+    "cf_warn": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},
+    "cf_good": {"bg_color": "#C6EFCE", "font_color": "#006100"},
+}
+
+# --------------------------------------------------------------------------- cells
+
+
+class Text(NamedTuple):
+    """Text, always written as text (never turned into a formula, number or link)."""
+
+    value: str
+    style: str = "text"
+
+
+class Number(NamedTuple):
+    """A count or other plain number (``int`` or ``Decimal``)."""
+
+    value: int | Decimal
+    style: str = "count"
+
+
+class Money(NamedTuple):
+    """An amount in pounds (``Decimal``), shown with the £ format."""
+
+    value: Decimal
+    style: str = "money"
+
+
+class Date(NamedTuple):
+    """A date or moment, written as a spreadsheet date."""
+
+    value: dt.date | dt.datetime
+    style: str = "date"
+
+
+class Formula(NamedTuple):
+    """A live formula (without the leading ``=``) and the value Python computed for it."""
+
+    formula: str
+    value: Decimal | int | str | bool | None
+    style: str = "money"
+
+
+class Link(NamedTuple):
+    """A link to a place in the same workbook (sheet and cell)."""
+
+    text: str
+    sheet: str
+    cell: str = "A1"
+    style: str = "link"
+
+
+class Blank(NamedTuple):
+    """An empty cell that still carries a style (a border, a fill)."""
+
+    style: str = "text"
+
+
+Cell = Text | Number | Money | Date | Formula | Link | Blank
+Row = tuple  # tuple[Cell | None, ...]
+
+
+def cell_value(cell: Cell | None):
+    """The value a cell shows (a formula's computed value), for tests and dumps."""
+    if cell is None or isinstance(cell, Blank):
+        return None
+    if isinstance(cell, Link):
+        return cell.text
+    return cell.value
+
+
+# --------------------------------------------------------------------------- sheet parts
+
+
+class RowStream(NamedTuple):
+    """Rows produced on demand (each call of ``produce`` starts again from the top).
+
+    ``count`` is the number of rows it will produce, when known beforehand.
+    """
+
+    produce: Callable[[], Iterator[Row]]
+    count: int | None = None
+
+
+class AutoFilter(NamedTuple):
+    """Filter buttons on ``first_row`` over columns ``first_col..last_col``.
+
+    ``last_row`` None means "down to the last row written".
+    """
+
+    first_row: int
+    first_col: int
+    last_col: int
+    last_row: int | None = None
+
+
+class ConditionalFormat(NamedTuple):
+    """A conditional format over a range, in XlsxWriter's vocabulary.
+
+    ``kind`` ``cell`` compares each cell (``criteria`` like ``!=``, ``>``, ``==``,
+    ``between``... with ``value``); ``formula`` applies a formula written for the
+    top-left cell (``criteria`` like ``=$J2<>0``); ``text`` matches text
+    (``criteria`` ``containing``/``begins with``, ``value`` the text).
+    """
+
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+    kind: str
+    criteria: str
+    style: str
+    value: Decimal | int | str | None = None
+
+
+class Ref(NamedTuple):
+    """A range of a sheet, for chart series: sheet name and zero-based corners."""
+
+    sheet: str
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+
+    def formula(self) -> str:
+        return (f"{quote_sheet(self.sheet)}!{cell_ref(self.first_row, self.first_col, True)}:"
+                f"{cell_ref(self.last_row, self.last_col, True)}")
+
+
+class Series(NamedTuple):
+    name: str
+    categories: Ref
+    values: Ref
+    color: str | None = None
+
+
+class Chart(NamedTuple):
+    """A chart placed with its top-left corner at ``anchor`` (row, col)."""
+
+    kind: str  # column | bar | line
+    title: str
+    series: tuple[Series, ...]
+    anchor: tuple[int, int]
+    x_title: str = ""
+    y_title: str = ""
+    number_format: str = MONEY_FORMAT
+    width: int = 720
+    height: int = 360
+
+
+class Sheet(NamedTuple):
+    """One worksheet: its rows and how it is shown.
+
+    ``widths`` are column widths from column A (None keeps the default);
+    ``freeze`` is (rows, columns) kept in view when scrolling.
+    """
+
+    name: str
+    rows: tuple[Row, ...] | RowStream
+    widths: tuple[float | None, ...] = ()
+    freeze: tuple[int, int] | None = None
+    autofilter: AutoFilter | None = None
+    conditional_formats: tuple[ConditionalFormat, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    landscape: bool = False
+    fit_to_width: bool = False
+    tab_color: str | None = None
+    hide_gridlines: bool = False
+
+    def iter_rows(self) -> Iterator[Row]:
+        if isinstance(self.rows, RowStream):
+            return iter(self.rows.produce())
+        return iter(self.rows)
+
+    @property
+    def streamed(self) -> bool:
+        return isinstance(self.rows, RowStream)
+
+    def cell(self, row: int, col: int) -> Cell | None:
+        """The cell at zero-based (row, col) of an in-memory sheet (for tests)."""
+        if self.streamed:
+            raise TypeError(f"sheet {self.name!r} is streamed; iterate iter_rows()")
+        if row >= len(self.rows) or col >= len(self.rows[row]):
+            return None
+        return self.rows[row][col]
+
+    def values(self) -> list[list]:
+        """Every row's shown values (formulas as their computed value), for tests."""
+        return [[cell_value(c) for c in row] for row in self.iter_rows()]
+
+
+#: Document date written into every workbook: a constant, so that the same
+#: inputs always give the same bytes (XlsxWriter would otherwise stamp "now").
+FIXED_CREATED = dt.datetime(2000, 1, 1, 0, 0, 0)
+
+
+class Workbook(NamedTuple):
+    """The whole workbook: sheets in order, and document properties."""
+
+    sheets: tuple[Sheet, ...]
+    title: str = ""
+    subject: str = ""
+    comments: str = ""
+    created: dt.datetime = FIXED_CREATED
+    active: str | None = None  # name of the sheet shown on opening
+
+    def sheet(self, name: str) -> Sheet:
+        for sheet in self.sheets:
+            if sheet.name == name:
+                return sheet
+        raise KeyError(f"no sheet named {name!r}; sheets: {[s.name for s in self.sheets]}")
+
+    @property
+    def sheet_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sheets)
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def column_letter(col: int) -> str:
+    """Zero-based column index to letters: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def cell_ref(row: int, col: int, absolute: bool = False) -> str:
+    """Zero-based (row, col) to A1 notation (``$A$1`` when absolute)."""
+    if absolute:
+        return f"${column_letter(col)}${row + 1}"
+    return f"{column_letter(col)}{row + 1}"
+
+
+def range_ref(first_row: int, first_col: int, last_row: int, last_col: int) -> str:
+    return f"{cell_ref(first_row, first_col)}:{cell_ref(last_row, last_col)}"
+
+
+def quote_sheet(name: str) -> str:
+    """A sheet name as a formula reference prefix needs it: ``'May 2024'``."""
+    return "'" + name.replace("'", "''") + "'"
+
+
+def sheet_cell(sheet: str, row: int, col: int) -> str:
+    """A reference to a cell of another sheet: ``'May 2024'!C7``."""
+    return f"{quote_sheet(sheet)}!{cell_ref(row, col)}"
+
+
+def sum_formula(col: int, first_row: int, last_row: int) -> str:
+    """``SUM`` of a column over zero-based rows ``first_row..last_row`` (0 when empty)."""
+    if last_row < first_row:
+        return "0"
+    return f"SUM({cell_ref(first_row, col)}:{cell_ref(last_row, col)})"
+
+
+# --------------------------------------------------------------------------- sheet names
+
+MAX_SHEET_NAME = 31
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+_RESERVED = {"history"}
+
+
+def safe_sheet_name(wanted: str, taken: Iterable[str] = ()) -> str:
+    """A valid sheet name close to ``wanted``, unique (case-insensitively) among ``taken``.
+
+    Excel forbids ``[ ] : * ? / \\``, a leading or trailing apostrophe, the name
+    "History" and more than 31 characters.
+
+    >>> safe_sheet_name("Teach: First / May 2024")
+    'Teach- First - May 2024'
+    >>> safe_sheet_name("Summary", ["summary"])
+    'Summary (2)'
+    """
+    name = _BAD_SHEET_CHARS.sub("-", wanted).strip().strip("'").strip() or "Sheet"
+    if name.lower() in _RESERVED:
+        name = f"{name} (sheet)"
+    name = _truncate(name, MAX_SHEET_NAME)
+    used = {t.lower() for t in taken}
+    candidate, n = name, 1
+    while candidate.lower() in used:
+        n += 1
+        suffix = f" ({n})"
+        candidate = _truncate(name, MAX_SHEET_NAME - len(suffix)) + suffix
+    return candidate
+
+
+def _truncate(name: str, limit: int) -> str:
+    """At most ``limit`` UTF-16 units (Excel's measure), no trailing space or apostrophe."""
+    while len(name.encode("utf-16-le")) // 2 > limit:
+        name = name[:-1]
+    return name.rstrip().rstrip("'").rstrip() or "Sheet"

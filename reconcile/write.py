@@ -1,0 +1,217 @@
+"""Render a :class:`reconcile.sheets.Workbook` value to ``.xlsx`` (the only xlsxwriter user).
+
+Stage: write (last). In: a workbook value built by :mod:`reconcile.report` (or by
+the split/remittance/template builders) and a path (the pipeline passes a
+temporary path and renames it, :mod:`reconcile.outputs`). Out: the file.
+
+What every workbook gets here, whoever built it:
+
+* text from inputs is written as text: ``strings_to_formulas``,
+  ``strings_to_urls`` and ``strings_to_numbers`` are off and :class:`Text` cells
+  go through ``write_string``, so a provider's ``=cmd|...`` stays inert text;
+* formulas carry the value Python computed as their cached result;
+* deterministic bytes: the document date is the value's fixed ``created`` date
+  (XlsxWriter already stamps zip members with a fixed time), so the same value
+  always gives the same file;
+* bounded memory: ``constant_memory`` mode flushes each row as it is written, so
+  a million-row Declarations sheet streams from its :class:`RowStream`.
+
+Example::
+
+    from reconcile.sheets import Workbook, Sheet, Text, Money
+    write_workbook(Workbook((Sheet("S", ((Text("Fee"), Money(Decimal("1.20"))),)),)),
+                   Path("out.xlsx"))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from reconcile import __version__
+from reconcile.sheets import (
+    STYLES,
+    Blank,
+    Date,
+    Formula,
+    Link,
+    Money,
+    Number,
+    Sheet,
+    Text,
+    Workbook,
+)
+
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "constant_memory": True,
+    # dates are written as dates, without timezone (Excel has none)
+    "remove_timezone": True,
+}
+
+
+def write_workbook(book: Workbook, path: Path | str) -> None:
+    """Write ``book`` to ``path`` (overwriting it)."""
+    workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    try:
+        workbook.set_properties({
+            "title": book.title,
+            "subject": book.subject,
+            "comments": book.comments,
+            "author": "reconcile",
+            "company": "",
+            "created": book.created,
+        })
+        workbook.set_custom_property("reconcile version", __version__)
+        formats = _Formats(workbook)
+        worksheets = {}
+        for sheet in book.sheets:
+            worksheets[sheet.name] = _write_sheet(workbook, sheet, formats)
+        for sheet in book.sheets:
+            for chart in sheet.charts:
+                _insert_chart(workbook, worksheets[sheet.name], chart)
+        if book.active and book.active in worksheets:
+            worksheets[book.active].activate()
+    finally:
+        workbook.close()
+
+
+class _Formats:
+    """One xlsxwriter Format per style name, made on first use (in a stable order)."""
+
+    def __init__(self, workbook) -> None:
+        self._workbook = workbook
+        self._made: dict[str, object] = {}
+
+    def __getitem__(self, name: str):
+        fmt = self._made.get(name)
+        if fmt is None:
+            try:
+                properties = STYLES[name]
+            except KeyError:
+                raise KeyError(f"unknown style {name!r}; styles: {sorted(STYLES)}") from None
+            fmt = self._made[name] = self._workbook.add_format(dict(properties))
+        return fmt
+
+
+def _write_sheet(workbook, sheet: Sheet, formats: _Formats):
+    ws = workbook.add_worksheet(sheet.name)
+    for col, width in enumerate(sheet.widths):
+        if width is not None:
+            ws.set_column(col, col, width)
+    if sheet.freeze:
+        ws.freeze_panes(*sheet.freeze)
+    if sheet.landscape:
+        ws.set_landscape()
+    if sheet.fit_to_width:
+        ws.fit_to_pages(1, 0)
+    if sheet.tab_color:
+        ws.set_tab_color(sheet.tab_color)
+    if sheet.hide_gridlines:
+        ws.hide_gridlines(2)
+    ws.set_paper(9)  # A4: the statements are British
+
+    last_row = _write_rows(ws, sheet, formats)
+
+    if sheet.autofilter is not None and last_row >= sheet.autofilter.first_row:
+        af = sheet.autofilter
+        bottom = af.last_row if af.last_row is not None else max(last_row, af.first_row)
+        ws.autofilter(af.first_row, af.first_col, bottom, af.last_col)
+    for cf in sheet.conditional_formats:
+        options = {"type": cf.kind, "format": formats[cf.style]}
+        if cf.kind == "formula":
+            options["criteria"] = cf.criteria
+        elif cf.kind == "text":
+            options["criteria"] = cf.criteria
+            options["value"] = cf.value
+        else:
+            options["criteria"] = cf.criteria
+            options["value"] = cf.value
+        ws.conditional_format(cf.first_row, cf.first_col, cf.last_row, cf.last_col, options)
+    return ws
+
+
+def _write_rows(ws, sheet: Sheet, formats: _Formats) -> int:
+    """Every row in order (constant_memory needs row order); returns the last row index."""
+    fmt_cache: dict[str, object] = {}
+
+    def fmt(name: str):
+        f = fmt_cache.get(name)
+        if f is None:
+            f = fmt_cache[name] = formats[name]
+        return f
+
+    write_string, write_number = ws.write_string, ws.write_number
+    write_formula, write_datetime, write_blank = ws.write_formula, ws.write_datetime, ws.write_blank
+    last_row = -1
+    for r, row in enumerate(sheet.iter_rows()):
+        last_row = r
+        for c, cell in enumerate(row):
+            if cell is None:
+                continue
+            kind = type(cell)
+            if kind is Text:
+                write_string(r, c, cell.value, fmt(cell.style))
+            elif kind is Money or kind is Number:
+                # xlsxwriter formats the Decimal itself (f"{n:.16G}"): exact text
+                write_number(r, c, cell.value, fmt(cell.style))
+            elif kind is Formula:
+                write_formula(r, c, cell.formula, fmt(cell.style), _cached(cell.value))
+            elif kind is Date:
+                value = cell.value
+                if not isinstance(value, dt.datetime):
+                    value = dt.datetime(value.year, value.month, value.day)
+                write_datetime(r, c, value, fmt(cell.style))
+            elif kind is Link:
+                ws.write_url(r, c, f"internal:'{cell.sheet.replace(chr(39), chr(39) * 2)}'!"
+                             f"{cell.cell}", fmt(cell.style), cell.text)
+            elif kind is Blank:
+                write_blank(r, c, None, fmt(cell.style))
+            else:
+                raise TypeError(f"sheet {sheet.name!r} row {r + 1} column {c + 1}: "
+                                f"not a cell: {cell!r}")
+    return last_row
+
+
+def _cached(value):
+    """A formula's cached result as xlsxwriter writes it (numbers as exact text)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        # xlsxwriter writes it with str(): make sure that is plain digits, never
+        # an exponent ("1E+2"), and never "-0.00" (a text result would be "str")
+        return Decimal(format(value, "f")) if value != 0 else 0
+    return value
+
+
+def _insert_chart(workbook, ws, chart) -> None:
+    made = workbook.add_chart({"type": chart.kind})
+    for series in chart.series:
+        options = {
+            "name": series.name,
+            "categories": [series.categories.sheet, series.categories.first_row,
+                           series.categories.first_col, series.categories.last_row,
+                           series.categories.last_col],
+            "values": [series.values.sheet, series.values.first_row, series.values.first_col,
+                       series.values.last_row, series.values.last_col],
+        }
+        if series.color:
+            options["fill"] = {"color": series.color}
+            options["line"] = {"color": series.color}
+        made.add_series(options)
+    made.set_title({"name": chart.title})
+    if chart.x_title:
+        made.set_x_axis({"name": chart.x_title})
+    made.set_y_axis({"name": chart.y_title, "num_format": chart.number_format,
+                     "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    made.set_legend({"position": "bottom"})
+    made.set_size({"width": chart.width, "height": chart.height})
+    ws.insert_chart(xl_rowcol_to_cell(*chart.anchor), made)
