@@ -117,6 +117,19 @@ CATALOGUE: dict[str, CodeInfo] = {
     "CALC_SERVICE_FEE_REDUCED": CodeInfo(
         "CALC", W, "Service fee reduced: recruitment below the threshold of the target",
         "Recruitment is under the contract's threshold; check the reduction with DfE."),
+    "CALC_CLAWBACK_STATEMENT_ASSUMED": CodeInfo(
+        "CALC", I, "Clawback without a clawback statement: statement assumed",
+        "Give clawback_statement_id or clawback_statement_name (from DfE's API or "
+        "assurance report) so the clawback is placed where DfE put it."),
+    "CALC_CLAWBACK_UNMATCHED": CodeInfo(
+        "CALC", W, "Clawback with nothing paid left to come off",
+        "The clawback's statement is before (or without) the statement that paid it. "
+        "Check its statement and clawback statement with DfE."),
+    "CALC_NO_FEE": CodeInfo(
+        "CALC", W, "Billable declaration with no fee for its type",
+        "rules/fees.yaml has no proportion for this declaration type under this "
+        "payment scheme (or the contract has no mentor block for a flat-rate "
+        "mentor); check the rules and the contract."),
     # --- reconciliation against DfE statements ---
     "OUTPUT_COUNT_MISMATCH": CodeInfo(
         "RECON", E, "Output payment count differs from DfE's",
