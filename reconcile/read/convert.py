@@ -1,0 +1,117 @@
+"""Column-wise conversion of a table (read stage): raw columns in, typed columns out.
+
+Each column is converted by one cell parser (:mod:`.values`) memoised on the raw
+value: a million ``paid`` cells cost one parse. Every cell that cannot be read
+becomes a :class:`~reconcile.errors.Problem` naming file, sheet, row and column;
+identical bad values in many rows are reported once, with the other rows counted,
+so a finance user sees the ten things to fix rather than ten thousand lines.
+
+>>> log = ProblemLog()
+>>> from reconcile.read.table import Table
+>>> t = Table("d.csv", None, ("cohort",), [("2022",), ("x",)], [2, 3])
+>>> convert(["2022", "x"], values.parse_cohort, t, "cohort", log)
+[2022, None]
+>>> str(log.problems[0])
+"d.csv, row 3, column cohort: 'x' is not a whole number — write a whole number, e.g. 2022"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reconcile.errors import PROBLEM_LIMIT, InputError, Problem
+from reconcile.read import values
+from reconcile.read.table import Table
+from reconcile.read.values import BadValue
+
+
+class ProblemLog:
+    """Collects problems up to a limit; :meth:`raise_if_any` raises one InputError with all."""
+
+    def __init__(self, limit: int = PROBLEM_LIMIT) -> None:
+        self.limit = limit
+        self.problems: list[tuple[tuple, Problem]] = []  # (sort key, problem)
+        self.hidden = 0
+
+    def add(self, problem: Problem, order: tuple = ()) -> None:
+        if len(self.problems) < self.limit - 1:
+            self.problems.append((order, problem))
+        else:
+            self.hidden += 1
+
+    def extend(self, problems) -> None:
+        for problem in problems:
+            self.add(problem)
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= self.limit - 1
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def sorted(self) -> list[Problem]:
+        found = [p for _, p in sorted(self.problems, key=lambda item: item[0])]
+        if self.hidden:
+            first = found[0].source if found else None
+            found.append(Problem(first._replace(row=None, column=None) if first else None,
+                                 f"... and {self.hidden:,} more problem(s) not listed",
+                                 "fix the problems above and run again to see the rest"))
+        return found
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(self.sorted())
+
+
+def _rows_text(rows: list[int], shown: int = 5) -> str:
+    listed = ", ".join(str(r) for r in rows[:shown])
+    more = len(rows) - shown
+    return f"{listed} and {more:,} more" if more > 0 else listed
+
+
+def report_rows(log: ProblemLog, table: Table, indexes: list[int], column: str,
+                what: str, fix: str, order_column: int = 0) -> None:
+    """One problem at the first row; the other rows with the same problem are counted."""
+    first = indexes[0]
+    if len(indexes) > 1:
+        others = [table.row_numbers[i] for i in indexes[1:]]
+        what = f"{what} (the same in row{'s' if len(others) > 1 else ''} {_rows_text(others)})"
+    log.add(Problem(table.source(first, column), what, fix),
+            (table.row_numbers[first], order_column))
+
+
+def convert(raw: list, parse: Callable[[object], object], table: Table, column: str,
+            log: ProblemLog, order_column: int = 0) -> list:
+    """``parse`` applied to every value of a column, once per distinct value.
+
+    Values that cannot be read become ``None`` in the result and a problem in ``log``.
+    """
+    results: dict = {}
+    bad: dict = {}
+    for value in dict.fromkeys(raw):
+        try:
+            results[value] = parse(value)
+        except BadValue as exc:
+            results[value] = None
+            bad[value] = exc
+    converted = list(map(results.__getitem__, raw))
+    if bad:
+        where: dict = {}
+        for index, value in enumerate(raw):
+            if value in bad:
+                where.setdefault(value, []).append(index)
+        for value, indexes in where.items():
+            exc = bad[value]
+            report_rows(log, table, indexes, column, exc.what, exc.fix, order_column)
+    return converted
+
+
+def require(converted: list, raw: list, table: Table, column: str, log: ProblemLog,
+            fix: str, order_column: int = 0) -> None:
+    """A problem for every blank cell of a required column (grouped)."""
+    if None not in converted:
+        return
+    blanks = [i for i, v in enumerate(converted) if v is None and values.is_blank(raw[i])]
+    if blanks:
+        report_rows(log, table, blanks, column, "this required value is blank", fix, order_column)

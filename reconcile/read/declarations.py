@@ -1,0 +1,349 @@
+"""Declarations from a table (read stage): raw rows in, ``tuple[Declaration, ...]`` out.
+
+In: a :class:`~reconcile.read.table.Table` from any format and the rulebook's
+vocabulary (declaration types, states, course → participant type, default schedule).
+Out: frozen :class:`~reconcile.model.Declaration` records in file order, or one
+:class:`~reconcile.errors.InputError` listing every cell that cannot be read.
+
+What is tolerated (INTERFACES.md §2): header aliases (:mod:`.columns`); Excel dates,
+serials and RFC 3339 / ``YYYY-MM-DD`` / ``DD/MM/YYYY`` text; TRUE/yes/y/1 flags
+(blank = false); ``_`` or spaces for ``-`` in states and types; cohort 2022.0;
+surrounding spaces; blank rows.
+
+The DfE assurance report has one row per statement line item, so a clawed-back
+declaration appears twice: ``paid`` on the statement that paid it and
+``awaiting-clawback``/``clawed-back`` on its clawback statement
+(research/user-needs.md §5, DOMAIN.md "Things that go wrong"). Such a pair becomes
+ONE declaration in the refundable state, with ``statement_*`` from the paid row and
+``clawback_statement_*`` from the other. Any other repeated declaration id is an error.
+
+Cohort: the assurance report has no cohort column. A row without a cohort takes it
+from DfE's statement named by its ``statement_id`` (when DfE statements are given),
+else from the report's file name (``ECF-Declarations-<LP>-Cohort2023-<Statement>.csv``);
+otherwise it is an error asking for the cohort.
+
+Example::
+
+    read_table_declarations(table, rulebook.vocabulary)
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import repeat
+from pathlib import Path
+
+from reconcile.errors import InputError, Problem
+from reconcile.model import Declaration
+from reconcile.read import values
+from reconcile.read.columns import (
+    DECLARATION_ALIASES,
+    DECLARATION_REQUIRED,
+    Header,
+)
+from reconcile.read.convert import ProblemLog, convert, report_rows, require
+from reconcile.read.table import Table
+
+#: The assurance report's clawback pair (research/user-needs.md §5): the state a
+#: declaration has on the statement that paid it, and the states it has on its
+#: clawback statement. These describe DfE's report format, not a payment rule;
+#: a vocabulary may override them (``assurance_paid_state``, ``refundable_states``).
+ASSURANCE_PAID_STATE = "paid"
+ASSURANCE_REFUND_STATES = ("awaiting-clawback", "clawed-back")
+
+_COHORT_IN_NAME = re.compile(r"cohort[ _-]?(\d{4})", re.IGNORECASE)
+
+_FIELDS = Declaration._fields
+_TEXT_FIELDS = ("declaration_id", "participant_id", "lead_provider", "statement_id",
+                "statement_name", "clawback_statement_id", "clawback_statement_name",
+                "delivery_partner_id", "delivery_partner_name", "teacher_reference_number")
+
+
+def _words(words) -> dict[str, str]:
+    return {values.word_key(w): w for w in words}
+
+
+class _Parsers:
+    """The cell parser of every field, built once from the vocabulary."""
+
+    def __init__(self, vocabulary) -> None:
+        self.types = _words(vocabulary.declaration_types)
+        self.states = _words(vocabulary.states)
+        courses = dict(vocabulary.courses)
+        self.courses = _words(courses)
+        self.course_of_type: dict[str, str] = {}
+        for course, ptype in courses.items():
+            self.course_of_type.setdefault(ptype, course)
+        self.participant_types = _words(getattr(vocabulary, "participant_types", ())
+                                        or courses.values())
+        # The "Type" column may also hold a course or DfE's class name
+        # ("ParticipantProfile::ECT").
+        for course, ptype in courses.items():
+            self.participant_types.setdefault(values.word_key(course), ptype)
+        self.default_schedule = vocabulary.default_schedule
+
+    def parser(self, field: str):
+        if field in _TEXT_FIELDS:
+            return values.parse_text
+        if field == "course_identifier":
+            return lambda v: values.parse_word(v, self.courses, "a course identifier")
+        if field == "participant_type":
+            return self._participant_type
+        if field == "declaration_type":
+            return lambda v: values.parse_word(v, self.types, "a declaration type")
+        if field == "state":
+            return lambda v: values.parse_word(v, self.states, "a declaration state")
+        if field in ("declaration_date", "created_at"):
+            return values.parse_datetime
+        if field == "cohort":
+            return values.parse_cohort
+        if field in ("pupil_premium_uplift", "sparsity_uplift"):
+            return _flag
+        if field == "schedule_identifier":
+            return self._schedule
+        raise KeyError(field)
+
+    def _participant_type(self, value: object) -> str | None:
+        text = values.parse_text(value)
+        if text is None:
+            return None
+        return values.parse_word(text.rsplit("::", 1)[-1], self.participant_types,
+                                 "a participant type")
+
+    def _schedule(self, value: object) -> str:
+        text = values.parse_text(value)
+        return values.word_key(text) if text else self.default_schedule
+
+
+def _flag(value: object) -> bool:
+    # Uplift flags: blank means the participant has no uplift (INTERFACES.md §2).
+    return bool(values.parse_bool(value))
+
+
+def _check_header(table: Table) -> Header:
+    header = Header(table.header, DECLARATION_ALIASES, table.header_source, table.letters)
+    problems = list(header.problems)
+    for field in DECLARATION_REQUIRED:
+        if field in header.positions:
+            continue
+        if field == "course_identifier" and "participant_type" in header.positions:
+            continue
+        if field == "cohort":
+            continue  # may come from the statement; checked per row
+        problems.append(header.missing(field))
+    if problems:
+        if len([c for c in header.cells if c]) == 1:
+            only = header.cells[0] if header.cells else ""
+            separator = next((s for s in "|;:\t" if s in only), None)
+            if separator:
+                problems.append(Problem(
+                    table.header_source,
+                    f"the header row was read as one column {only[:60]!r}: the values seem "
+                    f"to be separated by {separator!r}",
+                    "save the file as CSV with commas between values (Excel: 'CSV UTF-8')"))
+        raise InputError(problems)
+    if not table.rows:
+        raise InputError([Problem(
+            table.header_source,
+            "there are no declarations below the header row",
+            "add one row per declaration under the header (or check you chose the right file)")])
+    return header
+
+
+def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tuple[Declaration, ...]:
+    """Every row of ``table`` as a Declaration, or an InputError listing every bad cell."""
+    header = _check_header(table)
+    parsers = _Parsers(vocabulary)
+    log = ProblemLog()
+    n = len(table.rows)
+    present = header.positions
+    raw_columns = _columns(table, [present[f] for f in present])
+    raw = dict(zip(present, raw_columns))
+    columns: dict[str, list] = {}
+    order = {field: position for field, position in present.items()}
+    for field in present:
+        label = header.column_of(field)
+        columns[field] = convert(raw[field], parsers.parser(field), table, label, log,
+                                 order[field])
+        if field in DECLARATION_REQUIRED and field not in ("course_identifier", "cohort"):
+            require(columns[field], raw[field], table, label, log,
+                    _REQUIRED_FIX.get(field, "fill in this cell"), order[field])
+
+    _resolve_course(columns, raw, table, header, parsers, log, n)
+    _resolve_cohort(columns, raw, table, header, log, n, dfe_statements)
+    log.raise_if_any()
+
+    defaults = Declaration._field_defaults
+    sources = {"file": repeat(table.file, n), "sheet": repeat(table.sheet, n),
+               "row": table.row_numbers}
+    ordered = []
+    for field in _FIELDS:
+        if field in sources:
+            ordered.append(sources[field])
+        elif field in columns:
+            ordered.append(columns[field])
+        elif field == "schedule_identifier":
+            ordered.append(repeat(parsers.default_schedule, n))
+        else:
+            ordered.append(repeat(defaults.get(field), n))
+    new = tuple.__new__
+    declarations = list(map(new, repeat(Declaration, n), zip(*ordered)))
+    return tuple(_merge_repeats(declarations, table, header, log, vocabulary))
+
+
+_REQUIRED_FIX = {
+    "declaration_id": "every declaration needs its id (the API's 'id' of the declaration)",
+    "participant_id": "every declaration needs the participant's id",
+    "declaration_type": "write the declaration type, e.g. started or retained-1",
+    "declaration_date": "write the declaration date, e.g. 2023-10-01",
+    "state": "write the declaration's state, e.g. paid or eligible",
+}
+
+
+def _columns(table: Table, positions: list[int]) -> list[list]:
+    """The raw values of the wanted columns (rows are rectangular)."""
+    rows = table.rows
+    if not rows:
+        return [[] for _ in positions]
+    transposed = list(zip(*rows))
+    return [list(transposed[p]) if p < len(transposed) else [""] * len(rows) for p in positions]
+
+
+def _resolve_course(columns, raw, table, header, parsers, log, n) -> None:
+    """course_identifier from itself, or from the participant type ("Type": ect/mentor).
+
+    The participant type always follows from the course (rules/vocabulary.yaml).
+    """
+    courses = columns.get("course_identifier")
+    ptypes = columns.get("participant_type")
+    if courses is None:
+        courses = columns["course_identifier"] = [None] * n
+    if ptypes is None:
+        ptypes = columns["participant_type"] = [None] * n
+    type_for = _vocabulary_courses(parsers)
+    missing: list[int] = []
+    clash: dict[tuple, list[int]] = {}
+    for i in range(n):
+        course, ptype = courses[i], ptypes[i]
+        if course is not None:
+            expected = type_for[course]
+            if ptype is not None and ptype != expected:
+                clash.setdefault((course, ptype), []).append(i)
+            ptypes[i] = expected
+        elif ptype is not None:
+            courses[i] = parsers.course_of_type.get(ptype)
+        else:
+            missing.append(i)
+    missing = [i for i in missing if not _has_bad_cell(raw, ("course_identifier",
+                                                              "participant_type"), i)]
+    if missing:
+        report_rows(log, table, missing, header.column_of("course_identifier"),
+                    "the course is blank",
+                    "write the course identifier: " + ", ".join(parsers.courses.values()),
+                    header.positions.get("course_identifier", 0))
+    for (course, ptype), rows in clash.items():
+        report_rows(log, table, rows, header.column_of("participant_type"),
+                    f"participant type {ptype!r} does not match the course {course!r}",
+                    "correct the course identifier or the participant type",
+                    header.positions.get("participant_type", 0))
+
+
+def _vocabulary_courses(parsers: _Parsers) -> dict[str, str]:
+    return {course: parsers.participant_types[values.word_key(course)]
+            for course in parsers.courses.values()}
+
+
+def _has_bad_cell(raw: dict, fields, index: int) -> bool:
+    """Whether row ``index`` has a non-blank (so already reported) value in ``fields``."""
+    return any(field in raw and not values.is_blank(raw[field][index]) for field in fields)
+
+
+def _resolve_cohort(columns, raw, table, header, log, n, dfe_statements) -> None:
+    cohorts = columns.get("cohort")
+    if cohorts is None:
+        cohorts = [None] * n
+        columns["cohort"] = cohorts
+        raw_cohort = [""] * n
+    else:
+        raw_cohort = raw["cohort"]
+    if None not in cohorts:
+        return
+    by_statement = {s.statement_id: s.cohort for s in dfe_statements if s.statement_id}
+    from_name = _COHORT_IN_NAME.search(Path(table.file).name)
+    name_cohort = int(from_name.group(1)) if from_name else None
+    statement_ids = columns.get("statement_id") or [None] * n
+    clawback_ids = columns.get("clawback_statement_id") or [None] * n
+    unresolved = []
+    for i in range(n):
+        if cohorts[i] is not None or not values.is_blank(raw_cohort[i]):
+            continue  # a cohort, or a bad one already reported
+        cohort = by_statement.get(statement_ids[i]) or by_statement.get(clawback_ids[i])
+        if cohort is None:
+            cohort = name_cohort
+        if cohort is None:
+            unresolved.append(i)
+        else:
+            cohorts[i] = cohort
+    if unresolved:
+        label = header.column_of("cohort")
+        what = ("there is no cohort column and the cohort cannot be found from the statement"
+                if "cohort" not in header.positions else "the cohort is blank")
+        report_rows(log, table, unresolved, label, what,
+                    "add a cohort column with the start year (e.g. 2022), or give the DfE "
+                    "statements (--dfe-statements) so the cohort comes from the row's statement_id",
+                    header.positions.get("cohort", -1))
+
+
+def _merge_repeats(declarations: list[Declaration], table: Table, header: Header,
+                   log: ProblemLog, vocabulary) -> list[Declaration]:
+    """Merge the assurance report's paid + clawback pairs; other repeated ids are errors."""
+    ids = [d.declaration_id for d in declarations]
+    if len(set(ids)) == len(ids):
+        return declarations
+    paid_state = getattr(vocabulary, "assurance_paid_state", ASSURANCE_PAID_STATE)
+    refund_states = tuple(getattr(vocabulary, "refundable_states", ASSURANCE_REFUND_STATES))
+    seen: dict[str, list[int]] = {}
+    for index, declaration_id in enumerate(ids):
+        seen.setdefault(declaration_id, []).append(index)
+    drop: set[int] = set()
+    label = header.column_of("declaration_id")
+    column_order = header.positions.get("declaration_id", 0)
+    for declaration_id, indexes in seen.items():
+        if len(indexes) == 1:
+            continue
+        rows = [declarations[i] for i in indexes]
+        states = [d.state for d in rows]
+        if len(rows) == 2 and paid_state in states and any(s in refund_states for s in states) \
+                and states[0] != states[1]:
+            paid_at = indexes[states.index(paid_state)]
+            refund_at = indexes[1 - states.index(paid_state)]
+            paid, refund = declarations[paid_at], declarations[refund_at]
+            differs = [f for f in ("participant_id", "course_identifier", "declaration_type")
+                       if getattr(paid, f) != getattr(refund, f)]
+            if differs:
+                log.add(Problem(
+                    table.source(refund_at, header.column_of(differs[0])),
+                    f"declaration {declaration_id!r} is in rows {paid.row} (paid) and "
+                    f"{refund.row} ({refund.state}) but their {differs[0]} differ",
+                    "the two rows of a clawed-back declaration must describe the same "
+                    "declaration: correct one of them"), (refund.row, column_order))
+                continue
+            first, second = sorted((paid_at, refund_at))
+            declarations[first] = paid._replace(
+                state=refund.state,
+                clawback_statement_id=refund.clawback_statement_id or refund.statement_id,
+                clawback_statement_name=refund.clawback_statement_name or refund.statement_name,
+                row=paid.row)
+            drop.add(second)
+            continue
+        numbers = [declarations[i].row for i in indexes]
+        listed = ", ".join(str(r) for r in numbers[:-1]) + f" and {numbers[-1]}"
+        log.add(Problem(
+            table.source(indexes[1], label),
+            f"declaration id {declaration_id!r} appears in rows {listed}",
+            "each declaration must appear once; delete the repeated row (a clawed-back "
+            f"declaration may appear twice only as '{paid_state}' and as one of "
+            f"{', '.join(repr(s) for s in refund_states)})"),
+            (numbers[1], column_order))
+    log.raise_if_any()
+    return [d for i, d in enumerate(declarations) if i not in drop]

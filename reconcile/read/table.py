@@ -1,0 +1,81 @@
+"""The shape every input takes before conversion (read stage): a header and raw rows.
+
+In: what a format reader (:mod:`.xlsx`, :mod:`.csvfile`, :mod:`.apijson`) found.
+Out: a :class:`Table`, whose rows are raw cell values (blank rows removed) with the
+row number the user sees (spreadsheet row, CSV record, JSON record).
+
+>>> t = Table("d.csv", None, ("id", "state"), [("a", "paid")], [2])
+>>> t.source(0, "state")
+Source(file='d.csv', sheet=None, row=2, column='state', line=None)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from reconcile.errors import Problem
+from reconcile.model import Source
+
+
+class Table(NamedTuple):
+    file: str  # as shown in messages
+    sheet: str | None
+    header: tuple  # raw header cells
+    rows: list  # list of row tuples/lists of raw values, blank rows removed
+    row_numbers: list[int]  # the row number the user sees, per row
+    header_row: int = 1
+    letters: bool = False  # name columns by letter too (workbooks)
+    kind: str = "table"  # "xlsx", "csv" or "json": how strict the converters are
+
+    def source(self, index: int | None = None, column: str | None = None) -> Source:
+        row = None if index is None else self.row_numbers[index]
+        return Source(self.file, self.sheet, row, column)
+
+    @property
+    def header_source(self) -> Source:
+        return Source(self.file, self.sheet, self.header_row)
+
+
+class Limits(NamedTuple):
+    """How big an input may be before it is refused (documented in docs/inputs.md).
+
+    Each can be changed by an environment variable, e.g. ``RECONCILE_MAX_ROWS``.
+    """
+
+    max_rows: int = 2_000_000
+    max_columns: int = 200
+    #: total uncompressed size of a workbook's parts, in bytes (4 GiB)
+    max_unzipped_bytes: int = 4 * 1024 ** 3
+    #: a part this many times bigger than its compressed size is a zip bomb
+    max_ratio: int = 1000
+    #: compressed/uncompressed bytes below which the ratio is not checked (1 MiB)
+    ratio_floor: int = 1024 ** 2
+    #: JSON and CSV files bigger than this are refused (bytes; 2 GiB)
+    max_text_bytes: int = 2 * 1024 ** 3
+
+    @classmethod
+    def from_environment(cls) -> Limits:
+        values = {}
+        for field in cls._fields:
+            text = os.environ.get("RECONCILE_" + field.upper())
+            if text:
+                try:
+                    values[field] = int(text)
+                except ValueError:
+                    pass
+        return cls(**values)
+
+
+def too_many_rows(source: Source, rows: int, limits: Limits) -> Problem:
+    return Problem(source, f"the sheet has {rows:,} rows, more than the limit of "
+                           f"{limits.max_rows:,}",
+                   "split the file by cohort or lead provider, or raise the limit "
+                   "with the environment variable RECONCILE_MAX_ROWS")
+
+
+def too_many_columns(source: Source, columns: int, limits: Limits) -> Problem:
+    return Problem(source, f"the sheet has {columns:,} columns, more than the limit of "
+                           f"{limits.max_columns:,}",
+                   "delete the columns the tool does not need (see the template), or raise "
+                   "the limit with RECONCILE_MAX_COLUMNS")

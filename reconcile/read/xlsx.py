@@ -1,0 +1,235 @@
+"""Excel workbooks (read stage): an ``.xlsx`` sheet in, a :class:`~reconcile.read.table.Table` out.
+
+python-calamine (Rust) reads the cells: it is the fastest reader there is and
+returns typed values (numbers as float, booleans, dates as ``datetime``, empty as
+``""``). What calamine cannot tell us is checked from the sheet's XML, streamed
+once without building a tree:
+
+* a formula cell without a cached value (calamine shows it as empty, which would
+  silently read as blank): refused, asking the user to paste values. Formulas
+  *with* cached values are read as their values, like Excel shows them;
+* the sheet's declared size (``<dimension>``), checked against the row and column
+  limits before the cells are loaded.
+
+Merged cells come from calamine (``merged_cell_ranges``); one in the data area is
+an error naming the range. The header is the first non-blank row; rows with
+nothing in them are skipped; row numbers are the ones Excel shows.
+
+Example::
+
+    table = read_sheet(Path("decl.xlsx"), "decl.xlsx", "Declarations", Limits())
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from pathlib import Path
+
+import python_calamine
+
+from reconcile.errors import InputError, Problem
+from reconcile.model import Source
+from reconcile.read.columns import column_letter
+from reconcile.read.guard import check_zip
+from reconcile.read.table import Limits, Table, too_many_columns, too_many_rows
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
+# A formula cell whose <f> is followed directly by an empty or missing <v>.
+_NO_CACHED_VALUE = re.compile(
+    rb"<(?:\w+:)?c\s[^>]*?r=\"([A-Z]+\d+)\"[^>]*>\s*"
+    rb"(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)")
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CHUNK = 1 << 22
+#: what calamine raises for a damaged workbook (its own errors, or I/O and value errors)
+_CALAMINE_ERRORS = (python_calamine.CalamineError, OSError, ValueError, RuntimeError)
+
+
+def _fail(source: Source, what: str, fix: str) -> InputError:
+    return InputError([Problem(source, what, fix)])
+
+
+def letters_to_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → the zip part holding its XML (from workbook.xml and its rels)."""
+    try:
+        book = ET.fromstring(archive.read("xl/workbook.xml"))
+        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return {}
+    targets = {}
+    for rel in rels.iter(f"{_PKG_REL}Relationship"):
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+            posixpath.join("xl", target))
+        targets[rel.get("Id")] = target
+    parts = {}
+    for sheet in book.iter(f"{_MAIN}sheet"):
+        parts[sheet.get("name")] = targets.get(sheet.get(f"{_REL}id"), "")
+    return parts
+
+
+def _scan_sheet_xml(archive: zipfile.ZipFile, part: str, source: Source, limits: Limits
+                    ) -> list[str]:
+    """Check the declared size; return cells holding a formula with no cached value.
+
+    Streams the part once in chunks (a few hundred MB/s); the regular expression
+    for cached values runs only on chunks that contain a formula at all.
+    """
+    try:
+        info = archive.getinfo(part)
+    except KeyError:
+        return []
+    missing: list[str] = []
+    tail = b""
+    first = True
+    read = 0
+    with archive.open(info) as stream:
+        while True:
+            try:
+                chunk = stream.read(_CHUNK)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise _fail(source, f"the workbook is damaged ({exc})",
+                            "open it in Excel and save it again") from None
+            if not chunk:
+                break
+            read += len(chunk)
+            if read > info.file_size + _CHUNK:
+                raise _fail(source, "the sheet unpacks to more than its declared size "
+                                    "(a damaged or malicious file)",
+                            "export the workbook again from its source")
+            if first:
+                first = False
+                match = _DIMENSION.search(chunk[:65536])
+                if match:
+                    last_col, last_row = match.group(3), match.group(4)
+                    if last_row is None:
+                        last_col, last_row = match.group(1), match.group(2)
+                    rows, cols = int(last_row), letters_to_index(last_col.decode()) + 1
+                    if rows > limits.max_rows + 1:
+                        raise InputError([too_many_rows(source, rows, limits)])
+                    if cols > limits.max_columns:
+                        raise InputError([too_many_columns(source, cols, limits)])
+            window = tail + chunk
+            if _FORMULA.search(window) and len(missing) < 50:
+                missing.extend(m.group(1).decode() for m in _NO_CACHED_VALUE.finditer(window)
+                               if m.group(1).decode() not in missing)
+            tail = window[-4096:]
+    return missing
+
+
+def _choose_sheet(names: list[str], wanted: str | None, source: Source) -> str:
+    if not names:
+        raise _fail(source, "the workbook has no sheets", "add a sheet with a header row")
+    if wanted is None:
+        return names[0]
+    for name in names:
+        if name.strip().lower() == wanted.lower():
+            return name
+    return names[0]
+
+
+def open_workbook(path: Path, name: str, limits: Limits):
+    """(calamine workbook, sheet parts) after the zip checks."""
+    archive = check_zip(path, name, limits)
+    try:
+        parts = sheet_parts(archive)
+    finally:
+        archive.close()
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except python_calamine.PasswordError:
+        raise _fail(Source(name), "the workbook is password-protected",
+                    "remove the password in Excel and save it again") from None
+    except _CALAMINE_ERRORS as exc:
+        raise _fail(Source(name), f"the workbook cannot be read ({type(exc).__name__}: {exc})",
+                    "open it in Excel and save it again as 'Excel Workbook (.xlsx)'") from None
+    return book, parts
+
+
+def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
+               book=None, parts=None, required: bool = False) -> Table:
+    """The sheet ``wanted`` (case-insensitive; else the first sheet) as a Table."""
+    if book is None:
+        book, parts = open_workbook(path, name, limits)
+    names = list(book.sheet_names)
+    if required and wanted and all(n.strip().lower() != wanted.lower() for n in names):
+        raise _fail(Source(name), f"the workbook has no sheet named {wanted!r} "
+                                  f"(its sheets: {', '.join(repr(n) for n in names)})",
+                    f"name the sheet {wanted!r} (or use the template: reconcile template)")
+    sheet_name = _choose_sheet(names, wanted, Source(name))
+    source = Source(name, sheet_name)
+    part = (parts or {}).get(sheet_name)
+    formula_cells: list[str] = []
+    if part:
+        with zipfile.ZipFile(path) as archive:
+            formula_cells = _scan_sheet_xml(archive, part, source, limits)
+    try:
+        sheet = book.get_sheet_by_name(sheet_name)
+    except _CALAMINE_ERRORS as exc:
+        raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
+                    "open the workbook in Excel and save it again") from None
+    if sheet.height > limits.max_rows + 1:
+        raise InputError([too_many_rows(source, sheet.height, limits)])
+    if sheet.width > limits.max_columns:
+        raise InputError([too_many_columns(source, sheet.width, limits)])
+    rows = sheet.to_python(skip_empty_area=False)
+    width = max(map(len, rows), default=0)
+    # Rows of calamine are rectangular; "" is an empty cell.
+    numbers = [i + 1 for i, row in enumerate(rows) if row.count("") != width]
+    if numbers and any(_blank_row(rows[n - 1]) for n in numbers
+                       if rows[n - 1].count("") >= width - 3):
+        numbers = [n for n in numbers if not _blank_row(rows[n - 1])]
+    if not numbers:
+        raise _fail(source, "the sheet is empty",
+                    "put the header row in row 1 and one row per record below it")
+    header_row = numbers[0]
+    header = tuple(rows[header_row - 1])
+    data_numbers = numbers[1:]
+    data = [rows[n - 1] for n in data_numbers] if len(data_numbers) != len(rows) - 1 \
+        else rows[1:]
+    problems = []
+    if formula_cells:
+        shown = ", ".join(formula_cells[:10]) + (" ..." if len(formula_cells) > 10 else "")
+        problems.append(Problem(
+            source._replace(row=_row_of(formula_cells[0]), column=_col_of(formula_cells[0])),
+            f"{len(formula_cells)}{'+' if len(formula_cells) >= 50 else ''} cell(s) hold a "
+            f"formula with no saved value ({shown}), so their values cannot be read",
+            "open the file in Excel and save it (Excel stores the values), or copy the sheet "
+            "and Paste Special > Values"))
+    merged = [r for r in (sheet.merged_cell_ranges or ()) if r[1][0] + 1 >= header_row]
+    for (r0, c0), (r1, c1) in merged[:20]:
+        cells = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
+        problems.append(Problem(
+            source._replace(row=r0 + 1, column=column_letter(c0)),
+            f"the cells {cells} are merged, so only the first holds a value",
+            "unmerge them (Home > Merge & Center > Unmerge Cells) and fill in every cell"))
+    if problems:
+        raise InputError(problems)
+    return Table(name, sheet_name, header, data, data_numbers, header_row, True, "xlsx")
+
+
+def _blank_row(row) -> bool:
+    return all(c == "" or (type(c) is str and not c.strip()) for c in row)
+
+
+def _row_of(cell: str) -> int:
+    return int(re.sub(r"[A-Z]+", "", cell))
+
+
+def _col_of(cell: str) -> str:
+    return re.sub(r"\d+", "", cell)
