@@ -80,9 +80,15 @@ class _Parsers:
         # ("ParticipantProfile::ECT").
         for course, ptype in courses.items():
             self.participant_types.setdefault(values.word_key(course), ptype)
+        # rules/vocabulary.yaml may list the report's own words (report_types: ect -> course)
+        for word, course in dict(getattr(vocabulary, "report_types", None) or {}).items():
+            if course in courses:
+                self.participant_types.setdefault(values.word_key(word), courses[course])
         self.default_schedule = vocabulary.default_schedule
 
     def parser(self, field: str):
+        if field in ("statement_name", "clawback_statement_name"):
+            return values.parse_statement_name
         if field in _TEXT_FIELDS:
             return values.parse_text
         if field == "course_identifier":

@@ -10,7 +10,7 @@ a zip that is not a workbook (``.docx``, ``.ods``); a zip bomb (declared
 uncompressed size over :attr:`Limits.max_unzipped_bytes`, or a part that inflates
 more than :attr:`Limits.max_ratio` times); a sheet over :attr:`Limits.max_rows`
 rows or :attr:`Limits.max_columns` columns; a text file over
-:attr:`Limits.max_text_bytes`. Limits are documented in ``docs/inputs.md`` and can be
+:attr:`Limits.max_text_bytes`. Limits (:class:`~reconcile.read.table.Limits`) can be
 changed by environment variables (``RECONCILE_MAX_ROWS`` ...).
 
 Example::

@@ -24,7 +24,7 @@ class Table(NamedTuple):
     header: tuple  # raw header cells
     rows: list  # list of row tuples/lists of raw values, blank rows removed
     row_numbers: list[int]  # the row number the user sees, per row
-    header_row: int = 1
+    header_row: int | None = 1  # None: no header row (JSON)
     letters: bool = False  # name columns by letter too (workbooks)
     kind: str = "table"  # "xlsx", "csv" or "json": how strict the converters are
 
@@ -38,7 +38,7 @@ class Table(NamedTuple):
 
 
 class Limits(NamedTuple):
-    """How big an input may be before it is refused (documented in docs/inputs.md).
+    """How big an input may be before it is refused (documented here and in the reconcile.read docstring).
 
     Each can be changed by an environment variable, e.g. ``RECONCILE_MAX_ROWS``.
     """

@@ -281,3 +281,31 @@ def parse_word(value: object, allowed: dict[str, str], what: str) -> str | None:
     hint = f" — did you mean {guess!r}?" if guess else ""
     raise BadValue(f"{text!r} is not {what}{hint}",
                    "use one of: " + ", ".join(canonical))
+
+
+# --- money and statement names ----------------------------------------------------------
+
+def parse_money(value: object):
+    """An exact Decimal via :func:`reconcile.money.to_decimal` (floats via repr); blank → None."""
+    from reconcile import money
+
+    if value is None or (type(value) is str and not value.strip()):
+        return None
+    try:
+        return money.to_decimal(value)
+    except money.MoneyError:
+        raise BadValue(f"{show_value(value)} is not an amount of money",
+                       "write a number such as 1194.00 or -119.40 (a leading £ and "
+                       "thousands commas are fine)") from None
+
+
+def parse_statement_name(value: object) -> str | None:
+    """A statement name such as 'May 2023'.
+
+    Excel turns a typed "May 2023" into the date 1 May 2023; such a cell is read
+    back as the name it was typed as.
+    """
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{value:%B} {value.year}"
+    text = parse_text(value)
+    return " ".join(text.split()) if text else None
