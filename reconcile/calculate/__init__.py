@@ -1,0 +1,628 @@
+"""The calculation: every statement's expected payment, to the penny, and every declaration's share.
+
+Stage: calculate (pure: no file, no engine, no workbook).
+In: validated :class:`~reconcile.model.Declaration` records, the rules'
+:class:`Evaluation` (a set of labels per declaration: ``billable``,
+``refundable``, ``uplift``, ``flat_rate``), the :class:`Rulebook` (contracts,
+calendars, fees, banding and service-fee policies) and, optionally, DfE's
+statements (only for statement ids ↔ names).
+Out: a :class:`Calculation` — one :class:`~reconcile.model.ExpectedStatement`
+per statement of every contract that has declarations, one
+:class:`~reconcile.model.Attribution` per declaration and statement it is paid or
+refunded on, and the findings of the calculation.
+
+The steps, each in its own module:
+
+1. :mod:`~reconcile.calculate.assign` — contract, payment statement and clawback
+   statement of each declaration;
+2. :mod:`~reconcile.calculate.banding` — per contract and declaration type,
+   cumulatively over the statements in payment-date order: additions and
+   subtractions per band (DOMAIN.md §Banding);
+3. :mod:`~reconcile.calculate.fees` and :mod:`~reconcile.calculate.service_fee` —
+   the money of every line; net = Σ rounded lines, VAT once, total;
+4. :mod:`~reconcile.calculate.attribution` — each declaration's share, summing
+   exactly to its statement's lines.
+
+How labels are read (the brief): ``billable`` or ``refundable`` = paid on its
+payment statement (a clawed-back declaration was paid first); ``refundable`` =
+also refunded on its clawback statement; ``uplift`` = the contract's uplift
+amount where it is paid and back where it is refunded (not limited by the bands,
+as in ECF); ``flat_rate`` = mentor flat rate (no bands).
+
+Which statements appear: for each contract with declarations, the cohort's
+calendar from its first statement up to the later of the last statement any
+declaration is (or would be) attached to and, when ``as_of`` is given, the last
+statement with a cut-off on or before ``as_of``. Statements without declarations
+carry the service fee only.
+
+Example::
+
+    calculation = calculate(declarations, evaluate(declarations, rulebook, as_of=today),
+                            rulebook, as_of=today)
+    for statement in calculation.statements:
+        print(statement.key, statement.total)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any, NamedTuple
+
+from reconcile.calculate.assign import (
+    FLAT_RATE,
+    REFUNDABLE,
+    UPLIFT,
+    Assignment,
+    ContractCalendar,
+    assign_statements,
+    some_ids,
+)
+from reconcile.calculate.attribution import (
+    ATTRIBUTION_METHODS,
+    line_shares,
+    split_evenly,
+)
+from reconcile.calculate.banding import BandAllocation, allocate_bands, bands_in_order
+from reconcile.calculate.fees import FeeTable, fee_table, statement_totals
+from reconcile.calculate.service_fee import (
+    ServiceFeePolicy,
+    Tranche,
+    monthly_service_fee,
+    recruitment_below_threshold,
+)
+from reconcile.errors import Problem, RuleError
+from reconcile.findings import Finding, finding
+from reconcile.model import (
+    Attribution,
+    CountAmount,
+    Declaration,
+    DfeStatement,
+    ExpectedStatement,
+    PaymentLine,
+    Source,
+    StatementKey,
+)
+from reconcile.money import ZERO, line_amount, pounds, round_money, to_decimal
+
+__all__ = ["BandingPolicy", "Calculation", "calculate"]
+
+OUTPUT, CLAWBACK = "output", "clawback"
+#: the declaration type recruitment is measured by (vocabulary: rules/vocabulary.yaml)
+STARTED = "started"
+#: the state counted as "voided" on a statement (vocabulary)
+VOIDED = "voided"
+#: fields a statement's declarations may be ordered by (rules/banding.yaml ``order``)
+ORDER_FIELDS = ("declaration_date", "created_at", "declaration_id", "participant_id",
+                "updated_at", "row")
+
+
+class Calculation(NamedTuple):
+    """The expected side of every statement, and why."""
+
+    statements: tuple[ExpectedStatement, ...]
+    attributions: tuple[Attribution, ...]
+    findings: tuple[Finding, ...]
+
+
+class BandingPolicy(NamedTuple):
+    """``rules/banding.yaml`` in the calculation's terms.
+
+    ``order``: declaration fields ordering a statement's declarations into the
+    bands (the first ones fill the lower bands; RECT orders by
+    ``declaration_date, created_at, id``). ``count_by``: what bands are counted
+    per (``declaration_type``; with ``participant_type`` ECTs and mentors fill
+    separate bands). ``attribution``: ``band`` or ``blended``.
+    """
+
+    order: tuple[str, ...] = ("declaration_date", "created_at", "declaration_id")
+    count_by: tuple[str, ...] = ("declaration_type",)
+    attribution: str = "band"
+    source: str = ""
+
+
+def calculate(declarations: Sequence[Declaration], evaluation: Any, rulebook: Any,
+              dfe_statements: Sequence[DfeStatement] = (), *,
+              as_of: dt.date | None = None) -> Calculation:
+    """Expected payments per statement and every declaration's attribution (module doc)."""
+    return _Calculator(declarations, evaluation.labels, rulebook, dfe_statements,
+                       as_of).run()
+
+
+# --- reading the rulebook's policies -------------------------------------------------
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """The first attribute (or key) of ``names`` that ``obj`` has."""
+    for name in names:
+        if isinstance(obj, dict) and name in obj:
+            return obj[name]
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def banding_policy(rulebook: Any) -> BandingPolicy:
+    """The banding policy of the rulebook (``rulebook.banding``)."""
+    raw = getattr(rulebook, "banding", None)
+    if raw is None:
+        return BandingPolicy()
+    if isinstance(raw, BandingPolicy):
+        return raw
+    order = tuple(_get(raw, "order", default=BandingPolicy().order))
+    count_by = tuple(_get(raw, "count_by", default=BandingPolicy().count_by))
+    attribution = str(_get(raw, "attribution", default="band"))
+    source = str(_get(raw, "source", default="") or "rules/banding.yaml")
+    problems = [Problem(Source(source), f"unknown order field {f!r}",
+                        f"use some of {', '.join(ORDER_FIELDS)}")
+                for f in order if f not in ORDER_FIELDS]
+    problems += [Problem(Source(source), f"unknown count_by field {f!r}",
+                         "use declaration_type, optionally with participant_type")
+                 for f in count_by if f not in ("declaration_type", "participant_type")]
+    if attribution not in ATTRIBUTION_METHODS:
+        problems.append(Problem(Source(source), f"unknown attribution {attribution!r}",
+                                f"use one of {', '.join(ATTRIBUTION_METHODS)}"))
+    if problems:
+        raise RuleError(problems)
+    return BandingPolicy(order, count_by, attribution, source)
+
+
+def service_fee_policy(rulebook: Any) -> ServiceFeePolicy:
+    """The selected service-fee policy of the rulebook (``rulebook.service_fee``)."""
+    raw = getattr(rulebook, "service_fee", None)
+    if raw is None:
+        return ServiceFeePolicy()
+    if isinstance(raw, ServiceFeePolicy):
+        return raw
+    selected = _get(raw, "policy", "selected_policy", default=raw)
+    method = str(_get(selected, "method", "kind", default="payments"))
+    tranches = tuple(
+        Tranche(to_decimal(_get(t, "percentage", "share")), int(_get(t, "months")))
+        for t in (_get(selected, "tranches", "profile", default=()) or ()))
+    threshold = _get(selected, "reduction_threshold_percentage", default=None)
+    reduction = _get(selected, "under_target", "reduction", default=None)
+    if reduction is not None:
+        threshold = _get(reduction, "threshold_percentage", "threshold", default=threshold)
+    return ServiceFeePolicy(
+        method=method,
+        payments=int(_get(selected, "payments", "number_of_payments", default=29)),
+        tranches=tranches,
+        deduct_set_up_fee=bool(_get(selected, "deduct_set_up_fee", default=True)),
+        last_month=_get(selected, "last_month", default=None),
+        reduction_threshold_percentage=None if threshold is None else to_decimal(threshold),
+        reduction_method=str(_get(reduction, "method", default="none")
+                             if reduction is not None
+                             else _get(selected, "reduction_method", default="none")),
+        source=str(_get(selected, "source", default="") or "rules/service_fee.yaml"),
+    )
+
+
+# --- the calculation -----------------------------------------------------------------
+
+
+class _Line(NamedTuple):
+    """A money line in the making: its declarations, in the statement's order."""
+
+    kind: str
+    participant_type: str
+    declaration_type: str
+    band_index: int | None
+    band: str | None
+    fee: Decimal  # positive, exact
+    members: list[int]
+
+    @property
+    def amount(self) -> Decimal:
+        amount = line_amount(len(self.members), self.fee)
+        return -amount if self.kind == CLAWBACK else amount
+
+
+class _Calculator:
+    def __init__(self, declarations: Sequence[Declaration], labels: Sequence[frozenset],
+                 rulebook: Any, dfe_statements: Sequence[DfeStatement],
+                 as_of: dt.date | None) -> None:
+        if len(labels) != len(declarations):
+            raise ValueError(f"{len(labels)} label sets for {len(declarations)} declarations")
+        self.declarations = declarations
+        self.labels = labels
+        self.rulebook = rulebook
+        self.dfe_statements = dfe_statements
+        self.as_of = as_of
+        self.policy = banding_policy(rulebook)
+        self.fee_policy = service_fee_policy(rulebook)
+        self.type_rank = {t: i for i, t in
+                          enumerate(getattr(rulebook.vocabulary, "declaration_types", ()))}
+        self.findings: list[Finding] = []
+        # (contract, statement) -> lines; uplift members; count of refunds
+        self.lines: dict[tuple, list[_Line]] = defaultdict(list)
+        self.unpaid: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
+        self.unmatched: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
+        #: band each clawed-back declaration was paid in (None: beyond the last band)
+        self.paid_band: dict[int, int | None] = {}
+        self.refunded: Sequence[int | None] = ()
+        self.order_key = self._order_key()
+
+    def _order_key(self) -> Callable[[int], tuple]:
+        declarations = self.declarations
+        getters = [attrgetter(f) for f in self.policy.order]
+
+        def key(i: int) -> tuple:
+            d = declarations[i]
+            # (missing?, value): a missing created_at sorts after every present one
+            return tuple((v is None, v if v is not None else 0) for v in (g(d) for g in getters))
+        return key
+
+    def _ordered(self, members: list[int]) -> list[int]:
+        return sorted(members, key=self.order_key) if len(members) > 1 else members
+
+    # -- steps --
+
+    def run(self) -> Calculation:
+        assignment = assign_statements(self.declarations, self.labels, self.rulebook,
+                                       self.dfe_statements, as_of=self.as_of)
+        self.findings.extend(assignment.findings)
+        self.refunded = assignment.clawback
+        tables = {key: fee_table(self.rulebook.contracts[key], self.rulebook.fees)
+                  for key in assignment.calendars}
+        groups = self._group(assignment)
+        banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund = groups
+        for group in sorted(set(banded_pay) | set(banded_refund), key=repr):
+            self._band_group(group, banded_pay.get(group, {}), banded_refund.get(group, {}),
+                             tables[group[0]], assignment.calendars[group[0]])
+        for where in sorted(set(flat_pay) | set(flat_refund), key=repr):
+            self._flat_rate(where, flat_pay.get(where, {}), flat_refund.get(where, {}),
+                            tables[where[0]], assignment.calendars[where[0]])
+        self._report_unpaid(assignment)
+        statements, attributions = self._statements(assignment, tables, uplift_pay,
+                                                    uplift_refund, banded_pay, banded_refund)
+        return Calculation(statements, attributions, tuple(self.findings))
+
+    def _group(self, assignment: Assignment) -> tuple:
+        """Declaration indexes by banding group and statement (counting with dicts only)."""
+        banded_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
+        banded_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
+        flat_pay: dict[tuple, dict[str, list[int]]] = defaultdict(dict)
+        flat_refund: dict[tuple, dict[str, list[int]]] = defaultdict(dict)
+        uplift_pay: dict[tuple, list[int]] = defaultdict(list)
+        uplift_refund: dict[tuple, list[int]] = defaultdict(list)
+        by_participant = "participant_type" in self.policy.count_by
+        declarations, labels = self.declarations, self.labels
+        contract, payment, clawback = assignment.contract, assignment.payment, assignment.clawback
+        for i, s in enumerate(payment):
+            if s is None:
+                continue
+            d = declarations[i]
+            lab = labels[i]
+            key = contract[i]
+            c = clawback[i] if REFUNDABLE in lab else None
+            if FLAT_RATE in lab:
+                flat_pay[(key, s)].setdefault(d.declaration_type, []).append(i)
+                if c is not None:
+                    flat_refund[(key, c)].setdefault(d.declaration_type, []).append(i)
+            else:
+                group = ((key, d.participant_type, d.declaration_type) if by_participant
+                         else (key, d.declaration_type))
+                banded_pay[group].setdefault(s, []).append(i)
+                if c is not None:
+                    banded_refund[group].setdefault(c, []).append(i)
+            if UPLIFT in lab:
+                uplift_pay[(key, s)].append(i)
+                if c is not None:
+                    uplift_refund[(key, c)].append(i)
+        return banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund
+
+    def _band_group(self, group: tuple, pay: dict[int, list[int]],
+                    refund: dict[int, list[int]], table: FeeTable,
+                    calendar: ContractCalendar) -> None:
+        """One contract and declaration type over its statements (DOMAIN.md §Banding)."""
+        key, declaration_type = group[0], group[-1]
+        fees = table.banded.get(declaration_type)
+        declarations = self.declarations
+        if fees is None:
+            self._no_fee(key, calendar, declaration_type, pay, refund, "banded")
+            return
+        statements = sorted(set(pay) | set(refund))
+        allocations: list[tuple[int, BandAllocation]] = []
+        previous_billable = previous_refundable = 0
+        for s in statements:
+            billable, refundable = len(pay.get(s, ())), len(refund.get(s, ()))
+            allocations.append((s, allocate_bands(table.capacities, previous_billable,
+                                                  previous_refundable, billable, refundable)))
+            previous_billable += billable
+            previous_refundable += refundable
+        # additions first for every statement (so each clawback knows the band it was
+        # paid in, even when data put the clawback before the payment), then refunds
+        for s, allocation in allocations:
+            members = self._ordered(pay.get(s, []))
+            if not members:
+                continue
+            bands = bands_in_order(allocation.additions)
+            paid = len(bands)
+            self._add_lines((key, s), OUTPUT, members[:paid], bands, declaration_type,
+                            fees, table)
+            if paid < len(members):
+                for i in members[paid:]:
+                    self.unpaid[(key, s)].append((declaration_type, "banded", i))
+                    if self.refunded[i] is not None:
+                        self.paid_band[i] = None
+        differs: dict[tuple, list[str]] = defaultdict(list)
+        for s, allocation in allocations:
+            members = self._ordered(refund.get(s, []))
+            if not members:
+                continue
+            bands = bands_in_order(allocation.subtractions, top_down=True)
+            matched = len(bands)
+            self._add_lines((key, s), CLAWBACK, members[:matched], bands, declaration_type,
+                            fees, table)
+            for i, band in zip(members, bands):
+                original = self.paid_band.get(i, band)
+                if original != band:
+                    d = declarations[i]
+                    differs[(s, d.participant_type, original, band)].append(d.declaration_id)
+            for i in members[matched:]:
+                self.unmatched[(key, s)].append((declaration_type, "banded", i))
+        for (s, participant_type, original, band), ids in sorted(differs.items(), key=repr):
+            self._band_differs(key, calendar, s, participant_type, declaration_type,
+                               original, band, fees, table, ids)
+
+    def _add_lines(self, where: tuple, kind: str, members: list[int], bands: list[int],
+                   declaration_type: str, fees: tuple[Decimal, ...], table: FeeTable) -> None:
+        """Lines of one kind for one type on one statement: per (participant type, band)."""
+        declarations = self.declarations
+        by_line: dict[tuple[str, int], list[int]] = {}
+        for i, band in zip(members, bands):
+            by_line.setdefault((declarations[i].participant_type, band), []).append(i)
+            if kind == OUTPUT and self.refunded[i] is not None:
+                self.paid_band[i] = band
+        for (participant_type, band), line_members in by_line.items():
+            self.lines[where].append(_Line(kind, participant_type, declaration_type, band,
+                                           table.band_names[band], fees[band], line_members))
+
+    def _flat_rate(self, where: tuple, pay: dict[str, list[int]],
+                   refund: dict[str, list[int]], table: FeeTable,
+                   calendar: ContractCalendar) -> None:
+        """Mentor flat-rate lines of one statement: no bands (DOMAIN.md §Prices)."""
+        key, s = where
+        declarations = self.declarations
+        for kind, by_type in ((OUTPUT, pay), (CLAWBACK, refund)):
+            for declaration_type, members in by_type.items():
+                fee = table.flat_rate.get(declaration_type)
+                if fee is None:
+                    self._no_fee(key, calendar, declaration_type,
+                                 {s: members} if kind == OUTPUT else {},
+                                 {s: members} if kind == CLAWBACK else {}, "flat-rate")
+                    continue
+                by_type_line: dict[str, list[int]] = {}
+                for i in self._ordered(members):
+                    by_type_line.setdefault(declarations[i].participant_type, []).append(i)
+                for participant_type, line_members in by_type_line.items():
+                    self.lines[where].append(_Line(kind, participant_type, declaration_type,
+                                                   None, None, fee, line_members))
+
+    def _no_fee(self, key: tuple, calendar: ContractCalendar, declaration_type: str,
+                pay: dict[int, list[int]], refund: dict[int, list[int]], scheme: str) -> None:
+        ids = [self.declarations[i].declaration_id
+               for members in (*pay.values(), *refund.values()) for i in members]
+        for s, members in pay.items():
+            for i in members:
+                self.unpaid[(key, s)].append((declaration_type, None, i))
+        for s, members in refund.items():
+            for i in members:
+                self.unmatched[(key, s)].append((declaration_type, None, i))
+        self.findings.append(finding(
+            "CALC_NO_FEE",
+            f"{len(ids)} billable {declaration_type} declaration(s) of {key[0]} "
+            f"(cohort {key[1]}) have no {scheme} fee: no proportion for "
+            f"{declaration_type} in rules/fees.yaml"
+            + (" or no mentor block in the contract" if scheme == "flat-rate" else "")
+            + f" ({some_ids(ids)}). They are not paid.",
+            lead_provider=key[0], cohort=key[1], declaration_id=ids[0] if len(ids) == 1
+            else None))
+
+    def _band_differs(self, key: tuple, calendar: ContractCalendar, s: int,
+                      participant_type: str, declaration_type: str, original: int | None,
+                      band: int, fees: tuple[Decimal, ...], table: FeeTable,
+                      ids: list[str]) -> None:
+        name = calendar.slots[s].key.name
+        taken = fees[band]
+        if original is None:
+            paid_text = "were not paid when declared (beyond the last band)"
+            difference = taken
+        else:
+            paid_text = (f"were paid in band {table.band_names[original]} at "
+                         f"{pounds(fees[original])}")
+            difference = taken - fees[original]
+        self.findings.append(finding(
+            "CALC_CLAWBACK_BAND_DIFFERS",
+            f"{len(ids)} {participant_type} {declaration_type} clawback(s) on {name} come off "
+            f"band {table.band_names[band]} at {pounds(taken)} each (DfE takes clawbacks "
+            f"from the top band filled) but {paid_text}: {pounds(abs(difference))} "
+            f"{'more' if difference > 0 else 'less'} clawed back each ({some_ids(ids)}).",
+            lead_provider=key[0], cohort=key[1], statement=name,
+            declaration_id=ids[0] if len(ids) == 1 else None,
+            line=f"clawback {participant_type} {declaration_type} band "
+                 f"{table.band_names[band]}",
+            expected=str(fees[original]) if original is not None else "0",
+            actual=str(taken)))
+
+    def _report_unpaid(self, assignment: Assignment) -> None:
+        declarations = self.declarations
+        for (key, s), entries in sorted(self.unpaid.items(), key=repr):
+            calendar = assignment.calendars[key]
+            by_type: dict[str, list[str]] = defaultdict(list)
+            for declaration_type, scheme, i in entries:
+                if scheme == "banded":
+                    by_type[declaration_type].append(declarations[i].declaration_id)
+            for declaration_type, ids in by_type.items():
+                name = calendar.slots[s].key.name
+                self.findings.append(finding(
+                    "CALC_OVER_CAPACITY",
+                    f"{len(ids)} {declaration_type} declaration(s) on {name} are beyond the "
+                    f"last band's maximum and are not paid ({some_ids(ids)}).",
+                    lead_provider=key[0], cohort=key[1], statement=name,
+                    declaration_id=ids[0] if len(ids) == 1 else None,
+                    line=f"output {declaration_type}", expected="0", actual=str(len(ids))))
+        for (key, s), entries in sorted(self.unmatched.items(), key=repr):
+            ids = [declarations[i].declaration_id for _t, scheme, i in entries
+                   if scheme == "banded"]
+            if not ids:
+                continue
+            name = assignment.calendars[key].slots[s].key.name
+            self.findings.append(finding(
+                "CALC_CLAWBACK_UNMATCHED",
+                f"{len(ids)} clawback(s) on {name} have nothing paid left to come off "
+                f"in the bands ({some_ids(ids)}): no money is taken back for them.",
+                lead_provider=key[0], cohort=key[1], statement=name,
+                declaration_id=ids[0] if len(ids) == 1 else None))
+
+    # -- statements and attributions --
+
+    def _statements(self, assignment: Assignment, tables: dict[tuple, FeeTable],
+                    uplift_pay: dict, uplift_refund: dict, banded_pay: dict,
+                    banded_refund: dict) -> tuple[tuple, tuple]:
+        statements: list[ExpectedStatement] = []
+        attributions: list[Attribution] = []
+        voided = Counter((assignment.contract[i], s)
+                         for i, s in enumerate(assignment.voided_on) if s is not None)
+        recruited = self._recruitment(banded_pay, banded_refund)
+        for key in sorted(assignment.calendars):
+            if key not in assignment.last_attached:
+                continue
+            calendar = assignment.calendars[key]
+            contract = self.rulebook.contracts[key]
+            table = tables[key]
+            self._check_recruitment(key, contract, recruited.get(key, 0))
+            for slot in calendar.slots[:assignment.last_attached[key] + 1]:
+                where = (key, slot.index)
+                statement, shares = self._statement(
+                    where, slot, contract, table, self.lines.get(where, []),
+                    self._ordered(uplift_pay.get(where, [])),
+                    self._ordered(uplift_refund.get(where, [])),
+                    voided.get(where, 0), recruited.get(key, 0))
+                statements.append(statement)
+                attributions.extend(self._attributions(where, slot.key, shares))
+        return tuple(statements), tuple(attributions)
+
+    def _recruitment(self, banded_pay: dict, banded_refund: dict) -> dict[tuple, int]:
+        """Net banded started declarations per contract, over every statement."""
+        recruited: Counter = Counter()
+        for group, by_statement in banded_pay.items():
+            if group[-1] == STARTED:
+                recruited[group[0]] += sum(len(m) for m in by_statement.values())
+        for group, by_statement in banded_refund.items():
+            if group[-1] == STARTED:
+                recruited[group[0]] -= sum(len(m) for m in by_statement.values())
+        return recruited
+
+    def _check_recruitment(self, key: tuple, contract: Any, recruited: int) -> None:
+        policy = self.fee_policy
+        target = int(contract.recruitment_target or 0)
+        if contract.monthly_service_fee is not None or not recruitment_below_threshold(
+                recruited, target, policy):
+            return
+        what = ("the service fee is computed on the recruited number instead of the target"
+                if policy.reduction_method == "pro_rata" else
+                "the rules do not say by how much the fee is reduced (reduction method "
+                f"'{policy.reduction_method}'), so it is expected in full")
+        self.findings.append(finding(
+            "CALC_SERVICE_FEE_REDUCED",
+            f"{key[0]} (cohort {key[1]}) has {recruited} net started declaration(s), under "
+            f"{policy.reduction_threshold_percentage}% of its recruitment target {target}: "
+            f"{what} ({policy.source}).",
+            lead_provider=key[0], cohort=key[1], expected=str(target), actual=str(recruited)))
+
+    def _statement(self, where: tuple, slot: Any, contract: Any, table: FeeTable, lines: list[_Line],
+                   uplifted: list[int], uplift_back: list[int], voided: int,
+                   recruited: int) -> tuple[ExpectedStatement, dict]:
+        rank = self.type_rank
+        lines = sorted(lines, key=lambda ln: (ln.participant_type,
+                                              rank.get(ln.declaration_type, len(rank)),
+                                              ln.declaration_type, ln.band_index or 0))
+        outputs = tuple(PaymentLine(ln.participant_type, ln.declaration_type, ln.band,
+                                    len(ln.members), ln.fee, ln.amount)
+                        for ln in lines if ln.kind == OUTPUT)
+        clawbacks = tuple(PaymentLine(ln.participant_type, ln.declaration_type, ln.band,
+                                      len(ln.members), ln.fee, ln.amount)
+                          for ln in lines if ln.kind == CLAWBACK)
+        uplift_fee = table.uplift or ZERO
+        uplift = CountAmount(len(uplifted), line_amount(len(uplifted), uplift_fee))
+        uplift_clawback = CountAmount(len(uplift_back),
+                                      -line_amount(len(uplift_back), uplift_fee))
+        service_fee = round_money(monthly_service_fee(
+            slot.month, bands=table.service_bands,
+            target=int(contract.recruitment_target or 0),
+            set_up_fee=to_decimal(contract.set_up_fee or 0),
+            monthly_override=(None if contract.monthly_service_fee is None
+                              else to_decimal(contract.monthly_service_fee)),
+            policy=self.fee_policy, recruited=recruited))
+        adjustments = ZERO  # manual adjustments are DfE's, never computed
+        totals = statement_totals(
+            [*(ln.amount for ln in outputs), *(ln.amount for ln in clawbacks),
+             uplift.amount, uplift_clawback.amount, service_fee, adjustments],
+            table.vat_percentage)
+        counts: Counter = Counter()
+        for ln in lines:
+            if ln.kind == OUTPUT:
+                counts[ln.declaration_type.split("-")[0]] += len(ln.members)
+            else:
+                counts["clawed_back"] += len(ln.members)
+        counts["clawed_back"] += len(self.unmatched.get(where, ()))
+        counts["voided"] += voided
+        ordered_counts = tuple((name, counts.get(name, 0)) for name in
+                               ("started", "retained", "completed", "extended", "voided",
+                                "clawed_back"))
+        extra = tuple(sorted((k, v) for k, v in counts.items()
+                             if k not in dict(ordered_counts)))
+        statement = ExpectedStatement(
+            key=slot.key, statement_id=slot.statement_id, cut_off_date=slot.cut_off_date,
+            payment_date=slot.payment_date, output_fee=slot.output_fee,
+            output_payments=outputs, clawbacks=clawbacks, uplift=uplift,
+            uplift_clawback=uplift_clawback, service_fee=service_fee,
+            adjustments=adjustments, net=totals.net, vat=totals.vat, total=totals.total,
+            counts=ordered_counts + extra)
+        shares = {
+            "lines": lines,
+            "uplift": dict(zip(uplifted, line_shares(len(uplifted), uplift_fee)))
+            if uplifted else {},
+            "uplift_back": dict(zip(uplift_back, line_shares(len(uplift_back), -uplift_fee)))
+            if uplift_back else {},
+        }
+        return statement, shares
+
+    def _attributions(self, where: tuple, statement_key: StatementKey,
+                      shares: dict) -> list[Attribution]:
+        declarations = self.declarations
+        lines: list[_Line] = shares["lines"]
+        uplift, uplift_back = shares["uplift"], shares["uplift_back"]
+        fee_of: dict[tuple[int, str], tuple[Decimal, str | None, bool]] = {}
+        if self.policy.attribution == "blended":
+            blended: dict[tuple, list[_Line]] = defaultdict(list)
+            for ln in lines:
+                blended[(ln.kind, ln.participant_type, ln.declaration_type)].append(ln)
+            for same in blended.values():
+                members = [(i, ln.band) for ln in same for i in ln.members]
+                total = sum((ln.amount for ln in same), ZERO)
+                for (i, band), share in zip(members, split_evenly(total, len(members))):
+                    fee_of[(i, same[0].kind)] = (share, band, False)
+        else:
+            for ln in lines:
+                fee = -ln.fee if ln.kind == CLAWBACK else ln.fee
+                for i, share in zip(ln.members, line_shares(len(ln.members), fee)):
+                    fee_of[(i, ln.kind)] = (share, ln.band, False)
+        for _type, _scheme, i in self.unpaid.get(where, ()):
+            fee_of[(i, OUTPUT)] = (ZERO, None, True)
+        for _type, _scheme, i in self.unmatched.get(where, ()):
+            fee_of[(i, CLAWBACK)] = (ZERO, None, True)
+        # uplifted declarations are always on a line or unpaid, so fee_of has them all
+        result = []
+        for (i, kind), (fee, band, unpaid) in fee_of.items():
+            d = declarations[i]
+            extra = uplift.get(i, ZERO) if kind == OUTPUT else uplift_back.get(i, ZERO)
+            result.append(Attribution(
+                d.declaration_id, statement_key, kind, d.participant_type,
+                d.declaration_type, band, fee, extra, unpaid, d.delivery_partner_id,
+                d.delivery_partner_name, d.participant_id))
+        return result

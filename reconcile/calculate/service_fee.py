@@ -1,0 +1,173 @@
+"""Service fee: the monthly fixed payment of a contract (stage: calculate).
+
+In: a contract's bands, recruitment target, set-up fee and optional monthly
+override; the selected policy of ``rules/service_fee.yaml``; the statement's
+month of the contract (month 1 = the cohort's first calendar statement).
+Out: the exact (unrounded) service fee of that statement; the statement line is
+``money.round_money`` of it.
+
+The figures come from DOMAIN.md §Service fee:
+
+* the *total* service fee = Σ over bands of (participants of the recruitment
+  target falling in the band, A upward) × band price × band service-fee %;
+* ``payments`` policy (ECF/RECT): monthly = (total − set-up deduction) / 29 on
+  every statement, set-up deduction = min(target, A capacity) × set_up_fee /
+  A capacity ("spread over band A");
+* ``profile`` policy (the seed): tranches of the total, each paid evenly over
+  its months from month 1 — 90% over 29 months and 10% over 40 months gives
+  months 1–29 3.353…% and months 30–40 0.25%;
+* a contract's ``monthly_service_fee`` wins over either (DOMAIN.md);
+* recruitment under a threshold of the target (75% in the seed) may reduce the
+  fee: the *method* is a rule parameter (``none`` = pay in full and say so,
+  ``pro_rata`` = the fee is computed on the recruited number instead of the
+  target).
+
+RECT's worked example: price £800, 40% service, set-up £500, band A capacity
+100, target 100 → (32,000 − 500) / 29 = £1,086.21 a month.
+
+>>> from decimal import Decimal as D
+>>> bands = (BandTerms(100, D(800), D(40)),)
+>>> monthly = payments_monthly_fee(bands, 100, D(500), 29)
+>>> monthly == (D(32000) - D(500)) / 29
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from reconcile.money import HUNDRED, percent_of
+
+ZERO = Decimal(0)
+
+
+class BandTerms(NamedTuple):
+    """What the service fee needs of a band: capacity (None = open), price, service %."""
+
+    capacity: int | None
+    per_participant: Decimal
+    service_fee_percentage: Decimal
+
+
+class Tranche(NamedTuple):
+    """A share of the total service fee paid evenly over months 1..``months``."""
+
+    percentage: Decimal
+    months: int
+
+
+class ServiceFeePolicy(NamedTuple):
+    """The selected policy of ``rules/service_fee.yaml`` in the calculation's terms.
+
+    ``method`` is ``payments`` (equal monthly payments, ECF/RECT) or ``profile``
+    (tranches, the seed). ``last_month``: no service fee after this month of
+    the contract (None: every statement, as ECF does). ``deduct_set_up_fee``
+    applies to both methods. ``reduction_method`` is ``none`` or ``pro_rata``.
+    """
+
+    method: str = "payments"
+    payments: int = 29
+    tranches: tuple[Tranche, ...] = ()
+    deduct_set_up_fee: bool = True
+    last_month: int | None = None
+    reduction_threshold_percentage: Decimal | None = None
+    reduction_method: str = "none"
+    source: str = ""  # file:line of the selected policy, for messages
+
+
+def target_in_bands(bands: Sequence[BandTerms], target: int) -> list[int]:
+    """The recruitment target spread over the bands A upward, by capacity.
+
+    >>> target_in_bands((BandTerms(100, 1, 40), BandTerms(100, 1, 40)), 150)
+    [100, 50]
+    """
+    result = []
+    left = max(target, 0)
+    for band in bands:
+        take = left if band.capacity is None else min(band.capacity, left)
+        result.append(take)
+        left -= take
+    return result
+
+
+def total_service_fee(bands: Sequence[BandTerms], target: int) -> Decimal:
+    """Σ over bands of target participants in the band × price × service %, exact."""
+    total = ZERO
+    for band, participants in zip(bands, target_in_bands(bands, target)):
+        total += percent_of(band.per_participant, band.service_fee_percentage) * participants
+    return total
+
+
+def set_up_deduction(bands: Sequence[BandTerms], target: int, set_up_fee: Decimal) -> Decimal:
+    """min(target, A capacity) × set_up_fee / A capacity (DOMAIN.md: spread over band A).
+
+    >>> from decimal import Decimal as D
+    >>> set_up_deduction((BandTerms(100, D(800), D(40)),), 50, D(500))
+    Decimal('250')
+    """
+    if not set_up_fee or not bands:
+        return ZERO
+    capacity = bands[0].capacity
+    if capacity is None or capacity == 0:
+        # an open band A has no "per participant" share: the whole fee is deducted
+        return set_up_fee
+    return min(max(target, 0), capacity) * set_up_fee / capacity
+
+
+def payments_monthly_fee(bands: Sequence[BandTerms], target: int, set_up_fee: Decimal,
+                         payments: int, deduct_set_up_fee: bool = True) -> Decimal:
+    """ECF/RECT: (total − set-up deduction) / number of payments, exact."""
+    deduction = set_up_deduction(bands, target, set_up_fee) if deduct_set_up_fee else ZERO
+    return (total_service_fee(bands, target) - deduction) / payments
+
+
+def profile_share(month: int, tranches: Sequence[Tranche]) -> Decimal:
+    """The fraction (0..1) of the total service fee paid in ``month`` (1-based).
+
+    >>> from decimal import Decimal as D
+    >>> seed = (Tranche(D(90), 29), Tranche(D(10), 40))
+    >>> round(profile_share(1, seed) * 100, 3), profile_share(30, seed) * 100, profile_share(41, seed)
+    (Decimal('3.353'), Decimal('0.2500'), Decimal('0'))
+    """
+    share = ZERO
+    for tranche in tranches:
+        if 1 <= month <= tranche.months:
+            share += tranche.percentage / HUNDRED / tranche.months
+    return share
+
+
+def recruitment_below_threshold(recruited: int, target: int,
+                                policy: ServiceFeePolicy) -> bool:
+    """True when recruitment is under the policy's threshold of the target."""
+    threshold = policy.reduction_threshold_percentage
+    if threshold is None or not target:
+        return False
+    return recruited * HUNDRED < target * threshold
+
+
+def monthly_service_fee(month: int, *, bands: Sequence[BandTerms], target: int,
+                        set_up_fee: Decimal, monthly_override: Decimal | None,
+                        policy: ServiceFeePolicy, recruited: int | None = None) -> Decimal:
+    """The exact service fee of month ``month`` of a contract (0 outside the paid months).
+
+    ``recruited`` (net started participants) matters only for the ``pro_rata``
+    reduction when it is under the threshold: the fee is then computed on the
+    recruited number instead of the target.
+    """
+    if month < 1 or (policy.last_month is not None and month > policy.last_month):
+        return ZERO
+    if monthly_override is not None:
+        return monthly_override
+    basis = target
+    if (recruited is not None and policy.reduction_method == "pro_rata"
+            and recruitment_below_threshold(recruited, target, policy)):
+        basis = recruited
+    if policy.method == "profile":
+        total = total_service_fee(bands, basis)
+        if policy.deduct_set_up_fee:
+            total -= set_up_deduction(bands, basis, set_up_fee)
+        return total * profile_share(month, policy.tranches)
+    return payments_monthly_fee(bands, basis, set_up_fee, policy.payments,
+                                policy.deduct_set_up_fee)
