@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from reconcile.model import Declaration
 
 D = Decimal
-UTC = dt.timezone.utc
+UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; we run on 3.10)
 
 TYPES = ("started", "retained-1", "retained-2", "retained-3", "retained-4", "completed",
          "extended-1", "extended-2", "extended-3")

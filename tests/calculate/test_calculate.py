@@ -191,7 +191,7 @@ def test_clawed_back_declaration_counts_plus_on_payment_and_minus_on_clawback():
               clawback_statement_name="July 2024"), "refundable"))
     calc = calculate(declarations, evaluation, rulebook())
     assert [(a.statement.name, a.kind, a.band, a.fee) for a in calc.attributions] == [
-        ("February 2024", "output", "A", D("48")), ("July 2024", "clawback", "A", D("-48.0"))]
+        ("February 2024", "output", "A", D(48)), ("July 2024", "clawback", "A", D("-48.0"))]
     assert statement(calc, "February 2024").output_payments[0].amount == D("48.00")
     assert statement(calc, "July 2024").clawbacks[0].amount == D("-48.00")
     assert codes(calc) == []
