@@ -173,7 +173,7 @@ def declaration(declaration_id="d1", *, participant_id="p1", course="ecf-inducti
             return text
         if len(text) == 10:
             text += "T12:00:00"
-        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)  # noqa: UP017 (3.10)
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)  # noqa: UP017 (dt.UTC is 3.11+)
 
     participant_type = {"ecf-induction": "ect", "ecf-mentor": "mentor"}[course]
     return Declaration(declaration_id, participant_id, course, participant_type,
