@@ -191,6 +191,27 @@ CATALOGUE: dict[str, CodeInfo] = {
     "CLAWBACK_BEFORE_PAYMENT": CodeInfo(
         "RECON", E, "Clawback on a statement earlier than the one that paid it",
         "A clawback must follow the payment; ask DfE to move it to a later statement."),
+    # --- reconciliation (added by the compare stage) ---
+    "CLAWBACK_FEE_MISMATCH": CodeInfo(
+        "RECON", E, "Clawback fee per declaration differs from the band fee",
+        "Check which band DfE took the clawback from (top band filled first) and "
+        "the band prices of the contract version DfE used."),
+    "ADJUSTMENT_MISMATCH": CodeInfo(
+        "RECON", W, "Additional adjustments differ from the expected adjustments",
+        "Confirm each adjustment with DfE contract management."),
+    "STATEMENT_DATES_DIFFER": CodeInfo(
+        "RECON", W, "DfE statement dates differ from the statement calendar",
+        "Declarations submitted between the two dates land on a different statement: "
+        "ask DfE which dates apply and update rules/calendars.yaml if DfE's are right."),
+    "STATEMENT_OUTPUT_FEE_DIFFERS": CodeInfo(
+        "RECON", W, "DfE statement's output-fee flag differs from the calendar",
+        "Only output-fee statements carry declarations: check the calendar with DfE."),
+    "STATEMENT_DUPLICATE_IN_DFE": CodeInfo(
+        "RECON", E, "DfE's statements list the same statement twice",
+        "Remove the duplicate from the DfE statements file (only the first is compared)."),
+    "STATEMENTS_NOT_COMPARED": CodeInfo(
+        "RECON", I, "Expected statements outside the DfE statements given",
+        "Add DfE's statements for these months to the DfE statements file to compare them."),
     # --- delivery-partner split ---
     "SPLIT_NO_DELIVERY_PARTNER": CodeInfo(
         "SPLIT", W, "Declaration has no delivery partner",
