@@ -90,6 +90,10 @@ CATALOGUE: dict[str, CodeInfo] = {
     "CAL_MILESTONE_AFTER_PAYMENT": CodeInfo(
         "CAL", I, "Schedule milestone date is after its payment date",
         "Check the schedule with DfE's published milestone dates."),
+    "CAL_SCHEDULE_INCOMPLETE": CodeInfo(
+        "CAL", I, "Schedule lacks one of the core milestones",
+        "DfE's reference data has no such milestone for this schedule: check with DfE "
+        "before submitting declarations of that type on it."),
     "CAL_NO_OUTPUT_STATEMENT": CodeInfo(
         "CAL", E, "No output-fee statement left for the declaration's cohort",
         "The cohort's funding contract has ended: DfE will not pay this declaration "

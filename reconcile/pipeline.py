@@ -229,11 +229,12 @@ def command_explain(**options) -> int:
 
 
 def command_rules_check(rules_dir: Path | None, contracts: Sequence[Path]) -> int:
-    from reconcile.rulebook.evaluate import check_rules
     from reconcile.rulebook.load import load_rulebook
 
-    rulebook = load_rulebook(rules_dir, tuple(contracts))
-    check_rules(rulebook)
+    rulebook = load_rulebook(rules_dir, tuple(contracts))  # every file problem, file:line
+    from reconcile.rulebook.evaluate import check_rules
+
+    check_rules(rulebook)  # then the rules compile into every available engine backend
     print(f"reconcile: rulebook OK: {rulebook.summary()}")
     return EXIT_OK
 
