@@ -903,6 +903,10 @@ def _clawback_placement(calculation: Any, expected: tuple, dfe_statements: Seque
     """
     dates = {e.key: e.payment_date for e in expected}
     out: dict[tuple[str, str], Finding] = {}
+    # The calculation already reports a clawback statement of another cohort (and
+    # expects the clawback on the declaration's own cohort): not again here.
+    reported = {(_norm(f.lead_provider), f.cohort) for f in calculation.findings
+                if f.code == "CLAWBACK_OTHER_COHORT"}
     paid_on: dict[str, StatementKey] = {}
     clawed_on: dict[str, tuple] = {}
     for a in getattr(calculation, "attributions", ()) or ():
@@ -930,7 +934,8 @@ def _clawback_placement(calculation: Any, expected: tuple, dfe_statements: Seque
             provider = decl.lead_provider or claw.lead_provider or ""
             _placement(out, decl.declaration_id, provider, decl.cohort,
                        pay.name if pay else None, pay.payment_date if pay else None,
-                       provider, claw.cohort, claw.name, claw.payment_date, decl.source)
+                       provider, claw.cohort, claw.name, claw.payment_date, decl.source,
+                       other_cohort=(_norm(provider), decl.cohort) not in reported)
     return list(out.values())
 
 
@@ -954,10 +959,11 @@ def _dfe_statement(decl, by_id: dict, by_name: dict, *, clawback: bool):
 
 def _placement(out: dict, declaration_id: str, provider: str, pay_cohort: int,
                pay_name: str | None, pay_date, claw_provider: str, claw_cohort: int,
-               claw_name: str, claw_date, source) -> None:
+               claw_name: str, claw_date, source, other_cohort: bool = True) -> None:
     where = {"lead_provider": claw_provider, "cohort": claw_cohort, "statement": claw_name,
              "declaration_id": declaration_id, "source": source, "line": "clawback"}
-    if claw_cohort != pay_cohort and (declaration_id, "CLAWBACK_OTHER_COHORT") not in out:
+    if (other_cohort and claw_cohort != pay_cohort
+            and (declaration_id, "CLAWBACK_OTHER_COHORT") not in out):
         out[(declaration_id, "CLAWBACK_OTHER_COHORT")] = finding(
             "CLAWBACK_OTHER_COHORT",
             f"Declaration {declaration_id} (cohort {pay_cohort}) is clawed back on "

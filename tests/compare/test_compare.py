@@ -403,3 +403,20 @@ def test_dfe_json_block_has_the_expected_shape():
                                   "STATEMENT_DUPLICATE_IN_DFE", "STATEMENTS_NOT_COMPARED"])
 def test_the_codes_this_stage_adds_are_catalogued(code):
     assert CATALOGUE[code].stage == "RECON" and CATALOGUE[code].suggestion
+
+
+def test_a_clawback_of_another_cohort_the_calculation_reported_is_not_repeated():
+    e = may(statement_id="may")
+    dfe_old = dfe("June 2023", dt.date(2023, 6, 25), [line("service_fee", "0")], total="0",
+                  cohort=2022, statement_id="june-2022")
+    decl = Declaration("d9", "p9", "ecf-induction", "ect", "started",
+                       dt.datetime(2024, 1, 5, tzinfo=dt.timezone.utc),  # noqa: UP017 (3.10)
+                       "clawed-back", 2023, LP, statement_id="may",
+                       clawback_statement_id="june-2022")
+    calc = finding("CLAWBACK_OTHER_COHORT", "1 declaration(s) of cohort 2023 ...",
+                   lead_provider=LP, cohort=2023, statement="June 2023")
+    result = compare(Calculation((e,), (), (calc,)), (dfe_like(e), dfe_old), RULEBOOK,
+                     declarations=(decl,))
+    assert sorted(f.code for f in result.findings if f.code.startswith("CLAWBACK")) == [
+        "CLAWBACK_BEFORE_PAYMENT"]
+
