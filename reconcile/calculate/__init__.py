@@ -111,17 +111,28 @@ class Calculation(NamedTuple):
 class BandingPolicy(NamedTuple):
     """``rules/banding.yaml`` in the calculation's terms.
 
-    ``order``: declaration fields ordering a statement's declarations into the
-    bands (the first ones fill the lower bands; RECT orders by
-    ``declaration_date, created_at, id``). ``count_by``: what bands are counted
-    per (``declaration_type``; with ``participant_type`` ECTs and mentors fill
-    separate bands). ``attribution``: ``band`` or ``blended``.
+    ``order`` (``order_by``): declaration fields ordering a statement's
+    declarations into the bands (the first ones fill the lower bands; RECT orders
+    by ``declaration_date, created_at, id``). ``count_by`` (``count_per``): what
+    bands are counted per (``declaration_type``; with ``participant_type`` ECTs
+    and mentors would fill separate bands). ``attribution``: ``band`` or
+    ``blended``. A billable declaration that is neither ``flat_rate`` nor of a
+    banded participant type earns nothing (``CALC_NO_FEE``).
     """
 
     order: tuple[str, ...] = ("declaration_date", "created_at", "declaration_id")
     count_by: tuple[str, ...] = ("declaration_type",)
     attribution: str = "band"
+    #: participant type -> always | never | without_flat_rate (banded unless the
+    #: contract has a flat-rate mentor block); None: every type is banded
+    banded_participant_types: dict | None = None
     source: str = ""
+
+    def banded(self, participant_type: str, contract_has_flat_rate: bool) -> bool:
+        if self.banded_participant_types is None:
+            return True
+        rule = self.banded_participant_types.get(participant_type, "never")
+        return rule == "always" or (rule == "without_flat_rate" and not contract_has_flat_rate)
 
 
 def calculate(declarations: Sequence[Declaration], evaluation: Any, rulebook: Any,
@@ -146,20 +157,22 @@ def _get(obj: Any, *names: str, default: Any = None) -> Any:
 
 
 def banding_policy(rulebook: Any) -> BandingPolicy:
-    """The banding policy of the rulebook (``rulebook.banding``)."""
+    """The banding policy of the rulebook (``rulebook.banding``, rules/banding.yaml)."""
     raw = getattr(rulebook, "banding", None)
     if raw is None:
         return BandingPolicy()
     if isinstance(raw, BandingPolicy):
         return raw
-    order = tuple(_get(raw, "order", default=BandingPolicy().order))
-    count_by = tuple(_get(raw, "count_by", default=BandingPolicy().count_by))
+    order = tuple(_get(raw, "order_by", "order", default=BandingPolicy().order))
+    count_per = _get(raw, "count_per", default="declaration_type")
+    count_by = tuple(count_per) if isinstance(count_per, (list, tuple)) else (count_per,)
     attribution = str(_get(raw, "attribution", default="band"))
-    source = str(_get(raw, "source", default="") or "rules/banding.yaml")
-    problems = [Problem(Source(source), f"unknown order field {f!r}",
+    banded = _get(raw, "banded_participant_types", default=None)
+    source = "rules/banding.yaml"
+    problems = [Problem(Source(source), f"unknown order_by field {f!r}",
                         f"use some of {', '.join(ORDER_FIELDS)}")
                 for f in order if f not in ORDER_FIELDS]
-    problems += [Problem(Source(source), f"unknown count_by field {f!r}",
+    problems += [Problem(Source(source), f"unknown count_per {f!r}",
                          "use declaration_type, optionally with participant_type")
                  for f in count_by if f not in ("declaration_type", "participant_type")]
     if attribution not in ATTRIBUTION_METHODS:
@@ -167,36 +180,32 @@ def banding_policy(rulebook: Any) -> BandingPolicy:
                                 f"use one of {', '.join(ATTRIBUTION_METHODS)}"))
     if problems:
         raise RuleError(problems)
-    return BandingPolicy(order, count_by, attribution, source)
+    return BandingPolicy(order, count_by, attribution,
+                         None if banded is None else dict(banded), source)
 
 
 def service_fee_policy(rulebook: Any) -> ServiceFeePolicy:
-    """The selected service-fee policy of the rulebook (``rulebook.service_fee``)."""
+    """The selected service-fee policy of the rulebook (``rules/service_fee.yaml``)."""
     raw = getattr(rulebook, "service_fee", None)
     if raw is None:
         return ServiceFeePolicy()
     if isinstance(raw, ServiceFeePolicy):
         return raw
-    selected = _get(raw, "policy", "selected_policy", default=raw)
-    method = str(_get(selected, "method", "kind", default="payments"))
-    tranches = tuple(
-        Tranche(to_decimal(_get(t, "percentage", "share")), int(_get(t, "months")))
-        for t in (_get(selected, "tranches", "profile", default=()) or ()))
-    threshold = _get(selected, "reduction_threshold_percentage", default=None)
-    reduction = _get(selected, "under_target", "reduction", default=None)
-    if reduction is not None:
-        threshold = _get(reduction, "threshold_percentage", "threshold", default=threshold)
+    selected = _get(raw, "policy", default=None)
+    if selected is None:
+        selected = raw.policies[raw.selected]
+    under = _get(raw, "under_target", default=None)
+    deduction = str(_get(selected, "set_up_fee_deduction", default="spread_over_band_a"))
     return ServiceFeePolicy(
-        method=method,
-        payments=int(_get(selected, "payments", "number_of_payments", default=29)),
-        tranches=tranches,
-        deduct_set_up_fee=bool(_get(selected, "deduct_set_up_fee", default=True)),
-        last_month=_get(selected, "last_month", default=None),
-        reduction_threshold_percentage=None if threshold is None else to_decimal(threshold),
-        reduction_method=str(_get(reduction, "method", default="none")
-                             if reduction is not None
-                             else _get(selected, "reduction_method", default="none")),
-        source=str(_get(selected, "source", default="") or "rules/service_fee.yaml"),
+        tranches=tuple(Tranche(to_decimal(t.percentage), int(t.months))
+                       for t in selected.tranches),
+        deduct_set_up_fee=deduction != "none",
+        monthly_fee_wins=bool(_get(raw, "contract_monthly_fee_wins", default=True)),
+        reduction_threshold_percentage=(
+            None if under is None else to_decimal(_get(under, "threshold_percentage"))),
+        reduction_method=("none" if under is None
+                          else str(_get(under, "reduction", default="none"))),
+        source=f"rules/service_fee.yaml, policy {_get(raw, 'selected', default='?')}",
     )
 
 
@@ -288,7 +297,16 @@ class _Calculator:
         flat_refund: dict[tuple, dict[str, list[int]]] = defaultdict(dict)
         uplift_pay: dict[tuple, list[int]] = defaultdict(list)
         uplift_refund: dict[tuple, list[int]] = defaultdict(list)
+        unbanded_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
+        unbanded_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
         by_participant = "participant_type" in self.policy.count_by
+        banded_type: dict[tuple, bool] = {}
+        contracts = self.rulebook.contracts
+
+        def is_banded(key: tuple, participant_type: str) -> bool:
+            flat = getattr(contracts[key], "mentor", None) is not None
+            banded_type[(key, participant_type)] = self.policy.banded(participant_type, flat)
+            return banded_type[(key, participant_type)]
         declarations, labels = self.declarations, self.labels
         contract, payment, clawback = assignment.contract, assignment.payment, assignment.clawback
         for i, s in enumerate(payment):
@@ -302,6 +320,12 @@ class _Calculator:
                 flat_pay[(key, s)].setdefault(d.declaration_type, []).append(i)
                 if c is not None:
                     flat_refund[(key, c)].setdefault(d.declaration_type, []).append(i)
+            elif not (banded_type[(key, d.participant_type)]
+                      if (key, d.participant_type) in banded_type
+                      else is_banded(key, d.participant_type)):
+                unbanded_pay[(key, d.participant_type)].setdefault(s, []).append(i)
+                if c is not None:
+                    unbanded_refund[(key, d.participant_type)].setdefault(c, []).append(i)
             else:
                 group = ((key, d.participant_type, d.declaration_type) if by_participant
                          else (key, d.declaration_type))
@@ -312,6 +336,17 @@ class _Calculator:
                 uplift_pay[(key, s)].append(i)
                 if c is not None:
                     uplift_refund[(key, c)].append(i)
+        for (key, participant_type), pay in unbanded_pay.items():
+            self._no_fee(key, assignment.calendars[key], participant_type, pay,
+                         unbanded_refund.get((key, participant_type), {}),
+                         f"{participant_type} declarations are not banded under this "
+                         "contract (rules/banding.yaml banded_participant_types) and are "
+                         "not classified flat_rate")
+        for (key, participant_type), refund in unbanded_refund.items():
+            if (key, participant_type) not in unbanded_pay:
+                self._no_fee(key, assignment.calendars[key], participant_type, {}, refund,
+                             f"{participant_type} declarations are not banded under this "
+                             "contract and are not classified flat_rate")
         return banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund
 
     def _band_group(self, group: tuple, pay: dict[int, list[int]],
@@ -322,7 +357,8 @@ class _Calculator:
         fees = table.banded.get(declaration_type)
         declarations = self.declarations
         if fees is None:
-            self._no_fee(key, calendar, declaration_type, pay, refund, "banded")
+            self._no_fee(key, calendar, declaration_type, pay, refund,
+                         f"rules/fees.yaml has no proportion for {declaration_type}")
             return
         statements = sorted(set(pay) | set(refund))
         allocations: list[tuple[int, BandAllocation]] = []
@@ -391,9 +427,12 @@ class _Calculator:
             for declaration_type, members in by_type.items():
                 fee = table.flat_rate.get(declaration_type)
                 if fee is None:
-                    self._no_fee(key, calendar, declaration_type,
+                    self._no_fee(key, calendar, f"flat-rate {declaration_type}",
                                  {s: members} if kind == OUTPUT else {},
-                                 {s: members} if kind == CLAWBACK else {}, "flat-rate")
+                                 {s: members} if kind == CLAWBACK else {},
+                                 "no flat-rate fee: the contract has no mentor block, or "
+                                 "rules/fees.yaml mentor_flat_rate_proportions has no "
+                                 f"{declaration_type}")
                     continue
                 by_type_line: dict[str, list[int]] = {}
                 for i in self._ordered(members):
@@ -402,23 +441,21 @@ class _Calculator:
                     self.lines[where].append(_Line(kind, participant_type, declaration_type,
                                                    None, None, fee, line_members))
 
-    def _no_fee(self, key: tuple, calendar: ContractCalendar, declaration_type: str,
-                pay: dict[int, list[int]], refund: dict[int, list[int]], scheme: str) -> None:
+    def _no_fee(self, key: tuple, calendar: ContractCalendar, what: str,
+                pay: dict[int, list[int]], refund: dict[int, list[int]], why: str) -> None:
+        """Billable declarations no fee rule covers: unpaid, and one finding."""
         ids = [self.declarations[i].declaration_id
                for members in (*pay.values(), *refund.values()) for i in members]
         for s, members in pay.items():
             for i in members:
-                self.unpaid[(key, s)].append((declaration_type, None, i))
+                self.unpaid[(key, s)].append((what, None, i))
         for s, members in refund.items():
             for i in members:
-                self.unmatched[(key, s)].append((declaration_type, None, i))
+                self.unmatched[(key, s)].append((what, None, i))
         self.findings.append(finding(
             "CALC_NO_FEE",
-            f"{len(ids)} billable {declaration_type} declaration(s) of {key[0]} "
-            f"(cohort {key[1]}) have no {scheme} fee: no proportion for "
-            f"{declaration_type} in rules/fees.yaml"
-            + (" or no mentor block in the contract" if scheme == "flat-rate" else "")
-            + f" ({some_ids(ids)}). They are not paid.",
+            f"{len(ids)} billable {what} declaration(s) of {key[0]} (cohort {key[1]}) "
+            f"earn nothing: {why} ({some_ids(ids)}).",
             lead_provider=key[0], cohort=key[1], declaration_id=ids[0] if len(ids) == 1
             else None))
 

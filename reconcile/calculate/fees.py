@@ -88,10 +88,11 @@ def fee_table(contract: Any, fees: Any) -> FeeTable:
     ``uplift_amount``, ``mentor.payment_per_participant``, ``vat_chargeable``);
     ``fees`` the rulebook's fee rules (``proportions``,
     ``mentor_flat_rate_proportions``, ``vat_percentage`` and the band defaults
-    ``output_payment_percentage`` / ``service_fee_percentage``).
+    ``band_split.output_payment_percentage`` / ``service_fee_percentage``).
     """
-    default_output = _decimal(getattr(fees, "output_payment_percentage", None))
-    default_service = _decimal(getattr(fees, "service_fee_percentage", None))
+    split = getattr(fees, "band_split", fees)  # fees.yaml band_split: the band defaults
+    default_output = _decimal(getattr(split, "output_payment_percentage", None))
+    default_service = _decimal(getattr(split, "service_fee_percentage", None))
     names, capacities, prices, outputs, services = [], [], [], [], []
     for band in contract.bands:
         names.append(str(band.name))

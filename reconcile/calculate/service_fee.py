@@ -10,17 +10,15 @@ The figures come from DOMAIN.md §Service fee:
 
 * the *total* service fee = Σ over bands of (participants of the recruitment
   target falling in the band, A upward) × band price × band service-fee %;
-* ``payments`` policy (ECF/RECT): monthly = (total − set-up deduction) / 29 on
-  every statement, set-up deduction = min(target, A capacity) × set_up_fee /
-  A capacity ("spread over band A");
-* ``profile`` policy (the seed): tranches of the total, each paid evenly over
-  its months from month 1 — 90% over 29 months and 10% over 40 months gives
-  months 1–29 3.353…% and months 30–40 0.25%;
+* the total less the set-up deduction = min(target, A capacity) × set_up_fee /
+  A capacity ("spread over band A") is paid out in *tranches*, each evenly over
+  its months from month 1: DfE (ECF/RECT) pays 100% over 29 months, so monthly =
+  (total − set-up deduction) / 29; the seed pays 90% over 29 months and 10% over
+  40, so months 1–29 get 3.353…% and months 30–40 0.25%;
 * a contract's ``monthly_service_fee`` wins over either (DOMAIN.md);
 * recruitment under a threshold of the target (75% in the seed) may reduce the
   fee: the *method* is a rule parameter (``none`` = pay in full and say so,
-  ``pro_rata`` = the fee is computed on the recruited number instead of the
-  target).
+  ``pro_rata`` = fee × recruited / target).
 
 RECT's worked example: price £800, 40% service, set-up £500, band A capacity
 100, target 100 → (32,000 − 500) / 29 = £1,086.21 a month.
@@ -58,23 +56,32 @@ class Tranche(NamedTuple):
     months: int
 
 
+#: DfE's calculation (ECF, RECT): all of it over 29 monthly payments
+DFE_29_PAYMENTS = (Tranche(Decimal(100), 29),)
+
+
 class ServiceFeePolicy(NamedTuple):
     """The selected policy of ``rules/service_fee.yaml`` in the calculation's terms.
 
-    ``method`` is ``payments`` (equal monthly payments, ECF/RECT) or ``profile``
-    (tranches, the seed). ``last_month``: no service fee after this month of
-    the contract (None: every statement, as ECF does). ``deduct_set_up_fee``
-    applies to both methods. ``reduction_method`` is ``none`` or ``pro_rata``.
+    ``tranches``: how the total is paid out (DfE: 100% over 29 months; the seed:
+    90% over 29 + 10% over 40); a month after the longest tranche carries no
+    service fee. ``deduct_set_up_fee``: the set-up fee deduction spread over band
+    A. ``monthly_fee_wins``: a contract's ``monthly_service_fee`` replaces the
+    calculated figure (on the same months). Under ``reduction_threshold_percentage``
+    of the target, ``reduction_method`` ``pro_rata`` pays fee × recruited / target;
+    ``none`` pays it in full (and the calculation says so).
     """
 
-    method: str = "payments"
-    payments: int = 29
-    tranches: tuple[Tranche, ...] = ()
+    tranches: tuple[Tranche, ...] = DFE_29_PAYMENTS
     deduct_set_up_fee: bool = True
-    last_month: int | None = None
+    monthly_fee_wins: bool = True
     reduction_threshold_percentage: Decimal | None = None
     reduction_method: str = "none"
-    source: str = ""  # file:line of the selected policy, for messages
+    source: str = ""  # file of the selected policy, for messages
+
+    @property
+    def number_of_payments(self) -> int:
+        return max((t.months for t in self.tranches), default=0)
 
 
 def target_in_bands(bands: Sequence[BandTerms], target: int) -> list[int]:
@@ -131,11 +138,18 @@ def profile_share(month: int, tranches: Sequence[Tranche]) -> Decimal:
     >>> round(profile_share(1, seed) * 100, 3), profile_share(30, seed) * 100, profile_share(41, seed)
     (Decimal('3.353'), Decimal('0.2500'), Decimal('0'))
     """
-    share = ZERO
-    for tranche in tranches:
-        if 1 <= month <= tranche.months:
-            share += tranche.percentage / HUNDRED / tranche.months
-    return share
+    return sum((t.percentage / (HUNDRED * t.months) for t in tranches
+                if 1 <= month <= t.months), ZERO)
+
+
+def month_amount(total: Decimal, month: int, tranches: Sequence[Tranche]) -> Decimal:
+    """The exact part of ``total`` paid in ``month``: Σ total × % / (100 × months).
+
+    One division per tranche, so DfE's single tranche gives exactly total / 29
+    (a half penny stays a half penny and rounds up).
+    """
+    return sum((total * t.percentage / (HUNDRED * t.months) for t in tranches
+                if 1 <= month <= t.months), ZERO)
 
 
 def recruitment_below_threshold(recruited: int, target: int,
@@ -150,24 +164,21 @@ def recruitment_below_threshold(recruited: int, target: int,
 def monthly_service_fee(month: int, *, bands: Sequence[BandTerms], target: int,
                         set_up_fee: Decimal, monthly_override: Decimal | None,
                         policy: ServiceFeePolicy, recruited: int | None = None) -> Decimal:
-    """The exact service fee of month ``month`` of a contract (0 outside the paid months).
+    """The exact service fee of month ``month`` of a contract (0 after the last payment).
 
     ``recruited`` (net started participants) matters only for the ``pro_rata``
-    reduction when it is under the threshold: the fee is then computed on the
-    recruited number instead of the target.
+    reduction, when it is under the threshold: fee × recruited / target.
     """
-    if month < 1 or (policy.last_month is not None and month > policy.last_month):
+    if not 1 <= month <= policy.number_of_payments:
         return ZERO
-    if monthly_override is not None:
-        return monthly_override
-    basis = target
+    if monthly_override is not None and policy.monthly_fee_wins:
+        fee = monthly_override
+    else:
+        total = total_service_fee(bands, target)
+        if policy.deduct_set_up_fee:
+            total -= set_up_deduction(bands, target, set_up_fee)
+        fee = month_amount(total, month, policy.tranches)
     if (recruited is not None and policy.reduction_method == "pro_rata"
             and recruitment_below_threshold(recruited, target, policy)):
-        basis = recruited
-    if policy.method == "profile":
-        total = total_service_fee(bands, basis)
-        if policy.deduct_set_up_fee:
-            total -= set_up_deduction(bands, basis, set_up_fee)
-        return total * profile_share(month, policy.tranches)
-    return payments_monthly_fee(bands, basis, set_up_fee, policy.payments,
-                                policy.deduct_set_up_fee)
+        fee = fee * max(recruited, 0) / target
+    return fee

@@ -1,0 +1,155 @@
+"""The JSON result of a run (INTERFACES.md §5), as plain data.
+
+Stage: output (pure: builds a dict; :mod:`reconcile.outputs` writes it).
+In: a :class:`~reconcile.pipeline.RunResult`.
+Out: ``{"statements": [...], "findings": [...], "declarations": [...]}``:
+
+* ``statements`` — one per expected statement, ordered by lead provider, cohort
+  and payment date: ``lead_provider``, ``cohort``, ``name``, ``statement_id``,
+  ``payment_date``, ``output_fee``, ``expected`` {``output_payments``,
+  ``clawbacks``, ``uplift``, ``uplift_clawback``, ``service_fee``,
+  ``adjustments``, ``net``, ``vat``, ``total``} and ``dfe`` (DfE's figures in the
+  same keys, from the comparison: ``comparison.dfe_json(key)``; ``null`` without
+  DfE statements). Extensions: ``cut_off_date``, ``expected.counts`` (started, retained, completed, extended, voided,
+  clawed_back) and, on each line, ``fee_per_declaration_exact`` (the unrounded
+  fee). DfE statements with no expected counterpart follow, with
+  ``expected: null``. Signs: clawback and uplift-clawback amounts are negative.
+* ``findings`` — every finding of the run (``Finding.as_json()``), in the run's
+  order (severity first).
+* ``declarations`` — an extension: every attribution (declaration × statement it
+  is paid or refunded on) with band, fee, uplift, unpaid flag and delivery
+  partner, so the statement lines can be checked declaration by declaration.
+
+Money is text with two decimals (``money.show``); counts are integers; dates are
+``YYYY-MM-DD``.
+
+Example::
+
+    data = result_json(run(RunOptions(declarations=Path("decl.csv"))))
+    data["statements"][0]["expected"]["total"]      # '73747.25'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from reconcile.model import Attribution, CountAmount, ExpectedStatement, PaymentLine
+from reconcile.money import show
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _exact(value: Decimal) -> str:
+    """An exact Decimal as plain text without exponent or trailing zeros: ``111.1113``."""
+    return f"{value.normalize():f}"
+
+
+def line_json(line: PaymentLine) -> dict[str, Any]:
+    return {
+        "participant_type": line.participant_type,
+        "declaration_type": line.declaration_type,
+        "band": line.band,
+        "count": line.count,
+        "fee_per_declaration": show(line.fee_per_declaration),
+        "fee_per_declaration_exact": _exact(line.fee_per_declaration),
+        "amount": show(line.amount),
+    }
+
+
+def _count_amount(value: CountAmount) -> dict[str, Any]:
+    return {"count": value.count, "amount": show(value.amount)}
+
+
+def expected_json(statement: ExpectedStatement) -> dict[str, Any]:
+    """The ``expected`` block of one statement."""
+    return {
+        "output_payments": [line_json(ln) for ln in statement.output_payments],
+        "clawbacks": [line_json(ln) for ln in statement.clawbacks],
+        "uplift": _count_amount(statement.uplift),
+        "uplift_clawback": _count_amount(statement.uplift_clawback),
+        "service_fee": show(statement.service_fee),
+        "adjustments": show(statement.adjustments),
+        "net": show(statement.net),
+        "vat": show(statement.vat),
+        "total": show(statement.total),
+        "counts": dict(statement.counts),
+    }
+
+
+def statement_json(statement: ExpectedStatement, comparison: Any = None) -> dict[str, Any]:
+    key = statement.key
+    return {
+        "lead_provider": key.lead_provider,
+        "cohort": key.cohort,
+        "name": key.name,
+        "statement_id": statement.statement_id,
+        "cut_off_date": _date(statement.cut_off_date),
+        "payment_date": _date(statement.payment_date),
+        "output_fee": statement.output_fee,
+        "expected": expected_json(statement),
+        # the compare stage fills this: DfE's figures in the same keys (None: no DfE
+        # statement, or DfE's metadata only)
+        "dfe": comparison.dfe_json(key) if comparison is not None else None,
+    }
+
+
+def _dfe_only_json(pair: Any, comparison: Any) -> dict[str, Any]:
+    d = pair.dfe
+    return {
+        "lead_provider": pair.key.lead_provider,
+        "cohort": pair.key.cohort,
+        "name": pair.key.name,
+        "statement_id": d.statement_id,
+        "cut_off_date": _date(d.cut_off_date),
+        "payment_date": _date(d.payment_date),
+        "output_fee": d.output_fee,
+        "expected": None,
+        "dfe": comparison.dfe_json(pair.key),
+    }
+
+
+def attribution_json(a: Attribution) -> dict[str, Any]:
+    return {
+        "declaration_id": a.declaration_id,
+        "participant_id": a.participant_id,
+        "lead_provider": a.statement.lead_provider,
+        "cohort": a.statement.cohort,
+        "statement": a.statement.name,
+        "kind": a.kind,
+        "participant_type": a.participant_type,
+        "declaration_type": a.declaration_type,
+        "band": a.band,
+        "fee": show(a.fee),
+        "uplift": show(a.uplift),
+        "unpaid": a.unpaid,
+        "delivery_partner_id": a.delivery_partner_id,
+        "delivery_partner_name": a.delivery_partner_name,
+    }
+
+
+def _statement_order(statement: ExpectedStatement) -> tuple:
+    return (statement.key.lead_provider, statement.key.cohort,
+            statement.payment_date or dt.date.max, statement.key.name)
+
+
+def result_json(run_result: Any) -> dict[str, Any]:
+    """INTERFACES.md §5 for a finished run (see the module doc)."""
+    calculation = run_result.calculation
+    comparison = getattr(run_result, "comparison", None)
+    statements = [statement_json(s, comparison)
+                  for s in sorted(calculation.statements, key=_statement_order)]
+    if comparison is not None:
+        dfe_only = [p for p in getattr(comparison, "dfe_only", ())
+                    if getattr(p, "dfe", None) is not None]
+        dfe_only.sort(key=lambda p: (p.key.lead_provider or "", p.key.cohort,
+                                     p.dfe.payment_date or dt.date.max, p.key.name))
+        statements.extend(_dfe_only_json(p, comparison) for p in dfe_only)
+    return {
+        "statements": statements,
+        "findings": [f.as_json() for f in run_result.findings],
+        "declarations": [attribution_json(a) for a in calculation.attributions],
+    }
