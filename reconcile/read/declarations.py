@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 from reconcile.errors import InputError, Problem
@@ -209,10 +210,7 @@ _REQUIRED_FIX = {
 def _columns(table: Table, positions: list[int]) -> list[list]:
     """The raw values of the wanted columns (rows are rectangular)."""
     rows = table.rows
-    if not rows:
-        return [[] for _ in positions]
-    transposed = list(zip(*rows))
-    return [list(transposed[p]) if p < len(transposed) else [""] * len(rows) for p in positions]
+    return [list(map(itemgetter(p), rows)) for p in positions]
 
 
 def _resolve_course(columns, raw, table, header, parsers, log, n) -> None:
@@ -221,7 +219,7 @@ def _resolve_course(columns, raw, table, header, parsers, log, n) -> None:
     The participant type always follows from the course (rules/vocabulary.yaml).
     """
     courses = columns.get("course_identifier")
-    ptypes = columns.get("participant_type")
+    ptypes = given_types = columns.get("participant_type")
     if courses is None:
         courses = columns["course_identifier"] = [None] * n
     if ptypes is None:
@@ -229,17 +227,20 @@ def _resolve_course(columns, raw, table, header, parsers, log, n) -> None:
     type_for = _vocabulary_courses(parsers)
     missing: list[int] = []
     clash: dict[tuple, list[int]] = {}
-    for i in range(n):
-        course, ptype = courses[i], ptypes[i]
-        if course is not None:
-            expected = type_for[course]
-            if ptype is not None and ptype != expected:
-                clash.setdefault((course, ptype), []).append(i)
-            ptypes[i] = expected
-        elif ptype is not None:
-            courses[i] = parsers.course_of_type.get(ptype)
-        else:
-            missing.append(i)
+    derived = list(map(type_for.get, courses))
+    if None in derived:  # a course missing or unreadable: take it from the participant type
+        for i in range(n):
+            if courses[i] is None:
+                if ptypes[i] is not None:
+                    courses[i] = parsers.course_of_type.get(ptypes[i])
+                    derived[i] = ptypes[i]
+                else:
+                    missing.append(i)
+    if given_types is not None and given_types != derived:
+        for i, (given, expected) in enumerate(zip(ptypes, derived)):
+            if given is not None and given != expected:
+                clash.setdefault((courses[i], given), []).append(i)
+    columns["participant_type"] = derived
     missing = [i for i in missing if not _has_bad_cell(raw, ("course_identifier",
                                                               "participant_type"), i)]
     if missing:

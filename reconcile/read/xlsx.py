@@ -27,6 +27,7 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import python_calamine
@@ -49,6 +50,7 @@ _NO_CACHED_VALUE = re.compile(
     rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)")
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CHUNK = 1 << 22
+_SCANNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-xlsx-scan")
 #: what calamine raises for a damaged workbook (its own errors, or I/O and value errors)
 _CALAMINE_ERRORS = (python_calamine.CalamineError, OSError, ValueError, RuntimeError)
 
@@ -83,52 +85,67 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
-def _scan_sheet_xml(archive: zipfile.ZipFile, part: str, source: Source, limits: Limits
-                    ) -> list[str]:
-    """Check the declared size; return cells holding a formula with no cached value.
+def check_dimension(archive: zipfile.ZipFile, part: str, source: Source, limits: Limits) -> None:
+    """Refuse a sheet whose declared size (``<dimension ref="A1:Q2000001"/>``) is over the limits.
 
-    Streams the part once in chunks (a few hundred MB/s); the regular expression
-    for cached values runs only on chunks that contain a formula at all.
+    Reads only the start of the part, before calamine loads any cell.
     """
     try:
-        info = archive.getinfo(part)
+        with archive.open(part) as stream:
+            head = stream.read(65536)
     except KeyError:
-        return []
+        return
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise _fail(source, f"the workbook is damaged ({exc})",
+                    "open it in Excel and save it again") from None
+    match = _DIMENSION.search(head)
+    if not match:
+        return
+    last_col, last_row = match.group(3), match.group(4)
+    if last_row is None:
+        last_col, last_row = match.group(1), match.group(2)
+    rows, cols = int(last_row), letters_to_index(last_col.decode()) + 1
+    if rows > limits.max_rows + 1:
+        raise InputError([too_many_rows(source, rows, limits)])
+    if cols > limits.max_columns:
+        raise InputError([too_many_columns(source, cols, limits)])
+
+
+def scan_formulas(path: Path, part: str) -> list[str] | BaseException:
+    """Cells holding a formula with no cached value (at most 50), streaming the sheet XML.
+
+    Runs in a thread beside calamine (which releases the GIL), so it costs no wall
+    time on a machine with two cores. Returns the exception instead of raising it.
+    """
     missing: list[str] = []
     tail = b""
-    first = True
-    read = 0
-    with archive.open(info) as stream:
-        while True:
-            try:
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
+            limit = archive.getinfo(part).file_size + _CHUNK
+            read = 0
+            while True:
                 chunk = stream.read(_CHUNK)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise _fail(source, f"the workbook is damaged ({exc})",
-                            "open it in Excel and save it again") from None
-            if not chunk:
-                break
-            read += len(chunk)
-            if read > info.file_size + _CHUNK:
-                raise _fail(source, "the sheet unpacks to more than its declared size "
-                                    "(a damaged or malicious file)",
-                            "export the workbook again from its source")
-            if first:
-                first = False
-                match = _DIMENSION.search(chunk[:65536])
-                if match:
-                    last_col, last_row = match.group(3), match.group(4)
-                    if last_row is None:
-                        last_col, last_row = match.group(1), match.group(2)
-                    rows, cols = int(last_row), letters_to_index(last_col.decode()) + 1
-                    if rows > limits.max_rows + 1:
-                        raise InputError([too_many_rows(source, rows, limits)])
-                    if cols > limits.max_columns:
-                        raise InputError([too_many_columns(source, cols, limits)])
-            window = tail + chunk
-            if _FORMULA.search(window) and len(missing) < 50:
-                missing.extend(m.group(1).decode() for m in _NO_CACHED_VALUE.finditer(window)
-                               if m.group(1).decode() not in missing)
-            tail = window[-4096:]
+                if not chunk:
+                    break
+                read += len(chunk)
+                if read > limit:
+                    return _fail(Source(str(path)),
+                                 "the sheet unpacks to more than its declared size "
+                                 "(a damaged or malicious file)",
+                                 "export the workbook again from its source")
+                window = tail + chunk
+                if (b"<f" in window or b":f" in window) and _FORMULA.search(window) \
+                        and len(missing) < 50:
+                    for match in _NO_CACHED_VALUE.finditer(window):
+                        cell = match.group(1).decode()
+                        if cell not in missing:
+                            missing.append(cell)
+                tail = window[-4096:]
+    except KeyError:
+        return []
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        return _fail(Source(str(path)), f"the workbook is damaged ({exc})",
+                     "open it in Excel and save it again")
     return missing
 
 
@@ -174,15 +191,20 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
     sheet_name = _choose_sheet(names, wanted, Source(name))
     source = Source(name, sheet_name)
     part = (parts or {}).get(sheet_name)
-    formula_cells: list[str] = []
+    scan: Future | None = None
     if part:
         with zipfile.ZipFile(path) as archive:
-            formula_cells = _scan_sheet_xml(archive, part, source, limits)
+            check_dimension(archive, part, source, limits)
+        scan = _SCANNER.submit(scan_formulas, path, part)
     try:
         sheet = book.get_sheet_by_name(sheet_name)
     except _CALAMINE_ERRORS as exc:
         raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
                     "open the workbook in Excel and save it again") from None
+    finally:
+        formula_cells = scan.result() if scan is not None else []
+    if isinstance(formula_cells, BaseException):
+        raise formula_cells
     if sheet.height > limits.max_rows + 1:
         raise InputError([too_many_rows(source, sheet.height, limits)])
     if sheet.width > limits.max_columns:
