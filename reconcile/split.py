@@ -168,6 +168,8 @@ class SplitResult(NamedTuple):
     statements: tuple[StatementSplit, ...]
     findings: tuple[Finding, ...]
     policy: SplitPolicy
+    #: declaration types in the vocabulary's order (columns of the workbooks)
+    declaration_types: tuple[str, ...] = ()
 
     def partners(self) -> tuple[tuple[str | None, str | None], ...]:
         """Every (id, name) with a share anywhere, in order (unassigned last)."""
@@ -330,7 +332,9 @@ def split_payments(calculation: Any, declarations: Sequence[Declaration],
     partners = _Partners(declarations, calculation.attributions)
 
     # Output fees first: the service-fee basis may be "output fees on the statement".
-    money_parts = {st.key: _line_parts(st, by_statement.get(st.key, []), partners, policy)
+    rank = {name: i for i, name in enumerate(type_order)}
+    money_parts = {st.key: _line_parts(st, by_statement.get(st.key, []), partners, policy,
+                                       rank)
                    for st in calculation.statements}
     basis = _Basis(policy, calculation.statements, by_statement, partners,
                    {key: parts.components["output"] for key, parts in money_parts.items()})
@@ -374,7 +378,10 @@ def split_payments(calculation: Any, declarations: Sequence[Declaration],
                                kept_adjustments, used, parts.declarations)
         statements.append(split)
         findings.extend(_findings(split, parts))
-    return SplitResult(tuple(statements), tuple(findings), policy)
+    used = {t for s in statements for p in s.partners for t, _ in (*p.counts, *p.clawed_back)}
+    ordered_types = tuple(t for t in type_order if t in used) + tuple(
+        sorted(used - set(type_order)))
+    return SplitResult(tuple(statements), tuple(findings), policy, ordered_types)
 
 
 class _LineParts(NamedTuple):
@@ -388,7 +395,7 @@ class _LineParts(NamedTuple):
 
 
 def _line_parts(statement: Any, attributions: list[Attribution], partners: _Partners,
-                policy: SplitPolicy) -> _LineParts:
+                policy: SplitPolicy, rank: dict[str, int]) -> _LineParts:
     """Output, clawback and uplift lines of one statement, divided between partners."""
     blended = policy.output_fees.attribution == "blended"
     owner = [partners.of(a) for a in attributions]
@@ -456,8 +463,10 @@ def _line_parts(statement: Any, attributions: list[Attribution], partners: _Part
             partners.names.get(partner) if partner else None, a.kind, a.participant_type,
             a.declaration_type, a.band, a.fee, fees.get(i, ZERO), uplifts.get(i, ZERO),
             a.unpaid))
+    # a partner's declarations: paid ones first, by type in the vocabulary's order
     shares.sort(key=lambda s: (_partner_order(s.delivery_partner_id), s.kind != "output",
-                               s.declaration_type, s.declaration_id))
+                               rank.get(s.declaration_type, len(rank)), s.declaration_type,
+                               s.declaration_id))
     total = (_line_total(statement.output_payments) + _line_total(statement.clawbacks)
              + statement.uplift.amount + uplift_clawback)
     members_all = frozenset(p for parts in components.values() for p in parts) | frozenset(
@@ -493,16 +502,15 @@ def _findings(split: StatementSplit, parts: _LineParts) -> list[Finding]:
 
 
 def _policy(rulebook: Any) -> SplitPolicy:
-    """The rulebook's split policy; the bundled default if it has none (older rulebooks)."""
+    """The rulebook's split policy, else its folder's split.yaml (a rulebook without one)."""
     policy = getattr(rulebook, "split", None)
     if isinstance(policy, SplitPolicy):
         return policy
+    from reconcile.paths import bundled_rules_dir
     from reconcile.rulebook.split_schema import load_split_policy
 
-    directory = getattr(rulebook, "directory", None)
-    if directory is not None and (directory / "split.yaml").exists():
-        return load_split_policy(directory / "split.yaml")
-    return SplitPolicy(source="(built-in defaults)")
+    directory = getattr(rulebook, "directory", None) or bundled_rules_dir()
+    return load_split_policy(directory / "split.yaml")
 
 
 # --------------------------------------------------------------------------- JSON

@@ -147,7 +147,9 @@ class SplitPolicy(_Frozen):
             ("Adjustments", "kept by the lead provider" if self.adjustments.to == "lead_provider"
              else "shared like the service fee"),
             ("Retained by the lead provider",
-             f"{self.retained.percentage}% of {', '.join(self.retained.applies_to)}"
+             f"{self.retained.percentage}% of each partner's "
+             + ("gross" if set(self.retained.applies_to) == set(COMPONENTS) else
+                " + ".join(c.replace("_", " ") for c in self.retained.applies_to) or "nothing")
              + (f" (agreed per partner: {overrides})" if overrides else "")),
             ("Rounding", ("each line is divided to the penny by largest remainder "
                           "(ties to the lower partner id); the retained share is rounded "

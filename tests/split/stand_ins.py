@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -86,6 +87,18 @@ def statement(attributions, statement_key: StatementKey | None = None,
     return ExpectedStatement(statement_key, None, None, payment_date, output_fee,
                              tuple(lines["output"]), tuple(lines["clawback"]), uplift,
                              uplift_clawback, service, adjust, net, vat, net + vat)
+
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+def bundled_policy_text(**replace: str) -> str:
+    """The bundled rules/split.yaml, with each ``old=new`` text replaced (which must be there)."""
+    text = (RULES / "split.yaml").read_text(encoding="utf-8")
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
 
 
 def rulebook(policy: SplitPolicy | str = "") -> SimpleNamespace:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -12,26 +11,19 @@ from reconcile.model import Declaration
 from reconcile.rulebook.split_schema import load_split_policy
 from reconcile.split import UNASSIGNED, split_json, split_payments
 from tests.split.stand_ins import (
+    RULES,
     WORKED,
     WORKED_SERVICE_FEE,
     Calc,
     att,
+    bundled_policy_text,
     key,
     rulebook,
     statement,
     worked_calculation,
 )
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
 D = Decimal
-
-
-def bundled_policy_text(**replace: str) -> str:
-    text = (RULES / "split.yaml").read_text(encoding="utf-8")
-    for old, new in replace.items():
-        assert old in text
-        text = text.replace(old, new)
-    return text
 
 
 def by_partner(split):

@@ -1,0 +1,349 @@
+"""Delivery-partner workbooks: remittance advice per partner, the split workbook, the sheet.
+
+Stage: report/write (after split). In: a :class:`reconcile.split.SplitResult`.
+Out: workbook *values* (:mod:`reconcile.sheets`), rendered to ``.xlsx`` only by
+:mod:`reconcile.write` (imported when writing, so building a sheet stays pure):
+
+* :func:`partner_sheet` — the "Delivery partners" sheet: per statement and partner,
+  declarations by type, output fees, uplifts, clawbacks, service-fee share,
+  adjustments, retained share and amount payable, with the lead provider's row and
+  a statement total whose live formulas show ``Σ amounts + retained = net``;
+* :func:`split_workbook` / :func:`write_split_workbook` — ``reconcile split --out``:
+  how the split was made, that sheet, and every declaration's money;
+* :func:`remittance_workbook` / :func:`write_remittances` — ``reconcile split
+  --per-partner DIR``: one workbook per delivery partner, ready to send: its
+  statements (totals as live formulas over its declarations) and exactly its
+  declarations. File names are safe and stable (``remittance-north-hub.xlsx``);
+  the same inputs give the same bytes.
+
+Declarations with no delivery partner get no remittance (there is nobody to send it
+to); they are in the split workbook's "unassigned" rows and a finding.
+
+Example::
+
+    outputs = Outputs()
+    write_remittances(run_result, Path("remittances"), outputs)
+    outputs.commit()
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from reconcile import money
+from reconcile.errors import Problem, UsageError
+from reconcile.model import Source
+from reconcile.sheets import (
+    Blank,
+    Date,
+    Formula,
+    Money,
+    Number,
+    Row,
+    RowStream,
+    Sheet,
+    Text,
+    Workbook,
+    cell_ref,
+    quote_sheet,
+    sum_formula,
+)
+from reconcile.split import UNASSIGNED, DeclarationShare, SplitResult, StatementSplit
+
+ZERO = money.ZERO
+PARTNERS_SHEET = "Delivery partners"
+LP_KEEPS = "Lead provider keeps"
+
+#: the money columns of a partner's share, as (attribute, header)
+_MONEY = (("output", "Output fees"), ("uplift", "Uplift fees"), ("clawbacks", "Clawbacks"),
+          ("service_fee", "Service fee"), ("adjustments", "Adjustments"))
+
+
+def _h(text: str, right: bool = False) -> Text:
+    return Text(text, "header_right" if right else "header")
+
+
+def _kind_text(share: DeclarationShare) -> str:
+    if share.kind == "output":
+        return "not paid: beyond the last band" if share.unpaid else "paid"
+    return "clawback: nothing to take back" if share.unpaid else "clawed back"
+
+
+def _policy_rows(result: SplitResult) -> tuple[Row, ...]:
+    rows: list[Row] = [(Text("How the split is made", "subtitle"),)]
+    rows.extend((Text(label, "text_bold"), Text(text)) for label, text in result.policy.describe())
+    return tuple(rows)
+
+
+# --------------------------------------------------------------------------- the sheet
+
+
+def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
+    """Per statement × delivery partner: counts, money, retained share, amount payable."""
+    types = result.declaration_types
+    head = ["Lead provider", "Cohort", "Statement", "Payment date", "Delivery partner id",
+            "Delivery partner"]
+    first_count = len(head)
+    header = (*(_h(h) for h in head), *(_h(t, True) for t in types), _h("Clawed back", True),
+              *(_h(h, True) for _, h in _MONEY), _h("Gross", True), _h("Retained %", True),
+              _h("Retained", True), _h("Amount payable", True))
+    c_claw = first_count + len(types)
+    c_money = c_claw + 1
+    c_gross = c_money + len(_MONEY)
+    c_ret, c_amount = c_gross + 2, c_gross + 3  # c_gross + 1: the retained percentage
+    rows: list[Row] = [header]
+    for st in result.statements:
+        where = (Text(st.key.lead_provider), Number(st.key.cohort), Text(st.key.name),
+                 Date(st.payment_date) if st.payment_date else None)
+        first = len(rows)
+        for p in st.partners:
+            r = len(rows)
+            counts, clawed = dict(p.counts), dict(p.clawed_back)
+            rows.append((
+                *where, Text(p.delivery_partner_id or ""), Text(p.label),
+                *(Number(counts.get(t, 0)) for t in types), Number(sum(clawed.values())),
+                *(Money(getattr(p, attr)) for attr, _ in _MONEY),
+                Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", p.gross),
+                Number(p.retained_percentage, "count"), Money(p.retained),
+                Formula(f"{cell_ref(r, c_gross)}-{cell_ref(r, c_ret)}", p.amount)))
+        last = len(rows) - 1
+        r = len(rows)
+        kept_gross = st.kept_service_fee + st.kept_adjustments
+        rows.append((
+            *where, Blank(), Text(LP_KEEPS, "text_bold"),
+            *(None for _ in types), None, None, None, None, Money(st.kept_service_fee),
+            Money(st.kept_adjustments),
+            Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", kept_gross),
+            None,
+            Formula(f"{sum_formula(c_ret, first, last)}+{cell_ref(r, c_gross)}", st.retained,
+                    "money_bold"),
+            None))
+
+        def total(col: int, value: Any, style: str = "money_total", upto: int = r,
+                  first: int = first) -> Formula:
+            return Formula(sum_formula(col, first, upto), value, style)
+
+        rows.append((
+            *(Blank("text_total") for _ in range(2)), Text(st.key.name, "text_total"),
+            Blank("text_total"), Blank("text_total"), Text("Statement total (net)", "text_total"),
+            *(total(first_count + i, sum(dict(p.counts).get(ty, 0) for p in st.partners),
+                    "count_total", last) for i, ty in enumerate(types)),
+            total(c_claw, sum(sum(dict(p.clawed_back).values()) for p in st.partners),
+                  "count_total", last),
+            *(total(c_money + i, _column(st, attr) + (
+                st.kept_service_fee if attr == "service_fee" else
+                st.kept_adjustments if attr == "adjustments" else ZERO))
+              for i, (attr, _) in enumerate(_MONEY)),
+            total(c_gross, st.net), Blank("text_total"),
+            Formula(cell_ref(r, c_ret), st.retained, "money_total"),
+            total(c_amount, _column(st, "amount"), upto=last)))
+    rows.append(())
+    rows.extend(_policy_rows(result))
+    rows.append((Text("Each statement's total: amount payable + retained = gross = the "
+                      "statement's net (VAT is not split).", "note"),))
+    widths = (28, 8, 16, 12, 18, 30, *(10 for _ in types), 10, *(13 for _ in _MONEY), 13, 10,
+              13, 15)
+    return Sheet(name, tuple(rows), widths=widths, freeze=(1, 6), landscape=True,
+                 fit_to_width=True)
+
+
+def _column(st: StatementSplit, attr: str) -> Decimal:
+    return sum((getattr(p, attr) for p in st.partners), ZERO)
+
+
+# --------------------------------------------------------------------------- split workbook
+
+_DECLARATION_HEAD = ("Lead provider", "Cohort", "Statement", "Delivery partner id",
+                     "Delivery partner", "Declaration id", "Participant id", "Participant type",
+                     "Declaration type", "Band", "Paid or clawed back", "Fee attributed",
+                     "Output fee", "Uplift fee", "Clawback", "Total")
+
+
+def _declaration_cells(st: StatementSplit, d: DeclarationShare, r: int,
+                       with_partner: bool) -> Row:
+    """One declaration's row; its Total is a live formula over its three money cells."""
+    output = d.amount if d.kind == "output" else ZERO
+    uplift = d.uplift if d.kind == "output" else ZERO
+    clawback = d.amount + d.uplift if d.kind != "output" else ZERO
+    first_money = 12 if with_partner else 10
+    partner = ((Text(d.delivery_partner_id or ""),
+                Text(d.delivery_partner_name or (d.delivery_partner_id or UNASSIGNED)))
+               if with_partner else ())
+    return (Text(st.key.lead_provider), Number(st.key.cohort), Text(st.key.name), *partner,
+            Text(d.declaration_id), Text(d.participant_id or ""), Text(d.participant_type),
+            Text(d.declaration_type), Text(d.band or ""), Text(_kind_text(d)),
+            Money(d.fee, "fee"), Money(output), Money(uplift), Money(clawback),
+            Formula(f"SUM({cell_ref(r, first_money)}:{cell_ref(r, first_money + 2)})",
+                    output + uplift + clawback))
+
+
+def _all_declarations(result: SplitResult) -> Iterator[Row]:
+    yield tuple(_h(h, i >= 11) for i, h in enumerate(_DECLARATION_HEAD))
+    r = 1
+    for st in result.statements:
+        for d in st.declarations:
+            yield _declaration_cells(st, d, r, True)
+            r += 1
+
+
+def split_workbook(result: SplitResult) -> Workbook:
+    """``reconcile split --out``: the policy, the partner sheet, every declaration's money."""
+    count = 1 + sum(len(st.declarations) for st in result.statements)
+    about = Sheet("About", (
+        (Text("Delivery-partner split", "title"),),
+        (Text("Each statement's expected net payment divided between delivery partners and "
+              "the lead provider's retained share, to the penny. VAT is not split.", "wrap"),),
+        (),
+        *_policy_rows(result),
+        (),
+        (Text("Findings", "subtitle"),),
+        *((Text(f.severity.value), Text(f.message, "wrap")) for f in result.findings),
+    ), widths=(30, 100))
+    declarations = Sheet("Declarations", RowStream(lambda: _all_declarations(result), count),
+                         widths=(28, 8, 16, 18, 30, 38, 38, 10, 12, 6, 30, 12, 12, 12, 12, 12),
+                         freeze=(1, 0))
+    return Workbook((about, partner_sheet(result), declarations),
+                    title="Delivery-partner split", subject="reconcile split",
+                    active=PARTNERS_SHEET)
+
+
+def write_split_workbook(result: SplitResult, path: Path | str) -> None:
+    from reconcile.write import write_workbook
+
+    write_workbook(split_workbook(result), path)
+
+
+# --------------------------------------------------------------------------- remittances
+
+_REMIT_HEAD = ("Lead provider", "Cohort", "Statement", "Payment date", "Output fees",
+               "Uplift fees", "Clawbacks", "Service fee", "Adjustments", "Gross", "Retained %",
+               "Retained", "Amount payable")
+_TABLE_ROW = 5  # zero-based row of the remittance table's header
+
+
+def remittance_workbook(result: SplitResult, partner: str) -> Workbook:
+    """One delivery partner's remittance advice: its statements and exactly its declarations."""
+    mine = [(st, share) for st in result.statements for share in st.partners
+            if share.delivery_partner_id == partner]
+    if not mine:
+        raise KeyError(f"no share for delivery partner {partner!r}")
+    label = mine[0][1].label
+    providers = sorted({st.key.lead_provider for st, _ in mine})
+    # Declarations sheet first (the summary's formulas point into it)
+    decl_rows: list[Row] = [tuple(_h(h, i >= 9) for i, h in enumerate(
+        h for h in _DECLARATION_HEAD if h not in ("Delivery partner id", "Delivery partner")))]
+    ranges = []
+    for st, _ in mine:
+        first = len(decl_rows)
+        for d in st.declarations:
+            if d.delivery_partner_id == partner:
+                decl_rows.append(_declaration_cells(st, d, len(decl_rows), False))
+        ranges.append((first, len(decl_rows) - 1))
+    decls = quote_sheet("Declarations")
+
+    rows: list[Row] = [
+        (Text(f"Remittance advice: {label}", "title"),),
+        (Text(f"From {', '.join(providers)} to {label} (delivery partner id {partner})."),),
+        (Text("Your share of each DfE statement, worked out declaration by declaration "
+              "(sheet Declarations). Amounts exclude VAT.", "note"),),
+        (),
+        (Text("Statements", "subtitle"),),
+        tuple(_h(h, i >= 4) for i, h in enumerate(_REMIT_HEAD)),
+    ]
+    for (st, p), (a, b) in zip(mine, ranges):
+        r = len(rows)
+
+        def over(col: int, value: Decimal, a: int = a, b: int = b) -> Formula:
+            if b < a:
+                return Formula("0", value)
+            return Formula(f"SUM({decls}!{cell_ref(a, col)}:{cell_ref(b, col)})", value)
+
+        rows.append((
+            Text(st.key.lead_provider), Number(st.key.cohort), Text(st.key.name),
+            Date(st.payment_date) if st.payment_date else None,
+            over(10, p.output), over(11, p.uplift), over(12, p.clawbacks),
+            Money(p.service_fee), Money(p.adjustments),
+            Formula(f"SUM({cell_ref(r, 4)}:{cell_ref(r, 8)})", p.gross),
+            Number(p.retained_percentage), Money(p.retained),
+            Formula(f"{cell_ref(r, 9)}-{cell_ref(r, 11)}", p.amount)))
+    last = len(rows) - 1
+    totals = {4: "output", 5: "uplift", 6: "clawbacks", 7: "service_fee", 8: "adjustments",
+              9: "gross", 11: "retained", 12: "amount"}
+    rows.append((
+        Text("Total", "text_total"), *(Blank("text_total") for _ in range(3)),
+        *(Formula(sum_formula(c, _TABLE_ROW + 1, last),
+                  sum((getattr(p, totals[c]) for _, p in mine), ZERO), "money_total")
+          if c in totals else Blank("text_total") for c in range(4, 13))))
+    rows.append(())
+    rows.extend(_policy_rows(result))
+    remittance = Sheet("Remittance", tuple(rows),
+                       widths=(28, 8, 16, 12, 13, 13, 13, 13, 13, 13, 10, 13, 15),
+                       freeze=(_TABLE_ROW + 1, 0), landscape=True, fit_to_width=True)
+    declarations = Sheet("Declarations", tuple(decl_rows),
+                         widths=(28, 8, 16, 38, 38, 10, 12, 6, 30, 12, 12, 12, 12, 12),
+                         freeze=(1, 0))
+    return Workbook((remittance, declarations), title=f"Remittance advice: {label}",
+                    subject="reconcile split --per-partner", active="Remittance")
+
+
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                     *(f"lpt{i}" for i in range(10))}
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _UNSAFE.sub("-", ascii_text.lower()).strip("-")[:60].strip("-")
+
+
+def remittance_file_names(result: SplitResult) -> dict[str, str]:
+    """Delivery partner id → a safe, unique file name made from its name.
+
+    Only letters, digits and ``-`` (any system, any shell); two partners with the same
+    name are told apart by their ids; the same partners always get the same names.
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    partners = [(pid, name) for pid, name in result.partners() if pid is not None]
+    clash = {s for s in (_slug(name or pid) for pid, name in partners)
+             if [_slug(n or p) for p, n in partners].count(s) > 1}
+    for n, (pid, name) in enumerate(partners, start=1):
+        slug = _slug(name or pid) or _slug(pid) or f"partner-{n}"
+        if slug in clash and _slug(pid) and _slug(pid) != slug:
+            slug = f"{slug}-{_slug(pid)}"
+        if slug in _WINDOWS_RESERVED:
+            slug = f"{slug}-partner"
+        candidate, k = slug, 1
+        while candidate in taken:
+            k += 1
+            candidate = f"{slug}-{k}"
+        taken.add(candidate)
+        names[pid] = f"remittance-{candidate}.xlsx"
+    return names
+
+
+def write_remittances(run_result: Any, folder: Path | str, outputs: Any) -> dict[str, Path]:
+    """Add one remittance workbook per delivery partner in ``folder`` to ``outputs``.
+
+    The folder is created if missing. Returns delivery partner id → path. Each
+    workbook is built only when ``outputs`` commits, one at a time.
+    """
+    from reconcile.write import write_workbook
+
+    result: SplitResult = run_result.split
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError([Problem(Source(str(folder)), "--per-partner needs a folder, "
+                                  "this is a file", "give a folder name")])
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for pid, file_name in remittance_file_names(result).items():
+        path = paths[pid] = folder / file_name
+        outputs.file(path, lambda tmp, pid=pid: write_workbook(remittance_workbook(result, pid),
+                                                               tmp))
+    return paths
