@@ -221,6 +221,11 @@ CATALOGUE: dict[str, CodeInfo] = {
         "SPLIT", W, "Declaration has no delivery partner",
         "Add delivery_partner_id to the declaration; until then its money is shown "
         "in the 'unassigned' row."),
+    # --- rules engine (reconcile/rulebook/engine.py) ---
+    "RULE_ENGINE_ERROR": CodeInfo(
+        "RULE", W, "The durable-rules engine failed on some declarations",
+        "The pure-Python engine's answer (the same rules) was used for them, so the "
+        "results stand. To avoid durable-rules altogether, run with --engine python."),
 }
 
 
