@@ -502,15 +502,11 @@ def _findings(split: StatementSplit, parts: _LineParts) -> list[Finding]:
 
 
 def _policy(rulebook: Any) -> SplitPolicy:
-    """The rulebook's split policy, else its folder's split.yaml (a rulebook without one)."""
+    """The rulebook's split policy (``rules/split.yaml``); the schema's defaults without one."""
     policy = getattr(rulebook, "split", None)
     if isinstance(policy, SplitPolicy):
         return policy
-    from reconcile.paths import bundled_rules_dir
-    from reconcile.rulebook.split_schema import load_split_policy
-
-    directory = getattr(rulebook, "directory", None) or bundled_rules_dir()
-    return load_split_policy(directory / "split.yaml")
+    return SplitPolicy(source="(no split.yaml: the defaults)")
 
 
 # --------------------------------------------------------------------------- JSON
