@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench lint clean libreoffice
+.PHONY: venv demo test test-fast test-py313 bench bench-quick lint clean
 
 venv: $(STAMP)
 
@@ -27,8 +27,22 @@ test-fast: venv
 bench: venv
 	$(BIN)/python -m bench
 
+# The same suite on Python 3.13, where durable-rules cannot import: the pure-Python
+# backend of the rule language runs instead (setup.cfg installs durable-rules only
+# below 3.13).
+PY313  ?= python3.13
+VENV313 ?= .venv313
+test-py313:
+	$(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV313)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV313)/bin/python -m pytest -q -n 2 -p no:cacheprovider
+
+bench-quick: venv
+	$(BIN)/python -m bench --quick
+
 lint: venv
 	$(BIN)/ruff check reconcile tests samples bench
 
 clean:
-	rm -rf $(VENV) out build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV313) out build *.egg-info .pytest_cache .hypothesis

@@ -45,6 +45,11 @@ class _Group(click.Group):
             _fail(error)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # the reader went away (e.g. `reconcile rules show | head`): not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except KeyboardInterrupt:
             click.echo("reconcile: interrupted; nothing was written", err=True)
             sys.exit(130)
