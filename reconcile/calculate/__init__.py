@@ -143,6 +143,11 @@ def calculate(declarations: Sequence[Declaration], evaluation: Any, rulebook: An
                        as_of).run()
 
 
+def _plain(value: Decimal) -> str:
+    """An exact fee as plain text: ``119.4``, ``120`` (never ``1.2E+2``)."""
+    return f"{value.normalize():f}"
+
+
 # --- reading the rulebook's policies -------------------------------------------------
 
 
@@ -482,8 +487,8 @@ class _Calculator:
             declaration_id=ids[0] if len(ids) == 1 else None,
             line=f"clawback {participant_type} {declaration_type} band "
                  f"{table.band_names[band]}",
-            expected=str(fees[original]) if original is not None else "0",
-            actual=str(taken)))
+            expected=_plain(fees[original]) if original is not None else "0",
+            actual=_plain(taken)))
 
     def _report_unpaid(self, assignment: Assignment) -> None:
         declarations = self.declarations

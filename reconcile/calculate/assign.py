@@ -254,6 +254,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
     other_cohort: dict[tuple, list[str]] = defaultdict(list)
     assumed: dict[tuple, list[str]] = defaultdict(list)
     no_output: dict[tuple, list[str]] = defaultdict(list)
+    no_clawback_statement: dict[tuple, list[str]] = defaultdict(list)
 
     for i, d in enumerate(declarations):
         cache_key = (d.lead_provider, d.cohort)
@@ -310,7 +311,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
                     paid = calendar.slots[where].payment_date
                     target = calendar.next_output(paid) if paid is not None else None
                     if target is None:
-                        no_output[key].append(d.declaration_id)
+                        no_clawback_statement[(key, where)].append(d.declaration_id)
                     else:
                         assumed[(key, where, target)].append(d.declaration_id)
                 clawback[i] = target
@@ -353,6 +354,17 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             f"{len(ids)} declaration(s) have no output-fee statement left in cohort {key[1]} "
             f"after they were submitted or paid ({some_ids(ids)}): not calculated.",
             lead_provider=key[0], cohort=key[1], declaration_id=_single(ids)))
+    for (key, paid), ids in no_clawback_statement.items():
+        name = calendars[key].slots[paid].key.name
+        findings.append(finding(
+            "CAL_NO_OUTPUT_STATEMENT",
+            f"{len(ids)} clawed-back declaration(s) paid on {name} have no clawback "
+            f"statement and no output-fee statement follows that payment in cohort "
+            f"{key[1]} ({some_ids(ids)}): their payment is counted, their clawback is not.",
+            "Give clawback_statement_id or clawback_statement_name, or add the cohort's "
+            "later statements to rules/calendars.yaml.",
+            lead_provider=key[0], cohort=key[1], statement=name,
+            declaration_id=_single(ids)))
     for (key, expected, given), ids in moved.items():
         calendar = calendars[key]
         expected_name = calendar.slots[expected].key.name if expected is not None else None
