@@ -321,3 +321,15 @@ def test_worked_statement_stand_in_adds_up():
         ("started", "B", 1, D("117.48"))]
     assert (st.uplift.amount, st.uplift_clawback.amount, st.vat) == (
         D("200.00"), D("100.00"), D("511.48"))
+
+
+def test_the_worked_example_page_shows_what_the_code_computes():
+    """docs/split-example.md quotes these figures; a change in either must show here."""
+    page = (RULES.parent / "docs" / "split-example.md").read_text(encoding="utf-8")
+    policy = bundled_policy_text(**{"percentage: 0": "percentage: 10"})
+    (may,) = split_payments(worked_calculation(), (), rulebook(policy)).statements
+    for share in may.partners:
+        for value in (share.service_fee, share.retained, share.amount):
+            assert f"**{value:,.2f}**" in page, (share.label, value)
+    assert f"**{may.net:,.2f} = the net**" in page
+    assert f"**{may.retained:,.2f}**" in page
