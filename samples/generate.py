@@ -404,6 +404,7 @@ class DeclarationStream:
         self.counts: Counter = Counter()
         self.banded_started: Counter = Counter()  # (lead_provider, cohort) -> count
         self.planted_anomalies: list[dict] = []
+        self._pending: dict[str, dict] = {}  # anomalies of rows not yet written
         self.participants = 0
         self.contracts = [
             (_Contract(lp.name, cohort, _Attacher(reference, lp.name, cohort)),
@@ -436,10 +437,23 @@ class DeclarationStream:
         emitted = 0
         while emitted < self.total:
             for row in self._participant():
+                self._count(row)
                 yield row
                 emitted += 1
                 if emitted >= self.total:
                     return
+
+    def _count(self, row: tuple) -> None:
+        """Counters of what is written (the last participant may be cut short)."""
+        declaration_type, state, cohort, course = row[3], row[5], row[6], row[2]
+        self.counts[(declaration_type, state)] += 1
+        if declaration_type == "started" and state in (
+                "eligible", "payable", "paid", "awaiting-clawback", "clawed-back") and (
+                course == ECT_COURSE or cohort < FLAT_RATE_FROM):
+            self.banded_started[(row[7], cohort)] += 1
+        anomaly = self._pending.pop(row[0], None)
+        if anomaly is not None:
+            self.planted_anomalies.append(anomaly)
 
     # one participant: their declarations in date order
     def _participant(self) -> list[tuple]:
@@ -506,7 +520,10 @@ class DeclarationStream:
         outcome = "next"
         claw = None
         if rng.random() < p.void:
-            voided = created + dt.timedelta(days=rng.randint(5, 400), seconds=rng.randint(0, 86399))
+            # half are corrections soon after submission (usually before payment: voided),
+            # half come later, after payment (a clawback)
+            days = rng.randint(1, 30) if rng.random() < 0.5 else rng.randint(31, 400)
+            voided = created + dt.timedelta(days=days, seconds=rng.randint(0, 86399))
             if voided <= self.as_of_end:
                 if statement.payment < voided.date():
                     # paid before the void: clawed back on a later output-fee statement
@@ -558,10 +575,10 @@ class DeclarationStream:
         return "eligible"
 
     def _note(self, kind, declaration_id, fixed, declaration_type, **more) -> None:
-        self.planted_anomalies.append({
+        self._pending[declaration_id] = {
             "kind": kind, "declaration_id": declaration_id, "participant_id": fixed[0],
             "lead_provider": fixed[3], "cohort": fixed[2], "declaration_type": declaration_type,
-            **more})
+            **more}
 
     def _emit(self, rows, fixed, declaration_id, declaration_type, declared, created, state,
               statement, claw) -> None:
@@ -573,11 +590,6 @@ class DeclarationStream:
             statement.id if statement else None, statement.name if statement else None,
             claw.id if claw else None, claw.name if claw else None,
             partner_id, partner_name, pupil_premium, sparsity, schedule))
-        self.counts[(declaration_type, state)] += 1
-        if declaration_type == "started" and state in (
-                "eligible", "payable", "paid", "awaiting-clawback", "clawed-back") and (
-                course == ECT_COURSE or cohort < FLAT_RATE_FROM):
-            self.banded_started[(lead_provider, cohort)] += 1
 
 
 # --- writers --------------------------------------------------------------------------------

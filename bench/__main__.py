@@ -1,0 +1,282 @@
+"""``make bench`` (``python -m bench``): run every bench, write ``docs/performance.md``.
+
+Runs :mod:`bench.bench_pipeline` (the end-to-end ``reconcile run`` against its floor)
+and the other areas' ``bench/bench_<area>.py`` modules that are present (engine,
+calculate, read: each ``run(sizes) -> list[dict]``), skipping a missing one with a
+note. Every figure of a report comes from the one run that wrote it, on the machine
+it describes.
+
+    python -m bench                 # 10k, 100k and 1M declarations -> docs/performance.md
+    python -m bench --quick         # 10k only -> bench-data/performance-quick.md
+    python -m bench --sizes 10000,50000 --out /tmp/perf.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import DATA_DIR, FULL_SIZES, QUICK_SIZES, ROOT, SEED, machine, note
+
+#: the other areas' bench modules (bench/bench_<area>.py), in report order
+AREAS = ("engine", "calculate", "read")
+
+#: targets for the largest (national) size: DOMAIN scale, issue 7
+TARGET_SIZE = 1_000_000
+TARGET_RATIO = 1.5
+TARGET_PEAK_MB = 2048
+TARGET_RULES_SHARE = 0.10
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10k declarations only")
+    parser.add_argument("--sizes", help="comma-separated sizes, e.g. 10000,100000")
+    parser.add_argument("--out", type=Path, help="where to write the report")
+    parser.add_argument("--only", help="comma-separated: pipeline and/or area names")
+    parser.add_argument("--regenerate", action="store_true", help="regenerate the bench data")
+    parser.add_argument("--engine", default="auto", choices=("auto", "durable", "python"))
+    args = parser.parse_args(argv)
+    sizes = (tuple(int(s.replace("_", "")) for s in args.sizes.split(",")) if args.sizes
+             else QUICK_SIZES if args.quick else FULL_SIZES)
+    out = args.out or (DATA_DIR / "performance-quick.md" if args.quick or args.sizes
+                       else ROOT / "docs" / "performance.md")
+    only = set(args.only.split(",")) if args.only else None
+    DATA_DIR.mkdir(exist_ok=True)
+    started = time.time()
+    about = machine()
+    note(f"sizes {', '.join(f'{s:,}' for s in sizes)} on {about['cores']} core(s), "
+         f"{about['memory']}, {about['cpu']}")
+
+    sections: list[str] = []
+    pipeline_rows: list[dict] = []
+    if only is None or "pipeline" in only:
+        try:
+            from bench import bench_pipeline
+
+            pipeline_rows = bench_pipeline.run(sizes, regenerate=args.regenerate,
+                                               engine=args.engine)
+        # a failed bench is reported in the document; the others still run
+        except Exception as error:  # noqa: BLE001
+            note(f"the pipeline bench failed: {error}")
+            sections.append("## End to end\n\nThe pipeline bench failed in this run:\n\n"
+                            f"```\n{_tail(error)}\n```\n")
+        else:
+            sections.append(render_pipeline(pipeline_rows))
+    for area in AREAS:
+        if only is not None and area not in only:
+            continue
+        sections.append(run_area(area, sizes))
+
+    text = render_report(about, sizes, sections, started, args)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    note(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+def run_area(area: str, sizes) -> str:
+    """One area's ``bench_<area>.run(sizes)`` as a section, or a note why not."""
+    name = f"bench.bench_{area}"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        note(f"bench/bench_{area}.py is not there yet: skipped")
+        return f"## {area.capitalize()}\n\n`bench/bench_{area}.py` was not present: skipped.\n"
+    note(f"{area} ...")
+    start = time.perf_counter()
+    try:
+        rows = module.run(sizes)
+    except Exception as error:  # noqa: BLE001 - reported, and the other benches still run
+        note(f"bench/bench_{area}.py failed: {error}")
+        return (f"## {area.capitalize()}\n\n`bench/bench_{area}.py` failed in this run:\n\n"
+                f"```\n{_tail(error)}\n```\n")
+    took = time.perf_counter() - start
+    doc = (module.__doc__ or "").strip().split("\n\n")[0]
+    return (f"## {area.capitalize()} (`bench/bench_{area}.py`, {took:.0f}s)\n\n"
+            + (f"{doc}\n\n" if doc else "") + markdown_table(rows) + "\n")
+
+
+def _tail(error: BaseException) -> str:
+    text = "".join(traceback.format_exception(error))
+    return "\n".join(text.strip().splitlines()[-15:])
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+def fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:.2f}"
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {fmt(v)}" for k, v in value.items())
+    return str(value).replace("|", "\\|")
+
+
+def markdown_table(rows: list[dict]) -> str:
+    if not rows:
+        return "(no rows)\n"
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(row.get(c)) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _mb(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} MB"
+
+
+def render_pipeline(rows: list[dict]) -> str:
+    """The end-to-end section: whole run vs floor, stages, memory, generator."""
+    out = ["## End to end: `reconcile run` (`bench/bench_pipeline.py`)\n",
+           ("Generated data (`python -m samples.generate --planted`, seed "
+            f"{SEED}), run against the planted DfE statements, exactly as a user runs it "
+            "(`python -m reconcile run ... --out ... --json ...`, a fresh process; wall "
+            "clock includes starting Python). **Floor** = raw read of the same "
+            "`declarations.xlsx` with python-calamine `to_python()` + raw write of as many "
+            "rows with xlsxwriter (constant memory), in a fresh process in the same run. "
+            "**Peak** = the run's peak resident memory (`ru_maxrss` of that child).\n"),
+           ("| declarations | whole run | floor (read + write) | run ÷ floor | peak memory | "
+            "evaluate + calculate | exit |"),
+           "|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(
+            f"| {r['declarations']:,} | {r['run_s']:.1f}s | {r['floor_s']:.1f}s "
+            f"({r['floor_read_s']:.1f} + {r['floor_write_s']:.1f}) | "
+            f"**{r['ratio']:.2f}×** | {_mb(r['peak_mb'])} | "
+            f"{r['evaluate_calculate_share']:.1%} of the run | {r['exit']} |")
+    stages = [s for s in ("rules", "read", "evaluate", "calculate", "compare", "split",
+                          "report", "write")
+              if any(f"stage_{s}_s" in r for r in rows)]
+    extra = sorted({k[6:-2] for r in rows for k in r
+                    if k.startswith("stage_") and k[6:-2] not in stages})
+    stages += extra
+    out += ["", ("Stages (seconds and share of the whole run; *outside* = starting Python, "
+                 "imports and reading the options):\n"),
+            "| declarations | " + " | ".join(stages) + " | outside |",
+            "|---:|" + "---:|" * (len(stages) + 1)]
+    for r in rows:
+        cells = []
+        for s in stages:
+            v = r.get(f"stage_{s}_s")
+            cells.append("–" if v is None else f"{v:.2f}s ({v / r['run_s']:.0%})")
+        o = r["outside_stages_s"]
+        out.append(f"| {r['declarations']:,} | " + " | ".join(cells)
+                   + f" | {o:.2f}s ({o / r['run_s']:.0%}) |")
+    out += ["", "Sizes: output workbook and JSON of each run:\n",
+            "| declarations | reconciliation.xlsx | result.json | floor process peak |",
+            "|---:|---:|---:|---:|"]
+    for r in rows:
+        b = r.get("output_bytes", {})
+        out.append(f"| {r['declarations']:,} | {_bytes(b.get('reconciliation.xlsx'))} | "
+                   f"{_bytes(b.get('result.json'))} | {_mb(r.get('floor_peak_mb'))} |")
+    out += ["", "### Targets\n"]
+    target = next((r for r in rows if r["declarations"] >= TARGET_SIZE), None)
+    if target is None:
+        largest = max(rows, key=lambda r: r["declarations"])
+        out.append(f"The targets are set at {TARGET_SIZE:,} declarations; this run went up to "
+                   f"{largest['declarations']:,} only, so they are shown for that size as an "
+                   "indication, not a verdict.\n")
+        target = largest
+    checks = [
+        (f"whole run within {TARGET_RATIO}× the floor", target["ratio"] <= TARGET_RATIO,
+         f"{target['ratio']:.2f}×"),
+        (f"peak memory under {TARGET_PEAK_MB / 1024:.0f} GB", target["peak_mb"] < TARGET_PEAK_MB,
+         _mb(target["peak_mb"])),
+        (f"rule evaluation + calculation under {TARGET_RULES_SHARE:.0%} of the run",
+         target["evaluate_calculate_share"] < TARGET_RULES_SHARE,
+         f"{target['evaluate_calculate_share']:.1%}"),
+    ]
+    out += [f"At {target['declarations']:,} declarations:\n", "| target | measured | met |",
+            "|---|---:|:---:|"]
+    out += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, ok, value in checks]
+    out += ["", "### The generator (`samples/generate.py`)\n",
+            ("Declarations are generated participant by participant and written with "
+             "xlsxwriter in constant-memory mode; *with DfE side* adds running the pipeline "
+             "on them and writing the consistent and planted DfE statements.\n"),
+            "| declarations | declarations only | with DfE side | peak memory | measured |",
+            "|---:|---:|---:|---:|---|"]
+    for r in rows:
+        rate = (f" ({r['declarations'] / r['generate_declarations_s']:,.0f}/s)"
+                if r.get("generate_declarations_s") else "")
+        when = ("when generated, " + str(r.get("generated_on"))) if r.get("generate_cached") \
+            else "in this run"
+        out.append(f"| {r['declarations']:,} | {fmt(r.get('generate_declarations_s'))}s{rate} | "
+                   f"{fmt(r.get('generate_s'))}s | {_mb(r.get('generate_peak_mb'))} | {when} |")
+    return "\n".join(out) + "\n"
+
+
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return "–"
+    return f"{n / 1024 / 1024:,.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:,.0f} KB"
+
+
+def _git_commit() -> str:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=10, check=False)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10,
+                               check=False)
+        if done.returncode == 0:
+            return done.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip()
+                                          else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+def render_report(about: dict, sizes, sections: list[str], started: float, args) -> str:
+    took = time.time() - started
+    command = "python -m bench" + (" --quick" if args.quick else "") + (
+        f" --sizes {args.sizes}" if args.sizes else "")
+    lines = [
+        "# Performance",
+        "",
+        (f"Written by `{command}` (`make bench`) on "
+         f"{dt.datetime.fromtimestamp(started).strftime('%Y-%m-%d %H:%M')}, in {took / 60:.0f} "
+         f"minutes, at commit {_git_commit()}. Every figure below comes from this one run; "
+         "compare ratios rather than seconds across machines. Rerun `make bench` to "
+         "refresh it (`python -m bench --quick` for a 10k-only check while developing)."),
+        "",
+        "## Machine",
+        "",
+        f"- cores available: {about['cores']} (`nproc`)",
+        f"- memory: {about['memory']}",
+        f"- CPU: {about['cpu']}",
+        f"- Python: {about['python']}, {about['os']}",
+    ]
+    if "load" in about:
+        lines.append(f"- load average: {about['load']} — the machine may be shared, "
+                     "which shows in wall-clock figures")
+    lines += ["", f"Sizes: {', '.join(f'{s:,}' for s in sizes)} declarations.", ""]
+    return "\n".join(lines) + "\n" + "\n".join(sections)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
