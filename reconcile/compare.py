@@ -73,9 +73,9 @@ OUTPUT, SERVICE_FEE, UPLIFT, CLAWBACK, UPLIFT_CLAWBACK, ADJUSTMENT, RECONCILE, V
 SECTIONS = (OUTPUT, SERVICE_FEE, UPLIFT, CLAWBACK, UPLIFT_CLAWBACK, ADJUSTMENT, RECONCILE, VAT)
 
 # Statuses of a pair (the Summary sheet shows them).
-OK, EXPLAINED, CHECK, DIFFERS, DATES_ONLY, NOT_IN_DFE, MISSING, NOT_EXPECTED = (
+OK, EXPLAINED, CHECK, DIFFERS, DATES_ONLY, NOT_IN_DFE, MISSING, NOT_EXPECTED, NO_DFE = (
     "OK", "Explained", "Check", "Differs", "Dates only", "Not in DfE file",
-    "Missing from DfE", "Not expected")
+    "Missing from DfE", "Not expected", "No DfE statement given")
 
 
 class LineComparison(NamedTuple):
@@ -249,6 +249,17 @@ def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: 
     pairs.sort(key=lambda p: (p.key.lead_provider, p.key.cohort,
                               p.payment_date or dt.date.max, p.key.name))
     return Comparison(tuple(pairs), tuple(findings), tolerance)
+
+
+def without_dfe(calculation: Any) -> Comparison:
+    """The expected statements alone, as pairs (a run given no DfE statements)."""
+    related = _related_findings(calculation.findings)
+    pairs = [StatementPair(e.key, e, None, _expected_lines_only(e), (),
+                           related.get(_norm_key(e.key), ()), NO_DFE)
+             for e in calculation.statements]
+    pairs.sort(key=lambda p: (p.key.lead_provider, p.key.cohort,
+                              p.payment_date or dt.date.max, p.key.name))
+    return Comparison(tuple(pairs), ())
 
 
 class _Context(NamedTuple):

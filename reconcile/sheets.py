@@ -243,6 +243,8 @@ class Sheet(NamedTuple):
     fit_to_width: bool = False
     tab_color: str | None = None
     hide_gridlines: bool = False
+    #: (row, height in points) for rows that need more than one line (wrapped headers)
+    heights: tuple[tuple[int, float], ...] = ()
 
     def iter_rows(self) -> Iterator[Row]:
         if isinstance(self.rows, RowStream):

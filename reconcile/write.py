@@ -116,6 +116,8 @@ def _write_sheet(workbook, sheet: Sheet, formats: _Formats):
     if sheet.hide_gridlines:
         ws.hide_gridlines(2)
     ws.set_paper(9)  # A4: the statements are British
+    for row, height in sorted(sheet.heights):  # before the rows: constant_memory
+        ws.set_row(row, height)
 
     last_row = _write_rows(ws, sheet, formats)
 
