@@ -169,6 +169,53 @@ def referenced_fields(node: Node) -> frozenset[str]:
     return frozenset().union(*(referenced_fields(i) for i in node.items))
 
 
+def holds(node: Node, fact: Mapping[str, object]) -> bool:
+    """Whether a condition is true of a fact (a mapping of every field it reads).
+
+    The reference meaning of the language, used for explanations and partial
+    evaluation; the engines compile the same semantics (engine.py).
+    """
+    return _truth(node, fact, strict=True)
+
+
+def can_match(node: Node, known: Mapping[str, object]) -> bool:
+    """Whether a condition can be true when only the ``known`` fields are fixed.
+
+    Fields not in ``known`` may take any value. ``can_match({state: {in: [paid]}},
+    {"state": "voided"})`` is False; with ``{"state": "paid"}`` it is True.
+    """
+    return _truth(node, known, strict=False) is not False
+
+
+def _truth(node: Node, fact: Mapping[str, object], strict: bool) -> bool | None:
+    """True/False, or None (unknown) for a leaf on a field missing from ``fact``."""
+    if isinstance(node, (All, AnyOf)):
+        results = [_truth(item, fact, strict) for item in node.items]
+        if isinstance(node, All):
+            return False if False in results else (None if None in results else True)
+        return True if True in results else (None if None in results else False)
+    if isinstance(node, Not):
+        inner = _truth(node.item, fact, strict)
+        return None if inner is None else not inner
+    if node.field not in fact:
+        if strict:
+            raise KeyError(f"the fact has no field {node.field!r}")
+        return None
+    value = fact[node.field]
+    if isinstance(node, Exists):
+        return (value is not None) == node.present
+    if isinstance(node, Member):
+        return (value in node.values) != node.negated
+    if node.op == "eq":
+        return value == node.value
+    if node.op == "ne":
+        return value != node.value
+    if value is None:  # null has no order
+        return False
+    return {"lt": value < node.value, "lte": value <= node.value,
+            "gt": value > node.value, "gte": value >= node.value}[node.op]
+
+
 # --------------------------------------------------------------------------- parsing
 
 

@@ -80,8 +80,9 @@ class Milestone(NamedTuple):
 
 
 class Schedule(NamedTuple):
-    schedule_identifier: str
+    identifier: str
     cohort: int
+    family: str
     milestones: dict
 
 
@@ -136,7 +137,8 @@ class Rulebook:
             for row in SCHEDULE_ROWS.splitlines():
                 ident, cohort, kind, start, milestone, payment = row.split(",")
                 key = (ident, int(cohort))
-                schedules.setdefault(key, Schedule(ident, int(cohort), {}))
+                family = ident.split("-")[1]  # ecf-standard-september -> standard
+                schedules.setdefault(key, Schedule(ident, int(cohort), family, {}))
                 schedules[key].milestones[kind] = Milestone(kind, _date(start), _date(milestone),
                                                             _date(payment))
         self.schedules = schedules

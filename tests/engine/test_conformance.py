@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile.rulebook.conditions import compile_rules
+from reconcile.rulebook.conditions import compile_rules, holds
 from reconcile.rulebook.engine import durable_unavailable, open_engine
 from reconcile.rulebook.facts import FactField
 
@@ -178,6 +178,13 @@ def test_case(backend, when, values, matches):
         (fired,) = engine.evaluate([_signature(engine, values)])
         assert fired == (("case",) if matches else ())
         assert engine.problems == []
+
+
+@pytest.mark.parametrize("when, values, matches", CASES, ids=IDS)
+def test_case_by_the_reference_meaning(when, values, matches):
+    """conditions.holds is the language's meaning written plainly; explanations use it."""
+    (compiled,) = compile_rules([rule("case", when)], fields=FIELDS)
+    assert holds(compiled.condition, values) is matches
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
