@@ -172,7 +172,7 @@ def _type_problems(error: ValidationError, name: str, resources: list, wanted: s
         path = ".".join(str(p) for p in loc[1:]) or None
         got = item.get("input")
         if item["type"] == "missing":
-            what = f"the {path} is missing"
+            what = f"{path!r} is missing"
         elif item["type"] in ("model_type", "dict_type"):
             what = f"{path or 'the record'} is not an object ({json.dumps(got)[:60]})"
         else:

@@ -11,7 +11,7 @@ so a finance user sees the ten things to fix rather than ten thousand lines.
 >>> t = Table("d.csv", None, ("cohort",), [("2022",), ("x",)], [2, 3])
 >>> convert(["2022", "x"], values.parse_cohort, t, "cohort", log)
 [2022, None]
->>> str(log.problems[0])
+>>> str(log.sorted()[0])
 "d.csv, row 3, column cohort: 'x' is not a whole number — write a whole number, e.g. 2022"
 """
 

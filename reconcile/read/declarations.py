@@ -293,12 +293,18 @@ def _resolve_cohort(columns, raw, table, header, log, n, dfe_statements) -> None
             cohorts[i] = cohort
     if unresolved:
         label = header.column_of("cohort")
-        what = ("there is no cohort column and the cohort cannot be found from the statement"
-                if "cohort" not in header.positions else "the cohort is blank")
-        report_rows(log, table, unresolved, label, what,
-                    "add a cohort column with the start year (e.g. 2022), or give the DfE "
-                    "statements (--dfe-statements) so the cohort comes from the row's statement_id",
-                    header.positions.get("cohort", -1))
+        if table.kind == "json":
+            what = "the API's declarations carry no cohort, and this one's cannot be found " \
+                   "from its statement"
+            fix = ("give DfE's statements too (--dfe-statements, e.g. the statements JSON) so "
+                   "each declaration takes its statement's cohort, or add \"cohort\": 2023 to "
+                   "its attributes, or put the cohort in the file name (declarations-cohort2023.json)")
+        else:
+            what = ("there is no cohort column and the cohort cannot be found from the statement"
+                    if "cohort" not in header.positions else "the cohort is blank")
+            fix = ("write the cohort (start year, e.g. 2022) in a cohort column, or give DfE's "
+                   "statements (--dfe-statements) so the row takes its statement's cohort")
+        report_rows(log, table, unresolved, label, what, fix, header.positions.get("cohort", -1))
 
 
 def _merge_repeats(declarations: list[Declaration], table: Table, header: Header,
@@ -331,7 +337,7 @@ def _merge_repeats(declarations: list[Declaration], table: Table, header: Header
                 log.add(Problem(
                     table.source(refund_at, header.column_of(differs[0])),
                     f"declaration {declaration_id!r} is in rows {paid.row} (paid) and "
-                    f"{refund.row} ({refund.state}) but their {differs[0]} differ",
+                    f"{refund.row} ({refund.state}) but their {differs[0]} values differ",
                     "the two rows of a clawed-back declaration must describe the same "
                     "declaration: correct one of them"), (refund.row, column_order))
                 continue

@@ -233,13 +233,17 @@ def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
     for number, resource in read_statements_json(path, name):
         attributes = resource.attributes
         where = Source(name, None, number)
-        try:
-            cohort = values.parse_cohort(attributes.cohort)
-            cut_off = values.parse_date(attributes.cut_off_date)
-            payment = values.parse_date(attributes.payment_date)
-        except values.BadValue as exc:
-            problems.append(Problem(where, exc.what, exc.fix))
+        parsed = {}
+        for field, parse in (("cohort", values.parse_cohort), ("cut_off_date", values.parse_date),
+                             ("payment_date", values.parse_date)):
+            try:
+                parsed[field] = parse(getattr(attributes, field))
+            except values.BadValue as exc:
+                problems.append(Problem(where._replace(column=field),
+                                        f"{exc.what} (statement id {resource.id!r})", exc.fix))
+        if len(parsed) < 3:
             continue
+        cohort, cut_off, payment = parsed["cohort"], parsed["cut_off_date"], parsed["payment_date"]
         result.append(DfeStatement(
             statement_id=resource.id,
             lead_provider=attributes.lead_provider_name,

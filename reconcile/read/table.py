@@ -48,7 +48,7 @@ class Limits(NamedTuple):
     #: total uncompressed size of a workbook's parts, in bytes (4 GiB)
     max_unzipped_bytes: int = 4 * 1024 ** 3
     #: a part this many times bigger than its compressed size is a zip bomb
-    max_ratio: int = 1000
+    max_ratio: int = 500
     #: compressed/uncompressed bytes below which the ratio is not checked (1 MiB)
     ratio_floor: int = 1024 ** 2
     #: JSON and CSV files bigger than this are refused (bytes; 2 GiB)

@@ -16,7 +16,7 @@ datetime.datetime(2023, 10, 1, 8, 30, tzinfo=datetime.timezone.utc)
 >>> parse_datetime("01/10/2023")
 datetime.datetime(2023, 10, 1, 0, 0, tzinfo=datetime.timezone.utc)
 >>> parse_datetime(45200.5)
-datetime.datetime(2023, 9, 29, 12, 0, tzinfo=datetime.timezone.utc)
+datetime.datetime(2023, 10, 1, 12, 0, tzinfo=datetime.timezone.utc)
 >>> parse_bool(" Yes "), parse_bool(0.0), parse_bool("")
 (True, False, None)
 >>> parse_int("2022"), parse_int(2022.0)
@@ -164,8 +164,7 @@ _DATE_FIX = ("write the date as 2023-10-01 (or 2023-10-01T09:30:00Z, or 01/10/20
 def _from_serial(serial: float) -> dt.datetime:
     low, high = EXCEL_SERIAL_RANGE
     if not low <= serial <= high:
-        raise BadValue(f"{serial!r} is a number, not a date",
-                       _DATE_FIX)
+        raise BadValue(f"{show_value(serial)} is a number, not a date", _DATE_FIX)
     # Round to the millisecond: Excel stores times as fractions of a day.
     return EXCEL_EPOCH + dt.timedelta(milliseconds=round(serial * 86_400_000))
 
