@@ -569,13 +569,27 @@ def _plain(loc: Iterable, located: Located | None = None) -> str:
                     parts.append(part)  # a missing key: not in the document
                 continue  # a union tag or a [key] marker
             path = candidate
-        if isinstance(part, int) and not isinstance(part, bool):
+        if isinstance(part, int) and not isinstance(part, bool) and not _in_mapping(
+                located, path):
             label = _item_label(located, path) if located is not None else None
             if label and parts:
                 parts[-1] += f"[{label}]"
             continue
         parts.append(str(part))
     return ".".join(parts)
+
+
+def _in_mapping(located: Located | None, path: tuple) -> bool:
+    """Whether the last part of ``path`` is a mapping key (e.g. a cohort 2021), not an index."""
+    if located is None or not path:
+        return False
+    node = located.data
+    try:
+        for part in path[:-1]:
+            node = node[part]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return isinstance(node, dict)
 
 
 def _is_field_name(part: str) -> bool:

@@ -761,7 +761,10 @@ def did_you_mean(word: str, choices, otherwise: str = "") -> str:
 
     text = str(word)
     options = [str(c) for c in choices]
-    close = difflib.get_close_matches(text, options, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(text, options, n=1, cutoff=0.7)
+    starting = [o for o in options if len(text) >= 3 and o.startswith(text)]
+    if not close and len(starting) == 1:  # dfe_29 -> dfe_29_payments
+        close = starting
     if not close:
         lowered = {o.lower().replace("_", "-"): o for o in options}
         hit = lowered.get(text.lower().replace("_", "-"))

@@ -84,7 +84,17 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, lines: dict,
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, path + (i,), lines, problems, file)
                 for i, item in enumerate(node.value)]
-    return loader.construct_object(node)
+    try:
+        return loader.construct_object(node)
+    except (ValueError, ArithmeticError) as exc:  # 2021-11-31 (no such day), .inf as Decimal
+        where = Source(file, line=node.start_mark.line + 1)
+        if node.tag.endswith(":timestamp"):
+            problems.append(Problem(where, f"{node.value!r} is not a real date ({exc})",
+                                    "check the month and day"))
+        else:
+            problems.append(Problem(where, f"{node.value!r} is not a finite number",
+                                    "write a number such as 995 or 995.50"))
+        return node.value
 
 
 def parse_yaml(text: str, file: str) -> Located:
