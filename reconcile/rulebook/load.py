@@ -271,7 +271,7 @@ def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = ())
     rules = _rule_specs(eligibility, docs.get("eligibility.yaml"))
     if eligibility is None:  # still check the conditions of the rules that are sound
         rules = _sound_rule_specs(docs.get("eligibility.yaml"))
-    if rules and vocabulary is not None:
+    if rules:  # without a sound vocabulary, enumerated fields are checked as open
         reader.problems.extend(_condition_problems(rules, vocabulary))
 
     notices: list[Finding] = []
@@ -367,7 +367,8 @@ def _sound_rule_specs(located: Located | None) -> tuple[RuleSpec, ...]:
     return tuple(specs)
 
 
-def _condition_problems(rules: tuple[RuleSpec, ...], vocabulary: VocabularyFile) -> list[Problem]:
+def _condition_problems(rules: tuple[RuleSpec, ...], vocabulary: VocabularyFile | None
+                        ) -> list[Problem]:
     """The engine's type check of every ``when:`` (reconcile.rulebook.conditions)."""
     try:
         from reconcile.rulebook.conditions import validate_rule_conditions

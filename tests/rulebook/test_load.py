@@ -17,6 +17,7 @@ from reconcile.errors import RuleError
 from reconcile.findings import Severity
 from reconcile.money import round_money
 from reconcile.rulebook.load import Band, Classify, FindingSpec, load_rulebook
+from reconcile.rulebook.schema import ContractFile
 
 LP = "Example Teaching Institute"
 
@@ -340,3 +341,25 @@ def test_contracts_from_a_folder_and_a_file(rules, tmp_path):
     assert rulebook.contract_for("Third Provider", 2024).cohort == 2024
     assert rulebook.contract_for(None, 2023) is None  # several providers: name one
     assert len(rulebook.contracts) == 7
+
+
+# --- money in YAML -------------------------------------------------------------------
+
+
+def _contract(**change):
+    data = {"lead_provider": LP, "cohort": 2023, "vat_chargeable": True,
+            "recruitment_target": 4500,
+            "bands": [{"name": "A", "min": 0, "max": 2000, "per_participant": 995}]}
+    data["bands"][0].update(change)
+    return ContractFile.model_validate(data)
+
+
+def test_money_is_exact_from_int_decimal_or_text_and_never_a_float():
+    assert _contract().bands[0].per_participant == D(995)
+    assert _contract(per_participant=D("995.50")).bands[0].per_participant == D("995.50")
+    assert _contract(per_participant="995.50").bands[0].per_participant == D("995.50")
+    with pytest.raises(ValidationError) as caught:
+        _contract(per_participant=995.5)
+    assert caught.value.errors()[0]["type"] == "exact_number"
+    with pytest.raises(ValidationError):
+        _contract(per_participant=True)

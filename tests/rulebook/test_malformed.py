@@ -389,3 +389,15 @@ def test_load_rulebook_raises_one_rule_error(rules):
         assert len(error.problems) == 2
     else:
         raise AssertionError("the broken rules loaded")
+
+
+def test_conditions_are_checked_even_when_the_vocabulary_is_broken(rules):
+    vocabulary = rules / "vocabulary.yaml"
+    eligibility = rules / "eligibility.yaml"
+    edit(vocabulary, "participant_types: [ect, mentor]", "participant_types: ect")
+    edit(eligibility, "      future_date: true\n", "      futur_date: true\n")
+    problems = check(rules)
+    assert problems[0] == (f"{where(vocabulary, 'participant_types:')}: participant_types: "
+                           "'ect' should be a list — e.g. [ect, mentor]")
+    assert problems[1].startswith(f"{where(eligibility, 'futur_date: true')}: rule future-date: "
+                                  "unknown fact field 'futur_date'")
