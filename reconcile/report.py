@@ -606,7 +606,11 @@ DECLARATIONS_WIDTHS = (24, 20, 10, 13, 12, 16, 8, 24, 24, 8, 20, 16, 6, 12, 10, 
 
 
 def declarations_sheet(result: Any) -> Sheet:
-    """Every declaration and what it earns, streamed row by row (bounded memory)."""
+    """Every declaration and what it earns, streamed row by row (bounded memory).
+
+    Rows are plain values (see :class:`~reconcile.sheets.RowStream`): a million
+    declarations are a million small tuples produced as the writer asks.
+    """
     declarations = result.declarations
     calculation = result.calculation
     evaluation = result.evaluation
@@ -625,39 +629,39 @@ def declarations_sheet(result: Any) -> Sheet:
             if f.declaration_id:
                 codes[f.declaration_id].append(f.code)
         fired = getattr(evaluation, "fired", None) or ()
+        n_fired = len(fired)
+        joined: dict[tuple, str] = {}
         yield tuple(Text(h, "header") for h in DECLARATIONS_HEADER)
-        no_rules = ()
         for i, d in enumerate(declarations):
             a = paid.get(d.declaration_id)
             c = clawed.get(d.declaration_id)
-            given = d.statement_name or d.statement_id
-            uplift_flag = d.pupil_premium_uplift or d.sparsity_uplift
-            rules = fired[i] if i < len(fired) else no_rules
+            rules = fired[i] if i < n_fired else ()
+            rules_text = joined.get(rules)
+            if rules_text is None:
+                rules_text = joined[rules] = ", ".join(rules) or None
             found = codes.get(d.declaration_id)
             yield (
-                Text(d.declaration_id), Text(d.participant_id), Text(d.participant_type),
-                Text(d.declaration_type), Date(_naive(d.declaration_date), "date"),
-                Text(d.state), Number(d.cohort, "text"),
-                Text(d.lead_provider) if d.lead_provider else None,
-                Text(d.delivery_partner_name or d.delivery_partner_id)
-                if (d.delivery_partner_name or d.delivery_partner_id) else None,
-                Text("yes" if uplift_flag else "no"),
-                Text(given) if given else None,
-                Text(a.statement.name) if a is not None else None,
-                Text(a.band if a.band else ("unpaid" if a.unpaid else "flat rate"))
-                if a is not None else None,
-                Money(a.fee) if a is not None else None,
-                Money(a.uplift) if a is not None and a.uplift else None,
-                Text(c.statement.name) if c is not None else None,
-                Text(c.band or "flat rate") if c is not None else None,
-                Money(c.fee) if c is not None else None,
-                Money(c.uplift) if c is not None and c.uplift else None,
-                Text(", ".join(rules)) if rules else None,
-                Text(", ".join(found)) if found else None,
-                Number(d.row, "text") if d.row is not None else None,
+                d.declaration_id, d.participant_id, d.participant_type, d.declaration_type,
+                d.declaration_date, d.state, d.cohort, d.lead_provider,
+                d.delivery_partner_name or d.delivery_partner_id,
+                "yes" if d.pupil_premium_uplift or d.sparsity_uplift else "no",
+                d.statement_name or d.statement_id,
+                a.statement.name if a is not None else None,
+                (a.band or ("unpaid" if a.unpaid else "flat rate")) if a is not None else None,
+                a.fee if a is not None else None,
+                a.uplift if a is not None and a.uplift else None,
+                c.statement.name if c is not None else None,
+                (c.band or "flat rate") if c is not None else None,
+                c.fee if c is not None else None,
+                c.uplift if c is not None and c.uplift else None,
+                rules_text,
+                ", ".join(found) if found else None,
+                d.row,
             )
 
-    return Sheet(DECLARATIONS, RowStream(produce, len(declarations) + 1),
+    styles = tuple("text" if h in ("Cohort", "Source row") else
+                   "date" if h == "Declaration date" else None for h in DECLARATIONS_HEADER)
+    return Sheet(DECLARATIONS, RowStream(produce, len(declarations) + 1, styles),
                  widths=DECLARATIONS_WIDTHS, freeze=(1, 1),
                  autofilter=AutoFilter(0, 0, len(DECLARATIONS_HEADER) - 1))
 

@@ -134,6 +134,7 @@ class Blank(NamedTuple):
 
 
 Cell = Text | Number | Money | Date | Formula | Link | Blank
+CELL_TYPES = (Text, Number, Money, Date, Formula, Link, Blank)
 Row = tuple  # tuple[Cell | None, ...]
 
 
@@ -153,10 +154,36 @@ class RowStream(NamedTuple):
     """Rows produced on demand (each call of ``produce`` starts again from the top).
 
     ``count`` is the number of rows it will produce, when known beforehand.
+
+    For speed at a million rows, a streamed row may hold *plain values* instead of
+    cells: ``str`` (text), ``Decimal`` (money), ``int`` (a count), ``datetime`` /
+    ``date``; ``None`` leaves the cell empty. A plain value takes its column's
+    style from ``styles`` (else the kind's default: text, money, count, date).
+    Cells (e.g. a header row) may be mixed in.
     """
 
     produce: Callable[[], Iterator[Row]]
     count: int | None = None
+    styles: tuple[str | None, ...] = ()
+
+    def cell(self, col: int, value) -> Cell | None:
+        """The cell a plain value stands for in column ``col`` (for tests and dumps)."""
+        if value is None or isinstance(value, CELL_TYPES):
+            return value
+        style = self.styles[col] if col < len(self.styles) else None
+        if isinstance(value, str):
+            return Text(value, style or "text")
+        if isinstance(value, Decimal):
+            return Money(value, style or "money")
+        if isinstance(value, bool):
+            raise TypeError(f"a bool is not a cell value: write 'yes'/'no' ({value!r})")
+        if isinstance(value, int):
+            return Number(value, style or "count")
+        if isinstance(value, dt.datetime):
+            return Date(value, style or "datetime")
+        if isinstance(value, dt.date):
+            return Date(value, style or "date")
+        raise TypeError(f"not a cell value: {value!r}")
 
 
 class AutoFilter(NamedTuple):
@@ -247,9 +274,19 @@ class Sheet(NamedTuple):
     heights: tuple[tuple[int, float], ...] = ()
 
     def iter_rows(self) -> Iterator[Row]:
+        """The rows as produced (a streamed row may hold plain values)."""
         if isinstance(self.rows, RowStream):
             return iter(self.rows.produce())
         return iter(self.rows)
+
+    def iter_cells(self) -> Iterator[tuple]:
+        """The rows with every plain value of a streamed sheet made a cell (for tests)."""
+        if not isinstance(self.rows, RowStream):
+            yield from self.rows
+            return
+        stream = self.rows
+        for row in stream.produce():
+            yield tuple(stream.cell(c, v) for c, v in enumerate(row))
 
     @property
     def streamed(self) -> bool:
@@ -265,7 +302,7 @@ class Sheet(NamedTuple):
 
     def values(self) -> list[list]:
         """Every row's shown values (formulas as their computed value), for tests."""
-        return [[cell_value(c) for c in row] for row in self.iter_rows()]
+        return [[cell_value(c) for c in row] for row in self.iter_cells()]
 
 
 #: Document date written into every workbook: a constant, so that the same

@@ -122,3 +122,36 @@ def test_a_non_cell_is_refused_with_its_place(tmp_path):
 def test_sheet_names_are_valid_and_unique(wanted, taken, expected):
     name = safe_sheet_name(wanted, taken)
     assert name == expected and len(name) <= 31
+
+
+def _sheet_xml(path, index=1) -> str:
+    with zipfile.ZipFile(path) as z:
+        return z.read(f"xl/worksheets/sheet{index}.xml").decode()
+
+
+def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path, monkeypatch):
+    from reconcile import write
+
+    def produce():
+        yield (Text("id", "header"), Text("when", "header"), Text("fee", "header"),
+               Text("n", "header"), Text("note", "header"))
+        yield ("d1", dt.datetime(2024, 5, 1, 9, 30), Decimal("119.40"), 3, " padded ")
+        yield ("d&<2>", dt.date(2024, 5, 2), Decimal("-0.05"), None, "=SUM(A1)")
+        yield (Text("ctl\x01_x0041_", "text_bold"), Date(dt.date(2024, 1, 1)),
+               Money(Decimal("1E+3")), Number(7), Blank("section"))
+        yield ("x" * 20000, None, Decimal("0"), 0, "ünïcødé £")
+
+    sheet = Sheet("Declarations", RowStream(produce, 5, (None, "date", None, "text", None)),
+                  heights=((0, 30),), autofilter=AutoFilter(0, 0, 4), freeze=(1, 1))
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    write_workbook(Workbook((sheet,)), fast)
+    monkeypatch.setattr(write, "STREAM_FAST", False)
+    write_workbook(Workbook((sheet,)), slow)
+    assert _sheet_xml(fast) == _sheet_xml(slow)
+    assert fast.read_bytes() == slow.read_bytes()
+
+
+def test_a_streamed_formula_is_refused_with_its_place(tmp_path):
+    sheet = Sheet("S", RowStream(lambda: iter([("a", Formula("1+1", 2))])))
+    with pytest.raises(TypeError, match="row 1 column 2: Formula cannot be streamed"):
+        write_workbook(Workbook((sheet,)), tmp_path / "x.xlsx")
