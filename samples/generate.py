@@ -829,17 +829,21 @@ def dfe_statements_from(calculation, rulebook, as_of: dt.date) -> tuple[DfeState
 
 
 def _restate(statement: DfeStatementRow, lines: list[DfeLineRow], vat_percentage: Decimal,
-             extra_total: Decimal = Decimal(0)) -> DfeStatementRow:
-    """A statement with changed lines: VAT and total follow them, as on DfE's page."""
+             hidden: Decimal = Decimal(0)) -> DfeStatementRow:
+    """A statement with changed lines: VAT and total follow them, as on DfE's page.
+
+    ``hidden`` is a reconcile amount: part of the net (and so of the VAT and the
+    total) without a line of its own.
+    """
     from reconcile import money
 
     lines = [line for line in lines if line.line_type != "vat"]
-    net = sum((line.amount for line in lines), Decimal(0))
+    net = sum((line.amount for line in lines), Decimal(0)) + hidden
     vat = money.round_money(money.percent_of(net, vat_percentage)) if statement.vat_chargeable \
         else Decimal(0)
     if vat:
         lines.append(DfeLineRow("vat", None, None, None, None, None, vat, "VAT"))
-    return statement._replace(lines=tuple(lines), total=net + vat + extra_total)
+    return statement._replace(lines=tuple(lines), total=net + vat)
 
 
 def plant_discrepancies(statements: tuple[DfeStatementRow, ...], seed: int,
@@ -894,13 +898,13 @@ def plant_discrepancies(statements: tuple[DfeStatementRow, ...], seed: int,
         result[i] = _restate(s, lines, vat_percentage)
         note(i, "OUTPUT_FEE_MISMATCH", line_label(old), money.show(old.fee_per_declaration),
              money.show(fee), "DfE used a fee per declaration 2% below the contract's")
-    # 3. a missing uplift line
+    # 3. a missing uplift line (the comparison reports the line as missing)
     i = take(lambda s: any(l.line_type == "uplift" and l.amount for l in s.lines))
     if i is not None:
         s = result[i]
         old = next(l for l in s.lines if l.line_type == "uplift")
         result[i] = _restate(s, [l for l in s.lines if l is not old], vat_percentage)
-        note(i, "UPLIFT_MISMATCH", "uplift", money.show(old.amount), "0.00",
+        note(i, "LINE_MISSING_FROM_DFE", "uplift", money.show(old.amount), "0.00",
              "DfE's statement has no uplift line")
     # 4. an unexplained additional adjustment
     i = take(lambda s: True)
@@ -912,14 +916,15 @@ def plant_discrepancies(statements: tuple[DfeStatementRow, ...], seed: int,
         result[i] = _restate(s, [*s.lines, adjustment], vat_percentage)
         note(i, "UNEXPLAINED_ADJUSTMENT", "adjustment", "0.00", money.show(amount),
              "an adjustment line the declarations do not explain")
-    # 5. a hidden reconcile amount: the total is not the sum of the lines
+    # 5. a hidden reconcile amount: in the net (so VAT is charged on it, as in ECF's
+    #    statement calculator) and the total, but on no line (DOMAIN.md "A statement's total")
     i = take(lambda s: True)
     if i is not None:
         s = result[i]
         hidden = Decimal("-312.45")
-        result[i] = s._replace(total=s.total + hidden)
-        note(i, "HIDDEN_RECONCILE_AMOUNT", None, money.show(s.total),
-             money.show(s.total + hidden), "total differs from the sum of the lines by -312.45")
+        result[i] = _restate(s, list(s.lines), vat_percentage, hidden)
+        note(i, "HIDDEN_RECONCILE_AMOUNT", None, "0.00", money.show(hidden),
+             "the total is the lines plus -312.45 (and VAT on it) shown on no line")
     # 6. a missing statement
     i = take(lambda s: True)
     if i is not None:

@@ -2,8 +2,9 @@
 
 Six statements that are identical but for their names go in; each planted
 discrepancy lands on a different one, and the VAT (20%) and total follow the changed
-lines as on DfE's statement page, except for the hidden reconcile amount, which is in
-the total only (DOMAIN.md "A statement's total").
+lines as on DfE's statement page. The hidden reconcile amount is in the net (VAT is
+charged on it) and the total, but on no line, so the total minus the lines is exactly
+that amount (DOMAIN.md "A statement's total").
 
 Every statement: output ect started band A 10 × £119.40 = £1,194.00, output ect
 retained-1 band A 4 × £89.55 = £358.20, uplift 3 × £100 = £300.00, service fee
@@ -58,7 +59,7 @@ def _line(statement, line_type, declaration_type=None):
 def test_six_discrepancies_on_six_different_paid_statements():
     changed, manifest, by_code, _ = _planted()
     assert sorted(by_code) == sorted([
-        "OUTPUT_COUNT_MISMATCH", "OUTPUT_FEE_MISMATCH", "UPLIFT_MISMATCH",
+        "OUTPUT_COUNT_MISMATCH", "OUTPUT_FEE_MISMATCH", "LINE_MISSING_FROM_DFE",
         "UNEXPLAINED_ADJUSTMENT", "HIDDEN_RECONCILE_AMOUNT", "STATEMENT_MISSING_FROM_DFE"])
     assert sorted(entry["statement"] for entry in manifest) == sorted(NAMES)
     assert len(changed) == 6  # one of seven is missing; the unpaid one is untouched
@@ -93,7 +94,8 @@ def test_wrong_fee_per_declaration():
 
 def test_missing_uplift_line():
     _, _, by_code, by_name = _planted()
-    entry = by_code["UPLIFT_MISMATCH"]
+    entry = by_code["LINE_MISSING_FROM_DFE"]
+    assert entry["line"] == "uplift"
     assert (entry["expected"], entry["actual"]) == ("300.00", "0.00")
     statement = by_name[entry["statement"]]
     assert not [line for line in statement.lines if line.line_type == "uplift"]
@@ -110,14 +112,18 @@ def test_unexplained_adjustment():
     assert (_line(statement, "vat").amount, statement.total) == (D("840.10"), D("5040.58"))
 
 
-def test_hidden_reconcile_amount_is_in_the_total_only():
+def test_hidden_reconcile_amount_is_on_no_line():
     _, _, by_code, by_name = _planted()
     entry = by_code["HIDDEN_RECONCILE_AMOUNT"]
     statement = by_name[entry["statement"]]
-    assert statement.lines == _statement(entry["statement"]).lines
-    assert statement.total == D("3228.13")  # 3,540.58 - 312.45
-    assert sum(line.amount for line in statement.lines) - statement.total == D("312.45")
-    assert (entry["expected"], entry["actual"]) == ("3540.58", "3228.13")
+    visible = [line for line in statement.lines if line.line_type != "vat"]
+    assert visible == [line for line in _statement(entry["statement"]).lines
+                       if line.line_type != "vat"]
+    # net 2,950.48 - 312.45 = 2,638.03; VAT 527.606 -> 527.61; total 3,165.64
+    assert _line(statement, "vat").amount == D("527.61")
+    assert statement.total == D("3165.64")
+    assert statement.total - sum(line.amount for line in statement.lines) == D("-312.45")
+    assert (entry["expected"], entry["actual"]) == ("0.00", "-312.45")
 
 
 def test_missing_statement():
