@@ -46,8 +46,13 @@ class Located(NamedTuple):
         return Source(self.file, line=self.line_of(path))
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads non-integer numbers as Decimal."""
+# PyYAML's C parser (libyaml) when it was built with it: the same safe constructors,
+# about six times faster on the schedules and calendars.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):
+    """The safe loader, reading non-integer numbers as Decimal."""
 
 
 def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
