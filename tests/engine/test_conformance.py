@@ -8,16 +8,15 @@ the exact complement. A hypothesis test then compares the backends on random
 conditions and facts.
 """
 
-import sys
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconcile.rulebook.conditions import compile_rules, holds
-from reconcile.rulebook.engine import durable_unavailable, open_engine
+from reconcile.rulebook.engine import open_engine
 from reconcile.rulebook.facts import FactField
 
+from .backends import BACKENDS, needs_durable
 from .stand_ins import rule
 
 FIELDS = {f.name: f for f in (
@@ -34,16 +33,6 @@ FIELDS = {f.name: f for f in (
 
 BASE = {"s": "a", "n": 10, "b": True, "d": "2023-06-01", "t": "1",
         "ns": None, "ni": None, "nb": None, "nd": None}
-
-_durable_reason = durable_unavailable()
-BACKENDS = [
-    "python",
-    pytest.param("durable", marks=pytest.mark.skipif(
-        _durable_reason is not None,
-        reason=f"durable-rules does not import on Python {sys.version_info[:2]} "
-               f"(it imports on 3.10-3.12 only): {_durable_reason}")),
-]
-
 
 def fact(**values):
     return {**BASE, **values}
@@ -254,8 +243,7 @@ _facts = st.fixed_dictionaries({
     for f, v in _VALUES.items()})
 
 
-@pytest.mark.skipif(_durable_reason is not None, reason="needs both backends: "
-                    f"durable-rules does not import on Python {sys.version_info[:2]}")
+@needs_durable
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions=st.lists(_conditions, min_size=1, max_size=4),
        facts=st.lists(_facts, min_size=1, max_size=6))

@@ -12,16 +12,11 @@ from reconcile.rulebook.engine import (
     DurableBackend,
     PythonBackend,
     available_backends,
-    durable_unavailable,
     open_engine,
 )
 
+from .backends import BACKENDS, needs_durable
 from .stand_ins import Vocabulary, rule
-from .test_conformance import BACKENDS
-
-needs_durable = pytest.mark.skipif(
-    durable_unavailable() is not None,
-    reason=f"durable-rules does not import on Python {sys.version_info[:2]} (3.10-3.12 only)")
 
 VOCABULARY = Vocabulary()
 

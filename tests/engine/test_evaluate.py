@@ -12,9 +12,8 @@ from reconcile.rulebook import engine as engine_module
 from reconcile.rulebook import evaluate as evaluate_module
 from reconcile.rulebook.evaluate import check_rules, evaluate, explain_facts
 
+from .backends import BACKENDS, needs_durable
 from .stand_ins import Rulebook, declaration, rules_from_yaml
-from .test_conformance import BACKENDS
-from .test_engine import needs_durable
 
 RULES = """\
 rules:
