@@ -427,13 +427,22 @@ def _not_expected(key: StatementKey, d: DfeStatement) -> tuple[Finding, ...]:
         source=d.source),) + _calendar_findings(key, d)
 
 
-def _calendar_findings(key: StatementKey, d: DfeStatement) -> tuple[Finding, ...]:
+def _calendar_findings(key: StatementKey, d: DfeStatement,
+                       calendar_cut_off: dt.date | None = None) -> tuple[Finding, ...]:
+    """DfE's cut-off on or after its payment date (user-needs #15). On the day itself
+    it is plausible (the first statement of a cohort), so info, as the rulebook's
+    calendar check says; ``calendar_cut_off`` is the date the calculation used."""
     if d.cut_off_date and d.payment_date and d.cut_off_date >= d.payment_date:
+        same_day = d.cut_off_date == d.payment_date
+        used = (f" The statement calendar has {calendar_cut_off}."
+                if calendar_cut_off and calendar_cut_off != d.cut_off_date else "")
         return (finding(
             "CAL_CUTOFF_AFTER_PAYMENT",
-            f"DfE's statement {d.name} has cut-off date {d.cut_off_date}, on or after its "
-            f"payment date {d.payment_date}.",
-            **_at(key), actual=str(d.cut_off_date), source=d.source),)
+            f"DfE's statement {d.name} has cut-off date {d.cut_off_date}, "
+            f"{'on' if same_day else 'after'} its payment date {d.payment_date}.{used}",
+            severity=Severity.INFO if same_day else None, **_at(key, "cut-off date"),
+            expected=str(calendar_cut_off) if calendar_cut_off else None,
+            actual=str(d.cut_off_date), source=d.source),)
     return ()
 
 
@@ -505,9 +514,15 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
 
 def _metadata_findings(e: ExpectedStatement, d: DfeStatement) -> list[Finding]:
     key = e.key
-    out: list[Finding] = list(_calendar_findings(key, d))
+    out: list[Finding] = []
+    anomaly = _calendar_findings(key, d, e.cut_off_date)
+    if anomaly and d.cut_off_date != e.cut_off_date:
+        # DfE's own calendar row is faulty (and differs from the calendar's)
+        out.extend(anomaly)
     for what, ours, theirs in (("cut-off date", e.cut_off_date, d.cut_off_date),
                                ("payment date", e.payment_date, d.payment_date)):
+        if what == "cut-off date" and anomaly:
+            continue  # reported above, or the rulebook reports the same calendar row
         if ours and theirs and ours != theirs:
             out.append(finding(
                 "STATEMENT_DATES_DIFFER",
@@ -659,14 +674,16 @@ def _count_words(count: int | None) -> str:
 
 _SINGLE = {
     SERVICE_FEE: ("service fee", "SERVICE_FEE_MISMATCH"),
-    UPLIFT: ("uplift fees", "UPLIFT_MISMATCH"),
-    UPLIFT_CLAWBACK: ("uplift clawbacks", "UPLIFT_CLAWBACK_MISMATCH"),
+    UPLIFT: ("uplift", "UPLIFT_MISMATCH"),
+    UPLIFT_CLAWBACK: ("uplift clawback", "UPLIFT_CLAWBACK_MISMATCH"),
 }
+_WORDS = {SERVICE_FEE: "service fee", UPLIFT: "uplift fees", UPLIFT_CLAWBACK: "uplift clawbacks"}
 
 
 def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
                     context: _Context) -> tuple[LineComparison | None, list]:
     label, code = _SINGLE[section]
+    words = _WORDS[section]
     dfe_lines = [line for line in d.lines if line.line_type == section]
     if section == SERVICE_FEE:
         x_count, x_amount = None, e.service_fee
@@ -678,7 +695,7 @@ def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
             return None, []
         f = finding(
             "LINE_MISSING_FROM_DFE",
-            f"We expect {label} of {money.pounds(x_amount)}"
+            f"We expect {words} of {money.pounds(x_amount)}"
             f"{f' ({x_count} declaration(s))' if x_count else ''} on {e.key.name}, but "
             f"DfE's statement has no {label} line.",
             **_at(e.key, label), expected=money.show(x_amount), actual=money.show(ZERO),
@@ -697,8 +714,8 @@ def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
                        if count_differs else "")
         f = finding(
             code,
-            f"{e.key.name}: DfE's {label} are {money.pounds(y_amount)}, we expect "
-            f"{money.pounds(x_amount)}{counts_text}.".replace("service fee are", "service fee is"),
+            f"{e.key.name}: DfE's {words} {'is' if section == SERVICE_FEE else 'are'} "
+            f"{money.pounds(y_amount)}, we expect {money.pounds(x_amount)}{counts_text}.",
             **_at(e.key, label), expected=money.show(x_amount), actual=money.show(y_amount),
             difference=money.show(y_amount - x_amount), source=dfe_lines[0].source)
         return line, [f]
@@ -816,7 +833,7 @@ def _expected_lines_only(e: ExpectedStatement) -> tuple[LineComparison, ...]:
     if e.service_fee or not e.output_fee:
         lines.append(LineComparison(SERVICE_FEE, "service fee", expected_amount=e.service_fee))
     if e.uplift.count or e.uplift.amount:
-        lines.append(LineComparison(UPLIFT, "uplift fees", expected_count=e.uplift.count,
+        lines.append(LineComparison(UPLIFT, "uplift", expected_count=e.uplift.count,
                                     expected_amount=e.uplift.amount))
     lines += [LineComparison(CLAWBACK, _line_label(CLAWBACK, p.participant_type,
                                                    p.declaration_type, p.band),
@@ -824,7 +841,7 @@ def _expected_lines_only(e: ExpectedStatement) -> tuple[LineComparison, ...]:
                              p.fee_per_declaration, p.amount)
               for p in e.clawbacks]
     if e.uplift_clawback.count or e.uplift_clawback.amount:
-        lines.append(LineComparison(UPLIFT_CLAWBACK, "uplift clawbacks",
+        lines.append(LineComparison(UPLIFT_CLAWBACK, "uplift clawback",
                                     expected_count=e.uplift_clawback.count,
                                     expected_amount=e.uplift_clawback.amount))
     if e.adjustments:

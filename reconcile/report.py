@@ -190,7 +190,11 @@ def _short_label(line: LineComparison) -> str:
         return (line.declaration_type or "").replace("-", " ").capitalize()
     if line.section == ADJUSTMENT:
         return line.description or line.label
-    return line.label[:1].upper() + line.label[1:]
+    return _HEADINGS.get(line.section) or (line.label[:1].upper() + line.label[1:])
+
+
+_HEADINGS = {SERVICE_FEE: "Service fee", UPLIFT: "Uplift fees",
+             UPLIFT_CLAWBACK: "Uplift clawbacks"}
 
 
 def statement_sheet(pair: StatementPair, name: str,

@@ -96,7 +96,7 @@ def test_a_statement_exactly_as_expected_gives_no_finding_and_status_ok():
     assert [x.label for x in pair.lines] == [
         "output ect started band A", "output ect retained-1 band A",
         "output mentor started band A", "clawback ect started band A",
-        "service fee", "uplift fees", "VAT"]
+        "service fee", "uplift", "VAT"]
 
 
 def test_count_off_by_one_in_a_band_is_one_count_finding():
@@ -149,7 +149,7 @@ def test_a_missing_uplift_line_is_reported_as_missing():
     result = run([e], [d])
     assert codes(result) == ["LINE_MISSING_FROM_DFE"]
     (f,) = result.findings
-    assert (f.line, f.expected, f.actual, f.difference) == ("uplift fees", "300.00", "0.00",
+    assert (f.line, f.expected, f.actual, f.difference) == ("uplift", "300.00", "0.00",
                                                             "-300.00")
     assert "(3 declaration(s))" in f.message
 
@@ -267,14 +267,33 @@ def test_api_metadata_without_provider_pairs_in_a_one_provider_cohort_on_dates_o
     assert result.dfe_json(e.key) is None
 
 
-def test_dates_that_differ_from_the_calendar_and_a_cut_off_after_payment():
+def test_dates_that_differ_from_the_calendar():
+    e = may()
+    meta = dfe("May 2024", dt.date(2024, 5, 24), provider=None, cut_off=dt.date(2024, 4, 29))
+    result = run([e], [meta])
+    assert codes(result) == ["STATEMENT_DATES_DIFFER", "STATEMENT_DATES_DIFFER"]
+    cut_off, payment = result.findings
+    assert (cut_off.line, cut_off.expected, cut_off.actual, cut_off.difference) == (
+        "cut-off date", "2024-04-30", "2024-04-29", "-1 days")
+    assert (payment.line, payment.expected, payment.actual) == (
+        "payment date", "2024-05-25", "2024-05-24")
+
+
+def test_a_dfe_cut_off_after_its_payment_date_is_one_calendar_finding():
     e = may()
     meta = dfe("May 2024", MAY, provider=None, cut_off=dt.date(2024, 12, 31))
-    result = run([e], [meta])
-    assert codes(result) == ["CAL_CUTOFF_AFTER_PAYMENT", "STATEMENT_DATES_DIFFER"]
-    dates = next(f for f in result.findings if f.code == "STATEMENT_DATES_DIFFER")
-    assert (dates.line, dates.expected, dates.actual, dates.difference) == (
-        "cut-off date", "2024-04-30", "2024-12-31", "245 days")
+    (f,) = run([e], [meta]).findings
+    assert (f.code, f.severity, f.expected, f.actual) == (
+        "CAL_CUTOFF_AFTER_PAYMENT", Severity.WARNING, "2024-04-30", "2024-12-31")
+    same_day = dfe("May 2024", MAY, provider=None, cut_off=MAY)
+    (f,) = run([e], [same_day]).findings
+    assert (f.code, f.severity) == ("CAL_CUTOFF_AFTER_PAYMENT", Severity.INFO)
+
+
+def test_a_faulty_calendar_row_dfe_shares_with_the_calendar_is_left_to_the_rulebook():
+    e = may(cut_off=dt.date(2024, 12, 31))  # the calendar row as written (policy keep)
+    meta = dfe("May 2024", MAY, provider=None, cut_off=dt.date(2024, 12, 31))
+    assert run([e], [meta]).findings == ()
 
 
 def test_statement_id_pairs_whatever_the_name():
