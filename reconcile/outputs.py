@@ -75,12 +75,20 @@ class Outputs:
                     tmp.write_text(job(), encoding="utf-8")
                 else:
                     job(tmp)
+            mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; outputs are ordinary files
             for tmp, path in done:
+                os.chmod(tmp, mode)
                 os.replace(tmp, path)
         finally:
             for tmp, _ in done:
                 if tmp.exists():
                     tmp.unlink()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_atomically(path: Path | str, render: Callable[[Path], None]) -> None:
