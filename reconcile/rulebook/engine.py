@@ -318,6 +318,16 @@ def _chunks(rules: Sequence[CompiledRule]) -> list[list[CompiledRule]]:
     return chunks
 
 
+@contextlib.contextmanager
+def _quiet():
+    """durable-rules 2.0.28 calls datetime.utcfromtimestamp on every action, which
+    warns from Python 3.12 (guide §1): an error under ``-W error``."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "datetime.datetime.utcfromtimestamp",
+                                DeprecationWarning)
+        yield
+
+
 _HOST_CLASS = None
 
 
@@ -374,8 +384,9 @@ class DurableBackend:
         self._host = _host_class()()
         self._names: list[str] = []
         try:
-            for chunk in _chunks(self.rules):
-                self._register(chunk)
+            with _quiet():
+                for chunk in _chunks(self.rules):
+                    self._register(chunk)
         except BaseException:
             self.close()
             raise
@@ -429,11 +440,7 @@ class DurableBackend:
         assert_fact = self._host.assert_fact
         not_handled = self._engine.MessageNotHandledException
         hits, results = self._hits, []
-        with self._lock, warnings.catch_warnings():
-            # durable-rules 2.0.28 calls datetime.utcfromtimestamp on every action
-            # (deprecated from Python 3.12, guide §1)
-            warnings.filterwarnings("ignore", "datetime.datetime.utcfromtimestamp",
-                                    DeprecationWarning)
+        with self._lock, _quiet():
             for n, signature in enumerate(signatures):
                 fact = {"_kind": "fact", "id": f"f{n}"}
                 for field, value in zip(fields, signature):
