@@ -1,0 +1,145 @@
+"""The reconciliation workbook as a value: sheets, rows, formulas and styles, without xlsx.
+
+The run is tests/report/scenario.py (figures by hand in its docstring): April 2024
+as DfE has it, May 2024 with DfE counting 9 instead of 10 and a -£250.00
+adjustment whose text starts with "=".
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from reconcile.compare import DIFFERS, NO_DFE, OK
+from reconcile.report import build_workbook
+from reconcile.sheets import Date, Formula, Link, Money, Number, RowStream, Text
+from tests.report.scenario import build_result
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def book():
+    return build_workbook(build_result())
+
+
+def _row(sheet, first_text):
+    for row in sheet.iter_cells():
+        if row and isinstance(row[0], Text) and row[0].value == first_text:
+            return row
+    raise AssertionError(f"no row starting {first_text!r} in {sheet.name}")
+
+
+def test_sheets_in_reading_order(book):
+    assert book.sheet_names == ("Summary", "Findings", "April 2024", "May 2024",
+                                "Declarations", "Rules")
+    assert book.active == "Summary"
+
+
+def test_summary_row_per_statement_with_live_totals(book):
+    summary = book.sheet("Summary")
+    april = _row(summary, "Example Teaching Institute")
+    assert april[2] == Link("April 2024", "April 2024")
+    assert april[6] == Formula("'April 2024'!G15", D("1590.01"))
+    assert april[7] == Formula("'April 2024'!J15", D("1590.01"))
+    assert april[8] == Formula("H6-G6", D("0.00"))
+    assert [c.value for c in april[9:13]] == [0, 0, 0, OK]
+    may = summary.rows[6]
+    assert may[6].value == D("3669.37") and may[7].value == D("3226.09")
+    assert may[8] == Formula("H7-G7", D("-443.28"))  # (-119.40 - 250.00) x 1.2
+    assert [c.value for c in may[9:13]] == [1, 1, 1, DIFFERS]
+    total = _row(summary, "Total")
+    assert total[6] == Formula("SUM(G6:G7)", D("5259.38"), "money_total")
+    assert total[7] == Formula("SUM(H6:H7)", D("4816.10"), "money_total")
+    assert total[8] == Formula("SUM(I6:I7)", D("-443.28"), "money_total")
+
+
+def test_summary_has_a_chart_filter_frozen_header_and_red_green_differences(book):
+    summary = book.sheet("Summary")
+    assert summary.freeze == (5, 3) and summary.autofilter.first_row == 4
+    (chart,) = summary.charts
+    assert [s.name for s in chart.series] == ["Expected total", "DfE total"]
+    assert chart.series[0].values.formula() == "'Summary'!$G$6:$G$7"
+    diff = [(cf.criteria, cf.style) for cf in summary.conditional_formats
+            if cf.first_col == 8]
+    assert diff == [("!=", "cf_bad"), ("==", "cf_good")]
+
+
+def test_statement_sheet_lines_expected_beside_dfe_with_formulas(book):
+    may = book.sheet("May 2024")
+    started = _row(may, "Started")
+    assert [c.value if c is not None else None for c in started[:10]] == [
+        "Started", "ect", "started", "A", 10, D("119.40"), D("1194.00"), 9, D("119.40"),
+        D("1074.60")]
+    r = may.rows.index(started) + 1
+    assert started[10] == Formula(f"H{r}-E{r}", -1, "count")
+    assert started[11] == Formula(f"J{r}-G{r}", D("-119.40"))
+    assert started[12] == Text("OUTPUT_COUNT_MISMATCH")
+    assert started[6].style == "money" and started[5].style == "fee"
+    net = _row(may, "Net (before VAT)")
+    assert net[6].formula.startswith("SUM(") and net[6].value == D("3057.81")
+    assert net[9].value == D("2688.41")
+    total = _row(may, "Total (VAT included)")
+    assert (total[6].value, total[9].value, total[11].value) == (
+        D("3669.37"), D("3226.09"), D("-443.28"))
+    assert total[6].style == "money_total"
+
+
+def test_input_text_starting_with_equals_stays_text(book):
+    may = book.sheet("May 2024")
+    adjustment = _row(may, "=SUM(A1:A9) replacement mentor uplift")
+    assert type(adjustment[0]) is Text and adjustment[9] == Money(D("-250.00"))
+    partners = [row[8] for row in book.sheet("Declarations").iter_cells()][1:]
+    assert all(c == Text("=North Partners") for c in partners)
+
+
+def test_findings_sheet_by_severity_then_amount(book):
+    findings = book.sheet("Findings")
+    assert isinstance(findings.rows, RowStream)
+    values = findings.values()
+    assert values[0][:3] == ["Severity", "Code", "What"]
+    assert [(v[0], v[1]) for v in values[1:]] == [
+        ("error", "OUTPUT_COUNT_MISMATCH"), ("warning", "CALC_OVER_CAPACITY"),
+        ("info", "UNEXPLAINED_ADJUSTMENT")]
+    count = values[1]
+    assert (count[5], count[6], count[8], count[9], count[10]) == (
+        "May 2024", "output ect started band A", 10, 9, -1)
+    assert values[3][10] == D("-250.00")  # a money difference is a number, for sorting
+    assert findings.freeze == (1, 2) and findings.autofilter.last_col == 14
+
+
+def test_declarations_sheet_traces_each_declaration(book):
+    rows = list(book.sheet("Declarations").iter_cells())
+    assert len(rows) == 13
+    header = [c.value for c in rows[0]]
+    first = dict(zip(header, rows[1]))
+    assert first["Declaration"] == Text("decl-00")
+    assert first["Expected statement"] == Text("April 2024")
+    assert first["Band"] == Text("A") and first["Fee"] == Money(D("119.40"))
+    assert first["Rules fired"] == Text("billable")
+    assert isinstance(first["Declaration date"], Date) and first["Declaration date"].style == "date"
+    assert first["Cohort"] == Number(2023, "text")
+    last = dict(zip(header, rows[12]))
+    assert last["Findings"] == Text("CALC_OVER_CAPACITY")
+
+
+def test_rules_sheet_lets_the_run_be_reproduced(book):
+    values = book.sheet("Rules").values()
+    flat = {v[0]: v[1] for v in values if len(v) > 1}
+    assert flat["Rules engine backend"] == "python"
+    assert flat["option: as_of"] == "2024-06-01"
+    assert flat["rules/fees.yaml"] == "ab" * 32
+    assert flat["reconcile version"]
+
+
+def test_without_dfe_statements_the_workbook_shows_expected_only():
+    result = build_result()._replace(comparison=None, dfe_statements=())
+    book = build_workbook(result)
+    summary = book.sheet("Summary")
+    may = summary.rows[6]
+    assert may[6].value == D("3669.37") and may[7] is None and may[8] is None
+    assert may[12] == Text(NO_DFE, "text_bold")
+    total = [row for row in book.sheet("May 2024").rows
+             if row and row[0] == Text("Total (VAT included)", "text_total")][0]
+    assert total[6].value == D("3669.37") and total[9] is None
