@@ -140,6 +140,6 @@ def test_without_dfe_statements_the_workbook_shows_expected_only():
     may = summary.rows[6]
     assert may[6].value == D("3669.37") and may[7] is None and may[8] is None
     assert may[12] == Text(NO_DFE, "text_bold")
-    total = [row for row in book.sheet("May 2024").rows
-             if row and row[0] == Text("Total (VAT included)", "text_total")][0]
+    total = next(row for row in book.sheet("May 2024").rows
+                 if row and row[0] == Text("Total (VAT included)", "text_total"))
     assert total[6].value == D("3669.37") and total[9] is None

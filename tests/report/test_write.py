@@ -139,7 +139,7 @@ def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path, mon
         yield ("d&<2>", dt.date(2024, 5, 2), Decimal("-0.05"), None, "=SUM(A1)")
         yield (Text("ctl\x01_x0041_", "text_bold"), Date(dt.date(2024, 1, 1)),
                Money(Decimal("1E+3")), Number(7), Blank("section"))
-        yield ("x" * 20000, None, Decimal("0"), 0, "ünïcødé £")
+        yield ("x" * 20000, None, Decimal(0), 0, "ünïcødé £")
 
     sheet = Sheet("Declarations", RowStream(produce, 5, (None, "date", None, "text", None)),
                   heights=((0, 30),), autofilter=AutoFilter(0, 0, 4), freeze=(1, 1))
