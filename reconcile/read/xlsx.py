@@ -22,12 +22,15 @@ Example::
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import repeat
 from pathlib import Path
 
 import python_calamine
@@ -111,7 +114,8 @@ def check_dimension(archive: zipfile.ZipFile, part: str, source: Source, limits:
         raise InputError([too_many_columns(source, cols, limits)])
 
 
-def scan_formulas(path: Path, part: str) -> list[str] | BaseException:
+def scan_formulas(path: Path, part: str, stop: threading.Event | None = None
+                  ) -> list[str] | BaseException:
     """Cells holding a formula with no cached value (at most 50), streaming the sheet XML.
 
     Runs in a thread beside calamine (which releases the GIL), so it costs no wall
@@ -123,7 +127,7 @@ def scan_formulas(path: Path, part: str) -> list[str] | BaseException:
         with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
             limit = archive.getinfo(part).file_size + _CHUNK
             read = 0
-            while True:
+            while stop is None or not stop.is_set():
                 chunk = stream.read(_CHUNK)
                 if not chunk:
                     break
@@ -147,6 +151,20 @@ def scan_formulas(path: Path, part: str) -> list[str] | BaseException:
         return _fail(Source(str(path)), f"the workbook is damaged ({exc})",
                      "open it in Excel and save it again")
     return missing
+
+
+def _spare_core() -> bool:
+    """Whether a core is idle to scan the XML while calamine parses it.
+
+    On a busy machine the scan would only slow calamine down, so it then runs
+    afterwards, and only when the sheet has an empty cell a formula could hide in.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Windows
+        return cores > 1
+    return cores > 1 and load <= cores - 1
 
 
 def _choose_sheet(names: list[str], wanted: str | None, source: Source) -> str:
@@ -192,31 +210,34 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
     source = Source(name, sheet_name)
     part = (parts or {}).get(sheet_name)
     scan: Future | None = None
+    stop = threading.Event()
     if part:
         with zipfile.ZipFile(path) as archive:
             check_dimension(archive, part, source, limits)
-        scan = _SCANNER.submit(scan_formulas, path, part)
+        if _spare_core():  # beside calamine; stopped early when not needed (below)
+            scan = _SCANNER.submit(scan_formulas, path, part, stop)
     try:
-        sheet = book.get_sheet_by_name(sheet_name)
-    except _CALAMINE_ERRORS as exc:
-        raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
-                    "open the workbook in Excel and save it again") from None
-    finally:
-        formula_cells = scan.result() if scan is not None else []
-    if isinstance(formula_cells, BaseException):
-        raise formula_cells
-    if sheet.height > limits.max_rows + 1:
-        raise InputError([too_many_rows(source, sheet.height, limits)])
-    if sheet.width > limits.max_columns:
-        raise InputError([too_many_columns(source, sheet.width, limits)])
-    rows = sheet.to_python(skip_empty_area=False)
+        try:
+            sheet = book.get_sheet_by_name(sheet_name)
+        except _CALAMINE_ERRORS as exc:
+            raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
+                        "open the workbook in Excel and save it again") from None
+        if sheet.height > limits.max_rows + 1:
+            raise InputError([too_many_rows(source, sheet.height, limits)])
+        if sheet.width > limits.max_columns:
+            raise InputError([too_many_columns(source, sheet.width, limits)])
+        rows = sheet.to_python(skip_empty_area=False)
+    except BaseException:
+        stop.set()
+        raise
     width = max(map(len, rows), default=0)
     # Rows of calamine are rectangular; "" is an empty cell.
-    numbers = [i + 1 for i, row in enumerate(rows) if row.count("") != width]
-    if numbers and any(_blank_row(rows[n - 1]) for n in numbers
-                       if rows[n - 1].count("") >= width - 3):
+    empties = list(map(list.count, rows, repeat("")))
+    numbers = [i + 1 for i, count in enumerate(empties) if count != width]
+    if any(_blank_row(rows[n - 1]) for n in numbers if empties[n - 1] >= width - 3):
         numbers = [n for n in numbers if not _blank_row(rows[n - 1])]
     if not numbers:
+        stop.set()
         raise _fail(source, "the sheet is empty",
                     "put the header row in row 1 and one row per record below it")
     header_row = numbers[0]
@@ -224,6 +245,20 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
     data_numbers = numbers[1:]
     data = [rows[n - 1] for n in data_numbers] if len(data_numbers) != len(rows) - 1 \
         else rows[1:]
+    # A formula with no saved value reads as an empty cell: with no empty cell in
+    # the data there is none, and the scan is stopped instead of awaited.
+    empty_in_data = sum(empties) - empties[header_row - 1] - width * (len(rows) - len(numbers))
+    if empty_in_data <= 0:
+        stop.set()
+        formula_cells: list | BaseException = []
+    elif scan is not None:
+        formula_cells = scan.result()
+    elif part:
+        formula_cells = scan_formulas(path, part)
+    else:
+        formula_cells = []
+    if isinstance(formula_cells, BaseException):
+        raise formula_cells
     problems = []
     if formula_cells:
         shown = ", ".join(formula_cells[:10]) + (" ..." if len(formula_cells) > 10 else "")
