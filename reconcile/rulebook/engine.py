@@ -515,6 +515,24 @@ def _durable_usage_error(reason: str) -> UsageError:
 # --------------------------------------------------------------------------- choosing
 
 
+def choose_backend(backend: str = "auto") -> str:
+    """The backend ``--engine`` names, resolved: ``durable`` or ``python``.
+
+    A UsageError for an unknown name, or for ``durable`` where it cannot import;
+    call it while checking options, before any work is done.
+    """
+    if backend not in BACKENDS:
+        raise UsageError([Problem(Source("--engine"), f"unknown engine {backend!r}",
+                                  "use one of " + ", ".join(BACKENDS))])
+    if backend == "auto":
+        return "durable" if durable_unavailable() is None else "python"
+    if backend == "durable":
+        reason = durable_unavailable()
+        if reason is not None:
+            raise _durable_usage_error(reason)
+    return backend
+
+
 def open_engine(rules: Sequence, vocabulary=None, backend: str = "auto", *,
                 fields: Mapping[str, FactField] | None = None,
                 signature_fields: Sequence[str] | None = None) -> Backend:
@@ -527,12 +545,8 @@ def open_engine(rules: Sequence, vocabulary=None, backend: str = "auto", *,
     vocabulary; ``signature_fields`` fixes the signature layout (default: the
     fields the rules use, in vocabulary order).
     """
-    if backend not in BACKENDS:
-        raise UsageError([Problem(Source("--engine"), f"unknown engine {backend!r}",
-                                  "use one of " + ", ".join(BACKENDS))])
+    backend = choose_backend(backend)
     fields = fact_vocabulary(vocabulary) if fields is None else fields
-    if backend == "auto":
-        backend = "durable" if durable_unavailable() is None else "python"
     if backend == "durable":
         return DurableBackend(rules, fields, signature_fields)
     return PythonBackend(rules, fields, signature_fields)

@@ -12,6 +12,7 @@ from reconcile.rulebook.engine import (
     DurableBackend,
     PythonBackend,
     available_backends,
+    choose_backend,
     open_engine,
 )
 
@@ -134,6 +135,9 @@ def test_durable_on_an_interpreter_without_it_is_a_usage_error(monkeypatch):
         "--engine durable: durable-rules 2.0.28, its last release, does not import on "
         "Python 3.13 (only 3.10 to 3.12): ModuleNotFoundError")
     assert problem.fix.startswith("use --engine python")
+    with pytest.raises(UsageError):  # the same check, for the CLI to make up front
+        choose_backend("durable")
+    assert choose_backend("auto") == "python"
     assert available_backends() == ("python",)
     engine = open_engine(rules, VOCABULARY, "auto")  # auto falls back quietly
     assert isinstance(engine, PythonBackend)
