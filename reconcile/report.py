@@ -15,8 +15,8 @@ top-down:
    payments by declaration type and band, service fee, uplift fees, clawbacks,
    additional adjustments, VAT, total): expected beside DfE beside the difference;
    differences, subtotals, net and total are live formulas carrying our figures.
-4. **Delivery partners** — supplied by :func:`reconcile.split.partner_sheet`
-   when the run has a split.
+4. **Delivery partners** — :func:`reconcile.remittance.partner_sheet` (the split
+   stage's sheet) when the run has a split.
 5. **Declarations** — every declaration with its expected statement, band, fee,
    uplift, clawback, the rules that fired and its findings; streamed (a million
    rows never sit in memory as cells).
@@ -453,6 +453,7 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
               f"findings: {n_by.get(Severity.ERROR, 0)} error(s), "
               f"{n_by.get(Severity.WARNING, 0)} warning(s), {n_by.get(Severity.INFO, 0)} info "
               f"(see Findings).", "note"),),
+        (Text(_status_line(pairs), "note"),),
         (Text(_inputs_line(options), "note"),),
         (Text("Difference = DfE − expected: negative means DfE pays less than the "
               "declarations and contract earn. Each statement's sheet shows it line by line.",
@@ -551,6 +552,14 @@ def _summary_note(pair: StatementPair) -> str:
                     "see the statement's sheet.")
         return "DfE's statement matches ours line by line."
     return _status_note(pair)
+
+
+def _status_line(pairs: Sequence[StatementPair]) -> str:
+    counts = Counter(p.status for p in pairs)
+    order = ("Differs", "Missing from DfE", "Check", "Not expected", "Explained", "OK",
+             "Dates only", "Not in DfE file", "No DfE statement given")
+    parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+    return "Statements: " + (", ".join(parts) if parts else "none") + "."
 
 
 def _inputs_line(options: Any) -> str:
@@ -723,12 +732,9 @@ def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
 
 
 def _partner_sheet(result: Any) -> Sheet | None:
-    """The split engineer's Delivery partners sheet (``reconcile.split.partner_sheet``)."""
+    """The Delivery partners sheet of the split (:func:`reconcile.remittance.partner_sheet`)."""
     if getattr(result, "split", None) is None:
         return None
-    from reconcile import split
+    from reconcile.remittance import partner_sheet
 
-    make = getattr(split, "partner_sheet", None)
-    if make is None:
-        return None
-    return make(result.split)
+    return partner_sheet(result.split, PARTNERS)

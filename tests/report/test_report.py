@@ -43,24 +43,25 @@ def test_summary_row_per_statement_with_live_totals(book):
     assert april[2] == Link("April 2024", "April 2024")
     assert april[6] == Formula("'April 2024'!G15", D("1590.01"))
     assert april[7] == Formula("'April 2024'!J15", D("1590.01"))
-    assert april[8] == Formula("H6-G6", D("0.00"))
+    assert april[8] == Formula("H7-G7", D("0.00"))
     assert [c.value for c in april[9:13]] == [0, 0, 0, OK]
-    may = summary.rows[6]
+    may = summary.rows[7]
     assert may[6].value == D("3669.37") and may[7].value == D("3226.09")
-    assert may[8] == Formula("H7-G7", D("-443.28"))  # (-119.40 - 250.00) x 1.2
+    assert may[8] == Formula("H8-G8", D("-443.28"))  # (-119.40 - 250.00) x 1.2
     assert [c.value for c in may[9:13]] == [1, 1, 1, DIFFERS]
+    assert summary.rows[2] == (Text("Statements: 1 Differs, 1 OK.", "note"),)
     total = _row(summary, "Total")
-    assert total[6] == Formula("SUM(G6:G7)", D("5259.38"), "money_total")
-    assert total[7] == Formula("SUM(H6:H7)", D("4816.10"), "money_total")
-    assert total[8] == Formula("SUM(I6:I7)", D("-443.28"), "money_total")
+    assert total[6] == Formula("SUM(G7:G8)", D("5259.38"), "money_total")
+    assert total[7] == Formula("SUM(H7:H8)", D("4816.10"), "money_total")
+    assert total[8] == Formula("SUM(I7:I8)", D("-443.28"), "money_total")
 
 
 def test_summary_has_a_chart_filter_frozen_header_and_red_green_differences(book):
     summary = book.sheet("Summary")
-    assert summary.freeze == (5, 3) and summary.autofilter.first_row == 4
+    assert summary.freeze == (6, 3) and summary.autofilter.first_row == 5
     (chart,) = summary.charts
     assert [s.name for s in chart.series] == ["Expected total", "DfE total"]
-    assert chart.series[0].values.formula() == "'Summary'!$G$6:$G$7"
+    assert chart.series[0].values.formula() == "'Summary'!$G$7:$G$8"
     diff = [(cf.criteria, cf.style) for cf in summary.conditional_formats
             if cf.first_col == 8]
     assert diff == [("!=", "cf_bad"), ("==", "cf_good")]
@@ -137,7 +138,7 @@ def test_without_dfe_statements_the_workbook_shows_expected_only():
     result = build_result()._replace(comparison=None, dfe_statements=())
     book = build_workbook(result)
     summary = book.sheet("Summary")
-    may = summary.rows[6]
+    may = summary.rows[7]
     assert may[6].value == D("3669.37") and may[7] is None and may[8] is None
     assert may[12] == Text(NO_DFE, "text_bold")
     total = next(row for row in book.sheet("May 2024").rows
