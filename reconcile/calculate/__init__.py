@@ -46,6 +46,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -67,7 +68,12 @@ from reconcile.calculate.attribution import (
     split_evenly,
 )
 from reconcile.calculate.banding import BandAllocation, allocate_bands, bands_in_order
-from reconcile.calculate.fees import FeeTable, fee_table, statement_totals
+from reconcile.calculate.fees import (
+    FeeTable,
+    fee_table,
+    has_sub_penny,
+    statement_totals,
+)
 from reconcile.calculate.service_fee import (
     ServiceFeePolicy,
     Tranche,
@@ -93,11 +99,14 @@ __all__ = ["BandingPolicy", "Calculation", "calculate"]
 OUTPUT, CLAWBACK = "output", "clawback"
 #: the declaration type recruitment is measured by (vocabulary: rules/vocabulary.yaml)
 STARTED = "started"
-#: the state counted as "voided" on a statement (vocabulary)
-VOIDED = "voided"
 #: fields a statement's declarations may be ordered by (rules/banding.yaml ``order``)
-ORDER_FIELDS = ("declaration_date", "created_at", "declaration_id", "participant_id",
-                "updated_at", "row")
+ORDER_FIELDS = ("declaration_date", "created_at", "declaration_id", "participant_id")
+#: positions in a Declaration tuple, for the per-record loops
+_ID, _PTYPE, _DTYPE, _DP_ID, _DP_NAME, _PARTICIPANT = map(Declaration._fields.index, (
+    "declaration_id", "participant_type", "declaration_type", "delivery_partner_id",
+    "delivery_partner_name", "participant_id"))
+#: where a declaration without created_at sorts: after every one with it
+_LATEST = dt.datetime.max.replace(tzinfo=dt.timezone.utc)  # noqa: UP017 (3.10)
 
 
 class Calculation(NamedTuple):
@@ -139,8 +148,17 @@ def calculate(declarations: Sequence[Declaration], evaluation: Any, rulebook: An
               dfe_statements: Sequence[DfeStatement] = (), *,
               as_of: dt.date | None = None) -> Calculation:
     """Expected payments per statement and every declaration's attribution (module doc)."""
-    return _Calculator(declarations, evaluation.labels, rulebook, dfe_statements,
-                       as_of).run()
+    # A million declarations make a million attribution records and as many list
+    # entries, none in a reference cycle: the cyclic garbage collector would only
+    # rescan them again and again (a third of the time at that scale).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _Calculator(declarations, evaluation.labels, rulebook, dfe_statements,
+                           as_of).run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _plain(value: Decimal) -> str:
@@ -257,20 +275,51 @@ class _Calculator:
         #: band each clawed-back declaration was paid in (None: beyond the last band)
         self.paid_band: dict[int, int | None] = {}
         self.refunded: Sequence[int | None] = ()
+        self.refunded_set: set[int] = set()
+        self.participant_type: list[str] = []
         self.order_key = self._order_key()
 
-    def _order_key(self) -> Callable[[int], tuple]:
-        declarations = self.declarations
-        getters = [attrgetter(f) for f in self.policy.order]
+    def _order_key(self) -> Callable[[Declaration], Any]:
+        """The banding order's key of a declaration (rules/banding.yaml ``order_by``).
 
-        def key(i: int) -> tuple:
-            d = declarations[i]
-            # (missing?, value): a missing created_at sorts after every present one
-            return tuple((v is None, v if v is not None else 0) for v in (g(d) for g in getters))
+        A missing ``created_at`` sorts after every present one (it was submitted no
+        earlier than we can tell); the other order fields are never empty.
+        """
+        fields = self.policy.order
+        getter = attrgetter(*fields)
+        if "created_at" not in fields or all(d.created_at is not None
+                                             for d in self.declarations):
+            return getter
+        at = fields.index("created_at")
+        if len(fields) == 1:
+            return lambda d: d.created_at or _LATEST
+
+        def key(d: Declaration) -> tuple:
+            value = getter(d)
+            if value[at] is None:
+                value = (*value[:at], _LATEST, *value[at + 1:])
+            return value
         return key
 
-    def _ordered(self, members: list[int]) -> list[int]:
-        return sorted(members, key=self.order_key) if len(members) > 1 else members
+    def _ordered(self, members: list[int], per_band: Sequence[int] = (),
+                 split: Sequence[bool] = (), left_over: int = 0,
+                 always: bool = False) -> list[int]:
+        """``members`` (declaration indexes) in the banding order, when it decides anything.
+
+        The order decides which declarations take which band, which are left unpaid
+        (or unmatched), and which get the odd penny of a line whose fee has
+        sub-penny parts (or of a blended share). When all of them go to one band
+        with a whole-penny fee, every order gives the same result, and sorting
+        (the costliest step at a million declarations) is skipped.
+        """
+        if len(members) < 2:
+            return members
+        used = [band for band, count in enumerate(per_band) if count]
+        if not (always or left_over or len(used) != 1 or split[used[0]]
+                or self.policy.attribution == "blended"):
+            return members
+        keys = list(map(self.order_key, map(self.declarations.__getitem__, members)))
+        return list(map(members.__getitem__, sorted(range(len(members)), key=keys.__getitem__)))
 
     # -- steps --
 
@@ -279,6 +328,8 @@ class _Calculator:
                                        self.dfe_statements, as_of=self.as_of)
         self.findings.extend(assignment.findings)
         self.refunded = assignment.clawback
+        self.refunded_set = {i for i, c in enumerate(assignment.clawback) if c is not None}
+        self.participant_type = [d.participant_type for d in self.declarations]
         tables = {key: fee_table(self.rulebook.contracts[key], self.rulebook.fees)
                   for key in assignment.calendars}
         groups = self._group(assignment)
@@ -286,32 +337,51 @@ class _Calculator:
         for group in sorted(set(banded_pay) | set(banded_refund), key=repr):
             self._band_group(group, banded_pay.get(group, {}), banded_refund.get(group, {}),
                              tables[group[0]], assignment.calendars[group[0]])
-        for where in sorted(set(flat_pay) | set(flat_refund), key=repr):
-            self._flat_rate(where, flat_pay.get(where, {}), flat_refund.get(where, {}),
-                            tables[where[0]], assignment.calendars[where[0]])
+        for group in sorted(set(flat_pay) | set(flat_refund), key=repr):
+            self._flat_rate(group, flat_pay.get(group, {}), flat_refund.get(group, {}),
+                            tables[group[0]], assignment.calendars[group[0]])
         self._report_unpaid(assignment)
         statements, attributions = self._statements(assignment, tables, uplift_pay,
                                                     uplift_refund, banded_pay, banded_refund)
         return Calculation(statements, attributions, tuple(self.findings))
 
     def _group(self, assignment: Assignment) -> tuple:
-        """Declaration indexes by banding group and statement (counting with dicts only)."""
+        """Declaration indexes by scheme, group and statement (dicts and lists only).
+
+        banded: (contract, declaration type[, participant type]) -> statement -> [i];
+        flat: (contract, declaration type) -> statement -> [i]; uplift: (contract,
+        statement) -> [i]; each for payments and for refunds.
+        """
         banded_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
         banded_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
-        flat_pay: dict[tuple, dict[str, list[int]]] = defaultdict(dict)
-        flat_refund: dict[tuple, dict[str, list[int]]] = defaultdict(dict)
-        uplift_pay: dict[tuple, list[int]] = defaultdict(list)
-        uplift_refund: dict[tuple, list[int]] = defaultdict(list)
+        flat_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
+        flat_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
         unbanded_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
         unbanded_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
+        uplift_pay: dict[tuple, list[int]] = defaultdict(list)
+        uplift_refund: dict[tuple, list[int]] = defaultdict(list)
         by_participant = "participant_type" in self.policy.count_by
-        banded_type: dict[tuple, bool] = {}
         contracts = self.rulebook.contracts
+        policy = self.policy
 
-        def is_banded(key: tuple, participant_type: str) -> bool:
-            flat = getattr(contracts[key], "mentor", None) is not None
-            banded_type[(key, participant_type)] = self.policy.banded(participant_type, flat)
-            return banded_type[(key, participant_type)]
+        def route(key: tuple, participant_type: str, declaration_type: str,
+                  flat: bool) -> tuple[dict, dict]:
+            """Where a (contract, participant type, declaration type, flat?) goes."""
+            if flat:
+                group = (key, declaration_type)
+                return flat_pay[group], flat_refund[group]
+            has_mentor_block = getattr(contracts[key], "mentor", None) is not None
+            if not policy.banded(participant_type, has_mentor_block):
+                group = (key, participant_type)
+                return unbanded_pay[group], unbanded_refund[group]
+            group = ((key, participant_type, declaration_type) if by_participant
+                     else (key, declaration_type))
+            return banded_pay[group], banded_refund[group]
+
+        routes_of: dict[tuple, dict[tuple, tuple[dict, dict]]] = defaultdict(dict)
+        routes: dict[tuple, tuple[dict, dict]] = {}
+        last_key: tuple | None = None
+        flags_of: dict[frozenset, tuple[bool, bool, bool]] = {}
         declarations, labels = self.declarations, self.labels
         contract, payment, clawback = assignment.contract, assignment.payment, assignment.clawback
         for i, s in enumerate(payment):
@@ -319,39 +389,39 @@ class _Calculator:
                 continue
             d = declarations[i]
             lab = labels[i]
+            flags = flags_of.get(lab)
+            if flags is None:
+                flags = flags_of[lab] = (FLAT_RATE in lab, REFUNDABLE in lab, UPLIFT in lab)
+            flat, refundable, uplift = flags
             key = contract[i]
-            c = clawback[i] if REFUNDABLE in lab else None
-            if FLAT_RATE in lab:
-                flat_pay[(key, s)].setdefault(d.declaration_type, []).append(i)
-                if c is not None:
-                    flat_refund[(key, c)].setdefault(d.declaration_type, []).append(i)
-            elif not (banded_type[(key, d.participant_type)]
-                      if (key, d.participant_type) in banded_type
-                      else is_banded(key, d.participant_type)):
-                unbanded_pay[(key, d.participant_type)].setdefault(s, []).append(i)
-                if c is not None:
-                    unbanded_refund[(key, d.participant_type)].setdefault(c, []).append(i)
-            else:
-                group = ((key, d.participant_type, d.declaration_type) if by_participant
-                         else (key, d.declaration_type))
-                banded_pay[group].setdefault(s, []).append(i)
-                if c is not None:
-                    banded_refund[group].setdefault(c, []).append(i)
-            if UPLIFT in lab:
+            if key is not last_key:  # declarations come grouped by contract: skip the hash
+                routes, last_key = routes_of[key], key
+            where = (d.participant_type, d.declaration_type, flat)
+            buckets = routes.get(where)
+            if buckets is None:
+                buckets = routes[where] = route(key, *where)
+            members = buckets[0].get(s)
+            if members is None:
+                members = buckets[0][s] = []
+            members.append(i)
+            c = clawback[i] if refundable else None
+            if c is not None:
+                members = buckets[1].get(c)
+                if members is None:
+                    members = buckets[1][c] = []
+                members.append(i)
+            if uplift:
                 uplift_pay[(key, s)].append(i)
                 if c is not None:
                     uplift_refund[(key, c)].append(i)
-        for (key, participant_type), pay in unbanded_pay.items():
-            self._no_fee(key, assignment.calendars[key], participant_type, pay,
-                         unbanded_refund.get((key, participant_type), {}),
-                         f"{participant_type} declarations are not banded under this "
-                         "contract (rules/banding.yaml banded_participant_types) and are "
-                         "not classified flat_rate")
-        for (key, participant_type), refund in unbanded_refund.items():
-            if (key, participant_type) not in unbanded_pay:
-                self._no_fee(key, assignment.calendars[key], participant_type, {}, refund,
+        for group in sorted(set(unbanded_pay) | set(unbanded_refund), key=repr):
+            pay, refund = unbanded_pay.get(group, {}), unbanded_refund.get(group, {})
+            if pay or refund:
+                key, participant_type = group
+                self._no_fee(key, assignment.calendars[key], participant_type, pay, refund,
                              f"{participant_type} declarations are not banded under this "
-                             "contract and are not classified flat_rate")
+                             "contract (rules/banding.yaml banded_participant_types) and "
+                             "are not classified flat_rate")
         return banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund
 
     def _band_group(self, group: tuple, pay: dict[int, list[int]],
@@ -376,13 +446,15 @@ class _Calculator:
             previous_refundable += refundable
         # additions first for every statement (so each clawback knows the band it was
         # paid in, even when data put the clawback before the payment), then refunds
+        split = [has_sub_penny(fee) for fee in fees]
         for s, allocation in allocations:
-            members = self._ordered(pay.get(s, []))
+            members = self._ordered(pay.get(s, []), allocation.additions, split,
+                                    allocation.unpaid)
             if not members:
                 continue
-            bands = bands_in_order(allocation.additions)
-            paid = len(bands)
-            self._add_lines((key, s), OUTPUT, members[:paid], bands, declaration_type,
+            paid = sum(allocation.additions)
+            self._add_lines((key, s), OUTPUT, members,
+                            list(enumerate(allocation.additions)), declaration_type,
                             fees, table)
             if paid < len(members):
                 for i in members[paid:]:
@@ -391,13 +463,15 @@ class _Calculator:
                         self.paid_band[i] = None
         differs: dict[tuple, list[str]] = defaultdict(list)
         for s, allocation in allocations:
-            members = self._ordered(refund.get(s, []))
+            members = self._ordered(refund.get(s, []), allocation.subtractions, split,
+                                    allocation.unmatched_refunds)
             if not members:
                 continue
             bands = bands_in_order(allocation.subtractions, top_down=True)
             matched = len(bands)
-            self._add_lines((key, s), CLAWBACK, members[:matched], bands, declaration_type,
-                            fees, table)
+            self._add_lines((key, s), CLAWBACK, members,
+                            list(reversed(list(enumerate(allocation.subtractions)))),
+                            declaration_type, fees, table)
             for i, band in zip(members, bands):
                 original = self.paid_band.get(i, band)
                 if original != band:
@@ -409,42 +483,57 @@ class _Calculator:
             self._band_differs(key, calendar, s, participant_type, declaration_type,
                                original, band, fees, table, ids)
 
-    def _add_lines(self, where: tuple, kind: str, members: list[int], bands: list[int],
-                   declaration_type: str, fees: tuple[Decimal, ...], table: FeeTable) -> None:
-        """Lines of one kind for one type on one statement: per (participant type, band)."""
-        declarations = self.declarations
-        by_line: dict[tuple[str, int], list[int]] = {}
-        for i, band in zip(members, bands):
-            by_line.setdefault((declarations[i].participant_type, band), []).append(i)
-            if kind == OUTPUT and self.refunded[i] is not None:
-                self.paid_band[i] = band
-        for (participant_type, band), line_members in by_line.items():
-            self.lines[where].append(_Line(kind, participant_type, declaration_type, band,
-                                           table.band_names[band], fees[band], line_members))
+    def _add_lines(self, where: tuple, kind: str, members: list[int],
+                   per_band: Sequence[int], declaration_type: str,
+                   fees: tuple[Decimal, ...], table: FeeTable) -> None:
+        """Lines of one kind for one type on one statement: per (participant type, band).
 
-    def _flat_rate(self, where: tuple, pay: dict[str, list[int]],
-                   refund: dict[str, list[int]], table: FeeTable,
+        ``members`` are in the banding order; ``per_band`` counts how many go to each
+        band, A first for additions, top band first for subtractions (the caller
+        passes them in taking order: see :func:`_taking_order`).
+        """
+        ptype = self.participant_type
+        refunded = self.refunded_set
+        start = 0
+        for band, count in per_band:
+            if not count:
+                continue
+            chunk = members[start:start + count]
+            start += count
+            if kind == OUTPUT and refunded:
+                for i in refunded.intersection(chunk):
+                    self.paid_band[i] = band
+            types = set(map(ptype.__getitem__, chunk))
+            for participant_type in sorted(types):
+                line_members = (chunk if len(types) == 1
+                                else [i for i in chunk if ptype[i] == participant_type])
+                self.lines[where].append(_Line(kind, participant_type, declaration_type, band,
+                                               table.band_names[band], fees[band],
+                                               line_members))
+
+    def _flat_rate(self, group: tuple, pay: dict[int, list[int]],
+                   refund: dict[int, list[int]], table: FeeTable,
                    calendar: ContractCalendar) -> None:
-        """Mentor flat-rate lines of one statement: no bands (DOMAIN.md §Prices)."""
-        key, s = where
-        declarations = self.declarations
-        for kind, by_type in ((OUTPUT, pay), (CLAWBACK, refund)):
-            for declaration_type, members in by_type.items():
-                fee = table.flat_rate.get(declaration_type)
-                if fee is None:
-                    self._no_fee(key, calendar, f"flat-rate {declaration_type}",
-                                 {s: members} if kind == OUTPUT else {},
-                                 {s: members} if kind == CLAWBACK else {},
-                                 "no flat-rate fee: the contract has no mentor block, or "
-                                 "rules/fees.yaml mentor_flat_rate_proportions has no "
-                                 f"{declaration_type}")
-                    continue
-                by_type_line: dict[str, list[int]] = {}
-                for i in self._ordered(members):
-                    by_type_line.setdefault(declarations[i].participant_type, []).append(i)
-                for participant_type, line_members in by_type_line.items():
-                    self.lines[where].append(_Line(kind, participant_type, declaration_type,
-                                                   None, None, fee, line_members))
+        """Mentor flat-rate lines of one contract and type: no bands (DOMAIN.md §Prices)."""
+        key, declaration_type = group
+        if not pay and not refund:
+            return
+        fee = table.flat_rate.get(declaration_type)
+        if fee is None:
+            self._no_fee(key, calendar, f"flat-rate {declaration_type}", pay, refund,
+                         "no flat-rate fee: the contract has no mentor block, or "
+                         "rules/fees.yaml mentor_flat_rate_proportions has no "
+                         f"{declaration_type}")
+            return
+        ptype = self.participant_type
+        for kind, by_statement in ((OUTPUT, pay), (CLAWBACK, refund)):
+            for s, members in sorted(by_statement.items()):
+                ordered = self._ordered(members, always=has_sub_penny(fee))
+                for participant_type in sorted(set(map(ptype.__getitem__, ordered))):
+                    line_members = [i for i in ordered if ptype[i] == participant_type]
+                    self.lines[(key, s)].append(_Line(kind, participant_type,
+                                                      declaration_type, None, None, fee,
+                                                      line_members))
 
     def _no_fee(self, key: tuple, calendar: ContractCalendar, what: str,
                 pay: dict[int, list[int]], refund: dict[int, list[int]], why: str) -> None:
@@ -536,13 +625,15 @@ class _Calculator:
             calendar = assignment.calendars[key]
             contract = self.rulebook.contracts[key]
             table = tables[key]
+            # the uplift order only decides who gets the odd penny of a sub-penny amount
+            uplift_split = table.uplift is not None and has_sub_penny(table.uplift)
             self._check_recruitment(key, contract, recruited.get(key, 0))
             for slot in calendar.slots[:assignment.last_attached[key] + 1]:
                 where = (key, slot.index)
                 statement, shares = self._statement(
                     where, slot, contract, table, self.lines.get(where, []),
-                    self._ordered(uplift_pay.get(where, [])),
-                    self._ordered(uplift_refund.get(where, [])),
+                    self._ordered(uplift_pay.get(where, []), always=uplift_split),
+                    self._ordered(uplift_refund.get(where, []), always=uplift_split),
                     voided.get(where, 0), recruited.get(key, 0))
                 statements.append(statement)
                 attributions.extend(self._attributions(where, slot.key, shares))
@@ -636,35 +727,47 @@ class _Calculator:
 
     def _attributions(self, where: tuple, statement_key: StatementKey,
                       shares: dict) -> list[Attribution]:
+        """One record per declaration and kind on this statement (the hot path at scale:
+        records are built as tuples directly and one fee object per line is reused)."""
         declarations = self.declarations
+        new = tuple.__new__  # Attribution._make without its Python-level wrapper
         lines: list[_Line] = shares["lines"]
         uplift, uplift_back = shares["uplift"], shares["uplift_back"]
-        fee_of: dict[tuple[int, str], tuple[Decimal, str | None, bool]] = {}
+        result: list[Attribution] = []
+
+        def emit(members: Sequence[int], fees: Sequence[Decimal], kind: str,
+                 band: str | None, unpaid: bool) -> None:
+            extras = uplift if kind == OUTPUT else uplift_back
+            # positional access to the declaration tuple: this runs once per record
+            if extras:
+                result.extend([new(Attribution, (
+                    d[_ID], statement_key, kind, d[_PTYPE], d[_DTYPE], band, fee,
+                    extras.get(i, ZERO), unpaid, d[_DP_ID], d[_DP_NAME], d[_PARTICIPANT]))
+                    for i, d, fee in zip(members, map(declarations.__getitem__, members),
+                                         fees)])
+            else:
+                result.extend([new(Attribution, (
+                    d[_ID], statement_key, kind, d[_PTYPE], d[_DTYPE], band, fee, ZERO,
+                    unpaid, d[_DP_ID], d[_DP_NAME], d[_PARTICIPANT]))
+                    for d, fee in zip(map(declarations.__getitem__, members), fees)])
+
         if self.policy.attribution == "blended":
+            # every paid declaration of a (kind, participant type, declaration type) on
+            # the statement gets the same share of its lines' total (rules/banding.yaml)
             blended: dict[tuple, list[_Line]] = defaultdict(list)
             for ln in lines:
                 blended[(ln.kind, ln.participant_type, ln.declaration_type)].append(ln)
-            for same in blended.values():
-                members = [(i, ln.band) for ln in same for i in ln.members]
-                total = sum((ln.amount for ln in same), ZERO)
-                for (i, band), share in zip(members, split_evenly(total, len(members))):
-                    fee_of[(i, same[0].kind)] = (share, band, False)
+            for (kind, _p, _t), same in blended.items():
+                count = sum(len(ln.members) for ln in same)
+                fees = iter(split_evenly(sum((ln.amount for ln in same), ZERO), count))
+                for ln in same:
+                    emit(ln.members, [next(fees) for _ in ln.members], kind, ln.band, False)
         else:
             for ln in lines:
                 fee = -ln.fee if ln.kind == CLAWBACK else ln.fee
-                for i, share in zip(ln.members, line_shares(len(ln.members), fee)):
-                    fee_of[(i, ln.kind)] = (share, ln.band, False)
-        for _type, _scheme, i in self.unpaid.get(where, ()):
-            fee_of[(i, OUTPUT)] = (ZERO, None, True)
-        for _type, _scheme, i in self.unmatched.get(where, ()):
-            fee_of[(i, CLAWBACK)] = (ZERO, None, True)
-        # uplifted declarations are always on a line or unpaid, so fee_of has them all
-        result = []
-        for (i, kind), (fee, band, unpaid) in fee_of.items():
-            d = declarations[i]
-            extra = uplift.get(i, ZERO) if kind == OUTPUT else uplift_back.get(i, ZERO)
-            result.append(Attribution(
-                d.declaration_id, statement_key, kind, d.participant_type,
-                d.declaration_type, band, fee, extra, unpaid, d.delivery_partner_id,
-                d.delivery_partner_name, d.participant_id))
+                emit(ln.members, line_shares(len(ln.members), fee), ln.kind, ln.band, False)
+        unpaid = [i for _type, _scheme, i in self.unpaid.get(where, ())]
+        emit(unpaid, [ZERO] * len(unpaid), OUTPUT, None, True)
+        unmatched = [i for _type, _scheme, i in self.unmatched.get(where, ())]
+        emit(unmatched, [ZERO] * len(unmatched), CLAWBACK, None, True)
         return result

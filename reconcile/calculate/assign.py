@@ -49,6 +49,10 @@ from reconcile.model import Declaration, DfeStatement, Source, StatementKey
 #: classification labels (vocabulary, see the brief's "How the calculation reads labels")
 BILLABLE, REFUNDABLE, UPLIFT, FLAT_RATE = "billable", "refundable", "uplift", "flat_rate"
 
+#: the state counted as "voided" on a statement (vocabulary)
+VOIDED = "voided"
+_MISSING = object()
+
 #: how many declaration ids a grouped finding names before "and N more"
 IDS_SHOWN = 5
 
@@ -256,36 +260,60 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
     no_output: dict[tuple, list[str]] = defaultdict(list)
     no_clawback_statement: dict[tuple, list[str]] = defaultdict(list)
 
+    # The loop runs once per declaration (a million in a national run): everything
+    # it looks up is cached per contract, per statement text and per day.
+    contexts: dict[tuple[str | None, int], tuple | None] = {}
+    flags_of: dict[frozenset, tuple[bool, bool]] = {}
+    last: int | None
+    last_seen: tuple = (_MISSING, _MISSING, None)  # (lead provider, cohort, context)
     for i, d in enumerate(declarations):
-        cache_key = (d.lead_provider, d.cohort)
-        if cache_key in key_cache:
-            key = key_cache[cache_key]
+        if d.lead_provider == last_seen[0] and d.cohort == last_seen[1]:
+            context = last_seen[2]
         else:
-            key = _contract_key(d, by_normal, by_cohort)
-            key_cache[cache_key] = key
-        if key is None:
-            if d.lead_provider or len(by_cohort.get(d.cohort, ())) == 0:
+            context = contexts.get((d.lead_provider, d.cohort), _MISSING)
+        if context is _MISSING:
+            key = key_cache[(d.lead_provider, d.cohort)] = _contract_key(d, by_normal,
+                                                                         by_cohort)
+            calendar = calendar_of(key) if key is not None else None
+            context = (None if calendar is None
+                       else (key, calendar, resolvers[key], {}, {}, [-1]))
+            contexts[(d.lead_provider, d.cohort)] = context
+        last_seen = (d.lead_provider, d.cohort, context)
+        if context is None:
+            key = key_cache[(d.lead_provider, d.cohort)]
+            if key is not None:
+                no_calendar[key].append(d.declaration_id)
+            elif d.lead_provider or len(by_cohort.get(d.cohort, ())) == 0:
                 no_contract[(d.lead_provider, d.cohort)].append(d.declaration_id)
             else:
                 ambiguous.append(d)
             continue
-        calendar = calendar_of(key)
-        if calendar is None:
-            no_calendar[key].append(d.declaration_id)
-            continue
+        key, calendar, resolver, given_cache, next_cache, furthest = context
         contract_of[i] = key
-        resolver = resolvers[key]
         labels_i = labels[i]
-        billable = BILLABLE in labels_i or REFUNDABLE in labels_i
-        given = resolver.resolve(d.statement_id, d.statement_name)
-        expected = calendar.next_output((d.created_at or d.declaration_date).date())
+        flags = flags_of.get(labels_i)
+        if flags is None:
+            flags = flags_of[labels_i] = (BILLABLE in labels_i or REFUNDABLE in labels_i,
+                                          REFUNDABLE in labels_i)
+        billable, refundable = flags
+        if d.statement_id is None and d.statement_name is None:
+            given = None
+        else:
+            given_key = (d.statement_id, d.statement_name)
+            given = given_cache.get(given_key, _MISSING)
+            if given is _MISSING:
+                given = given_cache[given_key] = resolver.resolve(*given_key)
+        day = (d.created_at or d.declaration_date).date()
+        expected = next_cache.get(day, _MISSING)
+        if expected is _MISSING:
+            expected = next_cache[day] = calendar.next_output(day)
         if billable:
             where = expected
             if given is not None:
                 if given.index is not None:
                     where = given.index
-                    if given.index != expected:
-                        moved[(key, expected, given.index)].append(d.declaration_id)
+                    if where != expected:
+                        moved[(key, expected, where)].append(d.declaration_id)
                 elif given.other_cohort is not None:
                     other_cohort[(key, given.label, given.other_cohort, "payment")].append(
                         d.declaration_id)
@@ -296,7 +324,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
                 continue
             payment[i] = where
             last = where
-            if REFUNDABLE in labels_i:
+            if refundable:
                 back = resolver.resolve(d.clawback_statement_id, d.clawback_statement_name)
                 target = None
                 if back is not None:
@@ -315,16 +343,22 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
                     else:
                         assumed[(key, where, target)].append(d.declaration_id)
                 clawback[i] = target
-                if target is not None:
-                    last = max(last, target)
+                if target is not None and target > last:
+                    last = target
         else:
             # not billable: it extends the statements shown only where DfE put it
             # (or where it would go once eligible), and a voided one is counted there
-            last = given.index if given is not None and given.index is not None else expected
-            if given is not None and given.index is not None and d.state == "voided":
-                voided_on[i] = given.index
-        if last is not None and last > last_attached.get(key, -1):
-            last_attached[key] = last
+            if given is not None and given.index is not None:
+                last = given.index
+                if d.state == VOIDED:
+                    voided_on[i] = last
+            else:
+                last = expected
+        if last is not None and last > furthest[0]:
+            furthest[0] = last
+    for context in contexts.values():
+        if context is not None and context[5][0] >= 0:
+            last_attached[context[0]] = context[5][0]
 
     if ambiguous:
         raise InputError(_ambiguous_problems(ambiguous, by_cohort))
