@@ -209,6 +209,8 @@ _REQUIRED_FIX = {
 
 def _columns(table: Table, positions: list[int]) -> list[list]:
     """The raw values of the wanted columns (rows are rectangular)."""
+    if table.columns is not None:
+        return [table.columns[p] for p in positions]
     rows = table.rows
     return [list(map(itemgetter(p), rows)) for p in positions]
 

@@ -27,6 +27,8 @@ class Table(NamedTuple):
     header_row: int | None = 1  # None: no header row (JSON)
     letters: bool = False  # name columns by letter too (workbooks)
     kind: str = "table"  # "xlsx", "csv" or "json": how strict the converters are
+    #: the values by column when the reader already has them so (JSON); else None
+    columns: tuple | None = None
 
     def source(self, index: int | None = None, column: str | None = None) -> Source:
         row = None if index is None else self.row_numbers[index]

@@ -178,6 +178,11 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def _parse_date_text(text: str) -> dt.datetime:
+    if text[:4].isdigit():
+        try:  # the C parser first: RFC 3339 from the API (with 'Z' from Python 3.11)
+            return _aware(dt.datetime.fromisoformat(text))
+        except ValueError:
+            pass  # the patterns below read the rest, or say what is wrong
     match = _ISO_DATE.match(text)
     if match:
         year, month, day = map(int, match.groups())
