@@ -4,7 +4,8 @@ Declarations are generated in memory against the bundled rulebook (its schedules
 calendars and contracts): participants on the cohort's schedules (mostly standard
 September), declarations inside their milestone windows with a few outside, states
 as time has moved them (paid, payable, eligible, submitted, some voided, clawed back
-or ineligible), a few re-declared duplicates, uplift flags before 2025, delivery
+or ineligible), none after the as-of day, flat-rate mentors only at their paid
+milestones, a few re-declared duplicates, uplift flags before 2025, delivery
 partners on most. Figures per size: fact derivation (including dedup) over every
 declaration, dedup alone (interning the per-declaration signatures), the distinct
 signatures, each backend evaluating those distinct signatures (facts/s counts every
@@ -86,8 +87,13 @@ def generate(size: int, rulebook, seed: int = SEED) -> list[Declaration]:
         pupil_premium = cohort < 2025 and rng.random() < 0.2
         sparsity = cohort < 2025 and rng.random() < 0.1
         partner = rng.choice(partners) if rng.random() < 0.95 else None
+        contract = rulebook.contract_for(provider, cohort)
+        flat_rate = (course != courses[0] and contract is not None
+                     and contract.mentor is not None)
         # participants drop off: each further milestone is reached with 90% chance
         for declaration_type, milestone in schedule.milestones.items():
+            if flat_rate and declaration_type not in rulebook.fees.mentor_flat_rate_proportions:
+                continue  # flat-rate mentors declare only the paid milestones
             if declaration_type.startswith("extended") and rng.random() < 0.7:
                 break
             start = milestone.start_date
@@ -97,6 +103,8 @@ def generate(size: int, rulebook, seed: int = SEED) -> list[Declaration]:
             if rng.random() < 0.01:  # a few outside their window
                 offset = rng.choice((-rng.randrange(1, 30), span + rng.randrange(1, 30)))
             day = start + dt.timedelta(days=offset)
+            if day > AS_OF:  # not reached yet
+                break
             declared = moments.at(day, rng.randrange(96))
             created = moments.at(day + dt.timedelta(days=rng.randrange(0, 21)), rng.randrange(96))
             copies = 2 if rng.random() < 0.003 else 1  # re-declared: a duplicate

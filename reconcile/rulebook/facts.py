@@ -287,19 +287,30 @@ def find_duplicates(declarations: Sequence, counted_states: frozenset[str]) -> l
     type, in a counted state, come before it in (declaration_date, created_at,
     declaration_id) order? (DOMAIN.md "Validation": "one billable (or submitted)
     declaration per participant, course and type".)"""
-    first: dict[tuple, tuple] = {}
+    first: dict[tuple, int] = {}  # (participant, course, type) -> first index seen
+    groups: dict[tuple, list[int]] = {}  # only the keys seen more than once
     for i, d in enumerate(declarations):
-        if d.state in counted_states:
-            key = (d.participant_id, d.course_identifier, d.declaration_type)
-            order = (d.declaration_date, d.created_at or d.declaration_date, d.declaration_id)
-            best = first.get(key)
-            if best is None or order < best[0]:
-                first[key] = (order, i)
-    duplicates = []
-    for i, d in enumerate(declarations):
-        best = first.get((d.participant_id, d.course_identifier, d.declaration_type))
-        duplicates.append(best is not None and best[1] != i and best[0] < (
-            d.declaration_date, d.created_at or d.declaration_date, d.declaration_id))
+        key = (d.participant_id, d.course_identifier, d.declaration_type)
+        j = first.setdefault(key, i)
+        if j != i:
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [j, i]
+            else:
+                group.append(i)
+    duplicates = [False] * len(declarations)
+
+    def order(i: int) -> tuple:
+        d = declarations[i]
+        return (d.declaration_date, d.created_at or d.declaration_date, d.declaration_id)
+
+    for group in groups.values():
+        counted = [(order(i), i) for i in group if declarations[i].state in counted_states]
+        if not counted:
+            continue
+        earliest, winner = min(counted)
+        for i in group:
+            duplicates[i] = i != winner and earliest < order(i)
     return duplicates
 
 
