@@ -5,16 +5,51 @@ optionally a DfE statements file (``.xlsx`` with sheets Statements and Lines, or
 API statements ``.json``; INTERFACES.md §3).
 Out: ``tuple[Declaration, ...]`` and ``tuple[DfeStatement, ...]`` (:mod:`reconcile.model`).
 
-Every file is checked before it is parsed (:mod:`.guard`: right content for its
-extension, not empty, not encrypted, not a zip bomb, not too big). Every problem
-found becomes a :class:`~reconcile.errors.Problem` naming file, sheet, row and
-column, what is wrong and how to fix it; all of them (up to 200) are raised together
-as one :class:`~reconcile.errors.InputError` (exit 2, nothing written).
+Every file is checked before it is parsed (:mod:`.guard`): it must exist, not be
+empty, and hold what its extension says (a CSV named ``.xlsx`` is refused, so is an
+old ``.xls`` or an encrypted workbook). Every problem found becomes a
+:class:`~reconcile.errors.Problem` naming file, sheet, row and column, what is wrong
+and how to fix it; all of them (up to 200, then a count) are raised together as one
+:class:`~reconcile.errors.InputError` (exit 2, nothing written). The same bad value
+in many rows is one problem naming the first row and counting the others.
+
+Limits (:class:`~.table.Limits`; each can be raised by an environment variable):
+
+========================== ================ ==========================================
+limit                      default          environment variable
+========================== ================ ==========================================
+rows in a sheet/CSV/JSON   2,000,000        ``RECONCILE_MAX_ROWS``
+columns in a sheet/CSV     200              ``RECONCILE_MAX_COLUMNS``
+workbook unpacked size     4 GiB (declared) ``RECONCILE_MAX_UNZIPPED_BYTES``
+part inflation ratio       500×             ``RECONCILE_MAX_RATIO`` (parts over 1 MiB)
+CSV/JSON file size         2 GiB            ``RECONCILE_MAX_TEXT_BYTES``
+========================== ================ ==========================================
+
+Decisions worth knowing:
+
+* a file with a header and no rows (a blank template) is an error, "there are no
+  declarations below the header row": an empty input is almost always the wrong file;
+* a formula with a saved value is read as that value; one without (a file written
+  by a program that never calculated it) is an error asking to paste values;
+  merged cells in the data are an error naming the range;
+* a row without a cohort takes its statement's cohort from the DfE statements
+  (``dfe_statements=``, matched by ``statement_id`` or ``clawback_statement_id``),
+  else the ``CohortNNNN`` in the file name (DfE names its assurance report
+  ``ECF-Declarations-<LP>-Cohort2023-<Statement>.csv``), else it is an error;
+* the assurance report's paid + clawback rows of one declaration are merged
+  (:mod:`.declarations`); any other repeated declaration id is an error;
+* dates without a zone (Excel date cells, ``2023-10-01``, ``01/10/2023``) are UTC;
+  ``dd/mm/yyyy`` is day first (UK), and a US-looking date is an error saying so;
+* a CSV that is not UTF-8 is read as Windows-1252, with a note on standard error;
+* in JSON, "row" is the record's position in ``data`` (1-based, across pages) and
+  "column" its attribute.
 
 Example::
 
-    from reconcile.read import read_declarations
-    declarations = read_declarations(Path("declarations.xlsx"), rulebook.vocabulary)
+    from reconcile.read import read_declarations, read_dfe_statements
+    dfe = read_dfe_statements(Path("statements.json"), rulebook.vocabulary)
+    declarations = read_declarations(Path("declarations.json"), rulebook.vocabulary,
+                                     dfe_statements=dfe)
     declarations[0].state        # 'paid'
 """
 

@@ -227,3 +227,20 @@ def test_semicolon_separated_csv_is_read(tmp_path, vocabulary):
 def test_path_may_be_text(vocabulary):
     assert len(read_declarations(str(GOOD / "declarations.csv"), vocabulary)) == 6
     assert isinstance(GOOD, Path)
+
+
+def test_windows_1252_csv_is_read_with_a_note(vocabulary, caplog):
+    with caplog.at_level("WARNING", logger="reconcile.read"):
+        declarations = read_declarations(GOOD / "declarations-windows-1252.csv", vocabulary)
+    assert declarations[-1].delivery_partner_name == "Søuth Partners"
+    assert "is not UTF-8; read it as Windows-1252" in caplog.text
+
+
+def test_row_limit_can_be_lowered_for_one_call(vocabulary):
+    from reconcile.read.table import Limits
+
+    with pytest.raises(InputError) as caught:
+        read_declarations(GOOD / "declarations.xlsx", vocabulary, limits=Limits(max_rows=3))
+    assert "the sheet has 7 rows, more than the limit of 3" in str(caught.value)
+    with pytest.raises(InputError, match="more than the limit of 3"):
+        read_declarations(GOOD / "declarations.csv", vocabulary, limits=Limits(max_rows=3))
