@@ -244,3 +244,32 @@ def test_row_limit_can_be_lowered_for_one_call(vocabulary):
     assert "the sheet has 7 rows, more than the limit of 3" in str(caught.value)
     with pytest.raises(InputError, match="more than the limit of 3"):
         read_declarations(GOOD / "declarations.csv", vocabulary, limits=Limits(max_rows=3))
+
+
+def test_formulas_with_saved_values_are_read_as_their_values(tmp_path, vocabulary):
+    import xlsxwriter
+
+    path = tmp_path / "decl.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Declarations")
+    sheet.write_row(0, 0, HEADER.replace(" ", "").split("|") + ["statement_id"])
+    sheet.write_row(1, 0, ["d-1", "p-1", "ecf-induction", "started", "2023-10-02", "paid"])
+    sheet.write_formula(1, 6, "=2022+1", None, 2023)  # saved value 2023, as Excel saves it
+    book.close()
+    (declaration,) = read_declarations(path, vocabulary)
+    assert (declaration.cohort, declaration.statement_id) == (2023, None)
+
+
+def test_a_data_area_starting_below_and_right_keeps_excel_row_numbers(tmp_path, vocabulary):
+    import xlsxwriter
+
+    path = tmp_path / "decl.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Export")  # no sheet named Declarations: the first sheet
+    sheet.write_row(2, 1, HEADER.replace(" ", "").split("|"))
+    sheet.write_row(3, 1, ["d-1", "p-1", "ecf-induction", "started", "2023-10-02", "paid", "x"])
+    book.close()
+    with pytest.raises(InputError) as caught:
+        read_declarations(path, vocabulary)
+    assert f"{path}, sheet Export, row 4, column cohort (H): 'x' is not a whole number" in str(
+        caught.value)
