@@ -58,12 +58,20 @@ IDS_SHOWN = 5
 
 
 def normal(text: str | None) -> str:
-    """Names compare without case and extra spaces ("may  2023" is "May 2023")."""
+    """Names compare without case and extra spaces.
+
+    >>> normal(" may  2023") == normal("May 2023")
+    True
+    """
     return " ".join((text or "").split()).casefold()
 
 
 def some_ids(ids: Sequence[str], shown: int = IDS_SHOWN) -> str:
-    """``a, b, c and 7 more`` — the first few ids of a group, for a message."""
+    """The first few ids of a group, for a message.
+
+    >>> some_ids(["a", "b", "c", "d"], shown=2)
+    'a, b and 2 more'
+    """
     head = ", ".join(ids[:shown])
     return head if len(ids) <= shown else f"{head} and {len(ids) - shown} more"
 
