@@ -437,7 +437,7 @@ def _typed(text: str | None):
 SUMMARY_HEADER = ("Lead provider", "Cohort", "Statement", "Payment date", "Cut-off date",
                   "Output fee", "Expected total", "DfE total", "Difference (DfE − expected)",
                   "Errors", "Warnings", "Info", "Status", "What it means")
-SUMMARY_WIDTHS = (30, 8, 18, 12, 12, 9, 15, 15, 15, 8, 9, 7, 16, 60)
+SUMMARY_WIDTHS = (30, 8, 18, 12, 12, 9, 15, 15, 15, 8, 9, 7, 19, 60)
 (S_LP, S_COHORT, S_NAME, S_PAY, S_CUT, S_OUT, S_EXP, S_DFE, S_DIFF, S_ERR, S_WARN, S_INFO,
  S_STATUS, S_NOTE) = range(14)
 
@@ -478,7 +478,7 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                Number(counts.get((k, Severity.ERROR), 0)),
                Number(counts.get((k, Severity.WARNING), 0)),
                Number(counts.get((k, Severity.INFO), 0)),
-               Text(pair.status, "text_bold"), Text(_summary_note(pair), "note")]
+               Text(pair.status, "status"), Text(_summary_note(pair), "note")]
         if cells.expected_total is not None:
             row[S_EXP] = Formula(cells.expected_total, cells.expected_value)
             sum_e += cells.expected_value
@@ -508,8 +508,13 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
     charts = ()
     if pairs:
         cfs = (
-            ConditionalFormat(first, S_DIFF, last, S_DIFF, "cell", "!=", "cf_bad", 0),
-            ConditionalFormat(first, S_DIFF, last, S_DIFF, "cell", "==", "cf_good", 0),
+            # a blank difference (nothing to compare) is neither red nor green
+            ConditionalFormat(first, S_DIFF, last, S_DIFF, "formula",
+                              f"=AND(ISNUMBER({cell_ref(first, S_DIFF)}),"
+                              f"{cell_ref(first, S_DIFF)}<>0)", "cf_bad"),
+            ConditionalFormat(first, S_DIFF, last, S_DIFF, "formula",
+                              f"=AND(ISNUMBER({cell_ref(first, S_DIFF)}),"
+                              f"{cell_ref(first, S_DIFF)}=0)", "cf_good"),
             ConditionalFormat(first, S_ERR, last, S_ERR, "cell", ">", "cf_bad", 0),
             ConditionalFormat(first, S_WARN, last, S_WARN, "cell", ">", "cf_warn", 0),
             ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_good", '"OK"'),
@@ -545,7 +550,7 @@ def _summary_note(pair: StatementPair) -> str:
     serious = [f for f in found if f.severity is not Severity.INFO]
     if serious:
         more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
-        return f"{serious[0].message}{more}"
+        return f"{_shorten(serious[0].message)}{more}"
     if pair.dfe is not None and pair.expected is not None and pair.has_money:
         if found:
             return (f"Explained by {len(found)} info finding(s), e.g. {found[0].code}: "
@@ -560,6 +565,11 @@ def _status_line(pairs: Sequence[StatementPair]) -> str:
              "Dates only", "Not in DfE file", "No DfE statement given")
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     return "Statements: " + (", ".join(parts) if parts else "none") + "."
+
+
+def _shorten(text: str, limit: int = 110) -> str:
+    """A message short enough for one Summary cell (the Findings sheet has it whole)."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _inputs_line(options: Any) -> str:

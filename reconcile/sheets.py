@@ -54,6 +54,7 @@ _TOTAL = {"bold": True, "top": 1, "bottom": 6}
 STYLES: dict[str, dict] = {
     "text": {},
     "text_bold": {"bold": True},
+    "status": {"bold": True, "indent": 1},
     "wrap": {"text_wrap": True, "valign": "top"},
     "note": {"italic": True, "font_color": "#595959"},
     "title": {"bold": True, "font_size": 14},

@@ -64,7 +64,7 @@ def test_summary_has_a_chart_filter_frozen_header_and_red_green_differences(book
     assert chart.series[0].values.formula() == "'Summary'!$G$7:$G$8"
     diff = [(cf.criteria, cf.style) for cf in summary.conditional_formats
             if cf.first_col == 8]
-    assert diff == [("!=", "cf_bad"), ("==", "cf_good")]
+    assert diff == [("=AND(ISNUMBER(I7),I7<>0)", "cf_bad"), ("=AND(ISNUMBER(I7),I7=0)", "cf_good")]
 
 
 def test_statement_sheet_lines_expected_beside_dfe_with_formulas(book):
@@ -140,7 +140,7 @@ def test_without_dfe_statements_the_workbook_shows_expected_only():
     summary = book.sheet("Summary")
     may = summary.rows[7]
     assert may[6].value == D("3669.37") and may[7] is None and may[8] is None
-    assert may[12] == Text(NO_DFE, "text_bold")
+    assert may[12] == Text(NO_DFE, "status")
     total = next(row for row in book.sheet("May 2024").rows
                  if row and row[0] == Text("Total (VAT included)", "text_total"))
     assert total[6].value == D("3669.37") and total[9] is None
