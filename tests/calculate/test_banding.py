@@ -1,6 +1,5 @@
 """Banding over counts: DOMAIN.md §Banding worked examples and the invariants, by property."""
 
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +12,6 @@ from reconcile.calculate.banding import (
 
 SEED_BANDS = (band_capacity(0, 2000), band_capacity(2001, 4000), band_capacity(4001, 5175))
 BANDS_OF_TWO = (band_capacity(0, 2), band_capacity(3, 4), band_capacity(5, 6), band_capacity(7, 8))
-
 
 
 def test_capacity_is_max_minus_min_at_least_one_plus_one():

@@ -25,7 +25,6 @@ DFE = ServiceFeePolicy()  # 100% over 29 payments
 SEED = ServiceFeePolicy(tranches=(Tranche(D(90), 29), Tranche(D(10), 40)))
 
 
-
 @pytest.mark.parametrize("target, total, deduction, monthly", [
     (100, D(32000), D(500), D("1086.21")),  # (32,000 − 500) / 29 = 1,086.2068...
     (150, D(44000), D(500), D("1500.00")),  # (44,000 − 500) / 29 = 1,500 exactly
