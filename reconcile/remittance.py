@@ -158,37 +158,34 @@ def _column(st: StatementSplit, attr: str) -> Decimal:
 
 # --------------------------------------------------------------------------- split workbook
 
+#: column styles of the streamed Declarations sheets: the exact fee keeps its fractions
+SPLIT_STYLES = (*(None,) * 11, "fee")
+REMITTANCE_STYLES = (*(None,) * 9, "fee")
 _DECLARATION_HEAD = ("Lead provider", "Cohort", "Statement", "Delivery partner id",
                      "Delivery partner", "Declaration id", "Participant id", "Participant type",
                      "Declaration type", "Band", "Paid or clawed back", "Fee attributed",
                      "Output fee", "Uplift fee", "Clawback", "Total")
 
 
-def _declaration_cells(st: StatementSplit, d: DeclarationShare, r: int,
-                       with_partner: bool) -> Row:
-    """One declaration's row; its Total is a live formula over its three money cells."""
+def _declaration_values(st: StatementSplit, d: DeclarationShare,
+                        with_partner: bool) -> tuple:
+    """One declaration's row as plain values (streamed sheets: up to a million rows)."""
     output = d.amount if d.kind == "output" else ZERO
     uplift = d.uplift if d.kind == "output" else ZERO
-    clawback = d.amount + d.uplift if d.kind != "output" else ZERO
-    first_money = 12 if with_partner else 10
-    partner = ((Text(d.delivery_partner_id or ""),
-                Text(d.delivery_partner_name or (d.delivery_partner_id or UNASSIGNED)))
+    clawback = ZERO if d.kind == "output" else d.amount + d.uplift
+    partner = ((d.delivery_partner_id or "",
+                d.delivery_partner_name or d.delivery_partner_id or UNASSIGNED)
                if with_partner else ())
-    return (Text(st.key.lead_provider), Number(st.key.cohort), Text(st.key.name), *partner,
-            Text(d.declaration_id), Text(d.participant_id or ""), Text(d.participant_type),
-            Text(d.declaration_type), Text(d.band or ""), Text(_kind_text(d)),
-            Money(d.fee, "fee"), Money(output), Money(uplift), Money(clawback),
-            Formula(f"SUM({cell_ref(r, first_money)}:{cell_ref(r, first_money + 2)})",
-                    output + uplift + clawback))
+    return (st.key.lead_provider, st.key.cohort, st.key.name, *partner, d.declaration_id,
+            d.participant_id or "", d.participant_type, d.declaration_type, d.band or "",
+            _kind_text(d), d.fee, output, uplift, clawback, output + uplift + clawback)
 
 
 def _all_declarations(result: SplitResult) -> Iterator[Row]:
     yield tuple(_h(h, i >= 11) for i, h in enumerate(_DECLARATION_HEAD))
-    r = 1
     for st in result.statements:
         for d in st.declarations:
-            yield _declaration_cells(st, d, r, True)
-            r += 1
+            yield _declaration_values(st, d, True)
 
 
 def split_workbook(result: SplitResult) -> Workbook:
@@ -204,7 +201,8 @@ def split_workbook(result: SplitResult) -> Workbook:
         (Text("Findings", "subtitle"),),
         *((Text(f.severity.value), Text(f.message, "wrap")) for f in result.findings),
     ), widths=(30, 100))
-    declarations = Sheet("Declarations", RowStream(lambda: _all_declarations(result), count),
+    declarations = Sheet("Declarations", RowStream(lambda: _all_declarations(result), count,
+                                                   SPLIT_STYLES),
                          widths=(28, 8, 16, 18, 30, 38, 38, 10, 12, 6, 30, 12, 12, 12, 12, 12),
                          freeze=(1, 0))
     return Workbook((about, partner_sheet(result), declarations),
@@ -226,24 +224,46 @@ _REMIT_HEAD = ("Lead provider", "Cohort", "Statement", "Payment date", "Output f
 _TABLE_ROW = 5  # zero-based row of the remittance table's header
 
 
-def remittance_workbook(result: SplitResult, partner: str) -> Workbook:
-    """One delivery partner's remittance advice: its statements and exactly its declarations."""
-    mine = [(st, share) for st in result.statements for share in st.partners
-            if share.delivery_partner_id == partner]
-    if not mine:
+def _by_partner(result: SplitResult) -> dict[str | None, list[tuple[StatementSplit, Any,
+                                                                     list[DeclarationShare]]]]:
+    """Partner → its (statement, share, declarations), in statement order: one pass."""
+    found: dict[str | None, list] = {}
+    for st in result.statements:
+        mine: dict[str | None, list[DeclarationShare]] = {}
+        for d in st.declarations:
+            mine.setdefault(d.delivery_partner_id, []).append(d)
+        for share in st.partners:
+            found.setdefault(share.delivery_partner_id, []).append(
+                (st, share, mine.get(share.delivery_partner_id, [])))
+    return found
+
+
+def remittance_workbook(result: SplitResult, partner: str,
+                        _index: dict | None = None) -> Workbook:
+    """One delivery partner's remittance advice: its statements and exactly its declarations.
+
+    (``_index``: :func:`_by_partner` of the result, when writing every partner's.)
+    """
+    entries = (_index if _index is not None else _by_partner(result)).get(partner)
+    if not entries:
         raise KeyError(f"no share for delivery partner {partner!r}")
+    mine = [(st, share) for st, share, _ in entries]
     label = mine[0][1].label
     providers = sorted({st.key.lead_provider for st, _ in mine})
     # Declarations sheet first (the summary's formulas point into it)
-    decl_rows: list[Row] = [tuple(_h(h, i >= 9) for i, h in enumerate(
-        h for h in _DECLARATION_HEAD if h not in ("Delivery partner id", "Delivery partner")))]
-    ranges = []
-    for st, _ in mine:
-        first = len(decl_rows)
-        for d in st.declarations:
-            if d.delivery_partner_id == partner:
-                decl_rows.append(_declaration_cells(st, d, len(decl_rows), False))
-        ranges.append((first, len(decl_rows) - 1))
+    header = tuple(_h(h, i >= 9) for i, h in enumerate(
+        h for h in _DECLARATION_HEAD if h not in ("Delivery partner id", "Delivery partner")))
+    ranges, row = [], 1
+    for _, _, declarations in entries:
+        ranges.append((row, row + len(declarations) - 1))
+        row += len(declarations)
+
+    def declaration_rows() -> Iterator[Row]:
+        yield header
+        for st, _, declarations in entries:
+            for d in declarations:
+                yield _declaration_values(st, d, False)
+
     decls = quote_sheet("Declarations")
 
     rows: list[Row] = [
@@ -284,7 +304,7 @@ def remittance_workbook(result: SplitResult, partner: str) -> Workbook:
     remittance = Sheet("Remittance", tuple(rows),
                        widths=(28, 8, 16, 12, 13, 13, 13, 13, 13, 13, 10, 13, 15),
                        freeze=(_TABLE_ROW + 1, 0), landscape=True, fit_to_width=True)
-    declarations = Sheet("Declarations", tuple(decl_rows),
+    declarations = Sheet("Declarations", RowStream(declaration_rows, row, REMITTANCE_STYLES),
                          widths=(28, 8, 16, 38, 38, 10, 12, 6, 30, 12, 12, 12, 12, 12),
                          freeze=(1, 0))
     return Workbook((remittance, declarations), title=f"Remittance advice: {label}",
@@ -342,8 +362,9 @@ def write_remittances(run_result: Any, folder: Path | str, outputs: Any) -> dict
                                   "this is a file", "give a folder name")])
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
+    index = _by_partner(result)
     for pid, file_name in remittance_file_names(result).items():
         path = paths[pid] = folder / file_name
-        outputs.file(path, lambda tmp, pid=pid: write_workbook(remittance_workbook(result, pid),
-                                                               tmp))
+        outputs.file(path, lambda tmp, pid=pid: write_workbook(
+            remittance_workbook(result, pid, index), tmp))
     return paths

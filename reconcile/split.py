@@ -50,12 +50,14 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from reconcile import money
+from reconcile.calculate.attribution import split_evenly
 from reconcile.findings import Finding, finding
 from reconcile.model import Attribution, Declaration, StatementKey
 from reconcile.rulebook.split_schema import SplitPolicy
@@ -194,64 +196,77 @@ def _clean(text: str | None) -> str | None:
 
 
 class _Partners:
-    """Who a declaration's partner is: the attribution's stamp, else the declaration's."""
+    """Who a declaration's partner is: the attribution's stamp, else the declaration's.
 
-    def __init__(self, declarations: Iterable[Declaration],
-                 attributions: Sequence[Attribution]) -> None:
-        self._declared = {d.declaration_id: (_clean(d.delivery_partner_id),
-                                             _clean(d.delivery_partner_name))
-                          for d in declarations}
-        names: dict[str, Counter] = defaultdict(Counter)
-        for pid, name in [*self._declared.values(),
-                          *((_clean(a.delivery_partner_id), _clean(a.delivery_partner_name))
-                            for a in attributions)]:
-            if pid or name:
-                names[pid or name][name] += 1
-        # the name most often written for an id (ties: alphabetical), so one partner
-        # reads the same on every statement
-        self.names = {key: min(((-n, name or "") for name, n in counter.items()
-                                if name), default=(0, ""))[1] or None
-                      for key, counter in names.items()}
+    Also counts the names written for each partner, so one partner reads the same on
+    every statement: the name written most often (ties: alphabetical).
+    """
+
+    def __init__(self, declarations: Iterable[Declaration]) -> None:
+        self._declared = {d.declaration_id: (d.delivery_partner_id, d.delivery_partner_name)
+                          for d in declarations
+                          if d.delivery_partner_id or d.delivery_partner_name}
+        self._memo: dict[tuple, tuple[str | None, str | None]] = {}
+        self._names: dict[str, Counter] = defaultdict(Counter)
+
+    def _resolve(self, raw: tuple) -> tuple[str | None, str | None]:
+        found = self._memo.get(raw)
+        if found is None:
+            pid, name = _clean(raw[0]), _clean(raw[1])
+            found = self._memo[raw] = (pid or name, name)
+        return found
 
     def of(self, attribution: Attribution) -> str | None:
-        pid, name = _clean(attribution.delivery_partner_id), _clean(
-            attribution.delivery_partner_name)
-        if not (pid or name):
-            pid, name = self._declared.get(attribution.declaration_id, (None, None))
-        return pid or name
+        key, name = self._resolve((attribution.delivery_partner_id,
+                                   attribution.delivery_partner_name))
+        if key is None:
+            raw = self._declared.get(attribution.declaration_id)
+            if raw is not None:
+                key, name = self._resolve(raw)
+        if key is not None:
+            self._names[key][name] += 1
+        return key
+
+    def names(self) -> dict[str, str | None]:
+        return {key: min(((-n, name) for name, n in counter.items() if name),
+                         default=(0, None))[1]
+                for key, counter in self._names.items()}
 
 
 # --------------------------------------------------------------------------- allocation
 
 
-def _allocate(amount: Decimal, members: Sequence[tuple[str | None, Attribution, Decimal]],
-              pennies: dict[int, Decimal]) -> dict[str | None, Decimal]:
+def _allocate(amount: Decimal, owners: Sequence[str | None], ids: Sequence[str],
+              weights: Sequence[Decimal]) -> tuple[dict[str | None, Decimal], list[Decimal]]:
     """Divide ``amount`` (pennies) between partners by weight, then within each partner.
 
-    ``members`` are (partner, attribution, weight ≥ 0). Writes each attribution's
-    pennies into ``pennies`` (by position id) and returns each partner's part.
-    With no weight at all the amount goes to the unassigned entry (the caller
+    ``owners``, ``ids`` and ``weights`` (≥ 0) describe the declarations of one line.
+    Returns each partner's part and each declaration's pennies (in the given order).
+    Partner ties go to the lower partner id, declaration ties to the lower declaration
+    id. With no weight at all the amount goes to the unassigned entry (the caller
     reports it).
     """
-    by_partner: dict[str | None, list[tuple[Attribution, Decimal, int]]] = defaultdict(list)
-    for index, (partner, attribution, weight) in enumerate(members):
-        by_partner[partner].append((attribution, weight, index))
+    pennies = [ZERO] * len(owners)
+    by_partner: dict[str | None, list[int]] = defaultdict(list)
+    for position, owner in enumerate(owners):
+        by_partner[owner].append(position)
     order = sorted(by_partner, key=_partner_order)
-    weights = [sum((w for _, w, _ in by_partner[p]), Decimal(0)) for p in order]
-    if not any(weights):
-        for partner in order:
-            for _, _, index in by_partner[partner]:
-                pennies[index] = ZERO
-        return {None: amount} if amount else {}
-    parts = dict(zip(order, money.split_exactly(amount, weights)))
+    totals = [sum((weights[i] for i in by_partner[p]), Decimal(0)) for p in order]
+    if not any(totals):
+        return ({None: amount} if amount else {}), pennies
+    parts = dict(zip(order, money.split_exactly(amount, totals)))
     for partner in order:
-        items = sorted(by_partner[partner], key=lambda item: item[0].declaration_id)
-        inner = [w for _, w, _ in items]
-        shares = (money.split_exactly(parts[partner], inner) if any(inner)
-                  else [ZERO] * len(items))
-        for (_, _, index), share in zip(items, shares):
-            pennies[index] = share
-    return parts
+        positions = sorted(by_partner[partner], key=ids.__getitem__)
+        inner = [weights[i] for i in positions]
+        if not inner[0] and not any(inner):
+            continue
+        if inner.count(inner[0]) == len(inner):  # one fee: integer pennies, no Decimals
+            shares = split_evenly(parts[partner], len(inner))
+        else:
+            shares = money.split_exactly(parts[partner], inner)
+        for i, share in zip(positions, shares):
+            pennies[i] = share
+    return parts, pennies
 
 
 def _line_total(lines: Iterable[Any]) -> Decimal:
@@ -262,7 +277,7 @@ class _Basis:
     """Each partner's figure on the service-fee basis, per statement (needs history)."""
 
     def __init__(self, policy: SplitPolicy, statements: Sequence[Any],
-                 attributions: dict[StatementKey, list[Attribution]], partners: _Partners,
+                 attributions: dict[StatementKey, list[tuple[Attribution, str | None]]],
                  output_parts: dict[StatementKey, dict[str | None, Decimal]]) -> None:
         rule = policy.service_fee
         counted = set(rule.declaration_types)
@@ -275,18 +290,18 @@ class _Basis:
         for statement in ordered:
             group = (statement.key.lead_provider, statement.key.cohort)
             on_statement: Counter = Counter()
-            for a in attributions.get(statement.key, ()):
-                partner = partners.of(a)
+            for a, partner in attributions.get(statement.key, ()):
                 if partner is not None:
                     seen[group].add(partner)
                 # flat-rate mentors earn no service fee (DOMAIN.md "Mentors"): not counted
                 if (a.band is None and not a.unpaid) or (
                         counted and a.declaration_type not in counted):
                     continue
-                step = 1 if a.kind == "output" else -1
-                to_date[group][partner] += step
                 if a.kind == "output":
+                    to_date[group][partner] += 1
                     on_statement[partner] += 1
+                else:
+                    to_date[group][partner] -= 1
             key = statement.key
             self._weights[("declarations_to_date", key)] = {
                 p: Decimal(n) for p, n in to_date[group].items() if n > 0}
@@ -324,19 +339,32 @@ def _ordered_counts(counter: Counter, order: Sequence[str]) -> tuple[tuple[str, 
 def split_payments(calculation: Any, declarations: Sequence[Declaration],
                    rulebook: Any) -> SplitResult:
     """Divide every expected statement's net between delivery partners and the lead provider."""
+    # As in calculate(): a record per attribution and none in a reference cycle, so the
+    # cyclic garbage collector would only rescan them (a third of the time at scale).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _split_payments(calculation, declarations, rulebook)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _split_payments(calculation: Any, declarations: Sequence[Declaration],
+                    rulebook: Any) -> SplitResult:
     policy = _policy(rulebook)
     type_order = tuple(getattr(getattr(rulebook, "vocabulary", None), "declaration_types", ()))
-    by_statement: dict[StatementKey, list[Attribution]] = defaultdict(list)
+    partners = _Partners(declarations)
+    by_statement: dict[StatementKey, list[tuple[Attribution, str | None]]] = defaultdict(list)
     for attribution in calculation.attributions:
-        by_statement[attribution.statement].append(attribution)
-    partners = _Partners(declarations, calculation.attributions)
+        by_statement[attribution.statement].append((attribution, partners.of(attribution)))
+    names = partners.names()
 
     # Output fees first: the service-fee basis may be "output fees on the statement".
     rank = {name: i for i, name in enumerate(type_order)}
-    money_parts = {st.key: _line_parts(st, by_statement.get(st.key, []), partners, policy,
-                                       rank)
+    money_parts = {st.key: _line_parts(st, by_statement.get(st.key, []), names, policy, rank)
                    for st in calculation.statements}
-    basis = _Basis(policy, calculation.statements, by_statement, partners,
+    basis = _Basis(policy, calculation.statements, by_statement,
                    {key: parts.components["output"] for key, parts in money_parts.items()})
 
     statements, findings = [], []
@@ -362,7 +390,7 @@ def split_payments(calculation: Any, declarations: Sequence[Declaration],
             base = sum((value[c] for c in policy.retained.applies_to), ZERO)
             shares.append(PartnerShare(
                 delivery_partner_id=partner,
-                delivery_partner_name=partners.names.get(partner) if partner else None,
+                delivery_partner_name=names.get(partner) if partner else None,
                 output=value["output"], uplift=value["uplift"],
                 output_clawbacks=value["output_clawbacks"],
                 uplift_clawbacks=value["uplift_clawbacks"],
@@ -394,83 +422,79 @@ class _LineParts(NamedTuple):
     unattributed: Decimal  # line money no declaration stands behind (put in unassigned)
 
 
-def _line_parts(statement: Any, attributions: list[Attribution], partners: _Partners,
-                policy: SplitPolicy, rank: dict[str, int]) -> _LineParts:
-    """Output, clawback and uplift lines of one statement, divided between partners."""
+def _line_parts(statement: Any, items: list[tuple[Attribution, str | None]],
+                names: dict[str, str | None], policy: SplitPolicy,
+                rank: dict[str, int]) -> _LineParts:
+    """Output, clawback and uplift lines of one statement, divided between partners.
+
+    ``items`` are the statement's attributions with their partners.
+    """
     blended = policy.output_fees.attribution == "blended"
-    owner = [partners.of(a) for a in attributions]
-    fees: dict[int, Decimal] = {}
-    uplifts: dict[int, Decimal] = {}
-    components: dict[str, dict[str | None, Decimal]] = {}
+    fees = [ZERO] * len(items)
+    uplifts = [ZERO] * len(items)
+    components: dict[str, dict[str | None, Decimal]] = {
+        name: defaultdict(lambda: ZERO)
+        for name in ("output", "output_clawbacks", "uplift", "uplift_clawbacks")}
     unattributed = ZERO
-
-    def add(name: str, parts: dict[str | None, Decimal]) -> None:
-        target = components.setdefault(name, defaultdict(lambda: ZERO))
-        for partner, value in parts.items():
-            target[partner] += value
-
-    def key_of(participant_type: str, declaration_type: str, band: str | None) -> tuple:
-        return (participant_type, declaration_type) if blended else (
-            participant_type, declaration_type, band)
-
-    for kind, name, lines in (("output", "output", statement.output_payments),
-                              ("clawback", "output_clawbacks", statement.clawbacks)):
-        groups: dict[tuple, list] = defaultdict(list)
-        for line in lines:
-            groups[key_of(line.participant_type, line.declaration_type, line.band)].append(line)
-        members: dict[tuple, list] = defaultdict(list)
-        for i, a in enumerate(attributions):
-            if a.kind == kind:
-                # blended: every declaration of the type counts once, even one past the
-                # last band, so banding order does not pick who is paid; band: its fee
-                weight = Decimal(1) if blended else abs(a.fee)
-                members[key_of(a.participant_type, a.declaration_type, a.band)].append(
-                    (owner[i], a, weight, i))
-        add(name, {})
-        for group in sorted(set(groups) | set(members), key=repr):
-            amount = _line_total(groups.get(group, ()))
-            items = members.get(group, [])
-            positions: dict[int, Decimal] = {}
-            parts = _allocate(amount, [(p, a, w) for p, a, w, _ in items], positions)
-            for slot, (_, _, _, i) in enumerate(items):
-                fees[i] = positions[slot]
-            if amount and not any(w for _, _, w, _ in items):
-                unattributed += amount
-            add(name, parts)
-
-    # uplift fees and their clawbacks go with the declaration that earned them
-    uplift_clawback = -abs(statement.uplift_clawback.amount)
-    for kind, name, line in (("output", "uplift", statement.uplift.amount),
-                             ("clawback", "uplift_clawbacks", uplift_clawback)):
-        items = [(owner[i], a, abs(a.uplift), i) for i, a in enumerate(attributions)
-                 if a.kind == kind and a.uplift]
-        positions = {}
-        parts = _allocate(line, [(p, a, w) for p, a, w, _ in items], positions)
-        for slot, (_, _, _, i) in enumerate(items):
-            uplifts[i] = positions[slot]
-        if line and not items:
-            unattributed += line
-        add(name, parts)
-
     counts: dict[str | None, Counter] = defaultdict(Counter)
     clawed_back: dict[str | None, Counter] = defaultdict(Counter)
-    shares = []
-    for i, a in enumerate(attributions):
-        (counts if a.kind == "output" else clawed_back)[owner[i]][a.declaration_type] += 1
-        partner = owner[i]
-        shares.append(DeclarationShare(
-            a.declaration_id, a.participant_id, partner,
-            partners.names.get(partner) if partner else None, a.kind, a.participant_type,
-            a.declaration_type, a.band, a.fee, fees.get(i, ZERO), uplifts.get(i, ZERO),
-            a.unpaid))
+
+    # one pass: the declarations of each line (blended: of each declaration type) and
+    # those with an uplift; every declaration of a type counts once when blended, even
+    # one past the last band, so the banding order does not pick who is paid what
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    uplifted: dict[str, list[int]] = {"output": [], "clawback": []}
+    for i, (a, owner) in enumerate(items):
+        groups[(a.kind, a.participant_type, a.declaration_type)
+               + (() if blended else (a.band,))].append(i)
+        if a.uplift:
+            uplifted.setdefault(a.kind, []).append(i)
+        (counts if a.kind == "output" else clawed_back)[owner][a.declaration_type] += 1
+    amounts: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    for kind, lines in (("output", statement.output_payments),
+                        ("clawback", statement.clawbacks)):
+        for line in lines:
+            amounts[(kind, line.participant_type, line.declaration_type)
+                    + (() if blended else (line.band,))] += line.amount
+
+    def divide(name: str, amount: Decimal, members: list[int], weights: list[Decimal],
+               into: list[Decimal]) -> Decimal:
+        parts, pennies = _allocate(amount, [items[i][1] for i in members],
+                                   [items[i][0].declaration_id for i in members], weights)
+        for i, share in zip(members, pennies):
+            into[i] = share
+        for partner, value in parts.items():
+            components[name][partner] += value
+        return amount if amount and not any(weights) else ZERO
+
+    for group in sorted(set(amounts) | set(groups), key=repr):
+        members = groups.get(group, [])
+        weights = ([Decimal(1)] * len(members) if blended
+                   else [abs(items[i][0].fee) for i in members])
+        name = "output" if group[0] == "output" else "output_clawbacks"
+        unattributed += divide(name, amounts.get(group, ZERO), members, weights, fees)
+    # uplift fees and their clawbacks go with the declaration that earned them
+    uplift_clawback = -abs(statement.uplift_clawback.amount)
+    for kind, name, amount in (("output", "uplift", statement.uplift.amount),
+                               ("clawback", "uplift_clawbacks", uplift_clawback)):
+        members = uplifted.get(kind, [])
+        unattributed += divide(name, amount, members,
+                               [abs(items[i][0].uplift) for i in members], uplifts)
+
+    shares = [DeclarationShare(a.declaration_id, a.participant_id, owner,
+                               names.get(owner) if owner else None, a.kind,
+                               a.participant_type, a.declaration_type, a.band, a.fee, fees[i],
+                               uplifts[i], a.unpaid)
+              for i, (a, owner) in enumerate(items)]
     # a partner's declarations: paid ones first, by type in the vocabulary's order
-    shares.sort(key=lambda s: (_partner_order(s.delivery_partner_id), s.kind != "output",
-                               rank.get(s.declaration_type, len(rank)), s.declaration_type,
-                               s.declaration_id))
+    last = len(rank)
+    shares.sort(key=lambda s: (s.delivery_partner_id is None, s.delivery_partner_id or "",
+                               s.kind != "output", rank.get(s.declaration_type, last),
+                               s.declaration_type, s.declaration_id))
     total = (_line_total(statement.output_payments) + _line_total(statement.clawbacks)
              + statement.uplift.amount + uplift_clawback)
     members_all = frozenset(p for parts in components.values() for p in parts) | frozenset(
-        owner)
+        owner for _, owner in items)
     return _LineParts(components, total, members_all, counts, clawed_back, tuple(shares),
                       unattributed)
 

@@ -27,6 +27,7 @@ from reconcile.remittance import (
     write_remittances,
     write_split_workbook,
 )
+from reconcile.sheets import STYLES
 from reconcile.split import split_payments
 from reconcile.write import write_workbook
 from tests.split.stand_ins import (
@@ -92,6 +93,9 @@ def test_a_partner_remittance_lists_exactly_its_declarations(tmp_path):
     rows = list(book["Declarations"].iter_rows(min_row=2, values_only=True))
     # East Hub: d-10, d-11 started, d-12, d-13 retained-1, d-00 clawed back (p-10)
     assert sorted(r[3] for r in rows) == ["d-00", "d-10", "d-11", "d-12", "d-13"]
+    assert [c.value for c in book["Declarations"][1]][9] == "Fee attributed"
+    fees = {c.number_format for c in book["Declarations"]["J"][1:]}
+    assert fees == {STYLES["fee"]["num_format"]}
     clawed = next(r for r in rows if r[3] == "d-00")
     assert clawed[4] == "p-10" and clawed[8] == "clawed back" and clawed[12] == -219.4
     remit = book["Remittance"]
@@ -101,7 +105,9 @@ def test_a_partner_remittance_lists_exactly_its_declarations(tmp_path):
     assert may["Statement"] == "May 2024"
     assert (may["Output fees"], may["Clawbacks"], may["Service fee"]) == (417.9, -219.4, 108.62)
     assert (may["Gross"], may["Retained"], may["Amount payable"]) == (307.12, 30.71, 276.41)
-    assert check_formulas(path) >= 5 + 4  # a Total per declaration, the statement's sums
+    # the statement row: output, uplift, clawbacks (over the declarations), gross, amount;
+    # the total row: eight sums
+    assert check_formulas(path) == 5 + 8
 
 
 def test_remittance_totals_are_live_formulas_over_the_declarations(tmp_path):
@@ -204,11 +210,14 @@ def test_delivery_partners_sheet_adds_up_to_the_statement(tmp_path):
     assert total["Service fee"] == D("1086.21") and total["started"] == 11
     path = tmp_path / "split.xlsx"
     write_split_workbook(result, path)
-    assert check_formulas(path) > 20
+    # 3 partners × (gross, amount), the lead provider's (gross, retained), 11 totals
+    assert check_formulas(path) == 19
     book = openpyxl.load_workbook(path, data_only=True)
     assert book.sheetnames == ["About", "Delivery partners", "Declarations"]
     assert book.active.title == "Delivery partners"
     assert len(list(book["Declarations"].iter_rows(min_row=2))) == 14
+    assert book["Declarations"]["L1"].value == "Fee attributed"
+    assert book["Declarations"]["L2"].number_format == STYLES["fee"]["num_format"]
 
 
 def test_split_workbook_lists_unassigned_declarations_with_the_findings(tmp_path):
