@@ -293,8 +293,9 @@ class _Basis:
             for a, partner in attributions.get(statement.key, ()):
                 if partner is not None:
                     seen[group].add(partner)
-                # flat-rate mentors earn no service fee (DOMAIN.md "Mentors"): not counted
-                if (a.band is None and not a.unpaid) or (
+                # flat-rate mentors earn no service fee (DOMAIN.md "Mentors"), and a
+                # clawback with nothing to take back took no participant away: not counted
+                if (a.band is None and not a.unpaid) or (a.unpaid and a.kind != "output") or (
                         counted and a.declaration_type not in counted):
                     continue
                 if a.kind == "output":
@@ -509,12 +510,18 @@ def _findings(split: StatementSplit, parts: _LineParts) -> list[Finding]:
     if ids:
         shown = ", ".join(ids[:FIRST_IDS]) + (f" and {len(ids) - FIRST_IDS} more"
                                               if len(ids) > FIRST_IDS else "")
-        amount = money.pounds(unassigned.amount if unassigned else ZERO)
+        own = sum((d.amount + d.uplift for d in split.declarations
+                   if d.delivery_partner_id is None), ZERO)
+        shared = (unassigned.service_fee + unassigned.adjustments) if unassigned else ZERO
         found.append(finding(
             "SPLIT_NO_DELIVERY_PARTNER",
             f"{len(ids)} declaration(s) on {split.key.name} have no delivery partner "
-            f"({shown}); their {amount} is in the unassigned entry.",
-            declaration_id=ids[0] if len(ids) == 1 else None, actual=str(len(ids)), **where))
+            f"({shown}): their {money.pounds(own)}"
+            + (f", and {money.pounds(shared)} of service fee and adjustments shared by them,"
+               if shared else "")
+            + " are in the unassigned entry.",
+            declaration_id=ids[0] if len(ids) == 1 else None, actual=str(len(ids)),
+            **where))
     if parts.unattributed:
         found.append(finding(
             "SPLIT_NO_DELIVERY_PARTNER",

@@ -129,7 +129,8 @@ def test_unassigned_declarations_are_kept_with_one_finding_per_statement():
     (found,) = result.findings
     assert found.code == "SPLIT_NO_DELIVERY_PARTNER" and found.statement == "May 2024"
     assert found.actual == "3" and "u-1, u-2, u-3" in found.message
-    assert "£234.40" in found.message  # 238.80 + 100 − 119.40 + 15.00
+    # their own money 238.80 + 100 − 119.40, and the service fee shared by their starts
+    assert "their £219.40, and £15.00 of service fee" in found.message
     assert [p.delivery_partner_id for p in may.partners] == ["dp-north", None]  # last
     assert split_json(result)["splits"][0]["partners"][-1]["delivery_partner_id"] is None
 
@@ -333,3 +334,17 @@ def test_the_worked_example_page_shows_what_the_code_computes():
             assert f"**{value:,.2f}**" in page, (share.label, value)
     assert f"**{may.net:,.2f} = the net**" in page
     assert f"**{may.retained:,.2f}**" in page
+
+
+def test_service_fee_basis_leaves_out_flat_rate_mentors_and_empty_clawbacks():
+    # a flat-rate mentor (band None, paid) earns no service fee (DOMAIN.md "Mentors");
+    # a clawback with nothing to take back (unpaid) removes no participant
+    atts = (att("n-1", "dp-north"), att("s-1", "dp-south"),
+            att("m-1", "dp-mentors", band=None, fee="500", participant_type="mentor"),
+            att("x-1", "dp-south", "clawback", band=None, fee="0", unpaid=True))
+    policy = "service_fee: {basis: declarations_to_date, declaration_types: [started]}"
+    (may,) = split_payments(Calc((statement(atts, service_fee="10.00"),), atts), (),
+                            rulebook(policy)).statements
+    assert {p.delivery_partner_id: p.service_fee for p in may.partners} == {
+        "dp-mentors": D("0.00"), "dp-north": D("5.00"), "dp-south": D("5.00")}
+    assert by_partner(may)["dp-mentors"].output == D("500.00")
