@@ -219,7 +219,7 @@ def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: 
     tolerance = money.to_decimal(tolerance)
     expected = tuple(calculation.statements)
     related = _related_findings(calculation.findings)
-    context = _Context(rulebook, tolerance, calculation)
+    context = _Context(rulebook, tolerance, calculation, *_clawback_index(calculation))
 
     matched, dfe_only, pair_findings = _pair(expected, dfe_statements)
     pairs: list[StatementPair] = []
@@ -266,6 +266,9 @@ class _Context(NamedTuple):
     rulebook: Any
     tolerance: Decimal
     calculation: Any
+    #: clawback attributions per statement, and the fee first paid for each of them
+    clawbacks: dict = {}  # noqa: RUF012 (never mutated)
+    first_paid: dict = {}  # noqa: RUF012
 
     def differ(self, a: Decimal | None, b: Decimal | None) -> bool:
         return abs(money.round_money(a or ZERO) - money.round_money(b or ZERO)) > self.tolerance
@@ -875,6 +878,21 @@ def _dfe_only_lines(d: DfeStatement, context: _Context) -> tuple[LineComparison,
 # --------------------------------------------------------------------------- explanations
 
 
+def _clawback_index(calculation: Any) -> tuple[dict, dict]:
+    """Clawback attributions by statement, and the fee each of them was first paid
+    (one pass over the attributions, whatever the number of statements)."""
+    by_statement: dict[StatementKey, list] = defaultdict(list)
+    for a in getattr(calculation, "attributions", ()) or ():
+        if a.kind == "clawback":
+            by_statement[a.statement].append(a)
+    if not by_statement:
+        return {}, {}
+    ids = {a.declaration_id for clawed in by_statement.values() for a in clawed}
+    first_paid = {a.declaration_id: a.fee for a in calculation.attributions
+                  if a.kind == "output" and a.declaration_id in ids}
+    return dict(by_statement), first_paid
+
+
 def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) -> dict:
     """Per (participant type, declaration type): a note when DfE's clawbacks equal the
     fees originally paid rather than the top-band fees we (and DfE's method) use.
@@ -882,15 +900,10 @@ def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) ->
     The calculation reports such clawbacks as CALC_CLAWBACK_BAND_DIFFERS; here the
     difference on DfE's statement is explained by it (DOMAIN.md "Banding" step 3).
     """
-    attributions = getattr(context.calculation, "attributions", ()) or ()
-    if not attributions:
-        return {}
-    clawed = [a for a in attributions if a.kind == "clawback" and a.statement == e.key]
+    clawed = context.clawbacks.get(e.key)
     if not clawed:
         return {}
-    ids = {a.declaration_id for a in clawed}
-    first_paid = {a.declaration_id: a.fee for a in attributions
-                  if a.kind == "output" and a.declaration_id in ids}
+    first_paid = context.first_paid
     ours: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
     original: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
     for a in clawed:

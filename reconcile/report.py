@@ -87,10 +87,15 @@ def build_workbook(result: Any) -> Workbook:
     comparison: Comparison = result.comparison or without_dfe(result.calculation)
     names = _statement_sheet_names(comparison.pairs)
     counts = _severity_counts(result.findings)
+    by_statement: dict[tuple, list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        if f.statement:
+            by_statement[_statement_of(f)].append(f)
     statement_sheets = []
     totals: dict = {}
     for pair in comparison.pairs:
-        sheet, cells = statement_sheet(pair, names[pair.key], result.findings)
+        sheet, cells = statement_sheet(pair, names[pair.key],
+                                       by_statement.get(_pair_of(pair), ()))
         statement_sheets.append(sheet)
         totals[pair.key] = cells
     sheets = [summary_sheet(result, comparison, names, totals, counts),
@@ -199,7 +204,10 @@ _HEADINGS = {SERVICE_FEE: "Service fee", UPLIFT: "Uplift fees",
 
 def statement_sheet(pair: StatementPair, name: str,
                     findings: Sequence[Finding] = ()) -> tuple[Sheet, TotalCells]:
-    """One statement: expected beside DfE, line by line, with live totals."""
+    """One statement: expected beside DfE, line by line, with live totals.
+
+    ``findings`` are the run's findings on this statement (the pair's own are added).
+    """
     key, e, d = pair.key, pair.expected, pair.dfe
     has_dfe_money = d is not None and pair.has_money
     rows: list[tuple] = []
@@ -293,9 +301,7 @@ def statement_sheet(pair: StatementPair, name: str,
         for what, n in e.counts:
             rows.append((Text(what.replace("_", " ").capitalize()), Number(n)))
 
-    on_statement = sorted({*pair.findings, *pair.related,
-                           *(f for f in findings if _statement_of(f) == _pair_of(pair))},
-                          key=sort_key)
+    on_statement = sorted({*pair.findings, *pair.related, *findings}, key=sort_key)
     rows.append(())
     rows.append((Text(f"Findings on this statement ({len(on_statement)})", "section"),
                  *(Blank("section") for _ in range(12))))

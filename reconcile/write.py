@@ -31,11 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import (
-    _datetime_to_excel_datetime,
-    xl_col_to_name,
-    xl_rowcol_to_cell,
-)
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.xmlwriter import XMLwriter
 
 from reconcile import __version__
@@ -213,6 +209,21 @@ def _text_xml(text: str) -> str:
     return f"<t>{text}</t>"
 
 
+_EPOCH = dt.datetime(1899, 12, 31)
+
+
+def _excel_serial(value: dt.date | dt.datetime) -> float:
+    """Excel's serial day number, computed exactly as XlsxWriter computes it (the
+    1900 leap-year bug included, time zone dropped), without its per-call checks."""
+    if type(value) is dt.date:
+        value = dt.datetime(value.year, value.month, value.day)
+    elif value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    delta = value - _EPOCH
+    serial = delta.days + (delta.seconds + delta.microseconds / 1E6) / 86400
+    return serial + 1 if serial > 59 else serial
+
+
 def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
     """A streamed sheet's rows written as XML straight into XlsxWriter's row file.
 
@@ -248,7 +259,6 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
         return attr
 
     heights = dict(sheet.heights)
-    dates: dict = {}
     needs_escape = _NEEDS_ESCAPE.search
     fh = ws.fh
     parts: list[str] = []
@@ -292,14 +302,7 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
                     value = value.value
                 else:
                     st = raw_styles[c].get(kind) or raw_style(c, kind)
-                serial = dates.get(value)
-                if serial is None:
-                    if len(dates) > 100_000:
-                        dates.clear()
-                    moment = (value if isinstance(value, dt.datetime)
-                              else dt.datetime(value.year, value.month, value.day))
-                    serial = dates[value] = _datetime_to_excel_datetime(moment, False, True)
-                append(f'<c r="{letters[c]}{n}"{st}><v>{serial:.16G}</v></c>')
+                append(f'<c r="{letters[c]}{n}"{st}><v>{_excel_serial(value):.16G}</v></c>')
                 continue
             elif kind is Blank:
                 append(f'<c r="{letters[c]}{n}"{style(value.style)}/>')

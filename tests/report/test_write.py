@@ -140,6 +140,8 @@ def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path, mon
         yield (Text("ctl\x01_x0041_", "text_bold"), Date(dt.date(2024, 1, 1)),
                Money(Decimal("1E+3")), Number(7), Blank("section"))
         yield ("x" * 20000, None, Decimal(0), 0, "ünïcødé £")
+        yield ("tz", dt.datetime(2023, 10, 5, 23, 59, 59, 123456, tzinfo=dt.timezone.utc),  # noqa: UP017
+               None, None, Date(dt.datetime(1900, 2, 28, 12, 0)))
 
     sheet = Sheet("Declarations", RowStream(produce, 5, (None, "date", None, "text", None)),
                   heights=((0, 30),), autofilter=AutoFilter(0, 0, 4), freeze=(1, 1))
