@@ -8,8 +8,8 @@ The policy says how :mod:`reconcile.split` divides each statement's net payment
 between the lead provider's delivery partners (DOMAIN.md "People and things": an
 LP passes part of each payment on to its DPs):
 
-* ``output_fees.attribution``: ``band`` — each declaration brings the fee of the band it
-  fell into; ``blended`` — every declaration of a type on a statement brings the same
+* ``output_fees.attribution``: ``band`` — each declaration brings what the calculation
+  attributed to it (the fee of the band it fell into); ``blended`` — every declaration of a type on a statement brings the same
   blended rate (the type's output total ÷ its count), so the order declarations were
   banded in does not decide which partner is paid at which band;
 * ``service_fee.basis``: what the service fee is shared in proportion to;
@@ -137,8 +137,8 @@ class SplitPolicy(_Frozen):
         overrides = "; ".join(f"{p.name or p.delivery_partner_id}: {p.percentage}%"
                               for p in self.retained.partners)
         return (
-            ("Output fees", "the fee of the band each declaration fell into"
-             if self.output_fees.attribution == "band" else
+            ("Output fees", "as the calculation attributed them: the fee of the band each "
+             "declaration fell into" if self.output_fees.attribution == "band" else
              "a blended rate per statement and declaration type (output total ÷ count)"),
             ("Uplifts and clawbacks", "to the delivery partner stamped on the declaration"),
             ("Service fee", basis[self.service_fee.basis]
