@@ -112,23 +112,35 @@ def _dfe_only_json(pair: Any, comparison: Any) -> dict[str, Any]:
     }
 
 
-def attribution_json(a: Attribution) -> dict[str, Any]:
+def attribution_json(a: Attribution, money: Any = show) -> dict[str, Any]:
+    """One declaration's share on one statement. ``money`` shows an amount (a cached
+    :func:`money.show` when there are a million of them)."""
+    statement = a.statement
     return {
         "declaration_id": a.declaration_id,
         "participant_id": a.participant_id,
-        "lead_provider": a.statement.lead_provider,
-        "cohort": a.statement.cohort,
-        "statement": a.statement.name,
+        "lead_provider": statement.lead_provider,
+        "cohort": statement.cohort,
+        "statement": statement.name,
         "kind": a.kind,
         "participant_type": a.participant_type,
         "declaration_type": a.declaration_type,
         "band": a.band,
-        "fee": show(a.fee),
-        "uplift": show(a.uplift),
+        "fee": money(a.fee),
+        "uplift": money(a.uplift),
         "unpaid": a.unpaid,
         "delivery_partner_id": a.delivery_partner_id,
         "delivery_partner_name": a.delivery_partner_name,
     }
+
+
+class _Shown(dict):
+    """``money.show`` memoised: a statement's shares take a handful of distinct values,
+    so a million attributions share a few strings instead of making two million."""
+
+    def __missing__(self, amount: Decimal) -> str | None:
+        text = self[amount] = show(amount)
+        return text
 
 
 def _statement_order(statement: ExpectedStatement) -> tuple:
@@ -140,6 +152,7 @@ def result_json(run_result: Any) -> dict[str, Any]:
     """INTERFACES.md §5 for a finished run (see the module doc)."""
     calculation = run_result.calculation
     comparison = getattr(run_result, "comparison", None)
+    shown = _Shown().__getitem__
     statements = [statement_json(s, comparison)
                   for s in sorted(calculation.statements, key=_statement_order)]
     if comparison is not None:
@@ -151,5 +164,5 @@ def result_json(run_result: Any) -> dict[str, Any]:
     return {
         "statements": statements,
         "findings": [f.as_json() for f in run_result.findings],
-        "declarations": [attribution_json(a) for a in calculation.attributions],
+        "declarations": [attribution_json(a, shown) for a in calculation.attributions],
     }
