@@ -58,6 +58,8 @@ from reconcile.split import UNASSIGNED, DeclarationShare, SplitResult, Statement
 ZERO = money.ZERO
 PARTNERS_SHEET = "Delivery partners"
 LP_KEEPS = "Lead provider keeps"
+#: a percentage such as 7.5 is shown as written (General), not rounded like a count
+PERCENT_STYLE = "text"
 
 #: the money columns of a partner's share, as (attribute, header)
 _MONEY = (("output", "Output fees"), ("uplift", "Uplift fees"), ("clawbacks", "Clawbacks"),
@@ -109,7 +111,7 @@ def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
                 *(Number(counts.get(t, 0)) for t in types), Number(sum(clawed.values())),
                 *(Money(getattr(p, attr)) for attr, _ in _MONEY),
                 Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", p.gross),
-                Number(p.retained_percentage, "count"), Money(p.retained),
+                Number(p.retained_percentage, PERCENT_STYLE), Money(p.retained),
                 Formula(f"{cell_ref(r, c_gross)}-{cell_ref(r, c_ret)}", p.amount)))
         last = len(rows) - 1
         r = len(rows)
@@ -289,7 +291,7 @@ def remittance_workbook(result: SplitResult, partner: str,
             over(10, p.output), over(11, p.uplift), over(12, p.clawbacks),
             Money(p.service_fee), Money(p.adjustments),
             Formula(f"SUM({cell_ref(r, 4)}:{cell_ref(r, 8)})", p.gross),
-            Number(p.retained_percentage), Money(p.retained),
+            Number(p.retained_percentage, PERCENT_STYLE), Money(p.retained),
             Formula(f"{cell_ref(r, 9)}-{cell_ref(r, 11)}", p.amount)))
     last = len(rows) - 1
     totals = {4: "output", 5: "uplift", 6: "clawbacks", 7: "service_fee", 8: "adjustments",

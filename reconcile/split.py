@@ -157,13 +157,12 @@ class StatementSplit(NamedTuple):
     declarations: tuple[DeclarationShare, ...]
 
     @property
-    def retained(self) -> Decimal:
-        return (sum((p.retained for p in self.partners), ZERO) + self.kept_service_fee
-                + self.kept_adjustments)
-
-    @property
     def retained_from_partners(self) -> Decimal:
         return sum((p.retained for p in self.partners), ZERO)
+
+    @property
+    def retained(self) -> Decimal:
+        return self.retained_from_partners + self.kept_service_fee + self.kept_adjustments
 
 
 class SplitResult(NamedTuple):
@@ -328,10 +327,13 @@ def _share(amount: Decimal, weights: dict[str | None, Decimal]) -> dict[str | No
     return dict(zip(order, money.split_exactly(amount, [weights[p] for p in order])))
 
 
-def _ordered_counts(counter: Counter, order: Sequence[str]) -> tuple[tuple[str, int], ...]:
-    rank = {name: i for i, name in enumerate(order)}
-    return tuple((t, counter[t]) for t in sorted(counter, key=lambda t: (rank.get(t, len(rank)),
-                                                                         t)))
+def _ordered_counts(counter: Counter | None,
+                    rank: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """Counts by declaration type, in the vocabulary's order."""
+    if not counter:
+        return ()
+    last = len(rank)
+    return tuple((t, counter[t]) for t in sorted(counter, key=lambda t: (rank.get(t, last), t)))
 
 
 # --------------------------------------------------------------------------- the split
@@ -398,18 +400,17 @@ def _split_payments(calculation: Any, declarations: Sequence[Declaration],
                 service_fee=value["service_fee"], adjustments=value["adjustments"],
                 retained_percentage=percentage,
                 retained=money.round_money(money.percent_of(base, percentage)),
-                counts=_ordered_counts(parts.counts.get(partner, Counter()), type_order),
-                clawed_back=_ordered_counts(parts.clawed_back.get(partner, Counter()),
-                                            type_order),
+                counts=_ordered_counts(parts.counts.get(partner), rank),
+                clawed_back=_ordered_counts(parts.clawed_back.get(partner), rank),
                 service_fee_weight=weights.get(partner, ZERO)))
         split = StatementSplit(st.key, st.statement_id, st.payment_date, st.output_fee, st.net,
                                st.vat, st.total, tuple(shares), kept_service,
                                kept_adjustments, used, parts.declarations)
         statements.append(split)
         findings.extend(_findings(split, parts))
-    used = {t for s in statements for p in s.partners for t, _ in (*p.counts, *p.clawed_back)}
-    ordered_types = tuple(t for t in type_order if t in used) + tuple(
-        sorted(used - set(type_order)))
+    seen = {t for s in statements for p in s.partners for t, _ in (*p.counts, *p.clawed_back)}
+    ordered_types = tuple(t for t in type_order if t in seen) + tuple(
+        sorted(seen - set(type_order)))
     return SplitResult(tuple(statements), tuple(findings), policy, ordered_types)
 
 

@@ -229,3 +229,18 @@ def test_split_workbook_lists_unassigned_declarations_with_the_findings(tmp_path
                                            ["", "Unassigned (no delivery partner)", "u-1"]]
     about = [r for r in book.sheet("About").values() if r and r[0] == "warning"]
     assert len(about) == 1 and "u-1" in about[0][1]
+
+
+def test_a_retained_percentage_with_a_fraction_is_shown_as_written(tmp_path):
+    atts = (att("a-1", "dp-a"),)
+    result = split_payments(Calc((statement(atts),), atts), (),
+                            rulebook("retained: {percentage: 7.5}"))
+    path = tmp_path / "a.xlsx"
+    write_workbook(remittance_workbook(result, "dp-a"), path)
+    cell = openpyxl.load_workbook(path)["Remittance"]["K7"]
+    assert (cell.value, cell.number_format) == (7.5, "General")
+    write_split_workbook(result, tmp_path / "split.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "split.xlsx")["Delivery partners"]
+    column = [c.value for c in sheet[1]].index("Retained %")
+    cell = sheet.cell(2, column + 1)
+    assert (cell.value, cell.number_format) == (7.5, "General")
