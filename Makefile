@@ -30,7 +30,7 @@ bench: venv
 # The same suite on Python 3.13, where durable-rules cannot import: the pure-Python
 # backend of the rule language runs instead (setup.cfg installs durable-rules only
 # below 3.13).
-PY313  ?= python3.13
+PY313  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 VENV313 ?= .venv313
 test-py313:
 	$(PY313) -m venv $(VENV313)

@@ -100,7 +100,8 @@ def explain_declaration(result, declaration_id: str) -> Explanation:
                   _outcome(rules_by_id[rule_id].then), rules_by_id[rule_id].description)
         for rule_id in result.evaluation.fired[index])
     as_of = result.options.as_of
-    facts = explain_facts(declaration, result.rulebook, as_of)
+    facts = explain_facts(declaration, result.rulebook, as_of,
+                          declarations=result.declarations)
     attributions = tuple(a for a in result.calculation.attributions
                          if a.declaration_id == wanted)
     findings = tuple(f for f in result.findings if f.declaration_id == wanted)

@@ -147,6 +147,13 @@ def _options(**options) -> RunOptions:
     )
 
 
+def _check_engine(engine: str) -> None:
+    """Fail on an engine this Python cannot run before any input is read."""
+    from reconcile.rulebook.engine import choose_backend
+
+    choose_backend(engine)
+
+
 def _require_input(path: Path | None, what: str) -> None:
     if path is not None and not Path(path).exists():
         raise UsageError([Problem(Source(str(path)), f"{what} file not found",
@@ -155,6 +162,7 @@ def _require_input(path: Path | None, what: str) -> None:
 
 def command_expected(**options) -> int:
     opts = _options(**options)
+    _check_engine(opts.engine)
     _require_input(opts.declarations, "declarations")
     _require_input(opts.dfe_statements, "DfE statements")
     from reconcile.jsonout import result_json
@@ -174,6 +182,7 @@ def command_run(**options) -> int:
     from reconcile.write import write_workbook
 
     opts = _options(**options)._replace(with_split=True)
+    _check_engine(opts.engine)
     _require_input(opts.declarations, "declarations")
     _require_input(opts.dfe_statements, "DfE statements")
     outputs = Outputs()
@@ -196,6 +205,7 @@ def command_split(**options) -> int:
     from reconcile.split import split_json, write_remittances, write_split_workbook
 
     opts = _options(**options)._replace(with_split=True)
+    _check_engine(opts.engine)
     _require_input(opts.declarations, "declarations")
     _require_input(opts.dfe_statements, "DfE statements")
     if not (options.get("json_out") or options.get("out") or options.get("per_partner")):
@@ -216,6 +226,7 @@ def command_explain(**options) -> int:
     from reconcile.explain import explain_declaration, render_explanation
 
     opts = _options(**options)
+    _check_engine(opts.engine)
     _require_input(opts.declarations, "declarations")
     result = run(opts._replace(quiet=True))
     explanation = explain_declaration(result, options["declaration_id"])
