@@ -252,7 +252,7 @@ def remittance_workbook(result: SplitResult, partner: str,
     mine = [(st, share) for st, share, _ in entries]
     label = mine[0][1].label
     providers = sorted({st.key.lead_provider for st, _ in mine})
-    # Declarations sheet first (the summary's formulas point into it)
+    # where each statement's declarations sit in the Declarations sheet (the sums point there)
     header = tuple(_h(h, i >= 9) for i, h in enumerate(
         h for h in _DECLARATION_HEAD if h not in ("Delivery partner id", "Delivery partner")))
     ranges, row = [], 1
