@@ -221,6 +221,10 @@ CATALOGUE: dict[str, CodeInfo] = {
         "SPLIT", W, "Declaration has no delivery partner",
         "Add delivery_partner_id to the declaration; until then its money is shown "
         "in the 'unassigned' row."),
+    "SPLIT_UNATTRIBUTED_AMOUNT": CodeInfo(
+        "SPLIT", W, "Statement money with no declaration behind it in the calculation",
+        "It is shown in the 'unassigned' row. This is a gap in the calculation, not in "
+        "your data: report it with the input files."),
     # --- rules engine (reconcile/rulebook/engine.py) ---
     "RULE_ENGINE_ERROR": CodeInfo(
         "RULE", W, "The durable-rules engine failed on some declarations",

@@ -30,6 +30,8 @@ to the penny. How:
 * The lead provider's retained share is a percentage of each partner's money, rounded
   half up per partner. So, exactly, for every statement:
   ``Σ partners.amount + retained == net`` (VAT is not split: it follows the net).
+* Line money with no declaration behind it (a calculation gap, never expected) also
+  goes to the unassigned entry, with a ``SPLIT_UNATTRIBUTED_AMOUNT`` finding.
 * A declaration with no delivery partner goes to the entry with
   ``delivery_partner_id None`` ("unassigned"), never dropped; each statement with
   such declarations yields one ``SPLIT_NO_DELIVERY_PARTNER`` finding giving their
@@ -525,11 +527,9 @@ def _findings(split: StatementSplit, parts: _LineParts) -> list[Finding]:
             **where))
     if parts.unattributed:
         found.append(finding(
-            "SPLIT_NO_DELIVERY_PARTNER",
+            "SPLIT_UNATTRIBUTED_AMOUNT",
             f"{money.pounds(parts.unattributed)} on {split.key.name} has no declaration "
-            "behind it in the calculation; it is in the unassigned entry.",
-            "This is a calculation gap, not a data problem: report it with the input files.",
-            **where))
+            "behind it in the calculation; it is in the unassigned entry.", **where))
     return found
 
 

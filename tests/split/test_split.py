@@ -348,3 +348,16 @@ def test_service_fee_basis_leaves_out_flat_rate_mentors_and_empty_clawbacks():
     assert {p.delivery_partner_id: p.service_fee for p in may.partners} == {
         "dp-mentors": D("0.00"), "dp-north": D("5.00"), "dp-south": D("5.00")}
     assert by_partner(may)["dp-mentors"].output == D("500.00")
+
+
+def test_line_money_without_declarations_goes_to_unassigned_with_a_finding():
+    # a line the calculation attributed to nobody (never expected): kept, not lost
+    atts = (att("n-1", "dp-north"),)
+    st = statement(atts)
+    st = st._replace(uplift=st.uplift._replace(count=1, amount=D("100.00")),
+                     net=st.net + D("100.00"))
+    result = split_payments(Calc((st,), atts), (), rulebook())
+    (may,) = result.statements
+    assert by_partner(may)[None].uplift == D("100.00")
+    assert sum(p.amount for p in may.partners) + may.retained == may.net
+    assert [f.code for f in result.findings] == ["SPLIT_UNATTRIBUTED_AMOUNT"]
