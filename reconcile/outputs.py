@@ -9,20 +9,55 @@ every stage has succeeded, so bad input (exit 2) writes nothing at all.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from reconcile.errors import Problem, UsageError
 from reconcile.model import Source
 
+#: top-level lists longer than this are written one compact item per line
+LONG_LIST = 200
+
+
+def write_json(fp: IO[str], data: object) -> None:
+    """JSON for people and for machines, streamed.
+
+    A top-level object is indented; each item of a long top-level list (the
+    per-declaration attributions can run to a million) is written compactly on one
+    line, so the file stays readable, diffable and a fraction of the indented size,
+    and is never built as one string in memory.
+    """
+    if not isinstance(data, dict):
+        fp.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    fp.write("{")
+    for n, (key, value) in enumerate(data.items()):
+        fp.write("," if n else "")
+        fp.write(f"\n  {json.dumps(key)}: ")
+        if isinstance(value, list) and len(value) > LONG_LIST:
+            fp.write("[")
+            compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+            for i, item in enumerate(value):
+                fp.write(",\n    " if i else "\n    ")
+                fp.write(compact.encode(item))
+            fp.write("\n  ]")
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False)
+            fp.write(text.replace("\n", "\n  "))
+    fp.write("\n}\n" if data else "}\n")
+
 
 def dump_json(data: object) -> str:
-    """Stable JSON text: sorted where order carries no meaning is the caller's job."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """The text :func:`write_json` writes (for small results and tests)."""
+    buffer = io.StringIO()
+    write_json(buffer, data)
+    return buffer.getvalue()
 
 
 class Outputs:
@@ -37,6 +72,18 @@ class Outputs:
         if callable(text):
             self._text_jobs.add(id(text))
         self._jobs.append((None if str(path) == "-" else Path(path), text))
+
+    def json(self, path: Path | str, make: Callable[[], object]) -> None:
+        """JSON made by ``make()`` when committed, streamed (``-``: standard output)."""
+        if str(path) == "-":
+            self.text(path, lambda: dump_json(make()))
+            return
+
+        def render(tmp: Path) -> None:
+            with open(tmp, "w", encoding="utf-8") as fp:
+                write_json(fp, make())
+
+        self.file(path, render)
 
     def file(self, path: Path | str, render: Callable[[Path], None]) -> None:
         """A file made by ``render(temp_path)``, e.g. an xlsxwriter workbook."""

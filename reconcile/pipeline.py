@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from reconcile.errors import Problem, UsageError
 from reconcile.findings import Finding, Severity, sort_key
 from reconcile.model import Source
-from reconcile.outputs import Outputs, dump_json
+from reconcile.outputs import Outputs
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 
@@ -97,7 +97,8 @@ def run(options: RunOptions) -> RunResult:
     with progress.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
         evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
     with progress.stage("calculate", "expected payments per statement"):
-        calculation = calculate(declarations, evaluation, rulebook, dfe_statements)
+        calculation = calculate(declarations, evaluation, rulebook, dfe_statements,
+                                as_of=as_of)
     comparison = None
     if dfe_statements:
         from reconcile.compare import compare
@@ -169,7 +170,7 @@ def command_expected(**options) -> int:
 
     outputs = Outputs()
     result = run(opts)
-    outputs.text(options["json_out"], dump_json(result_json(result)))
+    outputs.json(options["json_out"], lambda: result_json(result))
     outputs.commit()
     if not opts.quiet:
         print(_summary(result), file=sys.stderr)
@@ -188,7 +189,7 @@ def command_run(**options) -> int:
     outputs = Outputs()
     outputs.file(options["out"], lambda tmp: write_workbook(book, tmp))
     if options.get("json_out"):
-        outputs.text(options["json_out"], lambda: dump_json(result_json(result)))
+        outputs.json(options["json_out"], lambda: result_json(result))
     outputs.check_writable()  # before the work, not after it
     result = run(opts)
     progress = Progress(opts.quiet)
@@ -213,7 +214,7 @@ def command_split(**options) -> int:
     result = run(opts)
     outputs = Outputs()
     if options.get("json_out"):
-        outputs.text(options["json_out"], dump_json(split_json(result.split)))
+        outputs.json(options["json_out"], lambda: split_json(result.split))
     if options.get("out"):
         outputs.file(options["out"], lambda tmp: write_split_workbook(result.split, tmp))
     if options.get("per_partner"):
@@ -232,7 +233,7 @@ def command_explain(**options) -> int:
     explanation = explain_declaration(result, options["declaration_id"])
     if options.get("json_out"):
         outputs = Outputs()
-        outputs.text(options["json_out"], dump_json(explanation.as_json()))
+        outputs.json(options["json_out"], explanation.as_json)
         outputs.commit()
     if str(options.get("json_out")) != "-":
         print(render_explanation(explanation))
