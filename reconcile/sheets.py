@@ -156,8 +156,8 @@ class RowStream(NamedTuple):
 
     ``count`` is the number of rows it will produce, when known beforehand.
 
-    For speed at a million rows, a streamed row may hold *plain values* instead of
-    cells: ``str`` (text), ``Decimal`` (money), ``int`` (a count), ``datetime`` /
+    For speed at a million rows, a row may hold *plain values* instead of cells
+    (in any sheet; a streamed sheet can give their styles): ``str`` (text), ``Decimal`` (money), ``int`` (a count), ``datetime`` /
     ``date``; ``None`` leaves the cell empty. A plain value takes its column's
     style from ``styles`` (else the kind's default: text, money, count, date).
     Cells (e.g. a header row) may be mixed in.
@@ -281,12 +281,9 @@ class Sheet(NamedTuple):
         return iter(self.rows)
 
     def iter_cells(self) -> Iterator[tuple]:
-        """The rows with every plain value of a streamed sheet made a cell (for tests)."""
-        if not isinstance(self.rows, RowStream):
-            yield from self.rows
-            return
-        stream = self.rows
-        for row in stream.produce():
+        """The rows with every plain value made a cell (its column's or kind's style)."""
+        stream = self.rows if isinstance(self.rows, RowStream) else RowStream(lambda: iter(()))
+        for row in self.iter_rows():
             yield tuple(stream.cell(c, v) for c, v in enumerate(row))
 
     @property

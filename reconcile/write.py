@@ -32,10 +32,12 @@ from pathlib import Path
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.worksheet import re_dynamic_function
 from xlsxwriter.xmlwriter import XMLwriter
 
 from reconcile import __version__
 from reconcile.sheets import (
+    CELL_TYPES,
     STYLES,
     Blank,
     Date,
@@ -43,6 +45,7 @@ from reconcile.sheets import (
     Link,
     Money,
     Number,
+    RowStream,
     Sheet,
     Text,
     Workbook,
@@ -121,7 +124,7 @@ def _write_sheet(workbook, sheet: Sheet, formats: _Formats):
     if sheet.hide_gridlines:
         ws.hide_gridlines(2)
     ws.set_paper(9)  # A4: the statements are British
-    if sheet.streamed and ws.constant_memory and STREAM_FAST:
+    if ws.constant_memory and STREAM_FAST and (sheet.streamed or not _has_links(sheet)):
         last_row = _stream_rows(ws, sheet, formats)
     else:
         for row, height in sorted(sheet.heights):  # before the rows: constant_memory
@@ -158,13 +161,21 @@ def _write_rows(ws, sheet: Sheet, formats: _Formats) -> int:
 
     write_string, write_number = ws.write_string, ws.write_number
     write_formula, write_datetime, write_blank = ws.write_formula, ws.write_datetime, ws.write_blank
+    stream = sheet.rows if sheet.streamed else RowStream(lambda: iter(()))
     last_row = -1
-    for r, row in enumerate(sheet.iter_cells()):
-        last_row = r
+    for r, row in enumerate(sheet.iter_rows()):
         for c, cell in enumerate(row):
             if cell is None:
                 continue
+            last_row = r
             kind = type(cell)
+            if kind not in CELL_TYPES:
+                try:
+                    cell = stream.cell(c, cell)
+                except TypeError as error:
+                    raise TypeError(f"sheet {sheet.name!r} row {r + 1} column {c + 1}: "
+                                    f"{error}") from None
+                kind = type(cell)
             if kind is Text:
                 write_string(r, c, cell.value, fmt(cell.style))
             elif kind is Money or kind is Number:
@@ -209,6 +220,40 @@ def _text_xml(text: str) -> str:
     return f"<t>{text}</t>"
 
 
+# Functions XlsxWriter leaves as written (no _xlfn. prefix, no dynamic array).
+_PLAIN_FUNCTIONS = frozenset({
+    "SUM", "AND", "OR", "NOT", "IF", "IFERROR", "ISNUMBER", "ISBLANK", "LEN", "ROUND",
+    "ABS", "MIN", "MAX", "COUNT", "COUNTA", "COUNTIF", "SUMIF", "SUMPRODUCT", "AVERAGE"})
+_FUNCTION_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9._]*)\(")
+_FORMULA_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!")
+
+
+def _has_links(sheet: Sheet) -> bool:
+    return any(type(cell) is Link for row in sheet.rows for cell in row)
+
+
+def _formula_xml(ws, ref: str, style_attr: str, cell: Formula) -> str:
+    """A formula cell as XlsxWriter writes it (``write_formula`` then ``_write_cell``)."""
+    formula = cell.formula
+    if (formula.startswith(("=", "{")) or "_xlfn." in formula
+            or not _PLAIN_FUNCTIONS.issuperset(_FUNCTION_CALL.findall(formula))):
+        if formula.startswith("{") or re_dynamic_function.search(formula):
+            raise TypeError(f"{ref}: array formulas are not supported: {formula!r}")
+        formula = ws._prepare_formula(formula)
+    value = _cached(cell.value)
+    attr = ""
+    if isinstance(value, bool):
+        attr, value = ' t="b"', 1 if value else 0
+    elif isinstance(value, str):
+        if value in _FORMULA_ERRORS:
+            attr = ' t="e"'
+        elif value:
+            attr = ' t="str"'
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    formula = formula.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'<c r="{ref}"{style_attr}{attr}><f>{formula}</f><v>{value}</v></c>'
+
+
 _EPOCH = dt.datetime(1899, 12, 31)
 
 
@@ -225,17 +270,18 @@ def _excel_serial(value: dt.date | dt.datetime) -> float:
 
 
 def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
-    """A streamed sheet's rows written as XML straight into XlsxWriter's row file.
+    """A sheet's rows written as XML straight into XlsxWriter's row file.
 
     Why: through the cell API XlsxWriter spends about 10 µs a cell (bounds checks,
-    a cell tuple in a dict, attribute escaping, one file write per cell): over three
-    minutes for a million 22-column declarations. This writes the *same* XML that
-    XlsxWriter's ``constant_memory`` mode writes (inline strings, no spans; proven
-    byte-equal by tests/report/test_write.py), a row per string join. It relies on
-    three XlsxWriter internals, present since 1.x: in ``constant_memory`` mode
-    ``ws.fh`` is the row-data file, ``dim_*`` bound the sheet, and
-    ``Format._get_xf_index()`` numbers a format. Text, numbers, money, dates and
-    blanks only (a streamed sheet is a flat table), as cells or plain values.
+    a cell tuple in a dict, attribute escaping, 30 regular expressions per formula,
+    one file write per cell): over three minutes for a million 22-column
+    declarations. This writes the *same* XML that XlsxWriter's ``constant_memory``
+    mode writes (inline strings, no spans; proven byte-equal by
+    tests/report/test_write.py and test_golden.py), a row per string join. It relies
+    on XlsxWriter internals present since 1.x: in ``constant_memory`` mode ``ws.fh``
+    is the row-data file, ``dim_*`` bound the sheet, ``Format._get_xf_index()``
+    numbers a format, ``_prepare_formula`` rewrites newer functions. Every cell kind
+    but links (a sheet with links goes through the API).
     """
     xf: dict[str, str] = {}
 
@@ -245,10 +291,9 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
             attr = xf[name] = f' s="{formats[name]._get_xf_index()}"'
         return attr
 
-    stream = sheet.rows
     defaults = {str: "text", Decimal: "money", int: "count", dt.datetime: "datetime",
                 dt.date: "date"}
-    column_styles = list(stream.styles)
+    column_styles = list(sheet.rows.styles) if sheet.streamed else []
     letters: list[str] = []
     raw_styles: list[dict] = []  # per column: python type -> ' s="n"'
 
@@ -263,11 +308,11 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
     fh = ws.fh
     parts: list[str] = []
     append = parts.append
-    last_row, last_col = -1, -1
-    for r, row in enumerate(stream.produce()):
-        last_row = r
+    first_row, last_row, first_col, last_col = None, -1, None, -1
+    for r, row in enumerate(sheet.iter_rows()):
         n = r + 1
         height = heights.get(r)
+        start = len(parts)
         append(f'<row r="{n}">' if height is None else
                f'<row r="{n}" ht="{height:.16g}" customHeight="1">')
         width = len(row)
@@ -307,6 +352,9 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
             elif kind is Blank:
                 append(f'<c r="{letters[c]}{n}"{style(value.style)}/>')
                 continue
+            elif kind is Formula:
+                append(_formula_xml(ws, f"{letters[c]}{n}", style(value.style), value))
+                continue
             else:
                 raise TypeError(f"sheet {sheet.name!r} row {n} column {c + 1}: "
                                 f"{kind.__name__} cannot be streamed: {value!r}")
@@ -317,14 +365,32 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
                        f"</is></c>")
             else:
                 append(f'<c r="{letters[c]}{n}"{st} t="inlineStr"><is><t>{value}</t></is></c>')
-        last_col = max(last_col, width - 1)
+        if len(parts) == start + 1:
+            # no cell: XlsxWriter writes no row (or an empty one carrying a height)
+            parts.pop()
+            if height is not None:
+                append(f'<row r="{n}" ht="{height:.16g}" customHeight="1"/>')
+            continue
+        # the sheet's bounds, as XlsxWriter keeps them from the cells written
+        if first_row is None:
+            first_row = r
+        last_row = r
+        lo = 0
+        while row[lo] is None:
+            lo += 1
+        hi = width - 1
+        while row[hi] is None:
+            hi -= 1
+        if first_col is None or lo < first_col:
+            first_col = lo
+        last_col = max(last_col, hi)
         append("</row>")
         if r % _ROWS_PER_WRITE == 0:
             fh.write("".join(parts))
             parts.clear()
     fh.write("".join(parts))
-    if last_row >= 0 and last_col >= 0:
-        ws._check_dimensions(0, 0)
+    if first_row is not None:
+        ws._check_dimensions(first_row, first_col)
         ws._check_dimensions(last_row, last_col)
         # nothing of this sheet is left for XlsxWriter's own row flushing
         ws.previous_row = last_row + 1

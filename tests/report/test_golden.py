@@ -49,6 +49,17 @@ def test_rendered_workbook_matches_its_golden_dump(tmp_path, name, with_dfe):
     _check(name, dump_workbook(path))
 
 
+def test_the_fast_writer_gives_xlsxwriters_own_bytes(tmp_path, monkeypatch):
+    from reconcile import write
+
+    book = build_workbook(build_result())
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    write_workbook(book, fast)
+    monkeypatch.setattr(write, "STREAM_FAST", False)
+    write_workbook(book, slow)
+    assert fast.read_bytes() == slow.read_bytes()
+
+
 def test_the_same_inputs_give_a_byte_identical_workbook(tmp_path):
     first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
     write_workbook(build_workbook(build_result()), first)

@@ -105,8 +105,10 @@ def test_streamed_rows_are_written_in_constant_memory(tmp_path):
     assert rows[-1] == ("d999", 9.99)
 
 
-def test_a_non_cell_is_refused_with_its_place(tmp_path):
-    book = Workbook((Sheet("S", ((Text("a"), "raw string"),)),))
+@pytest.mark.parametrize("links", [False, True])
+def test_a_float_is_refused_with_its_place_money_is_decimal(tmp_path, links):
+    extra = (Link("x", "S"),) if links else ()  # a sheet with links goes through the API
+    book = Workbook((Sheet("S", ((Text("a"), 1.5, *extra),)),))
     with pytest.raises(TypeError, match="row 1 column 2"):
         write_workbook(book, tmp_path / "x.xlsx")
 
@@ -153,7 +155,26 @@ def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path, mon
     assert fast.read_bytes() == slow.read_bytes()
 
 
-def test_a_streamed_formula_is_refused_with_its_place(tmp_path):
-    sheet = Sheet("S", RowStream(lambda: iter([("a", Formula("1+1", 2))])))
-    with pytest.raises(TypeError, match="row 1 column 2: Formula cannot be streamed"):
+def test_a_streamed_link_is_refused_with_its_place(tmp_path):
+    sheet = Sheet("S", RowStream(lambda: iter([("a", Link("here", "S"))])))
+    with pytest.raises(TypeError, match="row 1 column 2: Link cannot be streamed"):
         write_workbook(Workbook((sheet,)), tmp_path / "x.xlsx")
+
+
+def test_formulas_through_the_fast_path_are_xlsxwriters_own(tmp_path, monkeypatch):
+    from reconcile import write
+
+    rows = (
+        (Number(2), Money(Decimal("1.10")), Formula("A1*B1", Decimal("2.20")),
+         Formula("IF(A1>1,\"a<b & c\",\"\")", "a<b & c", "text"),
+         Formula("AND(A1=2,TRUE)", True, "text"), Formula("A1/0", "#DIV/0!", "text"),
+         Formula("STDEV(A1:B1)", 0), Formula("=SUM(A1:B1)", Decimal("-0.00")),
+         Formula("SUM(A1)", None)),
+    )
+    sheet = Sheet("F", rows, heights=((0, 42),))
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    write_workbook(Workbook((sheet,)), fast)
+    monkeypatch.setattr(write, "STREAM_FAST", False)
+    write_workbook(Workbook((sheet,)), slow)
+    assert _sheet_xml(fast) == _sheet_xml(slow)
+    assert "<f>STDEV(A1:B1)</f>" in _sheet_xml(fast)
