@@ -52,7 +52,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from reconcile import money
-from reconcile.findings import Finding, Severity, finding
+from reconcile.findings import CATALOGUE, Finding, Severity, finding
 from reconcile.model import (
     DfeLine,
     DfeStatement,
@@ -221,6 +221,7 @@ def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: 
     related = _related_findings(calculation.findings)
     context = _Context(rulebook, tolerance, calculation, *_clawback_index(calculation))
 
+
     matched, dfe_only, pair_findings = _pair(expected, dfe_statements)
     pairs: list[StatementPair] = []
     findings: list[Finding] = list(pair_findings)
@@ -245,7 +246,8 @@ def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: 
     for (provider, cohort), statements in sorted(not_compared.items()):
         span = spans.get((_norm(provider), cohort))
         findings.append(_not_compared(provider, cohort, statements, span))
-    findings.extend(_clawback_placement(calculation, expected, dfe_statements, declarations))
+    findings.extend(_clawback_placement(calculation, expected, dfe_statements, declarations,
+                                        context.clawbacks, context.paid_on))
     pairs.sort(key=lambda p: (p.key.lead_provider, p.key.cohort,
                               p.payment_date or dt.date.max, p.key.name))
     return Comparison(tuple(pairs), tuple(findings), tolerance)
@@ -269,6 +271,8 @@ class _Context(NamedTuple):
     #: clawback attributions per statement, and the fee first paid for each of them
     clawbacks: dict = {}  # noqa: RUF012 (never mutated)
     first_paid: dict = {}  # noqa: RUF012
+    #: the statement that paid each clawed-back declaration (not beyond the last band)
+    paid_on: dict = {}  # noqa: RUF012
 
     def differ(self, a: Decimal | None, b: Decimal | None) -> bool:
         return abs(money.round_money(a or ZERO) - money.round_money(b or ZERO)) > self.tolerance
@@ -609,6 +613,7 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
             x.count if x else None, x.fee if x else None, x.amount if x else None,
             y.count if y else None, y.fee if y else None, y.amount if y else None))
         where = {**_at(e.key, label), "source": y.source if y else d.source}
+        trace = _trace(e.key, section, ptype, dtype, band, x.count if x else 0)
         note = notes.get((ptype, dtype), "") if section == CLAWBACK else ""
         severity = Severity.WARNING if note else None
         x_empty = x is None or (x.count == 0 and x.amount == 0)
@@ -619,6 +624,7 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                     f"We expect {x.count} {dtype} declaration(s) of {ptype or 'participants'} "
                     f"in {_band_words(band)} on {e.key.name} ({money.pounds(x.amount)}), but "
                     f"DfE's statement has no such {_WHAT[section][:-1]} line.{note}",
+                    f"{CATALOGUE['LINE_MISSING_FROM_DFE'].suggestion} {trace}",
                     severity=severity, **where, expected=money.show(x.amount),
                     actual=money.show(ZERO), difference=money.show(-x.amount)))
             continue
@@ -639,6 +645,7 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                 count_code,
                 f"{label}: DfE counts {y.count}, we expect {x.count} "
                 f"({money.pounds(y.amount - x.amount)} on the line).{note}",
+                f"{CATALOGUE[count_code].suggestion} {trace}",
                 severity=severity, **where, expected=str(x.count), actual=str(y.count),
                 difference=str(y.count - x.count)))
         if y.fee is not None and x.fee is not None and context.differ(y.fee, x.fee):
@@ -665,6 +672,17 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                 severity=severity, **where, expected=money.show(x.amount),
                 actual=money.show(y.amount), difference=money.show(y.amount - x.amount)))
     return lines, findings
+
+
+def _trace(key: StatementKey, section: str, ptype: str | None, dtype: str | None,
+           band: str | None, count: int) -> str:
+    """Where the declarations of a line are: the workbook's Declarations sheet filter."""
+    statement, band_column = (("Expected statement", "Band") if section == OUTPUT
+                              else ("Clawback statement", "Clawback band"))
+    who = f", Participant type = {ptype}" if ptype else ""
+    return (f"They are in the Declarations sheet: filter {statement} = {key.name}, "
+            f"Declaration type = {dtype}{who}, {band_column} = {band or 'flat rate'} "
+            f"({count} declaration(s) expected).")
 
 
 def _band_words(band: str | None) -> str:
@@ -878,19 +896,25 @@ def _dfe_only_lines(d: DfeStatement, context: _Context) -> tuple[LineComparison,
 # --------------------------------------------------------------------------- explanations
 
 
-def _clawback_index(calculation: Any) -> tuple[dict, dict]:
-    """Clawback attributions by statement, and the fee each of them was first paid
-    (one pass over the attributions, whatever the number of statements)."""
+def _clawback_index(calculation: Any) -> tuple[dict, dict, dict]:
+    """Clawback attributions by statement; for each clawed-back declaration the fee it
+    was first paid and the statement that paid it (two passes over the attributions,
+    whatever the number of statements; dictionaries of clawbacks only)."""
+    attributions = getattr(calculation, "attributions", ()) or ()
     by_statement: dict[StatementKey, list] = defaultdict(list)
-    for a in getattr(calculation, "attributions", ()) or ():
+    for a in attributions:
         if a.kind == "clawback":
             by_statement[a.statement].append(a)
     if not by_statement:
-        return {}, {}
+        return {}, {}, {}
     ids = {a.declaration_id for clawed in by_statement.values() for a in clawed}
-    first_paid = {a.declaration_id: a.fee for a in calculation.attributions
-                  if a.kind == "output" and a.declaration_id in ids}
-    return dict(by_statement), first_paid
+    first_paid, paid_on = {}, {}
+    for a in attributions:
+        if a.declaration_id in ids and a.kind == "output":
+            first_paid[a.declaration_id] = a.fee
+            if not a.unpaid:
+                paid_on[a.declaration_id] = a.statement
+    return dict(by_statement), first_paid, paid_on
 
 
 def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) -> dict:
@@ -936,7 +960,8 @@ def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) ->
 
 
 def _clawback_placement(calculation: Any, expected: tuple, dfe_statements: Sequence,
-                        declarations: Sequence) -> list[Finding]:
+                        declarations: Sequence, clawbacks: dict,
+                        paid_on: dict) -> list[Finding]:
     """Clawbacks on a statement of another cohort, or before the statement that paid.
 
     From the calculation's attributions (the statements it placed each declaration
@@ -948,20 +973,15 @@ def _clawback_placement(calculation: Any, expected: tuple, dfe_statements: Seque
     # expects the clawback on the declaration's own cohort): not again here.
     reported = {(_norm(f.lead_provider), f.cohort) for f in calculation.findings
                 if f.code == "CLAWBACK_OTHER_COHORT"}
-    paid_on: dict[str, StatementKey] = {}
-    clawed_on: dict[str, tuple] = {}
-    for a in getattr(calculation, "attributions", ()) or ():
-        if a.kind == "output" and not a.unpaid:
-            paid_on[a.declaration_id] = a.statement
-        elif a.kind == "clawback":
-            clawed_on[a.declaration_id] = (a.statement, a)
-    for declaration_id, (claw_key, _a) in clawed_on.items():
-        pay_key = paid_on.get(declaration_id)
-        if pay_key is None:
-            continue
-        _placement(out, declaration_id, pay_key.lead_provider, pay_key.cohort, pay_key.name,
-                   dates.get(pay_key), claw_key.lead_provider, claw_key.cohort, claw_key.name,
-                   dates.get(claw_key), None)
+    for clawed in clawbacks.values():
+        for a in clawed:
+            pay_key = paid_on.get(a.declaration_id)
+            if pay_key is None:
+                continue
+            claw_key = a.statement
+            _placement(out, a.declaration_id, pay_key.lead_provider, pay_key.cohort,
+                       pay_key.name, dates.get(pay_key), claw_key.lead_provider,
+                       claw_key.cohort, claw_key.name, dates.get(claw_key), None)
     if declarations and dfe_statements:
         by_id = {d.statement_id: d for d in dfe_statements if d.statement_id}
         by_name: dict[tuple, DfeStatement] = {}

@@ -112,6 +112,10 @@ def test_count_off_by_one_in_a_band_is_one_count_finding():
     assert (f.statement, f.line, f.expected, f.actual, f.difference) == (
         "May 2024", "output ect started band A", "10", "9", "-1")
     assert "-£119.40" in f.message and str(f.source) == "dfe.xlsx, sheet Lines, row 7"
+    assert f.suggestion.endswith(
+        "They are in the Declarations sheet: filter Expected statement = May 2024, "
+        "Declaration type = started, Participant type = ect, Band = A "
+        "(10 declaration(s) expected).")
     pair = result.pairs[0]
     assert pair.status == DIFFERS and pair.difference == D("-143.28")  # 119.40 x 1.2
     assert pair.lines[0].codes == ("OUTPUT_COUNT_MISMATCH",)

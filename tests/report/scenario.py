@@ -69,7 +69,8 @@ def _declarations():
     return tuple(out)
 
 
-def build_result() -> RunResult:
+def build_result(with_dfe: bool = True) -> RunResult:
+    """The run; ``with_dfe=False``: the same run given no DfE statements."""
     april = expected("April 2024", dt.date(2024, 4, 25),
                      outputs=(("ect", "started", "A", 2, STARTED_A),), service_fee="1086.21")
     may = expected("May 2024", dt.date(2024, 5, 25),
@@ -95,12 +96,14 @@ def build_result() -> RunResult:
         for x in dfe_may.lines if x.line_type != "vat") + (
         line("adjustment", "-250.00", description="=SUM(A1:A9) replacement mentor uplift"),
         line("vat", "537.68")), total=D("3226.09"))
-    dfe_statements = (dfe_like(april), dfe_may)
-    comparison = compare(calculation, dfe_statements, RULEBOOK)
+    dfe_statements = (dfe_like(april), dfe_may) if with_dfe else ()
+    comparison = compare(calculation, dfe_statements, RULEBOOK) if with_dfe else None
     evaluation = Evaluation(tuple(frozenset({"billable"}) for _ in declarations),
                             tuple(("billable",) for _ in declarations))
-    findings = tuple(sorted((*calculation.findings, *comparison.findings), key=sort_key))
-    options = RunOptions(Path("decl.csv"), Path("dfe.xlsx"), as_of=dt.date(2024, 6, 1))
+    findings = tuple(sorted((*calculation.findings,
+                             *(comparison.findings if comparison else ())), key=sort_key))
+    options = RunOptions(Path("decl.csv"), Path("dfe.xlsx") if with_dfe else None,
+                         as_of=dt.date(2024, 6, 1))
     return RunResult(options, Rulebook(), declarations, dfe_statements, evaluation,
                      calculation, comparison, None, findings, (("rules", 0.1),))
 

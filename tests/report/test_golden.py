@@ -41,9 +41,7 @@ def _check(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("name, with_dfe", [("scenario", True), ("scenario-no-dfe", False)])
 def test_rendered_workbook_matches_its_golden_dump(tmp_path, name, with_dfe):
-    result = build_result()
-    if not with_dfe:
-        result = result._replace(comparison=None, dfe_statements=())
+    result = build_result(with_dfe)
     path = tmp_path / "book.xlsx"
     write_workbook(build_workbook(result), path)
     _check(name, dump_workbook(path))

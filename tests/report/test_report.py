@@ -135,8 +135,7 @@ def test_rules_sheet_lets_the_run_be_reproduced(book):
 
 
 def test_without_dfe_statements_the_workbook_shows_expected_only():
-    result = build_result()._replace(comparison=None, dfe_statements=())
-    book = build_workbook(result)
+    book = build_workbook(build_result(with_dfe=False))
     summary = book.sheet("Summary")
     may = summary.rows[7]
     assert may[6].value == D("3669.37") and may[7] is None and may[8] is None
