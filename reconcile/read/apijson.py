@@ -20,6 +20,12 @@ lists only output-fee statements and carries no money, so each becomes a
 The v3 declaration has no cohort and no uplift flags: a cohort comes from DfE's
 statements (``--dfe-statements``) or the file name (see :mod:`.declarations`);
 ``pupil_premium_uplift``/``sparsity_uplift``/``cohort`` attributes are read when present.
+``uplift_paid`` (a fee was paid) is not taken for a flag: it does not say which one.
+
+Example::
+
+    table = read_declarations_json(Path("declarations.json"), "declarations.json", Limits())
+    table.header     # ('id', 'participant_id', 'declaration_type', ...)
 """
 
 from __future__ import annotations

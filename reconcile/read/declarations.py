@@ -212,7 +212,10 @@ def _columns(table: Table, positions: list[int]) -> list[list]:
     if table.columns is not None:
         return [table.columns[p] for p in positions]
     rows = table.rows
-    return [list(map(itemgetter(p), rows)) for p in positions]
+    if len(positions) * 2 < len(rows[0]):  # a few columns of a wide sheet
+        return [list(map(itemgetter(p), rows)) for p in positions]
+    transposed = list(zip(*rows))  # one C call; about twice as fast as per column
+    return [transposed[p] for p in positions]
 
 
 def _resolve_course(columns, raw, table, header, parsers, log, n) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import struct
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
@@ -51,7 +52,10 @@ _NO_CACHED_VALUE = re.compile(
     rb"<(?:\w+:)?c\s[^>]*?r=\"([A-Z]+\d+)\"[^>]*>\s*"
     rb"(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)\s*"
     rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)")
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# Two patterns with a literal start, which the regex engine finds at memchr speed
+# (one alternation would be ten times slower); ":f" is the rare namespaced <x:f>.
+_FORMULA = re.compile(rb"<f[\s>/]")
+_NAMESPACED_FORMULA = re.compile(rb":f[\s>/]")
 _CHUNK = 1 << 22
 _SCANNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-xlsx-scan")
 #: what calamine raises for a damaged workbook (its own errors, or I/O and value errors)
@@ -114,37 +118,74 @@ def check_dimension(archive: zipfile.ZipFile, part: str, source: Source, limits:
         raise InputError([too_many_columns(source, cols, limits)])
 
 
+def _inflate(path: Path, part: str, stop: threading.Event | None):
+    """The part's XML in chunks of at most ``_CHUNK`` bytes.
+
+    Deflate is undone with zlib directly (no per-read overhead, no CRC: calamine
+    checks the file), which is about twice as fast as ``ZipFile.open``.
+    """
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(part)
+        if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+            with archive.open(info) as stream:
+                while stop is None or not stop.is_set():
+                    chunk = stream.read(_CHUNK)
+                    if not chunk:
+                        return
+                    yield chunk
+            return
+    with path.open("rb") as raw:
+        raw.seek(info.header_offset)
+        local = raw.read(30)
+        if local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"no local header for {part}")
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        raw.seek(info.header_offset + 30 + name_length + extra_length)
+        left = info.compress_size
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        while left > 0 and (stop is None or not stop.is_set()):
+            data = raw.read(min(1 << 20, left))
+            if not data:
+                raise EOFError(f"{part} is cut short")
+            left -= len(data)
+            while data:
+                chunk = inflater.decompress(data, _CHUNK)
+                data = inflater.unconsumed_tail
+                if chunk:
+                    yield chunk
+        rest = inflater.flush()
+        if rest:
+            yield rest
+
+
 def scan_formulas(path: Path, part: str, stop: threading.Event | None = None
                   ) -> list[str] | BaseException:
     """Cells holding a formula with no cached value (at most 50), streaming the sheet XML.
 
-    Runs in a thread beside calamine (which releases the GIL), so it costs no wall
-    time on a machine with two cores. Returns the exception instead of raising it.
+    Runs beside calamine when a core is free (calamine releases the GIL), else after
+    it. Returns the exception instead of raising it (it may run in a thread).
     """
     missing: list[str] = []
     tail = b""
     try:
-        with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
+        with zipfile.ZipFile(path) as archive:
             limit = archive.getinfo(part).file_size + _CHUNK
-            read = 0
-            while stop is None or not stop.is_set():
-                chunk = stream.read(_CHUNK)
-                if not chunk:
-                    break
-                read += len(chunk)
-                if read > limit:
-                    return _fail(Source(str(path)),
-                                 "the sheet unpacks to more than its declared size "
-                                 "(a damaged or malicious file)",
-                                 "export the workbook again from its source")
-                window = tail + chunk
-                if (b"<f" in window or b":f" in window) and _FORMULA.search(window) \
-                        and len(missing) < 50:
-                    for match in _NO_CACHED_VALUE.finditer(window):
-                        cell = match.group(1).decode()
-                        if cell not in missing:
-                            missing.append(cell)
-                tail = window[-4096:]
+        read = 0
+        for chunk in _inflate(path, part, stop):
+            read += len(chunk)
+            if read > limit:
+                return _fail(Source(str(path)),
+                             "the sheet unpacks to more than its declared size "
+                             "(a damaged or malicious file)",
+                             "export the workbook again from its source")
+            window = tail + chunk
+            if len(missing) < 50 and (_FORMULA.search(window) or (
+                    window.find(b":") >= 0 and _NAMESPACED_FORMULA.search(window))):
+                for match in _NO_CACHED_VALUE.finditer(window):
+                    cell = match.group(1).decode()
+                    if cell not in missing:
+                        missing.append(cell)
+            tail = window[-4096:]
     except KeyError:
         return []
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
