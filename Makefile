@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast test-py313 bench bench-quick lint clean
+.PHONY: venv demo test test-fast test-py313 bench bench-quick lint clean libreoffice
 
 venv: $(STAMP)
 
@@ -23,6 +23,11 @@ test: venv
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -x -m 'not slow' -p no:cacheprovider
+
+# LibreOffice Calc (headless) and poppler: the test that recalculates the workbook's
+# formulas, and the Summary picture. Needs root (apt-get); a no-op when installed.
+libreoffice:
+	bash tools/install-libreoffice.sh
 
 bench: venv
 	$(BIN)/python -m bench

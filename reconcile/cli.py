@@ -53,7 +53,7 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("reconcile: interrupted; nothing was written", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:
             if os.environ.get("RECONCILE_DEBUG"):
                 raise
             click.echo(f"reconcile: internal error: {type(exc).__name__}: {exc}", err=True)
@@ -61,6 +61,27 @@ class _Group(click.Group):
                        "Rerun with RECONCILE_DEBUG=1 to see the traceback for a bug report.",
                        err=True)
             sys.exit(EXIT_BUG)
+
+
+class _Pounds(click.ParamType):
+    """A non-negative amount of money, read exactly (never through a float)."""
+
+    name = "pounds"
+
+    def convert(self, value, param, ctx):
+        from decimal import Decimal
+
+        from reconcile.money import MoneyError, to_decimal
+
+        if isinstance(value, Decimal):
+            return value
+        try:
+            amount = to_decimal(str(value))
+        except MoneyError:
+            self.fail(f"{value!r} is not an amount of money, e.g. 0.05", param, ctx)
+        if amount < 0:
+            self.fail("a tolerance cannot be negative", param, ctx)
+        return amount
 
 
 rules_option = click.option(
@@ -107,6 +128,9 @@ def main() -> None:
               help="Reconciliation workbook to write (.xlsx).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the JSON result here ('-' for standard output).")
+@click.option("--tolerance", type=_Pounds(), default="0.00", show_default=True,
+              help="Money differences up to this many pounds (after rounding to pence) "
+                   "are not findings.")
 @engine_option
 @as_of_option
 @progress_option

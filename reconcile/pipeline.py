@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,6 +41,7 @@ class RunOptions(NamedTuple):
     as_of: dt.date | None = None
     quiet: bool = True
     with_split: bool = False
+    tolerance: Decimal = Decimal("0.00")
 
 
 class RunResult(NamedTuple):
@@ -104,7 +106,8 @@ def run(options: RunOptions) -> RunResult:
         from reconcile.compare import compare
 
         with progress.stage("compare", "expected against DfE"):
-            comparison = compare(calculation, dfe_statements, rulebook)
+            comparison = compare(calculation, dfe_statements, rulebook,
+                                 declarations=declarations, tolerance=options.tolerance)
     split_result = None
     if options.with_split:
         from reconcile.split import split_payments
@@ -145,6 +148,7 @@ def _options(**options) -> RunOptions:
         engine=options.get("engine") or "auto",
         as_of=as_of.date() if isinstance(as_of, dt.datetime) else as_of,
         quiet=options.get("quiet", False) or str(options.get("json_out")) == "-",
+        tolerance=options.get("tolerance") or Decimal("0.00"),
     )
 
 
