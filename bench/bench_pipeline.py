@@ -13,7 +13,7 @@ For each size (declarations):
 3. **run** — the real command line in a fresh process, as a user runs it::
 
        python -m reconcile run --declarations ... --dfe-statements ...planted.xlsx \\
-              --contracts .../contracts --out ... --json ... --as-of ...
+              --contracts .../contracts --out reconciliation.xlsx --as-of ...
 
    timed from outside (wall clock, interpreter start included), its stages timed from
    its own progress lines (``reconcile: <stage> done in <t>s``: rules, read, evaluate,
@@ -106,7 +106,7 @@ def _generate_child(out: str, size: str, seed: str) -> None:
 
     result = generate(Path(out), int(size), int(seed), planted=True, quiet=False)
     print(json.dumps({"declarations": result.declarations, "participants": result.participants,
-                      "seconds": result.seconds}))
+                      "seconds": result.seconds, "step_peak_mb": result.peak_mb}))
 
 
 # --- the floor ------------------------------------------------------------------------------
@@ -145,14 +145,22 @@ def floor(declarations: Path, work: Path) -> dict:
 
 # --- the run --------------------------------------------------------------------------------
 
-def reconcile_run(folder: Path, as_of: str, work: Path, engine: str = "auto") -> dict:
-    """``reconcile run`` on the planted sample of ``folder``, as a user runs it."""
+def reconcile_run(folder: Path, as_of: str, work: Path, engine: str = "auto",
+                  with_json: bool = False) -> dict:
+    """``reconcile run`` on the planted sample of ``folder``, as a user runs it.
+
+    The workbook only, by default: the floor reads one workbook and writes one, so the
+    JSON result (``--json``, another serialisation of the same result) is measured
+    only when asked for.
+    """
     command = [sys.executable, "-m", "reconcile", "run",
                "--declarations", str(folder / "declarations.xlsx"),
                "--dfe-statements", str(folder / "dfe-statements-planted.xlsx"),
                "--contracts", str(folder / "contracts"),
-               "--out", str(work / "reconciliation.xlsx"), "--json", str(work / "result.json"),
+               "--out", str(work / "reconciliation.xlsx"),
                "--as-of", as_of, "--engine", engine]
+    if with_json:
+        command += ["--json", str(work / "result.json")]
     done = child(command)
     if done.returncode not in (0, 1):
         raise RuntimeError(f"reconcile run exited {done.returncode}:\n{done.stderr[-3000:]}")
@@ -165,7 +173,8 @@ def reconcile_run(folder: Path, as_of: str, work: Path, engine: str = "auto") ->
             "stages": stages, "output_bytes": sizes}
 
 
-def run(sizes, regenerate: bool = False, engine: str = "auto") -> list[dict]:
+def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool = False
+        ) -> list[dict]:
     """One row per size: data generation, floor, run, stages, memory, ratios."""
     rows = []
     for size in sizes:
@@ -176,7 +185,7 @@ def run(sizes, regenerate: bool = False, engine: str = "auto") -> list[dict]:
             note(f"{size:,}: floor (calamine read + xlsxwriter write) ...")
             low = floor(folder / "declarations.xlsx", work)
             note(f"{size:,}: floor {low['read_s'] + low['write_s']:.1f}s; reconcile run ...")
-            done = reconcile_run(folder, as_of, work, engine)
+            done = reconcile_run(folder, as_of, work, engine, with_json)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         floor_s = low["read_s"] + low["write_s"]
@@ -184,6 +193,7 @@ def run(sizes, regenerate: bool = False, engine: str = "auto") -> list[dict]:
         rules_and_calc = stages.get("evaluate", 0.0) + stages.get("calculate", 0.0)
         row = {
             "declarations": generated.get("declarations", size),
+            "with_json": with_json,
             "run_s": done["seconds"],
             "exit": done["exit"],
             "peak_mb": done["peak_mb"],
@@ -197,6 +207,7 @@ def run(sizes, regenerate: bool = False, engine: str = "auto") -> list[dict]:
             "generate_s": generated.get("total_s"),
             "generate_declarations_s": generated.get("seconds", {}).get("declarations"),
             "generate_peak_mb": generated.get("peak_mb"),
+            "generate_declarations_peak_mb": generated.get("step_peak_mb", {}).get("declarations"),
             "generated_on": generated.get("generated_on"),
             "generate_cached": generated.get("cached"),
             "output_bytes": done["output_bytes"],

@@ -270,6 +270,7 @@ class GenerateResult(NamedTuple):
     contracts: tuple[Path, ...]
     files: tuple[Path, ...]
     seconds: dict         # step -> seconds
+    peak_mb: dict         # step -> peak resident memory of the process so far (MB)
     anomalies: tuple[dict, ...]
     planted: tuple[dict, ...]
 
@@ -1006,6 +1007,7 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
     writers.close()
     contracts = write_contracts(out, stream.banded_started, reference)
     seconds["declarations"] = time.perf_counter() - start
+    peak_mb = {"declarations": _peak_mb()}
     say(f"{written:,} declarations of {stream.participants:,} participants in "
         f"{seconds['declarations']:.1f}s")
     files = [*writers.paths, *contracts]
@@ -1028,6 +1030,7 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
             files.append(out / "dfe-statements-planted.xlsx")
             write_dfe_statements(files[-1], changed, "DfE statements (sample, planted)")
         seconds["dfe"] = time.perf_counter() - start
+        peak_mb["dfe"] = _peak_mb()
     if planted:
         over = [{"code": "CALC_OVER_CAPACITY", "lead_provider": OVER_CAPACITY[0],
                  "cohort": OVER_CAPACITY[1]}]
@@ -1043,8 +1046,18 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
             "contract_findings": over if OVER_CAPACITY in stream.banded_started else [],
         }, indent=2) + "\n", encoding="utf-8")
     return GenerateResult(out, written, stream.participants, dict(stream.counts),
-                          contracts, tuple(files), seconds, tuple(stream.planted_anomalies),
-                          tuple(manifest))
+                          contracts, tuple(files), seconds, peak_mb,
+                          tuple(stream.planted_anomalies), tuple(manifest))
+
+
+def _peak_mb() -> float | None:
+    """Peak resident memory of this process so far, in MB (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
