@@ -108,7 +108,8 @@ def _dfe_total(statement) -> money.Decimal | None:
     return None
 
 
-def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Path, ...]) -> str:
+def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Path, ...],
+              sheets: tuple[str, ...] = ()) -> str:
     """The text the demo prints: a finance reader's first look at the result."""
     from reconcile.paths import display_path
 
@@ -123,7 +124,7 @@ def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Pat
          f"({len(manifest['discrepancies'])} discrepancies planted on purpose, "
          f"listed in {MANIFEST})"),
         "",
-        f"{'':32}{'statements':>11}{'expected':>18}{'DfE':>18}{'difference':>16}",
+        f"{'':32}{'statements':>11}{'expected':>18}{'DfE':>18}{'DfE - expected':>16}",
     ]
     dfe_by_provider: dict[str, list] = {}
     for statement in result.dfe_statements:
@@ -157,9 +158,11 @@ def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Pat
         where = f"{entry['lead_provider']} / {entry['cohort']} / {entry['statement']}"
         line = f"  {entry['line']}" if entry.get("line") else ""
         lines.append(f"  {'found ' if finding else 'MISSED'} {entry['code']:28} {where}{line}")
-    lines += ["", "wrote " + " and ".join(display_path(p) for p in written),
-              ("open the workbook's first sheet for the statements; every finding has a "
-               "suggestion.")]
+    lines += ["", "wrote " + " and ".join(display_path(p) for p in written)]
+    if sheets:
+        then = f", then '{sheets[1]}'" if len(sheets) > 1 else ""
+        lines.append(f"open {display_path(written[0])}: start at the '{sheets[0]}' sheet{then} "
+                     "(every finding comes with a suggestion)")
     return "\n".join(lines)
 
 
@@ -194,6 +197,7 @@ def run_demo(out_dir: Path, engine: str = "auto", quiet: bool = False) -> int:
     outputs.text(result_file, lambda: dump_json(result_json(result)))
     with progress.stage("write", f"writing {workbook} and {result_file}"):
         outputs.commit()
-    print(summarise(result, manifest, files, (workbook, result_file)))
+    sheets = tuple(sheet.name for sheet in getattr(book, "sheets", ()))
+    print(summarise(result, manifest, files, (workbook, result_file), sheets))
     sys.stdout.flush()
     return 0

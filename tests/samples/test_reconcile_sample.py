@@ -119,6 +119,13 @@ def test_a_clean_sample_reconciles_with_exit_0(clean, tmp_path):
     assert status == 0
 
 
+def test_the_dfe_side_is_byte_identical_for_one_seed(planted, tmp_path):
+    folder, _ = planted
+    gen.generate(tmp_path, N, SEED, planted=True)
+    for name in ("dfe-statements.xlsx", "dfe-statements-planted.xlsx", "planted.json"):
+        assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), name
+
+
 def test_the_committed_sample_is_what_its_recipe_regenerates(tmp_path):
     gen.generate(tmp_path, SAMPLE_DECLARATIONS, SAMPLE_SEED, planted=True)
     committed = sorted(p.relative_to(SAMPLES_DIR) for p in SAMPLES_DIR.rglob("*")
