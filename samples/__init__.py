@@ -14,8 +14,8 @@ Regenerate them, byte for byte, with::
 
     python -m samples.generate --out samples --declarations 3000 --seed 2026 --planted
 
-(``make samples`` is not needed: the command above is the whole recipe, and
-``tests/samples`` checks that it reproduces the committed files.)
+(``tests/samples`` checks that this reproduces the committed files; ``README.md``
+here says what the data holds and how its DfE side is made.)
 """
 
 from __future__ import annotations
