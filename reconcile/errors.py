@@ -26,7 +26,8 @@ class Problem(NamedTuple):
     fix: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.source}: {self.what}"
+        where = str(self.source)
+        text = f"{where}: {self.what}" if where else self.what
         return f"{text} — {self.fix}" if self.fix else text
 
 
@@ -38,7 +39,7 @@ class ReconcileError(Exception):
 
     def __init__(self, problems: list[Problem] | tuple[Problem, ...] | str):
         if isinstance(problems, str):
-            problems = (Problem(Source("reconcile"), problems),)
+            problems = (Problem(Source(""), problems),)
         self.problems = tuple(problems)
         super().__init__(self.render())
 

@@ -19,9 +19,11 @@ Decimal('358.20')
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 PENNY = Decimal("0.01")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
@@ -51,9 +53,16 @@ def to_decimal(value: object) -> Decimal:
             raise MoneyError(f"{value!r} is not a finite amount")
         return Decimal(repr(value))
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("£", "").replace(" ", "")
+        text = value.strip().replace("£", "").replace(" ", "")
         if text.startswith("(") and text.endswith(")"):  # accounting negative
             text = "-" + text[1:-1]
+        if "," in text:
+            # only real thousands separators: "1,234.50"; "9,66" or "1,0,0" is a typo
+            # (or a decimal comma) and must not silently become 966 or 100
+            if not _THOUSANDS.match(text):
+                raise MoneyError(f"{value!r} is not an amount (commas only between "
+                                 "thousands, e.g. 1,234.50; the decimal point is '.')")
+            text = text.replace(",", "")
         try:
             result = Decimal(text)
         except InvalidOperation:

@@ -10,12 +10,14 @@ from reconcile import money
 @pytest.mark.parametrize("text, expected", [
     ("1000", Decimal("1000")), ("£1,234.50", Decimal("1234.50")), (" 995 ", Decimal("995")),
     ("(12.00)", Decimal("-12.00")), (3, Decimal(3)), (0.1, Decimal("0.1")),
+    ("1,234,567", Decimal("1234567")), ("-£2,000", Decimal("-2000")),
 ])
 def test_to_decimal_reads_what_people_type(text, expected):
     assert money.to_decimal(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["abc", "", "nan", "1.2.3", True, None, [1]])
+@pytest.mark.parametrize("bad", ["abc", "", "nan", "1.2.3", True, None, [1],
+                                 "9,66", "1.194,00", "1,0,0", "12,34,567"])
 def test_to_decimal_refuses_junk(bad):
     with pytest.raises(money.MoneyError):
         money.to_decimal(bad)
