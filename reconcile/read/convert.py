@@ -93,11 +93,9 @@ def convert(raw: list, parse: Callable[[object], object], table: Table, column: 
     """
     fast = _FAST.get(parse)
     if fast is not None:
-        kinds = set(map(type, raw))
-        if len(kinds) == 1:
-            done = fast(raw, kinds.pop())
-            if done is not None:
-                return done
+        done = fast(raw, set(map(type, raw)))
+        if done is not None:
+            return done
     results: dict = {}
     bad: dict = {}
     for value in dict.fromkeys(raw):
@@ -118,11 +116,11 @@ def convert(raw: list, parse: Callable[[object], object], table: Table, column: 
     return converted
 
 
-def _fast_text(raw: list, kind: type) -> list | None:
-    if kind is float and all(map(float.is_integer, raw)):
+def _fast_text(raw: list, kinds: set) -> list | None:
+    if kinds == {float} and all(map(float.is_integer, raw)):
         # whole-number cells holding ids (TRN): the digits as typed
         return list(map(str, map(int, raw)))
-    if kind is not str:
+    if kinds != {str}:
         return None
     out = list(map(str.strip, raw))
     if "" in out:
@@ -130,16 +128,27 @@ def _fast_text(raw: list, kind: type) -> list | None:
     return out
 
 
-def _fast_datetime(raw: list, kind: type) -> list | None:
-    if kind is not dt.datetime:
+def _fast_datetime(raw: list, kinds: set) -> list | None:
+    """Excel date and date-time cells (no zone: taken as UTC, as values.parse_datetime)."""
+    if not kinds <= {dt.datetime, dt.date}:
         return None
-    # Excel date-time cells have no zone: they are taken as UTC (values.parse_datetime).
-    distinct = dict.fromkeys(raw)
-    utc = values.UTC
-    if len(distinct) * 2 > len(raw):
+    sample = raw[:1000]
+    if dt.datetime not in kinds or len(set(sample)) * 2 <= len(sample):
+        # dates, or few distinct moments: each distinct value once
+        results = {value: _utc(value) for value in dict.fromkeys(raw)}
+        return list(map(results.__getitem__, raw))
+    utc, moment_type = values.UTC, dt.datetime
+    if kinds == {moment_type}:
         return [moment.replace(tzinfo=utc) for moment in raw]
-    results = {moment: moment.replace(tzinfo=utc) for moment in distinct}
-    return list(map(results.__getitem__, raw))
+    # calamine gives a date for a date-time cell that falls exactly on midnight
+    return [value.replace(tzinfo=utc) if type(value) is moment_type else _utc(value)
+            for value in raw]
+
+
+def _utc(value: dt.date) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=values.UTC)
+    return dt.datetime(value.year, value.month, value.day, tzinfo=values.UTC)
 
 
 _FAST = {values.parse_text: _fast_text, values.parse_datetime: _fast_datetime}

@@ -195,6 +195,9 @@ def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tupl
             ordered.append(repeat(defaults.get(field), n))
     new = tuple.__new__
     declarations = list(map(new, repeat(Declaration, n), zip(*ordered)))
+    ids = columns["declaration_id"]
+    if len(set(ids)) == len(ids):
+        return tuple(declarations)
     return tuple(_merge_repeats(declarations, table, header, log, vocabulary))
 
 

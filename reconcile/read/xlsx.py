@@ -274,9 +274,14 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
     width = max(map(len, rows), default=0)
     # Rows of calamine are rectangular; "" is an empty cell.
     empties = list(map(list.count, rows, repeat("")))
-    numbers = [i + 1 for i, count in enumerate(empties) if count != width]
-    if any(_blank_row(rows[n - 1]) for n in numbers if empties[n - 1] >= width - 3):
-        numbers = [n for n in numbers if not _blank_row(rows[n - 1])]
+    if width and empties[0] != width and empties.count(width) == 0 and \
+            max(empties) < width - 3:
+        # the usual sheet: header in row 1, no blank row (checked at C speed)
+        numbers: list[int] | range = range(1, len(rows) + 1)
+    else:
+        numbers = [i + 1 for i, count in enumerate(empties) if count != width]
+        if any(_blank_row(rows[n - 1]) for n in numbers if empties[n - 1] >= width - 3):
+            numbers = [n for n in numbers if not _blank_row(rows[n - 1])]
     if not numbers:
         stop.set()
         raise _fail(source, "the sheet is empty",
