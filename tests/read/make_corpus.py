@@ -384,8 +384,9 @@ def bad_files() -> dict[str, dict]:
     (BAD / "damaged.xlsx").write_bytes(b"PK\x03\x04" + b"\x14\x00" * 40)
     case("damaged.xlsx", "damaged.xlsx", "damaged")
     with zipfile.ZipFile(BAD / "ods_named.xlsx", "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        archive.writestr("content.xml", "<office:document-content/>")
+        for part, text in (("mimetype", "application/vnd.oasis.opendocument.spreadsheet"),
+                           ("content.xml", "<office:document-content/>")):
+            archive.writestr(zipfile.ZipInfo(part, (2024, 1, 1, 0, 0, 0)), text)
     case("ods_named.xlsx", "ods_named.xlsx", "OpenDocument")
     _ole(BAD / "encrypted.xlsx", encrypted=True)
     case("encrypted.xlsx", "encrypted.xlsx", "encrypted (password-protected)")
