@@ -78,6 +78,9 @@ class Declaration(NamedTuple):
     file: str = ""
     sheet: str | None = None
     row: int | None = None
+    #: the v3 API's ``uplift_paid``: DfE paid an uplift on it, so the participant has
+    #: the pupil premium or the sparsity flag even where the file does not say which
+    uplift_paid: bool = False
 
     @property
     def source(self) -> Source:

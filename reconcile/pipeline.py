@@ -93,9 +93,12 @@ def run(options: RunOptions) -> RunResult:
     with progress.stage("rules", "loading the rulebook"):
         rulebook = load_rulebook(options.rules_dir, options.contracts)
     with progress.stage("read", f"reading {options.declarations}"):
-        declarations = read_declarations(options.declarations, rulebook.vocabulary)
-        dfe_statements = (read_dfe_statements(options.dfe_statements)
+        # DfE's statements first: a declaration without a cohort (the v3 API has none)
+        # takes it from the statement it is attached to.
+        dfe_statements = (read_dfe_statements(options.dfe_statements, rulebook.vocabulary)
                           if options.dfe_statements else ())
+        declarations = read_declarations(options.declarations, rulebook.vocabulary,
+                                         dfe_statements=dfe_statements)
     with progress.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
         evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
     with progress.stage("calculate", "expected payments per statement"):

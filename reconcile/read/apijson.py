@@ -20,7 +20,8 @@ lists only output-fee statements and carries no money, so each becomes a
 The v3 declaration has no cohort and no uplift flags: a cohort comes from DfE's
 statements (``--dfe-statements``) or the file name (see :mod:`.declarations`);
 ``pupil_premium_uplift``/``sparsity_uplift``/``cohort`` attributes are read when present.
-``uplift_paid`` (a fee was paid) is not taken for a flag: it does not say which one.
+``uplift_paid`` (DfE paid an uplift on it) counts as the participant having an uplift flag
+(it does not say which one; the fact ``has_uplift_flag`` only needs either).
 
 Example::
 

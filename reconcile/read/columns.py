@@ -56,6 +56,7 @@ DECLARATION_COLUMNS: dict[str, tuple[str, ...]] = {
                               "delivery_partner"),
     "pupil_premium_uplift": ("pupil_premium_uplift", "Pupil Premium Uplift", "pupil_premium"),
     "sparsity_uplift": ("sparsity_uplift", "Sparsity Uplift", "sparsity"),
+    "uplift_paid": ("uplift_paid", "Uplift Paid"),
     "schedule_identifier": ("schedule_identifier", "Schedule", "schedule_id"),
     "teacher_reference_number": ("teacher_reference_number", "TRN"),
 }

@@ -104,7 +104,7 @@ class _Parsers:
             return values.parse_datetime
         if field == "cohort":
             return values.parse_cohort
-        if field in ("pupil_premium_uplift", "sparsity_uplift"):
+        if field in ("pupil_premium_uplift", "sparsity_uplift", "uplift_paid"):
             return _flag
         if field == "schedule_identifier":
             return self._schedule

@@ -97,7 +97,8 @@ def fact_vocabulary(vocabulary) -> dict[str, FactField]:
                   "the declaration date (YYYY-MM-DD); many distinct values, so a rule "
                   "that uses it makes evaluation slower: prefer window_position"),
         FactField("has_uplift_flag", "bool", False, None,
-                  "pupil premium or sparsity uplift (either, counted once)"),
+                  "pupil premium or sparsity uplift (either, counted once; the "
+                  "API's uplift_paid counts as one)"),
         FactField("pupil_premium_uplift", "bool", False, None, "pupil premium uplift flag"),
         FactField("sparsity_uplift", "bool", False, None, "sparsity uplift flag"),
         FactField("contract_found", "bool", False, None,
@@ -158,7 +159,7 @@ _EXPRESSIONS = {
     "window_position": "window_position(schedule, d.declaration_type, date)",
     "future_date": "date > as_of",
     "declaration_date": "iso[date]",
-    "has_uplift_flag": "(d.pupil_premium_uplift or d.sparsity_uplift)",
+    "has_uplift_flag": "(d.pupil_premium_uplift or d.sparsity_uplift or d.uplift_paid)",
     "pupil_premium_uplift": "d.pupil_premium_uplift",
     "sparsity_uplift": "d.sparsity_uplift",
     "contract_found": "terms[0]",
