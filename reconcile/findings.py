@@ -85,7 +85,7 @@ CATALOGUE: dict[str, CodeInfo] = {
     # --- statement calendar (rules/calendars.yaml, DfE statements) ---
     "CAL_CUTOFF_AFTER_PAYMENT": CodeInfo(
         "CAL", W, "Statement cut-off date is on or after its payment date",
-        "The calendar row is probably a typo (DfE's own seed data has several). "
+        "The calendar row is probably a typo (DfE's own statement calendar has several). "
         "Ask DfE which cut-off applies; the tool uses the corrected date shown."),
     "CAL_MILESTONE_AFTER_PAYMENT": CodeInfo(
         "CAL", I, "Schedule milestone date is after its payment date",

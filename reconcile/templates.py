@@ -240,8 +240,8 @@ def render_dfe_statements(path: Path, vocabulary, bands: tuple[str, ...]) -> Non
 
 
 CONTRACT_TEMPLATE = """\
-# A call-off contract for reconcile (INTERFACES.md §4): one file per lead provider
-# and cohort. Put it in rules/contracts/ or pass it with --contracts FILE.
+# A call-off contract for reconcile (docs/rules.md, "Contracts"): one file per lead
+# provider and cohort. Put it in rules/contracts/ or pass it with --contracts FILE.
 # Check it with:  reconcile rules check --contracts THIS_FILE
 # Money may be written as numbers or as text in quotes; it is read exactly.
 

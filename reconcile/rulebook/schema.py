@@ -263,7 +263,7 @@ class FeesFile(Strict):
             yield (("proportions",),
                    f"proportions: the core milestones add up to {_pct(core)}, not 100% ({listed})",
                    ("adjust them so that they add up to 100, e.g. started 20, retained-1..4 15, "
-                   "completed 20 (DOMAIN.md \"Prices\")"))
+                   "completed 20 (DfE's ECF payment rules; see docs/rules.md)"))
         mentor = _sum(self.mentor_flat_rate_proportions.values())
         if self.mentor_flat_rate_proportions and mentor != HUNDRED:
             yield (("mentor_flat_rate_proportions",),
@@ -461,9 +461,10 @@ Then = Annotated[
 
 class RuleEntry(Strict):
     id: Dashed = Field(description="a unique name: lowercase words joined by '-'")
-    description: Text = Field(description="what the rule means, citing DOMAIN.md")
-    when: dict[str, Any] = Field(min_length=1, description="the condition (see the brief's "
-                                                           "condition language)")
+    description: Text = Field(description="what the rule means, citing DfE's published "
+                                          "guidance or docs/rules.md")
+    when: dict[str, Any] = Field(min_length=1, description="the condition (see docs/rules.md, "
+                                                           "eligibility.yaml)")
     then: Then = Field(description="{classify: label} or {finding: CODE, severity, message, "
                                    "suggestion}")
 

@@ -30,7 +30,8 @@ def test_started_proportion_25_needs_the_core_to_add_up_to_100(rules):
         (f"{fees}:{line_of(fees, 'proportions:')}: proportions: the core milestones add up to "
         "105%, not 100% (started 25%, retained-1 15%, retained-2 15%, retained-3 15%, "
         "retained-4 15%, completed 20%) — adjust them so that they add up to 100, e.g. "
-        "started 20, retained-1..4 15, completed 20 (DOMAIN.md \"Prices\")")]
+        "started 20, retained-1..4 15, completed 20 (DfE's ECF payment rules; see "
+        "docs/rules.md)")]
     edit(fees, "  retained-1: 15 ", "  retained-1: 10 ")
     rulebook = load_rulebook(rules)
     thousand = rulebook.contract_for(LP, 2023).bands[0]._replace(per_participant=D(1000))

@@ -183,7 +183,8 @@ def test_core_proportions_must_add_up_to_100(rules):
     assert problem.startswith(f"{where(fees, 'proportions:')}: proportions: the core milestones "
                               "add up to 105%, not 100% (")
     assert problem.endswith("— adjust them so that they add up to 100, e.g. started 20, "
-                            "retained-1..4 15, completed 20 (DOMAIN.md \"Prices\")")
+                            "retained-1..4 15, completed 20 (DfE's ECF payment rules; see "
+                            "docs/rules.md)")
 
 
 def test_mentor_proportions_must_add_up_to_100(rules):
