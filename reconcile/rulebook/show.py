@@ -4,7 +4,8 @@ Stage: rules (a view of the loaded rulebook; nothing is computed that the
 calculation does not also use). In: a :class:`~reconcile.rulebook.load.Rulebook`.
 Out: text: fees per declaration type with a £1,000 worked example, the banding
 policy, the service-fee policies (the selected one marked), every eligibility rule
-in words with its file:line, the contracts' bands and prices, a summary of the
+in words with its file:line, the fact fields a rule's condition can ask about (type,
+allowed values, meaning), the contracts' bands and prices, a summary of the
 schedules and calendars with their faulty rows, the delivery-partner split policy.
 
 Example::
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from reconcile import money
+from reconcile.rulebook.facts import DECLARATION_PLACEHOLDERS, fact_vocabulary
 from reconcile.rulebook.schema import Band, Classify, FindingSpec
 
 #: the price of the worked example (seed 002: "a price per participant of £1,000")
@@ -29,6 +31,8 @@ _PLACES = {"this_statement_additions": "this statement's additions",
 _SET_UP = {"spread_over_band_a": "deducted from the total, spread over band A "
                                  "(min(target, A capacity) x set-up fee / A capacity)",
            "none": "not deducted"}
+_TYPES = {"str": "text", "int": "whole number", "bool": "true/false",
+          "date": "date YYYY-MM-DD"}
 _OPERATORS = {"eq": "is", "ne": "is not", "lt": "is less than", "lte": "is at most",
               "gt": "is more than", "gte": "is at least", "in": "is one of",
               "not_in": "is not one of"}
@@ -42,6 +46,7 @@ def render_rulebook(rulebook) -> str:
         _banding(rulebook),
         _service_fee(rulebook),
         _rules(rulebook),
+        _facts(rulebook),
         _contracts(rulebook),
         _schedules(rulebook),
         _calendars(rulebook),
@@ -231,6 +236,23 @@ def _rules(rulebook) -> str:
             lines.append(f"  then: finding {then.code} ({then.severity.value})")
             lines.append(f"    message: {' '.join(then.message.split())}")
             lines.append(f"    suggestion: {' '.join(then.suggestion.split())}")
+    return "\n".join(lines)
+
+
+def _facts(rulebook) -> str:
+    """Every fact field a condition can name: its type, its values, what it means."""
+    lines = [_title("Facts a rule can ask about (the fields of when:)"),
+             ("A condition names these fields; `reconcile rules check` refuses any other "
+              "field, and a value outside a field's listed values.")]
+    for field in fact_vocabulary(rulebook.vocabulary).values():
+        kind = _TYPES.get(field.type, field.type)
+        if field.allowed is not None:
+            kind += ": " + ", ".join(map(str, field.allowed))
+        if field.nullable:
+            kind += "; may be null"
+        lines += [f"  {field.name}  ({kind})", f"    {field.doc}"]
+    lines += ["", ("Placeholders in a message or suggestion: any fact field, and "
+                   + ", ".join(DECLARATION_PLACEHOLDERS) + ".")]
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from reconcile.cli import main
+from reconcile.rulebook.facts import fact_vocabulary
 from reconcile.rulebook.load import load_rulebook
 from reconcile.rulebook.show import describe_condition, render_rulebook
 from tests.rulebook.helpers import edit
@@ -25,7 +26,7 @@ def test_rules_show_exits_0_with_the_whole_rulebook():
     result = CliRunner().invoke(main, ["rules", "show"])
     assert result.exit_code == 0, result.output
     for heading in ("Fees per declaration", "Banding", "Service fee", "Eligibility rules",
-                    "Contracts", "Schedules", "Statement calendars", "Delivery-partner split"):
+                    "Facts a rule can ask about", "Contracts", "Schedules", "Statement calendars", "Delivery-partner split"):
         assert heading in result.output
 
 
@@ -70,6 +71,25 @@ def test_show_every_rule_with_its_place_and_condition_in_words():
         assert f"{rule.id}  ({rule.source})" in text
     assert "  when: state is one of eligible, payable or paid\n  then: classify as billable" in text
     assert "then: finding DECL_BEFORE_MILESTONE_START (error)" in text
+
+
+def test_show_lists_every_fact_field_with_its_type_values_and_meaning():
+    # rules/eligibility.yaml's header says `rules show` lists the fact fields
+    rulebook = load_rulebook()
+    text = render_rulebook(rulebook)
+    facts = text[text.index("\nFacts a rule can ask about"):text.index("\nContracts\n")]
+    fields = fact_vocabulary(rulebook.vocabulary)
+    assert len(fields) == 21
+    for field in fields.values():
+        assert f"\n  {field.name}  (" in facts and f"\n    {field.doc}\n" in facts
+    assert ("  window_position  (text: before_start, within, after_cutoff, open_ended, "
+            "not_in_schedule, unknown_schedule)\n    where declaration_date falls in the "
+            "milestone window of its schedule\n") in facts
+    assert "  cohort  (whole number)\n    the cohort's start year, e.g. 2023\n" in facts
+    assert "  schedule_family  (text: standard, extended, reduced, replacement; may be null)" \
+        in facts
+    assert "  state  (text: submitted, eligible, payable, paid, voided, ineligible, " in facts
+    assert "and declaration_id, participant_id, declaration_date, milestone_start" in facts
 
 
 def test_show_faulty_calendar_rows():
