@@ -36,6 +36,12 @@ existence and dates. An expected statement DfE did not give is "missing" only
 inside the span of DfE's statements for its provider and cohort (a gap in the
 list); outside it (DfE's file covers one month, say) it is simply not compared.
 
+A pair's ``status`` is about the statement's money only (:func:`_status`): ``OK``
+(DfE's lines match ours), ``DfE adjustment`` (they match, and DfE's total differs
+only by its own additional adjustments or hidden reconcile amount), ``Differs``,
+or where DfE's side is missing. Findings about declarations (eligibility, banding,
+placement) never change it; the Summary counts them beside it.
+
 Example::
 
     comparison = compare(calculation, dfe_statements, rulebook)
@@ -72,10 +78,12 @@ OUTPUT, SERVICE_FEE, UPLIFT, CLAWBACK, UPLIFT_CLAWBACK, ADJUSTMENT, RECONCILE, V
     "reconcile_amount", "vat")
 SECTIONS = (OUTPUT, SERVICE_FEE, UPLIFT, CLAWBACK, UPLIFT_CLAWBACK, ADJUSTMENT, RECONCILE, VAT)
 
-# Statuses of a pair (the Summary sheet shows them).
-OK, EXPLAINED, CHECK, DIFFERS, DATES_ONLY, NOT_IN_DFE, MISSING, NOT_EXPECTED, NO_DFE = (
-    "OK", "Explained", "Check", "Differs", "Dates only", "Not in DfE file",
+# Money statuses of a pair (the Summary sheet shows them; see _status).
+OK, DFE_ADJUSTMENT, DIFFERS, DATES_ONLY, NOT_IN_DFE, MISSING, NOT_EXPECTED, NO_DFE = (
+    "OK", "DfE adjustment", "Differs", "Dates only", "Not in DfE file",
     "Missing from DfE", "Not expected", "No DfE statement given")
+#: sections of DfE's own making: additional adjustments and the hidden reconcile amount
+DFE_ADJUSTING = (ADJUSTMENT, RECONCILE)
 
 
 class LineComparison(NamedTuple):
@@ -470,7 +478,7 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
     findings: list[Finding] = list(_metadata_findings(e, d))
     if not d.lines and d.total is None:
         lines = _expected_lines_only(e)
-        status = _status(findings, related, None, context, dates_only=True)
+        status = _status(findings, (), None, context, dates_only=True)
         return StatementPair(key, e, d, lines, tuple(findings), related, status)
 
     lines: list[LineComparison] = []
@@ -514,7 +522,7 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
             difference=money.show(d.total - e.total), source=d.source))
         lines = list(_expected_lines_only(e))
     lines = _attach_codes(lines, findings)
-    status = _status(findings, related, total - e.total, context)
+    status = _status(findings, lines, total - e.total, context)
     return StatementPair(key, e, d, tuple(lines), tuple(findings), related, status,
                          net, vat, total, hidden)
 
@@ -1052,17 +1060,36 @@ def _attach_codes(lines: list[LineComparison], findings: list[Finding]) -> list[
             for line in lines]
 
 
-def _status(findings: list[Finding], related: tuple, difference: Decimal | None,
-            context: _Context, dates_only: bool = False) -> str:
-    severities = {f.severity for f in (*findings, *related)}
-    if Severity.ERROR in severities:
-        return DIFFERS
-    if Severity.WARNING in severities:
-        return CHECK
+def _status(findings: list[Finding], lines: Sequence[LineComparison],
+            difference: Decimal | None, context: _Context, dates_only: bool = False) -> str:
+    """The money status of a matched pair, from its own comparison only.
+
+    ``Differs``: an error on the statement's money (a count, fee, amount, line or
+    total), or a line of ours that DfE's differs from; ``DfE adjustment``: every
+    line of ours matches and DfE's total differs only by its additional adjustments
+    and hidden reconcile amount (with the VAT on them); ``OK``: the same money line
+    by line. The calculation's and the declarations' findings (``related``, DECL_*)
+    are counted beside the status on the Summary, never folded into it: a statement
+    whose money matches is ``OK`` even when a declaration on it needs a look.
+    """
     if dates_only:
         return DATES_ONLY
+    if any(f.severity is Severity.ERROR for f in findings):
+        return DIFFERS
+    if any(line.dfe_amount is not None or line.dfe_count is not None for line in lines):
+        for line in lines:  # DfE gave lines: ours must match them one by one
+            if line.section in (*DFE_ADJUSTING, VAT):
+                continue  # VAT follows the net; checked on DfE's own net (VAT_MISMATCH)
+            counts_differ = (line.dfe_count is not None and line.expected_count is not None
+                             and line.dfe_count != line.expected_count)
+            if counts_differ or context.differ(line.dfe_amount, line.expected_amount):
+                return DIFFERS
+    adjusted = sum(((line.dfe_amount or ZERO) - (line.expected_amount or ZERO)
+                    for line in lines if line.section in DFE_ADJUSTING), ZERO)
+    if context.differ(adjusted, ZERO):
+        return DFE_ADJUSTMENT
     if difference is not None and context.differ(difference, ZERO):
-        return EXPLAINED
+        return DIFFERS
     return OK
 
 

@@ -8,8 +8,10 @@ top-down:
 
 1. **Summary** — one row per statement: provider, cohort, statement (a link to
    its sheet), dates, expected total, DfE total, difference (DfE − expected),
-   findings by severity, status; differences red, OK green; a totals row of live
-   formulas; a chart of expected against DfE by statement.
+   findings by severity, the money status (OK, Differs, DfE adjustment, Missing
+   from DfE, ...) and what it means, with the findings on the statement that the
+   status does not cover counted in words; differences red, OK green; a totals row
+   of live formulas; a chart of expected against DfE by statement.
 2. **Findings** — every finding, filterable, by severity then amount.
 3. **One sheet per statement**, in the order of DfE's statement page (output
    payments by declaration type and band, service fee, uplift fees, clawbacks,
@@ -42,6 +44,12 @@ from reconcile import __version__, money
 from reconcile.compare import (
     ADJUSTMENT,
     CLAWBACK,
+    DFE_ADJUSTING,
+    DFE_ADJUSTMENT,
+    DIFFERS,
+    MISSING,
+    NOT_EXPECTED,
+    OK,
     OUTPUT,
     RECONCILE,
     SERVICE_FEE,
@@ -98,7 +106,7 @@ def build_workbook(result: Any) -> Workbook:
                                        by_statement.get(_pair_of(pair), ()))
         statement_sheets.append(sheet)
         totals[pair.key] = cells
-    sheets = [summary_sheet(result, comparison, names, totals, counts),
+    sheets = [summary_sheet(result, comparison, names, totals, counts, by_statement),
               findings_sheet(result.findings), *statement_sheets]
     partner = _partner_sheet(result)
     if partner is not None:
@@ -219,7 +227,7 @@ def statement_sheet(pair: StatementPair, name: str,
     rows.append((Text("DfE statement id", "text_bold"), Text(pair.statement_id or "-")))
     output_fee = e.output_fee if e is not None else d.output_fee
     rows.append((Text("Output-fee statement", "text_bold"), Text("yes" if output_fee else "no")))
-    rows.append((Text("Status", "text_bold"), Text(pair.status, "text_bold"),
+    rows.append((Text("Money status", "text_bold"), Text(pair.status, "text_bold"),
                  Text(_status_note(pair), "note")))
     rows.append(())
     header_row = len(rows)
@@ -442,15 +450,17 @@ def _typed(text: str | None):
 
 SUMMARY_HEADER = ("Lead provider", "Cohort", "Statement", "Payment date", "Cut-off date",
                   "Output fee", "Expected total", "DfE total", "Difference (DfE − expected)",
-                  "Errors", "Warnings", "Info", "Status", "What it means")
+                  "Errors", "Warnings", "Info", "Money status", "What it means")
 SUMMARY_WIDTHS = (30, 8, 18, 12, 12, 9, 15, 15, 15, 8, 9, 7, 19, 60)
 (S_LP, S_COHORT, S_NAME, S_PAY, S_CUT, S_OUT, S_EXP, S_DFE, S_DIFF, S_ERR, S_WARN, S_INFO,
  S_STATUS, S_NOTE) = range(14)
 
 
 def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict,
-                  counts: Counter) -> Sheet:
+                  counts: Counter, by_statement: dict | None = None) -> Sheet:
+    """``counts``: (statement, severity) -> findings; ``by_statement``: the findings."""
     pairs = comparison.pairs
+    by_statement = by_statement or {}
     n_by = Counter(f.severity for f in result.findings)
     options = getattr(result, "options", None)
     rows: list[tuple] = [
@@ -484,7 +494,8 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                Number(counts.get((k, Severity.ERROR), 0)),
                Number(counts.get((k, Severity.WARNING), 0)),
                Number(counts.get((k, Severity.INFO), 0)),
-               Text(pair.status, "status"), Text(_summary_note(pair), "note")]
+               Text(pair.status, "status"),
+               Text(_summary_note(pair, by_statement.get(k, ())), "note")]
         if cells.expected_total is not None:
             row[S_EXP] = Formula(cells.expected_total, cells.expected_value)
             sum_e += cells.expected_value
@@ -524,16 +535,14 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
             ConditionalFormat(first, S_ERR, last, S_ERR, "cell", ">", "cf_bad", 0),
             ConditionalFormat(first, S_WARN, last, S_WARN, "cell", ">", "cf_warn", 0),
             ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_good", '"OK"'),
-            ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_good",
-                              '"Explained"'),
-            ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_bad",
-                              '"Differs"'),
-            ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_bad",
-                              '"Missing from DfE"'),
             ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_warn",
-                              '"Check"'),
+                              f'"{DFE_ADJUSTMENT}"'),
+            ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_bad",
+                              f'"{DIFFERS}"'),
+            ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_bad",
+                              f'"{MISSING}"'),
             ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_warn",
-                              '"Not expected"'),
+                              f'"{NOT_EXPECTED}"'),
         )
         charts = (Chart(
             "column", "Expected against DfE, by statement",
@@ -550,24 +559,64 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                  tab_color="#1F3864")
 
 
-def _summary_note(pair: StatementPair) -> str:
-    """What a statement's status means, or its most important finding."""
-    found = sorted(pair.all_findings, key=sort_key)
-    serious = [f for f in found if f.severity is not Severity.INFO]
-    if serious:
-        more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
-        return f"{_shorten(serious[0].message)}{more}"
-    if pair.dfe is not None and pair.expected is not None and pair.has_money:
-        if found:
-            return (f"Explained by {len(found)} info finding(s), e.g. {found[0].code}: "
-                    "see the statement's sheet.")
-        return "DfE's statement matches ours line by line."
-    return _status_note(pair)
+def _summary_note(pair: StatementPair, findings: Sequence[Finding] = ()) -> str:
+    """What the money status means, then the findings it does not cover.
+
+    ``findings`` are the run's findings on the statement (what the Errors and
+    Warnings columns count). The first part explains the status (the line that
+    differs, DfE's adjustments, or why nothing is compared); the second counts the
+    errors and warnings left (and how many are about declarations), so a row with
+    an error never reads as if nothing needed a look: "Money matches DfE line by
+    line; 1 declaration finding to check (see Findings)."
+    """
+    own = sorted(pair.findings, key=sort_key)
+    adjusting = {line.label for line in pair.lines if line.section in DFE_ADJUSTING}
+    covered: set[Finding] = set()
+    if pair.status == OK:
+        text = "Money matches DfE line by line"
+    elif pair.status == DFE_ADJUSTMENT:
+        amount = sum(((line.dfe_amount or ZERO) - (line.expected_amount or ZERO)
+                      for line in pair.lines if line.section in DFE_ADJUSTING), ZERO)
+        covered = {f for f in own if f.line in adjusting}
+        codes = ", ".join(dict.fromkeys(f.code for f in own if f in covered))
+        text = (f"Every line matches; the difference is DfE's own adjustments "
+                f"({money.pounds(amount)} before VAT" + (f", {codes}" if codes else "")
+                + "): confirm them with DfE")
+    elif pair.status in (DIFFERS, MISSING, NOT_EXPECTED) and own:
+        covered = {own[0]}  # the most important: the line that differs, the statement
+        text = _shorten(own[0].message).rstrip(".")
+    elif pair.status == DIFFERS:
+        text = f"DfE's total differs from ours by {money.pounds(pair.difference or ZERO)}"
+    else:
+        text = _status_note(pair).rstrip(".")
+    rest = [f for f in dict.fromkeys((*own, *findings))
+            if f not in covered and f.severity is not Severity.INFO]
+    if not rest:
+        return text + "."
+    on_declarations = sum(_about_declarations(f) for f in rest)
+    more = "more " if covered & set(own) else ""
+    if on_declarations == len(rest):
+        left = _count(len(rest), "declaration finding")
+    elif on_declarations:
+        left = f"{_count(len(rest), f'{more}finding')} ({on_declarations} on declarations)"
+    else:
+        left = _count(len(rest), f"{more}finding")
+    return f"{text}; {left} to check (see Findings)."
+
+
+def _about_declarations(f: Finding) -> bool:
+    """A finding about one or more declarations rather than the statement's money."""
+    return bool(f.declaration_id or getattr(f, "declaration_ids", ())
+                or f.code.startswith("DECL_"))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _status_line(pairs: Sequence[StatementPair]) -> str:
     counts = Counter(p.status for p in pairs)
-    order = ("Differs", "Missing from DfE", "Check", "Not expected", "Explained", "OK",
+    order = (DIFFERS, MISSING, NOT_EXPECTED, DFE_ADJUSTMENT, OK,
              "Dates only", "Not in DfE file", "No DfE statement given")
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     return "Statements: " + (", ".join(parts) if parts else "none") + "."

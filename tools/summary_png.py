@@ -8,8 +8,8 @@ Both come from ``tools/install-libreoffice.sh``.
 Example (the picture in docs/summary.png: the planted scenario of
 tests/compare/test_planted_run.py)::
 
-    .venv/bin/python tools/summary_png.py --planted-scenario --resolution 130 \
-        --crop 80,85,1340,420 --out docs/summary.png
+    .venv/bin/python tools/summary_png.py --planted-scenario --resolution 150 \
+        --crop 95,98,1490,405 --out docs/summary.png
     .venv/bin/python tools/summary_png.py --declarations samples/declarations.xlsx \\
         --dfe-statements samples/dfe-statements-planted.xlsx --contracts samples/contracts \\
         --as-of 2026-10-10 --out /tmp/summary.png

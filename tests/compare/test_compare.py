@@ -18,10 +18,9 @@ from decimal import Decimal
 import pytest
 
 from reconcile.compare import (
-    CHECK,
     DATES_ONLY,
+    DFE_ADJUSTMENT,
     DIFFERS,
-    EXPLAINED,
     MISSING,
     NOT_EXPECTED,
     NOT_IN_DFE,
@@ -167,7 +166,7 @@ def test_uplift_count_differs_is_an_uplift_finding():
     assert "DfE 2 declaration(s), we expect 3" in f.message
 
 
-def test_an_adjustment_is_listed_for_follow_up_and_explains_the_difference():
+def test_an_adjustment_is_listed_for_follow_up_and_is_the_dfe_adjustment_status():
     e = may()
     d = dfe_like(e, total=False)
     d = d._replace(lines=tuple(x for x in d.lines if x.line_type != "vat") + (
@@ -178,7 +177,9 @@ def test_an_adjustment_is_listed_for_follow_up_and_explains_the_difference():
     assert f.code == "UNEXPLAINED_ADJUSTMENT" and f.severity is Severity.INFO
     assert f.line == "adjustment: =Replacement mentor uplift" and f.actual == "-250.00"
     pair = result.pairs[0]
-    assert pair.status == EXPLAINED and pair.difference == D("-300.00")
+    # every line of ours matches; DfE's total differs by its own adjustment (x 1.2 VAT)
+    assert pair.status == DFE_ADJUSTMENT == "DfE adjustment"
+    assert pair.difference == D("-300.00")
 
 
 def test_a_total_above_the_sum_of_dfes_lines_is_a_hidden_reconcile_amount():
@@ -194,6 +195,7 @@ def test_a_total_above_the_sum_of_dfes_lines_is_a_hidden_reconcile_amount():
     pair = result.pairs[0]
     assert pair.hidden == D("50.00") and pair.dfe_net == D("3107.81")
     assert pair.lines[-2].label == "reconcile amount (in DfE's total only)"
+    assert pair.status == DFE_ADJUSTMENT  # a hidden amount is DfE's own adjustment too
 
 
 def test_a_total_without_vat_lines_takes_the_vat_out_at_the_contract_rate():
@@ -395,6 +397,8 @@ def test_a_clawback_dfe_valued_at_the_fee_first_paid_is_explained():
     assert sorted(f.code for f in found) == ["LINE_MISSING_FROM_DFE", "LINE_NOT_EXPECTED"]
     assert all(f.severity is Severity.WARNING and "fees first paid (-£117.48)" in f.message
                for f in found)
+    # warnings only, but DfE's money differs from ours on a line: the money status says so
+    assert result.pairs[-1].status == DIFFERS
 
 
 def test_calculation_findings_on_a_statement_are_surfaced_on_it():
@@ -404,7 +408,8 @@ def test_calculation_findings_on_a_statement_are_surfaced_on_it():
     result = run([e], [dfe_like(e)], findings=(over,))
     pair = result.pairs[0]
     assert pair.related == (over,) and pair.findings == () and result.findings == ()
-    assert pair.status == CHECK
+    # the money matches: the status says so; the Summary counts the warning beside it
+    assert pair.status == OK
 
 
 def test_dfe_json_block_has_the_expected_shape():

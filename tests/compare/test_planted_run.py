@@ -254,5 +254,5 @@ def test_the_workbook_shows_each_statement_status(planted):
         "November 2023": "OK", "December 2023": "OK", "January 2024": "Differs",
         "February 2024": "OK", "March 2024": "OK", "April 2024": "Differs",
         "May 2024": "Missing from DfE", "June 2024": "OK", "July 2024": "OK",
-        "August 2024": "Explained"}
+        "August 2024": "DfE adjustment"}
     assert {"Findings", "Declarations", "Rules", "January 2024"} <= set(wb.sheetnames)

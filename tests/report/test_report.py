@@ -7,13 +7,16 @@ adjustment whose text starts with "=".
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from reconcile.compare import DIFFERS, NO_DFE, OK
-from reconcile.report import build_workbook
+from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, NO_DFE, OK, compare
+from reconcile.findings import Finding, Severity
+from reconcile.report import _status_line, _summary_note, build_workbook
 from reconcile.sheets import Date, Formula, Link, Money, Number, RowStream, Text
+from tests.compare.stand_ins import RULEBOOK, Calculation, dfe_like, expected, line
 from tests.report.scenario import build_result
 
 D = Decimal
@@ -143,3 +146,55 @@ def test_without_dfe_statements_the_workbook_shows_expected_only():
     total = next(row for row in book.sheet("May 2024").rows
                  if row and row[0] == Text("Total (VAT included)", "text_total"))
     assert total[6].value == D("3669.37") and total[9] is None
+
+
+# ------------------------------------------------- the money status and what it means
+
+
+def test_the_note_counts_the_findings_the_status_does_not_cover(book):
+    # May 2024: 1 error (the count on its line, shown), 1 warning (over capacity, about
+    # declaration decl-11), 1 info (DfE's adjustment): the note names both that matter
+    may = book.sheet("Summary").rows[7]
+    assert [c.value for c in may[9:13]] == [1, 1, 1, DIFFERS]
+    assert may[13] == Text("output ect started band A: DfE counts 9, we expect 10 (-£119.40 "
+                           "on the line); 1 declaration finding to check (see Findings).",
+                           "note")
+    assert book.sheet("Summary").rows[6][13].value == "Money matches DfE line by line."
+
+
+def _pair(dfe_lines=None):
+    e = expected("May 2024", dt.date(2024, 5, 25), service_fee="1086.21")
+    d = dfe_like(e, total=False)
+    if dfe_lines is not None:
+        d = d._replace(lines=dfe_lines(d))
+    return compare(Calculation((e,), (), ()), (d,), RULEBOOK).pairs[0]
+
+
+def test_money_that_matches_with_a_declaration_error_says_ok_and_counts_the_error():
+    late = Finding("DECL_AFTER_MILESTONE_CUTOFF", Severity.ERROR, "dated after its milestone",
+                   lead_provider="Example Teaching Institute", cohort=2023,
+                   statement="May 2024", declaration_id="d1")
+    pair = _pair()
+    assert pair.status == OK
+    assert _summary_note(pair, (late,)) == (
+        "Money matches DfE line by line; 1 declaration finding to check (see Findings).")
+    assert _summary_note(pair, ()) == "Money matches DfE line by line."
+
+
+def test_a_difference_made_only_by_dfes_adjustment_is_dfe_adjustment_not_explained():
+    # service fee £1,086.21 both sides; DfE adds a -£100.00 adjustment and VAT on its net
+    pair = _pair(lambda d: (
+        *(x for x in d.lines if x.line_type != "vat"),
+        line("adjustment", "-100.00", description="Manual correction"),
+        line("vat", "197.24")))  # 20% of 986.21 = 197.242
+    assert pair.status == DFE_ADJUSTMENT == "DfE adjustment"
+    assert [f.code for f in pair.findings] == ["UNEXPLAINED_ADJUSTMENT"]
+    assert pair.difference == D("-120.00")  # -100.00 x 1.2
+    assert _summary_note(pair, pair.findings) == (
+        "Every line matches; the difference is DfE's own adjustments (-£100.00 before VAT, "
+        "UNEXPLAINED_ADJUSTMENT): confirm them with DfE.")
+
+
+def test_the_status_line_orders_what_needs_a_look_first():
+    pairs = [_pair()._replace(status=s) for s in (OK, DFE_ADJUSTMENT, DIFFERS, OK)]
+    assert _status_line(pairs) == "Statements: 1 Differs, 1 DfE adjustment, 2 OK."
