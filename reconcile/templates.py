@@ -35,6 +35,9 @@ from reconcile.outputs import write_atomically
 from reconcile.read.columns import LINE_TYPES
 
 KINDS = ("declarations", "dfe-statements", "contract")
+#: the file name endings each kind is written as (the first is the one suggested)
+EXTENSIONS = {"declarations": (".xlsx",), "dfe-statements": (".xlsx",),
+              "contract": (".yaml", ".yml")}
 #: every template carries this creation date, so regenerating gives identical bytes
 CREATED = dt.datetime(2024, 1, 1)
 DATA_ROWS = 1_048_575  # the last row of a sheet (0-based): drop-downs cover every row
@@ -295,6 +298,16 @@ def write_template(kind: str, out: Path | str, rulebook=None) -> None:
         raise UsageError([Problem(Source(str(kind)), "no such template",
                                   "choose one of: " + ", ".join(KINDS))])
     out = Path(out)
+    endings = EXTENSIONS[kind]
+    if out.suffix.lower() not in endings:
+        # a workbook written as .yaml (or YAML as .xlsx) opens as garbage, or not at all
+        what = "an Excel workbook" if endings[0] == ".xlsx" else "a YAML file"
+        raise UsageError([Problem(
+            Source("--out"),
+            f"the {kind} template is {what}, but {str(out)!r} ends in "
+            f"{repr(out.suffix) if out.suffix else 'no extension'}",
+            f"give a file name ending in {' or '.join(endings)}, e.g. --out "
+            f"{out.with_suffix(endings[0])}")])
     if kind == "contract":
         write_atomically(out, lambda tmp: tmp.write_text(CONTRACT_TEMPLATE, encoding="utf-8"))
         return

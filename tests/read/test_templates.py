@@ -120,3 +120,29 @@ def test_template_into_a_missing_folder_is_exit_2_and_writes_nothing(tmp_path):
     result = CliRunner().invoke(main, ["template", "declarations", "--out", str(out)])
     assert result.exit_code == 2
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind, name, expected", [
+    ("contract", "x.xlsx", "the contract template is a YAML file, but '{out}' ends in '.xlsx' "
+                           "— give a file name ending in .yaml or .yml, e.g. --out {stem}.yaml"),
+    ("declarations", "x.yaml", "the declarations template is an Excel workbook, but '{out}' "
+                               "ends in '.yaml' — give a file name ending in .xlsx, e.g. "
+                               "--out {stem}.xlsx"),
+    ("dfe-statements", "x", "the dfe-statements template is an Excel workbook, but '{out}' "
+                            "ends in no extension — give a file name ending in .xlsx, e.g. "
+                            "--out {stem}.xlsx"),
+])
+def test_a_template_with_the_wrong_extension_is_a_usage_error(kind, name, expected, tmp_path):
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["template", kind, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"--out: {expected.format(out=out, stem=tmp_path / 'x')}" in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize("kind, name", [("contract", "c.yml"), ("contract", "C.YAML"),
+                                        ("declarations", "D.XLSX")])
+def test_either_yaml_ending_and_any_case_is_accepted(kind, name, tmp_path):
+    result = CliRunner().invoke(main, ["template", kind, "--out", str(tmp_path / name)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / name).stat().st_size > 0
