@@ -251,10 +251,11 @@ def _target_notes(r: dict) -> list[str]:
             f"raw read {r['floor_read_s']:.0f}s).")
     if r.get("floor_peak_mb") and r["peak_mb"] >= TARGET_PEAK_MB:
         notes.append(
-            f"- Peak memory: the floor process alone (calamine's `to_python()` of the whole "
-            f"sheet, then writing it) peaked at {_mb(r['floor_peak_mb'])}; the run at "
-            f"{_mb(r['peak_mb'])}. The reader holds the whole sheet while it builds the "
-            "declarations, so the read stage sets the peak.")
+            f"- Peak memory: the floor process alone (the fastest reader's `to_python()` of "
+            f"the whole sheet, then writing it) peaked at {_mb(r['floor_peak_mb'])}, the run "
+            f"at {_mb(r['peak_mb'])}: holding the whole sheet as Python rows already exceeds "
+            "the target, so meeting it needs a read that does not hold the whole sheet at "
+            "once.")
     share = r["evaluate_calculate_share"]
     notes.append(f"- Rule evaluation and calculation take {share:.1%} of the run; the rest is "
                  "reading, comparing, splitting, building and writing the workbook.")

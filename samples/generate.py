@@ -46,7 +46,8 @@ Everything is deterministic: one ``random.Random(seed)``, ids made from it, no
 set/dict iteration order that depends on hashing, and the xlsx ``created`` date
 fixed, so the same seed gives byte-identical files. Declarations are generated
 participant by participant and written with xlsxwriter's constant-memory mode, so
-a million declarations take a few hundred megabytes at most.
+writing them takes the same few tens of megabytes for a thousand or a million
+(``make bench`` measures it); the DfE side needs what the pipeline needs.
 """
 
 from __future__ import annotations
