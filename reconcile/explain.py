@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, NamedTuple
 
 from reconcile.errors import Problem, UsageError
@@ -104,9 +105,22 @@ def explain_declaration(result, declaration_id: str) -> Explanation:
                           declarations=result.declarations)
     attributions = tuple(a for a in result.calculation.attributions
                          if a.declaration_id == wanted)
-    findings = tuple(f for f in result.findings if f.declaration_id == wanted)
+    findings = tuple(f for f in result.findings if names_declaration(f, wanted))
     return Explanation(declaration, facts, fired,
                        tuple(sorted(result.evaluation.labels[index])), attributions, findings)
+
+
+def names_declaration(f: Finding, declaration_id: str) -> bool:
+    """Is ``f`` about this declaration: its own, or a group's that lists it?
+
+    A grouped finding (``CALC_OVER_CAPACITY``: several declarations beyond the last
+    band on one statement) keeps every member in ``declaration_ids``; a finding
+    from elsewhere that only names the id in its message counts too (the id as a
+    whole word: ``d1`` is not found in ``d10``).
+    """
+    if f.declaration_id == declaration_id or declaration_id in f.declaration_ids:
+        return True
+    return re.search(rf"(?<![\w-]){re.escape(declaration_id)}(?![\w-])", f.message) is not None
 
 
 def render_explanation(x: Explanation) -> str:

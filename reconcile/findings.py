@@ -34,7 +34,17 @@ class Severity(str, enum.Enum):
 
 
 class Finding(NamedTuple):
-    """One discrepancy, ineligible declaration or notice. Immutable."""
+    """One discrepancy, ineligible declaration or notice. Immutable.
+
+    ``declaration_id`` names the declaration of a finding about one. A finding
+    about a group (``CALC_OVER_CAPACITY``: every declaration of a type beyond the
+    last band on a statement; moved, unknown-statement, clawback groups) lists the
+    first few ids in its message and *all* of them in ``declaration_ids``, so
+    ``reconcile explain ID`` and the Declarations sheet find it for each member.
+    ``declaration_ids`` is not in :meth:`as_json`: a group can hold thousands of
+    ids, and the JSON's ``declarations`` entries already mark each one (``unpaid``,
+    its statement); the message keeps the JSON finding readable.
+    """
 
     code: str
     severity: Severity
@@ -50,6 +60,7 @@ class Finding(NamedTuple):
     difference: str | None = None
     source: Source | None = None
     rule: str | None = None  # rule id and file:line that produced it
+    declaration_ids: tuple[str, ...] = ()  # every member of a grouped finding (not in JSON)
 
     def as_json(self) -> dict:
         return {

@@ -606,8 +606,7 @@ def _summary_note(pair: StatementPair, findings: Sequence[Finding] = ()) -> str:
 
 def _about_declarations(f: Finding) -> bool:
     """A finding about one or more declarations rather than the statement's money."""
-    return bool(f.declaration_id or getattr(f, "declaration_ids", ())
-                or f.code.startswith("DECL_"))
+    return bool(f.declaration_id or f.declaration_ids or f.code.startswith("DECL_"))
 
 
 def _count(n: int, noun: str) -> str:
@@ -704,8 +703,9 @@ def declarations_sheet(result: Any) -> Sheet:
                 paid[a.declaration_id] = a
         codes: dict[str, list[str]] = defaultdict(list)
         for f in findings:
-            if f.declaration_id:
-                codes[f.declaration_id].append(f.code)
+            for member in f.declaration_ids or ((f.declaration_id,) if f.declaration_id
+                                                 else ()):
+                codes[member].append(f.code)
         fired = getattr(evaluation, "fired", None) or ()
         n_fired = len(fired)
         joined: dict[tuple, str] = {}

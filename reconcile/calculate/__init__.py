@@ -551,7 +551,7 @@ class _Calculator:
             f"{len(ids)} billable {what} declaration(s) of {key[0]} (cohort {key[1]}) "
             f"earn nothing: {why} ({some_ids(ids)}).",
             lead_provider=key[0], cohort=key[1], declaration_id=ids[0] if len(ids) == 1
-            else None))
+            else None, declaration_ids=tuple(ids)))
 
     def _band_differs(self, key: tuple, calendar: ContractCalendar, s: int,
                       participant_type: str, declaration_type: str, original: int | None,
@@ -574,6 +574,7 @@ class _Calculator:
             f"{'more' if difference > 0 else 'less'} clawed back each ({some_ids(ids)}).",
             lead_provider=key[0], cohort=key[1], statement=name,
             declaration_id=ids[0] if len(ids) == 1 else None,
+                declaration_ids=tuple(ids),
             line=f"clawback {participant_type} {declaration_type} band "
                  f"{table.band_names[band]}",
             expected=_plain(fees[original]) if original is not None else "0",
@@ -595,6 +596,7 @@ class _Calculator:
                     f"last band's maximum and are not paid ({some_ids(ids)}).",
                     lead_provider=key[0], cohort=key[1], statement=name,
                     declaration_id=ids[0] if len(ids) == 1 else None,
+                declaration_ids=tuple(ids),
                     line=f"output {declaration_type}", expected="0", actual=str(len(ids))))
         for (key, s), entries in sorted(self.unmatched.items(), key=repr):
             ids = [declarations[i].declaration_id for _t, scheme, i in entries
@@ -607,7 +609,8 @@ class _Calculator:
                 f"{len(ids)} clawback(s) on {name} have nothing paid left to come off "
                 f"in the bands ({some_ids(ids)}): no money is taken back for them.",
                 lead_provider=key[0], cohort=key[1], statement=name,
-                declaration_id=ids[0] if len(ids) == 1 else None))
+                declaration_id=ids[0] if len(ids) == 1 else None,
+                declaration_ids=tuple(ids)))
 
     # -- statements and attributions --
 

@@ -382,20 +382,23 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             "CALC_NO_CONTRACT",
             f"No contract for {lp or 'an unnamed lead provider'} in cohort {cohort}: "
             f"{len(ids)} declaration(s) not calculated ({some_ids(ids)}).",
-            lead_provider=lp, cohort=cohort, declaration_id=_single(ids)))
+            lead_provider=lp, cohort=cohort, declaration_id=_single(ids),
+            declaration_ids=tuple(ids)))
     for (lp, cohort), ids in no_calendar.items():
         findings.append(finding(
             "CAL_NO_OUTPUT_STATEMENT",
             f"No statement calendar for cohort {cohort} in the rulebook or DfE's statements: "
             f"{len(ids)} declaration(s) of {lp} not calculated ({some_ids(ids)}).",
             "Add the cohort's statements to rules/calendars.yaml, or give DfE's statements.",
-            lead_provider=lp, cohort=cohort, declaration_id=_single(ids)))
+            lead_provider=lp, cohort=cohort, declaration_id=_single(ids),
+            declaration_ids=tuple(ids)))
     for key, ids in no_output.items():
         findings.append(finding(
             "CAL_NO_OUTPUT_STATEMENT",
             f"{len(ids)} declaration(s) have no output-fee statement left in cohort {key[1]} "
             f"after they were submitted or paid ({some_ids(ids)}): not calculated.",
-            lead_provider=key[0], cohort=key[1], declaration_id=_single(ids)))
+            lead_provider=key[0], cohort=key[1], declaration_id=_single(ids),
+            declaration_ids=tuple(ids)))
     for (key, paid), ids in no_clawback_statement.items():
         name = calendars[key].slots[paid].key.name
         findings.append(finding(
@@ -406,7 +409,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             "Give clawback_statement_id or clawback_statement_name, or add the cohort's "
             "later statements to rules/calendars.yaml.",
             lead_provider=key[0], cohort=key[1], statement=name,
-            declaration_id=_single(ids)))
+            declaration_id=_single(ids), declaration_ids=tuple(ids)))
     for (key, expected, given), ids in moved.items():
         calendar = calendars[key]
         expected_name = calendar.slots[expected].key.name if expected is not None else None
@@ -421,7 +424,8 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             f"{why}; by submission date they belong on "
             f"{expected_name or 'no output-fee statement'} ({some_ids(ids)}).",
             lead_provider=key[0], cohort=key[1], statement=given_name,
-            declaration_id=_single(ids), expected=expected_name, actual=given_name))
+            declaration_id=_single(ids),
+            declaration_ids=tuple(ids), expected=expected_name, actual=given_name))
     for (key, label), ids in unknown.items():
         findings.append(finding(
             "CALC_UNKNOWN_STATEMENT",
@@ -429,7 +433,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             f"of {key[0]} for cohort {key[1]} ({some_ids(ids)}); "
             "the calendar rule decides their statement instead.",
             lead_provider=key[0], cohort=key[1], statement=label,
-            declaration_id=_single(ids), actual=label))
+            declaration_id=_single(ids), declaration_ids=tuple(ids), actual=label))
     for (key, label, cohort, kind), ids in other_cohort.items():
         findings.append(finding(
             "CLAWBACK_OTHER_COHORT" if kind == "clawback" else "CALC_UNKNOWN_STATEMENT",
@@ -437,7 +441,8 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             f"{label} of cohort {cohort} ({some_ids(ids)}); expected on a statement of "
             f"cohort {key[1]} instead.",
             lead_provider=key[0], cohort=key[1], statement=label,
-            declaration_id=_single(ids), expected=str(key[1]), actual=str(cohort)))
+            declaration_id=_single(ids),
+            declaration_ids=tuple(ids), expected=str(key[1]), actual=str(cohort)))
     for (key, paid, target), ids in assumed.items():
         calendar = calendars[key]
         findings.append(finding(
@@ -446,7 +451,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             f"have no clawback statement; assumed on {calendar.slots[target].key.name}, "
             f"the first output-fee statement after that payment ({some_ids(ids)}).",
             lead_provider=key[0], cohort=key[1], statement=calendar.slots[target].key.name,
-            declaration_id=_single(ids)))
+            declaration_id=_single(ids), declaration_ids=tuple(ids)))
     return Assignment(calendars, contract_of, payment, clawback, voided_on, last_attached,
                       tuple(findings))
 

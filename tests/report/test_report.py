@@ -198,3 +198,19 @@ def test_a_difference_made_only_by_dfes_adjustment_is_dfe_adjustment_not_explain
 def test_the_status_line_orders_what_needs_a_look_first():
     pairs = [_pair()._replace(status=s) for s in (OK, DFE_ADJUSTMENT, DIFFERS, OK)]
     assert _status_line(pairs) == "Statements: 1 Differs, 1 DfE adjustment, 2 OK."
+
+
+def test_a_grouped_finding_shows_on_every_member_in_the_declarations_sheet():
+    result = build_result()
+    group = Finding("CALC_STATEMENT_MOVED", Severity.WARNING, "2 declaration(s) are on May 2024",
+                    lead_provider="Example Teaching Institute", cohort=2023,
+                    statement="May 2024", declaration_ids=("decl-00", "decl-03"))
+    book = build_workbook(result._replace(findings=(*result.findings, group)))
+    rows = list(book.sheet("Declarations").iter_cells())
+    header = [c.value for c in rows[0]]
+    found = {dict(zip(header, r))["Declaration"].value: dict(zip(header, r))["Findings"]
+             for r in rows[1:]}
+    assert found["decl-00"] == Text("CALC_STATEMENT_MOVED")
+    assert found["decl-03"] == Text("CALC_STATEMENT_MOVED")
+    assert found["decl-01"] in (None, Text(""))
+    assert found["decl-11"] == Text("CALC_OVER_CAPACITY")
