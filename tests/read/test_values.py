@@ -117,3 +117,28 @@ def test_a_float_cell_is_read_through_its_repr_not_its_binary_value():
 def test_statement_name_typed_into_excel_becomes_a_date_and_is_read_back():
     assert values.parse_statement_name(dt.datetime(2023, 5, 1)) == "May 2023"
     assert values.parse_statement_name("  May   2023 ") == "May 2023"
+
+
+STATES = ("submitted", "eligible", "payable", "paid", "voided", "ineligible",
+          "awaiting-clawback", "clawed-back")
+
+
+@pytest.mark.parametrize("typed, meant", [
+    # difflib ties 'payed' with 'payable' and 'paid' (0.667 each); 'paid' is 2 edits away
+    ("payed", "paid"), ("payd", "paid"), ("payble", "payable"), ("elegible", "eligible"),
+    ("void", "voided"), ("submited", "submitted"), ("clawedback", "clawed-back"),
+    ("awaiting-clawbak", "awaiting-clawback"),
+])
+def test_a_misspelt_state_suggests_the_word_meant(typed, meant):
+    assert values.closest(typed, STATES) == meant
+
+
+def test_payed_says_did_you_mean_paid():
+    states = {values.word_key(s): s for s in STATES}
+    with pytest.raises(BadValue) as caught:
+        values.parse_word("Payed", states, "a declaration state")
+    assert caught.value.what == "'Payed' is not a declaration state — did you mean 'paid'?"
+
+
+def test_nothing_close_suggests_nothing():
+    assert values.closest("xyz", STATES) is None
