@@ -24,7 +24,8 @@ from pathlib import Path
 
 from bench import DATA_DIR, FULL_SIZES, QUICK_SIZES, ROOT, SEED, machine, note
 
-#: the other areas' bench modules (bench/bench_<area>.py), in report order
+#: the other areas' bench modules (bench/bench_<area>.py), in report order; any other
+#: bench/bench_*.py found is run after them
 AREAS = ("engine", "calculate", "read")
 
 #: targets for the largest (national) size: DOMAIN scale, issue 7
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                             f"```\n{_tail(error)}\n```\n")
         else:
             sections.append(render_pipeline(pipeline_rows))
-    for area in AREAS:
+    for area in areas():
         if only is not None and area not in only:
             continue
         sections.append(run_area(area, sizes))
@@ -83,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     tmp.replace(out)
     note(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
+
+
+def areas() -> list[str]:
+    """The expected areas, then any other ``bench/bench_<area>.py`` present."""
+    found = sorted(p.stem[len("bench_"):] for p in Path(__file__).parent.glob("bench_*.py"))
+    return [*AREAS, *(a for a in found if a not in AREAS and a != "pipeline")]
 
 
 def run_area(area: str, sizes) -> str:
