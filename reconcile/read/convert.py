@@ -91,29 +91,113 @@ def convert(raw: list, parse: Callable[[object], object], table: Table, column: 
     a text column whose cells are all text, and a date column whose cells are all
     Excel date-time cells.
     """
-    fast = _FAST.get(parse)
-    if fast is not None:
-        done = fast(raw, set(map(type, raw)))
-        if done is not None:
-            return done
-    results: dict = {}
-    bad: dict = {}
-    for value in dict.fromkeys(raw):
-        try:
-            results[value] = parse(value)
-        except BadValue as exc:
-            results[value] = None
-            bad[value] = exc
-    converted = list(map(results.__getitem__, raw))
-    if bad:
-        where: dict = {}
-        for index, value in enumerate(raw):
-            if value in bad:
-                where.setdefault(value, []).append(index)
-        for value, indexes in where.items():
-            exc = bad[value]
-            report_rows(log, table, indexes, column, exc.what, exc.fix, order_column)
+    converter = Converter(parse)
+    converted = converter.feed(raw)
+    converter.report(table, column, log, order_column)
     return converted
+
+
+#: distinct raw values remembered per column across chunks; past this the column is
+#: mostly distinct (ids, moments) and the memo only costs memory, so it starts again
+MEMO_LIMIT = 100_000
+
+
+class Converter:
+    """:func:`convert` for a column that arrives in chunks (a big sheet, read chunk by chunk).
+
+    What needs the whole column is kept across chunks: the memo of parsed values
+    (equal cells give one shared object), the rows of every unreadable value
+    (reported once at the end, the other rows counted, as :func:`convert` does), and,
+    with ``track``, the rows converted to ``None``: ``blank`` (for :meth:`require`) and
+    ``unreadable`` (non-blank cells already reported, which the course and cohort
+    fallbacks must not report again). Text cells are shared too: a million rows of
+    a few providers or partners hold a few strings, not a million.
+
+    >>> c = Converter(values.parse_text)
+    >>> a, b = c.feed([" North ", "x"]), c.feed(["North"])
+    >>> a[0] is b[0]
+    True
+    """
+
+    def __init__(self, parse: Callable[[object], object], track: bool = False) -> None:
+        self.parse = parse
+        self.fast = _FAST.get(parse)
+        self.track = track
+        self.count = 0
+        self.results: dict = {}
+        self.bad: dict = {}
+        self.where: dict = {}
+        self.blank: list[int] = []
+        self.unreadable: set[int] = set()
+        #: canonical text objects of a fast-path text column (None: mostly distinct)
+        self.shared: dict | None = {}
+
+    def feed(self, raw) -> list:
+        """The converted values of the next chunk of the column."""
+        offset = self.count
+        self.count += len(raw)
+        converted = None
+        if self.fast is not None:
+            converted = self.fast(raw, set(map(type, raw)))
+            if converted is not None and self.fast is _fast_text:
+                converted = self._share(converted)
+        if converted is None:
+            converted = self._parse(raw, offset)
+        if self.track and None in converted:
+            is_blank = values.is_blank
+            for index, value in enumerate(converted):
+                if value is None:
+                    if is_blank(raw[index]):
+                        self.blank.append(offset + index)
+                    else:
+                        self.unreadable.add(offset + index)
+        return converted
+
+    def _parse(self, raw, offset: int) -> list:
+        results, bad, parse = self.results, self.bad, self.parse
+        if len(results) > MEMO_LIMIT:
+            results.clear()
+        distinct = dict.fromkeys(raw)
+        for value in distinct:
+            if value in results:
+                continue
+            try:
+                results[value] = parse(value)
+            except BadValue as exc:
+                results[value] = None
+                bad[value] = exc
+        converted = list(map(results.__getitem__, raw))
+        if bad and not bad.keys().isdisjoint(distinct):
+            where = self.where
+            for index, value in enumerate(raw):
+                if value in bad:
+                    where.setdefault(value, []).append(offset + index)
+        return converted
+
+    def _share(self, texts: list) -> list:
+        shared = self.shared
+        if shared is None:
+            return texts
+        distinct = dict.fromkeys(texts)
+        if len(distinct) * 2 > len(texts) and len(texts) > 64:
+            self.shared = None  # ids: nothing to share
+            return texts
+        setdefault = shared.setdefault
+        canonical = {text: setdefault(text, text) for text in distinct}
+        return list(map(canonical.__getitem__, texts))
+
+    def report(self, table: Table, column: str, log: ProblemLog, order_column: int = 0) -> None:
+        """A problem per unreadable value (first row named, the others counted)."""
+        for value, indexes in self.where.items():
+            exc = self.bad[value]
+            report_rows(log, table, indexes, column, exc.what, exc.fix, order_column)
+
+    def require(self, table: Table, column: str, log: ProblemLog, fix: str,
+                order_column: int = 0) -> None:
+        """:func:`require` for a tracked column: a problem for its blank cells (grouped)."""
+        if self.blank:
+            report_rows(log, table, self.blank, column, "this required value is blank", fix,
+                        order_column)
 
 
 def _fast_text(raw: list, kinds: set) -> list | None:

@@ -42,8 +42,8 @@ from reconcile.read.columns import (
     DECLARATION_REQUIRED,
     Header,
 )
-from reconcile.read.convert import ProblemLog, convert, report_rows, require
-from reconcile.read.table import Table
+from reconcile.read.convert import Converter, ProblemLog, report_rows
+from reconcile.read.table import Table, each_chunk, join_numbers
 
 #: The assurance report's clawback pair (research/user-needs.md §5): the state a
 #: declaration has on the statement that paid it, and the states it has on its
@@ -149,35 +149,74 @@ def _check_header(table: Table) -> Header:
                     f"to be separated by {separator!r}",
                     "save the file as CSV with commas between values (Excel: 'CSV UTF-8')"))
         raise InputError(problems)
-    if not table.rows:
-        raise InputError([Problem(
-            table.header_source,
-            "there are no declarations below the header row",
-            "add one row per declaration under the header (or check you chose the right file)")])
     return header
 
 
+def _no_rows(table: Table) -> InputError:
+    return InputError([Problem(
+        table.header_source,
+        "there are no declarations below the header row",
+        "add one row per declaration under the header (or check you chose the right file)")])
+
+
+def _drain(table: Table) -> None:
+    """Read a chunked table to its end, where the sheet's own checks run (and raise)."""
+    for _ in each_chunk(table):
+        pass
+
+
+#: the fields whose rows converted to None are looked at again (required blanks,
+#: the course and cohort fallbacks)
+_TRACKED = frozenset(DECLARATION_REQUIRED) | {"participant_type"}
+
+
 def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tuple[Declaration, ...]:
-    """Every row of ``table`` as a Declaration, or an InputError listing every bad cell."""
-    header = _check_header(table)
+    """Every row of ``table`` as a Declaration, or an InputError listing every bad cell.
+
+    A chunked table (a big sheet) is converted chunk by chunk: only one chunk of raw
+    cells is alive at a time, and the converted columns share their repeated values.
+    """
+    try:
+        header = _check_header(table)
+    except InputError:
+        # a sheet's own problems (formulas without values, merged cells) are found as
+        # its last chunk is read, and are reported before the header's, as ever
+        _drain(table)
+        raise
     parsers = _Parsers(vocabulary)
     log = ProblemLog()
-    n = len(table.rows)
     present = header.positions
-    raw_columns = _columns(table, [present[f] for f in present])
-    raw = dict(zip(present, raw_columns))
-    columns: dict[str, list] = {}
-    order = {field: position for field, position in present.items()}
+    positions = [present[f] for f in present]
+    converters = {field: Converter(parsers.parser(field), track=field in _TRACKED)
+                  for field in present}
+    columns: dict[str, list] = {field: [] for field in present}
+    numbers = []
+    for rows, row_numbers, by_column in each_chunk(table):
+        if not len(row_numbers):
+            continue
+        numbers.append(row_numbers)
+        for field, raw in zip(present, _columns(rows, by_column, positions)):
+            converted = converters[field].feed(raw)
+            if columns[field]:
+                columns[field] += converted
+            else:
+                columns[field] = converted
+        rows = by_column = raw = converted = None  # this chunk's raw cells go now
+    table = table._replace(rows=[], row_numbers=join_numbers(numbers), chunks=None, columns=None)
+    n = len(table.row_numbers)
+    if not n:
+        raise _no_rows(table)
     for field in present:
         label = header.column_of(field)
-        columns[field] = convert(raw[field], parsers.parser(field), table, label, log,
-                                 order[field])
+        converters[field].report(table, label, log, present[field])
         if field in DECLARATION_REQUIRED and field not in ("course_identifier", "cohort"):
-            require(columns[field], raw[field], table, label, log,
-                    _REQUIRED_FIX.get(field, "fill in this cell"), order[field])
+            converters[field].require(table, label, log,
+                                      _REQUIRED_FIX.get(field, "fill in this cell"), present[field])
+    unreadable = {field: converters[field].unreadable for field in present
+                  if field in ("course_identifier", "participant_type", "cohort")}
 
-    _resolve_course(columns, raw, table, header, parsers, log, n)
-    _resolve_cohort(columns, raw, table, header, log, n, dfe_statements)
+    _resolve_course(columns, unreadable, table, header, parsers, log, n)
+    _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements)
     log.raise_if_any()
 
     defaults = Declaration._field_defaults
@@ -210,18 +249,17 @@ _REQUIRED_FIX = {
 }
 
 
-def _columns(table: Table, positions: list[int]) -> list[list]:
+def _columns(rows: list, by_column: tuple | None, positions: list[int]) -> list:
     """The raw values of the wanted columns (rows are rectangular)."""
-    if table.columns is not None:
-        return [table.columns[p] for p in positions]
-    rows = table.rows
+    if by_column is not None:
+        return [by_column[p] for p in positions]
     if len(positions) * 2 < len(rows[0]):  # a few columns of a wide sheet
         return [list(map(itemgetter(p), rows)) for p in positions]
     transposed = list(zip(*rows))  # one C call; about twice as fast as per column
     return [transposed[p] for p in positions]
 
 
-def _resolve_course(columns, raw, table, header, parsers, log, n) -> None:
+def _resolve_course(columns, unreadable, table, header, parsers, log, n) -> None:
     """course_identifier from itself, or from the participant type ("Type": ect/mentor).
 
     The participant type always follows from the course (rules/vocabulary.yaml).
@@ -249,7 +287,7 @@ def _resolve_course(columns, raw, table, header, parsers, log, n) -> None:
             if given is not None and given != expected:
                 clash.setdefault((courses[i], given), []).append(i)
     columns["participant_type"] = derived
-    missing = [i for i in missing if not _has_bad_cell(raw, ("course_identifier",
+    missing = [i for i in missing if not _has_bad_cell(unreadable, ("course_identifier",
                                                               "participant_type"), i)]
     if missing:
         report_rows(log, table, missing, header.column_of("course_identifier"),
@@ -268,19 +306,17 @@ def _vocabulary_courses(parsers: _Parsers) -> dict[str, str]:
             for course in parsers.courses.values()}
 
 
-def _has_bad_cell(raw: dict, fields, index: int) -> bool:
+def _has_bad_cell(unreadable: dict, fields, index: int) -> bool:
     """Whether row ``index`` has a non-blank (so already reported) value in ``fields``."""
-    return any(field in raw and not values.is_blank(raw[field][index]) for field in fields)
+    return any(index in unreadable.get(field, ()) for field in fields)
 
 
-def _resolve_cohort(columns, raw, table, header, log, n, dfe_statements) -> None:
+def _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements) -> None:
     cohorts = columns.get("cohort")
     if cohorts is None:
         cohorts = [None] * n
         columns["cohort"] = cohorts
-        raw_cohort = [""] * n
-    else:
-        raw_cohort = raw["cohort"]
+    bad_cohorts = unreadable.get("cohort", ())
     if None not in cohorts:
         return
     by_statement = {s.statement_id: s.cohort for s in dfe_statements if s.statement_id}
@@ -290,7 +326,7 @@ def _resolve_cohort(columns, raw, table, header, log, n, dfe_statements) -> None
     clawback_ids = columns.get("clawback_statement_id") or [None] * n
     unresolved = []
     for i in range(n):
-        if cohorts[i] is not None or not values.is_blank(raw_cohort[i]):
+        if cohorts[i] is not None or i in bad_cohorts:
             continue  # a cohort, or a bad one already reported
         cohort = by_statement.get(statement_ids[i]) or by_statement.get(clawback_ids[i])
         if cohort is None:

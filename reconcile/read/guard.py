@@ -174,9 +174,9 @@ def open_table(path: Path, sheet: str, *, limits: Limits | None = None,
     name = str(path)
     kind = check_file(path, name, "declarations")
     if kind == "xlsx":
-        from reconcile.read.xlsx import read_sheet
+        from reconcile.read.xlsx import stream_sheet
 
-        return read_sheet(path, name, sheet, limits)
+        return stream_sheet(path, name, sheet, limits)  # rows in chunks: a sheet can be big
     if path.stat().st_size > limits.max_text_bytes:
         raise _fail(name, f"the file is {path.stat().st_size / 1024 ** 2:,.0f} MB, more than the "
                           f"limit of {limits.max_text_bytes / 1024 ** 2:,.0f} MB",

@@ -2,7 +2,9 @@
 
 In: what a format reader (:mod:`.xlsx`, :mod:`.csvfile`, :mod:`.apijson`) found.
 Out: a :class:`Table`, whose rows are raw cell values (blank rows removed) with the
-row number the user sees (spreadsheet row, CSV record, JSON record).
+row number the user sees (spreadsheet row, CSV record, JSON record). A big sheet's
+rows come in chunks instead (``chunks``; see :func:`each_chunk`), so that only one
+chunk of raw cells is alive at a time.
 
 >>> t = Table("d.csv", None, ("id", "state"), [("a", "paid")], [2])
 >>> t.source(0, "state")
@@ -12,6 +14,7 @@ Source(file='d.csv', sheet=None, row=2, column='state', line=None)
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from reconcile.errors import Problem
@@ -29,6 +32,9 @@ class Table(NamedTuple):
     kind: str = "table"  # "xlsx", "csv" or "json": how strict the converters are
     #: the values by column when the reader already has them so (JSON); else None
     columns: tuple | None = None
+    #: the rows in chunks, ``(rows, row_numbers)`` at a time (an xlsx sheet); ``rows`` and
+    #: ``row_numbers`` are then empty. Consumed once: see :func:`each_chunk`.
+    chunks: Iterator[tuple[list, list[int] | range]] | None = None
 
     def source(self, index: int | None = None, column: str | None = None) -> Source:
         row = None if index is None else self.row_numbers[index]
@@ -37,6 +43,41 @@ class Table(NamedTuple):
     @property
     def header_source(self) -> Source:
         return Source(self.file, self.sheet, self.header_row)
+
+
+def each_chunk(table: Table) -> Iterator[tuple[list, list[int] | range, tuple | None]]:
+    """``(rows, row_numbers, columns)`` per chunk: the table's chunks, or the whole table as one.
+
+    ``columns`` is the table's by-column values (JSON) or None.
+    """
+    if table.chunks is None:
+        yield table.rows, table.row_numbers, table.columns
+        return
+    for rows, numbers in table.chunks:
+        yield rows, numbers, None
+        rows = None  # not held while the next chunk is read
+
+
+def join_numbers(parts: list) -> list[int] | range:
+    """The row numbers of consecutive chunks as one sequence (a range when contiguous).
+
+    >>> join_numbers([range(2, 5), range(5, 7)])
+    range(2, 7)
+    >>> join_numbers([range(2, 4), [5, 7]])
+    [2, 3, 5, 7]
+    """
+    if all(type(p) is range and p.step == 1 for p in parts):
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return range(0)
+        if all(a.stop == b.start for a, b in zip(parts, parts[1:])):
+            return range(parts[0].start, parts[-1].stop)
+    if len(parts) == 1:
+        return parts[0]
+    joined: list[int] = []
+    for part in parts:
+        joined.extend(part)
+    return joined
 
 
 class Limits(NamedTuple):

@@ -15,24 +15,37 @@ Merged cells come from calamine (``merged_cell_ranges``); one in the data area i
 an error naming the range. The header is the first non-blank row; rows with
 nothing in them are skipped; row numbers are the ones Excel shows.
 
+Memory (a million declarations): calamine holds the whole sheet as Rust values
+(about 1 GB, and 1.6 GB at its peak while it builds them; python-calamine has no
+lazier way to read). The declarations sheet is therefore turned into Python values
+``CHUNK_ROWS`` rows at a time (:func:`stream_sheet`), each chunk converted before
+the next is made, instead of as one list of a million row lists beside it; once
+the last row is read, calamine's copy is freed and handed back to the system.
+
 Example::
 
     table = read_sheet(Path("decl.xlsx"), "decl.xlsx", "Declarations", Limits())
+    table = stream_sheet(Path("decl.xlsx"), "decl.xlsx", "Declarations", Limits())
+    for rows, numbers in table.chunks: ...
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import posixpath
 import re
 import struct
+import sys
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
+from typing import NamedTuple
 
 import python_calamine
 
@@ -40,7 +53,7 @@ from reconcile.errors import InputError, Problem
 from reconcile.model import Source
 from reconcile.read.columns import column_letter
 from reconcile.read.guard import check_zip
-from reconcile.read.table import Limits, Table, too_many_columns, too_many_rows
+from reconcile.read.table import Limits, Table, join_numbers, too_many_columns, too_many_rows
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -237,9 +250,33 @@ def open_workbook(path: Path, name: str, limits: Limits):
     return book, parts
 
 
+#: rows converted at a time: a chunk of raw Python cells is a few tens of MB at most
+CHUNK_ROWS = 25_000
+
+
 def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
                book=None, parts=None, required: bool = False) -> Table:
-    """The sheet ``wanted`` (case-insensitive; else the first sheet) as a Table."""
+    """The sheet ``wanted`` (case-insensitive; else the first sheet) as a Table, every row in memory."""
+    table = stream_sheet(path, name, wanted, limits, book=book, parts=parts, required=required)
+    rows: list = []
+    numbers = []
+    for chunk, chunk_numbers in table.chunks:
+        rows += chunk
+        numbers.append(chunk_numbers)
+    return table._replace(rows=rows, row_numbers=join_numbers(numbers), chunks=None)
+
+
+def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
+                 book=None, parts=None, required: bool = False,
+                 chunk_rows: int | None = None) -> Table:
+    """The sheet ``wanted`` (case-insensitive; else the first sheet) as a Table read in chunks.
+
+    The header is found now (problems with the sheet itself raise here); the data
+    rows come from ``table.chunks``, ``chunk_rows`` at a time, as calamine's cells
+    turn into Python values, so the whole sheet is never held as Python lists. The
+    checks that need every row (formulas without saved values, merged cells) run
+    when the last chunk has been read, and raise from there.
+    """
     if book is None:
         book, parts = open_workbook(path, name, limits)
     names = list(book.sheet_names)
@@ -267,44 +304,76 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
             raise InputError([too_many_rows(source, sheet.height, limits)])
         if sheet.width > limits.max_columns:
             raise InputError([too_many_columns(source, sheet.width, limits)])
-        rows = sheet.to_python(skip_empty_area=False)
+        chunks = _kept_rows(_row_chunks(sheet, chunk_rows or CHUNK_ROWS))
+        header = None
+        for rows, numbers, empties in chunks:
+            if len(numbers):
+                header, header_row = tuple(rows[0]), numbers[0]
+                first = (rows[1:], numbers[1:], empties - rows[0].count(""))
+                break
+        if header is None:
+            raise _fail(source, "the sheet is empty",
+                        "put the header row in row 1 and one row per record below it")
     except BaseException:
         stop.set()
         raise
-    width = max(map(len, rows), default=0)
-    # Rows of calamine are rectangular; "" is an empty cell.
-    empties = list(map(list.count, rows, repeat("")))
-    if width and empties[0] != width and empties.count(width) == 0 and \
-            max(empties) < width - 3:
-        # the usual sheet: header in row 1, no blank row (checked at C speed)
-        numbers: list[int] | range = range(1, len(rows) + 1)
-    else:
-        numbers = [i + 1 for i, count in enumerate(empties) if count != width]
-        if any(_blank_row(rows[n - 1]) for n in numbers if empties[n - 1] >= width - 3):
-            numbers = [n for n in numbers if not _blank_row(rows[n - 1])]
-    if not numbers:
-        stop.set()
-        raise _fail(source, "the sheet is empty",
-                    "put the header row in row 1 and one row per record below it")
-    header_row = numbers[0]
-    header = tuple(rows[header_row - 1])
-    data_numbers = numbers[1:]
-    data = [rows[n - 1] for n in data_numbers] if len(data_numbers) != len(rows) - 1 \
-        else rows[1:]
+    # merged cells in the data (below the header): reported with the sheet's other problems
+    merged = [r for r in (sheet.merged_cell_ranges or ()) if r[1][0] + 1 >= header_row]
+    check = _SheetCheck(path, source, part, scan, stop, merged)
+    return Table(name, sheet_name, header, [], [], header_row, True, "xlsx",
+                 chunks=_checked(first, chunks, check))
+
+
+class _SheetCheck(NamedTuple):
+    path: Path
+    source: Source
+    part: str | None
+    scan: Future | None
+    stop: threading.Event
+    merged: list
+
+
+def _checked(first: tuple, chunks, check: _SheetCheck):
+    """The data chunks ``(rows, numbers)``; then the checks that needed every row.
+
+    No chunk is referenced here once the next is asked for, and when the last has
+    been read the sheet is gone (only the row generators held it): its memory is
+    handed back before the checks, the conversion and the rest of the run.
+    """
+    empty_in_data = 0
+    try:
+        pending, first = first, None
+        while pending is not None:
+            rows, numbers, empties = pending
+            pending = None
+            empty_in_data += empties
+            if len(numbers):
+                yield rows, numbers
+            rows = numbers = None
+            pending = next(chunks, None)
+        chunks = None
+        release_memory()
+        _check_sheet(check, empty_in_data)
+    finally:
+        check.stop.set()
+
+
+def _check_sheet(check: _SheetCheck, empty_in_data: int) -> None:
+    """Formulas without saved values and merged cells in the data: an InputError."""
     # A formula with no saved value reads as an empty cell: with no empty cell in
     # the data there is none, and the scan is stopped instead of awaited.
-    empty_in_data = sum(empties) - empties[header_row - 1] - width * (len(rows) - len(numbers))
     if empty_in_data <= 0:
-        stop.set()
+        check.stop.set()
         formula_cells: list | BaseException = []
-    elif scan is not None:
-        formula_cells = scan.result()
-    elif part:
-        formula_cells = scan_formulas(path, part)
+    elif check.scan is not None:
+        formula_cells = check.scan.result()
+    elif check.part:
+        formula_cells = scan_formulas(check.path, check.part)
     else:
         formula_cells = []
     if isinstance(formula_cells, BaseException):
         raise formula_cells
+    source = check.source
     problems = []
     if formula_cells:
         shown = ", ".join(formula_cells[:10]) + (" ..." if len(formula_cells) > 10 else "")
@@ -314,8 +383,7 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
             f"formula with no saved value ({shown}), so their values cannot be read",
             "open the file in Excel and save it (Excel stores the values), or copy the sheet "
             "and Paste Special > Values"))
-    merged = [r for r in (sheet.merged_cell_ranges or ()) if r[1][0] + 1 >= header_row]
-    for (r0, c0), (r1, c1) in merged[:20]:
+    for (r0, c0), (r1, c1) in check.merged[:20]:
         cells = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
         problems.append(Problem(
             source._replace(row=r0 + 1, column=column_letter(c0)),
@@ -323,7 +391,71 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
             "unmerge them (Home > Merge & Center > Unmerge Cells) and fill in every cell"))
     if problems:
         raise InputError(problems)
-    return Table(name, sheet_name, header, data, data_numbers, header_row, True, "xlsx")
+
+
+def _row_chunks(sheet, size: int):
+    """The sheet's rows from A1 (as ``to_python(skip_empty_area=False)``), ``size`` at a time."""
+    start = sheet.start
+    if start is None:  # no cells at all
+        return
+    if tuple(start) == (0, 0):
+        rows = sheet.iter_rows()
+        while True:
+            chunk = list(islice(rows, size))
+            if not chunk:
+                return
+            yield chunk
+            chunk = None
+    # Data not from A1 (rare): python-calamine's row iterator starts at the data's
+    # first column, so take the padded rows and hand them out a chunk at a time.
+    rows = sheet.to_python(skip_empty_area=False)
+    rows.reverse()
+    while rows:
+        chunk = rows[-size:]
+        del rows[-size:]
+        chunk.reverse()
+        yield chunk
+        chunk = None
+
+
+def _kept_rows(chunks):
+    """``(rows, numbers, empty cells)`` per chunk, rows with nothing in them left out.
+
+    ``numbers`` are the row numbers Excel shows (a range when no row was left out);
+    ``empty cells`` counts the empty cells of the rows kept.
+    """
+    start = 0
+    for rows in chunks:
+        width = len(rows[0])
+        # Rows of calamine are rectangular; "" is an empty cell.
+        empties = list(map(list.count, rows, repeat("")))
+        if width and empties.count(width) == 0 and max(empties) < width - 3:
+            # the usual chunk: no blank row (checked at C speed)
+            yield rows, range(start + 1, start + len(rows) + 1), sum(empties)
+        else:
+            keep = [i for i, count in enumerate(empties) if count != width and (
+                count < width - 3 or not _blank_row(rows[i]))]
+            yield ([rows[i] for i in keep], [start + i + 1 for i in keep],
+                   sum(empties[i] for i in keep))
+        start += len(rows)
+        rows = empties = keep = None
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
 
 
 def _blank_row(row) -> bool:
