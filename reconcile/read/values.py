@@ -29,6 +29,7 @@ import datetime as dt
 import difflib
 import math
 import re
+from decimal import Decimal, InvalidOperation
 
 UTC = dt.timezone.utc  # noqa: UP017 (dt.UTC is 3.11+; we run on 3.10)
 #: Excel's day 0 (the 1900 date system, with its fictitious 29 Feb 1900 folded in).
@@ -131,10 +132,10 @@ def parse_int(value: object, example: str = "2022") -> int | None:
         except ValueError:
             pass
         try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if math.isfinite(number) and number.is_integer():
+            number = Decimal(text)  # "2022.0" from a spreadsheet; exact, never a float
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite() and number == number.to_integral_value():
             return int(number)
     raise BadValue(f"{show_value(value)} is not a whole number", f"write a whole number, e.g. {example}")
 
