@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import operator
 from collections.abc import Sequence
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 #: the value types of the condition language; dates are zero-padded ISO text
@@ -141,51 +143,38 @@ class Facts(NamedTuple):
         return dict(zip(self.fields, self.signatures[self.index[i]]))
 
 
-# How each fact field is computed, as a Python expression over a declaration ``d``
-# (and the locals of _LOCALS: ``date``, its declaration date as a day; ``schedule``,
-# its schedule; ``terms``, its contract's facts; and ``dup``, its duplicate flag).
+# How each fact field is computed: as a *column* over all the declarations, built
+# from C-level iterators (attribute getters, dict look-ups, comparisons), so that
+# a million declarations cost a few passes at C speed rather than a Python loop.
 # Anything that needs the rulebook goes through a memo (a dict that computes a
-# missing key once), keyed by low-cardinality values only, so a million
-# declarations cost a few dictionary look-ups each. The expressions are joined
-# into one generated loop (see _loop): the per-declaration cost is then one tuple.
-_EXPRESSIONS = {
-    "state": "d.state",
-    "declaration_type": "d.declaration_type",
-    "participant_type": "d.participant_type",
-    "course_identifier": "d.course_identifier",
-    "cohort": "d.cohort",
-    "schedule_identifier": "d.schedule_identifier",
-    "schedule_family": "family[d.schedule_identifier, d.cohort]",
-    "window_position": "window_position(schedule, d.declaration_type, date)",
-    "future_date": "date > as_of",
-    "declaration_date": "iso[date]",
-    "has_uplift_flag": "(d.pupil_premium_uplift or d.sparsity_uplift or d.uplift_paid)",
-    "pupil_premium_uplift": "d.pupil_premium_uplift",
-    "sparsity_uplift": "d.sparsity_uplift",
-    "contract_found": "terms[0]",
-    "contract_uplift": "terms[1]",
-    "mentor_flat_rate": "terms[2]",
-    "duplicate": "dup",
-    "has_delivery_partner": "bool(d.delivery_partner_id or d.delivery_partner_name)",
-    "has_statement": "bool(d.statement_id or d.statement_name)",
-    "has_clawback_statement": "bool(d.clawback_statement_id or d.clawback_statement_name)",
-    # the next output-fee statement is the first whose cut-off is on or after the
-    # day it was submitted (DOMAIN.md "Statement"): one exists if the cohort's last
-    # output-fee cut-off is not before that day
-    "output_statement_available": "last_cut_off[d.cohort] >= (d.created_at or "
-                                  "d.declaration_date).date()",
-}
-
-
-#: locals the loop computes once per declaration, for the fields that use them
-_LOCALS = (
-    ("date", "d.declaration_date.date()",
-     frozenset(("window_position", "future_date", "declaration_date"))),
-    ("schedule", "schedule_of[d.schedule_identifier, d.cohort]",
-     frozenset(("window_position",))),
-    ("terms", "contract[d.lead_provider, d.cohort]",
-     frozenset(("contract_found", "contract_uplift", "mentor_flat_rate"))),
-)
+# missing key once), keyed by low-cardinality values only. ``_Columns`` holds the
+# one method per field; the columns are zipped into the signatures (see derive_facts).
+#
+# What each field is, per declaration ``d`` (``day``: its declaration date as a day):
+#   state, declaration_type, participant_type, course_identifier, cohort,
+#   schedule_identifier, pupil_premium_uplift, sparsity_uplift: d.<field>
+#   schedule_family: the family of schedule (d.schedule_identifier, d.cohort)
+#   window_position: window_position(that schedule, d.declaration_type, day)
+#   future_date: day > as_of;  declaration_date: day in ISO form
+#   has_uplift_flag: d.pupil_premium_uplift or d.sparsity_uplift or d.uplift_paid
+#   contract_found, contract_uplift, mentor_flat_rate: the contract (d.lead_provider,
+#     d.cohort) exists, has an uplift_amount, has a mentor block
+#   duplicate: see find_duplicates
+#   has_delivery_partner, has_statement, has_clawback_statement: the id or the name
+#     is given
+#   output_statement_available: the next output-fee statement is the first whose
+#     cut-off is on or after the day it was submitted (DOMAIN.md "Statement"): one
+#     exists if the cohort's last output-fee cut-off is not before that day
+#     (created_at, else the declaration date)
+_PLAIN = ("state", "declaration_type", "participant_type", "course_identifier", "cohort",
+          "schedule_identifier", "pupil_premium_uplift", "sparsity_uplift")
+_EITHER = {"has_delivery_partner": ("delivery_partner_id", "delivery_partner_name"),
+           "has_statement": ("statement_id", "statement_name"),
+           "has_clawback_statement": ("clawback_statement_id", "clawback_statement_name")}
+_TERMS = ("contract_found", "contract_uplift", "mentor_flat_rate")
+_DERIVED = ("schedule_family", "window_position", "future_date", "declaration_date",
+            "has_uplift_flag", "duplicate", "output_statement_available")
+_FIELDS = frozenset(_PLAIN) | frozenset(_EITHER) | frozenset(_TERMS) | frozenset(_DERIVED)
 
 
 class _Memo(dict):
@@ -222,31 +211,154 @@ def window_position(schedule, declaration_type: str, day: dt.date) -> str:
     return "within"
 
 
-class _Lookups:
-    """The memos the generated loop reads, over one rulebook and one as-of day."""
+class _Columns:
+    """Each fact field as a column (an iterable, one value per declaration, in order)."""
 
-    def __init__(self, rulebook, as_of: dt.date):
+    def __init__(self, declarations: Sequence, rulebook, as_of: dt.date, dups) -> None:
+        self.declarations = declarations
         self.rulebook = rulebook
         self.as_of = as_of
+        self.dups = dups
+        self._days: list[dt.date] | None = None
+        self._terms: list[tuple[bool, bool, bool]] | None = None
 
-    def namespace(self) -> dict:
-        return {
-            "family": _Memo(self._family),
-            "schedule_of": _Memo(self._schedule),
-            "window_position": window_position,
-            "iso": _Memo(dt.date.isoformat),
-            "contract": _Memo(self._contract),
-            "last_cut_off": _Memo(self._last_cut_off),
-            "as_of": self.as_of,
-            "bool": bool,
-        }
+    def keyed(self, fields: Sequence[str]):
+        """Per declaration a *key* that decides its signature, and the function that
+        turns a distinct key into the signature (its values in ``fields`` order).
+
+        A key takes fewer passes over the declarations than one column per field:
+        the plain fields (and the two schedule_family needs) come from one attribute
+        getter, the day-based fields from one memo per (schedule, cohort, type, day),
+        the contract's three facts from one memo; the rest are columns of their own.
+        """
+        ds = self.declarations
+        raw = [f for f in fields if f in _PLAIN]
+        if "schedule_family" in fields:
+            raw += [a for a in ("schedule_identifier", "cohort") if a not in raw]
+        by_day = [f for f in ("window_position", "future_date", "declaration_date")
+                  if f in fields]
+        parts: list = []
+        where: dict[str, tuple[int, int | None]] = {}
+        if raw:
+            parts.append(map(attrgetter(*raw), ds) if len(raw) > 1
+                         else zip(map(attrgetter(raw[0]), ds)))
+            where.update((f, (0, raw.index(f))) for f in raw)
+        if by_day:
+            where.update((f, (len(parts), by_day.index(f))) for f in by_day)
+            parts.append(self.day_facts(by_day))
+        if any(f in _TERMS for f in fields):
+            where.update((f, (len(parts), _TERMS.index(f))) for f in _TERMS)
+            parts.append(self.terms())
+        for field in fields:
+            if field not in where and field != "schedule_family":
+                where[field] = (len(parts), None)
+                parts.append(self.column(field))
+        family = _Memo(self._family)
+        sid, cohort = where.get("schedule_identifier"), where.get("cohort")
+        places = [where.get(f) for f in fields]
+
+        def signature(key: tuple) -> tuple:
+            values = []
+            for field, place in zip(fields, places):
+                if place is None:  # schedule_family
+                    values.append(family[key[sid[0]][sid[1]], key[cohort[0]][cohort[1]]])
+                elif place[1] is None:
+                    values.append(key[place[0]])
+                else:
+                    values.append(key[place[0]][place[1]])
+            return tuple(values)
+
+        return parts, signature
+
+    def day_facts(self, wanted: list[str]):
+        """(window_position, future_date, declaration_date), those ``wanted``, per declaration."""
+        as_of = self.as_of
+        schedule_of = _Memo(lambda key: self.rulebook.schedule_for(*key))
+
+        def compute(key) -> tuple:
+            ((schedule_identifier, cohort, declaration_type), day) = key
+            facts = {"future_date": day > as_of, "declaration_date": day.isoformat()}
+            if "window_position" in wanted:
+                facts["window_position"] = window_position(
+                    schedule_of[schedule_identifier, cohort], declaration_type, day)
+            return tuple(facts[f] for f in wanted)
+
+        facts = _Memo(compute)  # a few thousand (schedule, cohort, type) and day keys
+        if "window_position" in wanted:
+            keys = zip(map(attrgetter("schedule_identifier", "cohort", "declaration_type"),
+                           self.declarations), self.days())
+        else:
+            keys = zip(itertools.repeat((None, None, None)), self.days())
+        return map(facts.__getitem__, keys)
+
+    def column(self, field: str):
+        ds = self.declarations
+        if field in _PLAIN:
+            return map(attrgetter(field), ds)
+        if field in _EITHER:  # bool(id or name)
+            return map(any, map(attrgetter(*_EITHER[field]), ds))
+        if field in _TERMS:
+            return map(itemgetter(_TERMS.index(field)), self.terms())
+        return getattr(self, field)()
+
+    def days(self) -> list[dt.date]:
+        """Each declaration date as a day (shared by the fields that use it)."""
+        if self._days is None:
+            self._days = list(map(dt.datetime.date, map(attrgetter("declaration_date"),
+                                                        self.declarations)))
+        return self._days
+
+    def terms(self) -> list[tuple[bool, bool, bool]]:
+        if self._terms is None:
+            contract = _Memo(self._contract)
+            self._terms = list(map(contract.__getitem__,
+                                   map(attrgetter("lead_provider", "cohort"), self.declarations)))
+        return self._terms
+
+    def schedule_family(self):
+        family = _Memo(self._family)
+        return map(family.__getitem__,
+                   map(attrgetter("schedule_identifier", "cohort"), self.declarations))
+
+    def window_position(self):
+        schedule_of = _Memo(lambda key: self.rulebook.schedule_for(*key))
+
+        def position(key) -> str:
+            (schedule_identifier, cohort, declaration_type), day = key
+            return window_position(schedule_of[schedule_identifier, cohort],
+                                   declaration_type, day)
+
+        where = _Memo(position)  # (schedule, cohort, type) and a day: a few thousand keys
+        return map(where.__getitem__, zip(
+            map(attrgetter("schedule_identifier", "cohort", "declaration_type"),
+                self.declarations), self.days()))
+
+    def future_date(self):
+        return map(self.as_of.__lt__, self.days())  # day > as_of
+
+    def declaration_date(self):
+        return map(_Memo(dt.date.isoformat).__getitem__, self.days())
+
+    def has_uplift_flag(self):
+        flag = _Memo(lambda flags: flags[0] or flags[1] or flags[2])
+        return map(flag.__getitem__, map(attrgetter(
+            "pupil_premium_uplift", "sparsity_uplift", "uplift_paid"), self.declarations))
+
+    def duplicate(self):
+        return self.dups
+
+    def output_statement_available(self):
+        ds = self.declarations
+        created = list(map(attrgetter("created_at"), ds))
+        if None in created:  # submitted: created_at, else the declaration date
+            created = [c or d.declaration_date for c, d in zip(created, ds)]
+        last_cut_off = _Memo(self._last_cut_off)
+        return map(operator.ge, map(last_cut_off.__getitem__, map(attrgetter("cohort"), ds)),
+                   map(dt.datetime.date, created))
 
     def _family(self, key) -> str | None:
         schedule = self.rulebook.schedule_for(*key)
         return None if schedule is None else getattr(schedule, "family", None)
-
-    def _schedule(self, key):
-        return self.rulebook.schedule_for(*key)
 
     def _contract(self, key) -> tuple[bool, bool, bool]:
         contract = self.rulebook.contract_for(*key)
@@ -259,46 +371,27 @@ class _Lookups:
         return max(cut_offs, default=dt.date.min)
 
 
-def _loop(fields: Sequence[str], namespace: dict):
-    """The per-declaration loop for these fields, generated once per call.
-
-    ``derive(declarations, dups, signatures, index)`` appends each declaration's
-    signature number to ``index``, numbering new signatures in ``signatures``.
-    """
-    values = [_EXPRESSIONS[f] for f in fields]
-    body = ", ".join(values) + ("," if len(values) == 1 else "")
-    source = "\n".join([
-        "def derive(declarations, dups, signatures, index):",
-        "    append = index.append",
-        "    for d, dup in zip(declarations, dups):",
-        *(f"        {name} = {expression}" for name, expression, users in _LOCALS
-          if users.intersection(fields)),
-        f"        signature = ({body})",
-        "        number = signatures.get(signature)",
-        "        if number is None:",
-        "            number = signatures[signature] = len(signatures)",
-        "        append(number)",
-    ])
-    exec(compile(source, "<reconcile facts>", "exec"), namespace)  # noqa: S102 (fixed text)
-    return namespace["derive"]
-
-
 def find_duplicates(declarations: Sequence, counted_states: frozenset[str]) -> list[bool]:
     """For each declaration: does another one of the same participant, course and
     type, in a counted state, come before it in (declaration_date, created_at,
     declaration_id) order? (DOMAIN.md "Validation": "one billable (or submitted)
     declaration per participant, course and type".)"""
-    first: dict[tuple, int] = {}  # (participant, course, type) -> first index seen
-    groups: dict[tuple, list[int]] = {}  # only the keys seen more than once
-    for i, d in enumerate(declarations):
-        key = (d.participant_id, d.course_identifier, d.declaration_type)
-        j = first.setdefault(key, i)
-        if j != i:
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [j, i]
-            else:
-                group.append(i)
+    n = len(declarations)
+    # each declaration's (participant, course, type) -> the first index with it, at C
+    # speed; only the keys seen more than once are grouped in Python
+    first: dict[tuple, int] = {}
+    firsts = list(map(first.setdefault, map(attrgetter(
+        "participant_id", "course_identifier", "declaration_type"), declarations), range(n)))
+    first.clear()
+    groups: dict[int, list[int]] = {}  # first index -> every index of its key
+    for i in itertools.compress(range(n), map(operator.ne, firsts, range(n))):
+        j = firsts[i]
+        group = groups.get(j)
+        if group is None:
+            groups[j] = [j, i]
+        else:
+            group.append(i)
+    del firsts
     duplicates = [False] * len(declarations)
 
     def order(i: int) -> tuple:
@@ -351,7 +444,7 @@ def derive_facts(declarations: Sequence, rulebook, as_of: dt.date,
     """
     vocabulary = fact_vocabulary(getattr(rulebook, "vocabulary", None))
     fields = tuple(vocabulary) if fields is None else tuple(fields)
-    unknown = [f for f in fields if f not in _EXPRESSIONS]
+    unknown = [f for f in fields if f not in _FIELDS]
     if unknown:
         raise ValueError(f"no way to derive fact field(s) {unknown}")
     if isinstance(as_of, dt.datetime):
@@ -364,7 +457,17 @@ def derive_facts(declarations: Sequence, rulebook, as_of: dt.date,
         dups = find_duplicates(declarations, duplicate_states(rules, rulebook.vocabulary))
     else:
         dups = itertools.repeat(False)
-    signatures: dict[tuple, int] = {}
-    index: list[int] = []
-    _loop(fields, _Lookups(rulebook, as_of).namespace())(declarations, dups, signatures, index)
-    return Facts(fields, tuple(signatures), index)
+    columns = _Columns(declarations, rulebook, as_of, dups)
+    # Each declaration's signature is one tuple of its columns; the first position of
+    # each distinct signature is kept (dict.setdefault, at C speed), then renumbered
+    # 0, 1, 2 ... in order of first appearance.
+    parts, signature = columns.keyed(fields)
+    first: dict[tuple, int] = {}
+    keys = zip(*parts) if parts else itertools.repeat((), len(declarations))
+    firsts = list(map(first.setdefault, keys, itertools.count()))
+    # distinct keys that make the same signature (e.g. two schedules of one family)
+    # share its number
+    numbers: dict[tuple, int] = {}
+    number = {position: numbers.setdefault(signature(key), len(numbers))
+              for key, position in first.items()}
+    return Facts(fields, tuple(numbers), list(map(number.__getitem__, firsts)))
