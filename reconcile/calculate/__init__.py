@@ -51,7 +51,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter
+from operator import attrgetter, eq, is_not, itemgetter
 from typing import Any, NamedTuple
 
 from reconcile.calculate.assign import (
@@ -292,8 +292,8 @@ class _Calculator:
         """
         fields = self.policy.order
         getter = attrgetter(*fields)
-        if "created_at" not in fields or all(d.created_at is not None
-                                             for d in self.declarations):
+        if "created_at" not in fields or None not in map(attrgetter("created_at"),
+                                                         self.declarations):
             return getter
         at = fields.index("created_at")
         if len(fields) == 1:
@@ -366,8 +366,9 @@ class _Calculator:
                                        self.dfe_statements, as_of=self.as_of)
         self.findings.extend(assignment.findings)
         self.refunded = assignment.clawback
-        self.refunded_set = {i for i, c in enumerate(assignment.clawback) if c is not None}
-        self.participant_type = [d.participant_type for d in self.declarations]
+        self.refunded_set = set(compress(range(len(assignment.clawback)), map(
+            is_not, assignment.clawback, repeat(None))))
+        self.participant_type = list(map(_GET_PTYPE, self.declarations))
         tables = {key: fee_table(self.rulebook.contracts[key], self.rulebook.fees)
                   for key in assignment.calendars}
         groups = self._group(assignment)
@@ -658,8 +659,9 @@ class _Calculator:
                     banded_refund: dict) -> tuple[tuple, tuple]:
         statements: list[ExpectedStatement] = []
         attributions: list[Attribution] = []
-        voided = Counter((assignment.contract[i], s)
-                         for i, s in enumerate(assignment.voided_on) if s is not None)
+        on = list(map(is_not, assignment.voided_on, repeat(None)))
+        voided = Counter(zip(compress(assignment.contract, on),
+                             compress(assignment.voided_on, on)))
         recruited = self._recruitment(banded_pay, banded_refund)
         for key in sorted(assignment.calendars):
             if key not in assignment.last_attached:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
@@ -226,46 +226,61 @@ class _Columns:
         """Per declaration a *key* that decides its signature, and the function that
         turns a distinct key into the signature (its values in ``fields`` order).
 
-        A key takes fewer passes over the declarations than one column per field:
-        the plain fields (and the two schedule_family needs) come from one attribute
-        getter, the day-based fields from one memo per (schedule, cohort, type, day),
-        the contract's three facts from one memo; the rest are columns of their own.
+        A key takes fewer passes over the declarations than one column per field.
+        Its first part is one attribute getter: the plain fields and the attributes
+        schedule_family, the contract's facts and has_uplift_flag are computed from,
+        once per distinct key (a few thousand) rather than per declaration. The
+        day-based fields come from one memo per (schedule, cohort, type, day); the
+        rest are columns of their own.
         """
         ds = self.declarations
-        raw = [f for f in fields if f in _PLAIN]
-        if "schedule_family" in fields:
-            raw += [a for a in ("schedule_identifier", "cohort") if a not in raw]
+        raw: list[str] = []
+        after: dict[str, Callable] = {}  # field -> its value from the raw attributes
+
+        def at(attribute: str) -> int:
+            if attribute not in raw:
+                raw.append(attribute)
+            return raw.index(attribute)
+
+        for field in fields:
+            if field in _PLAIN:
+                after[field] = itemgetter(at(field))
+            elif field == "schedule_family":
+                family, sid, cohort = _Memo(self._family), at("schedule_identifier"), at("cohort")
+                after[field] = lambda r, f=family, s=sid, c=cohort: f[r[s], r[c]]
+            elif field in _TERMS:
+                terms, lp, cohort = _Memo(self._contract), at("lead_provider"), at("cohort")
+                after[field] = lambda r, t=terms, lp=lp, c=cohort, k=_TERMS.index(field): \
+                    t[r[lp], r[c]][k]
+            elif field == "has_uplift_flag":  # either flag (or DfE paid an uplift)
+                pp, sp, paid = (at("pupil_premium_uplift"), at("sparsity_uplift"),
+                                at("uplift_paid"))
+                after[field] = lambda r, a=pp, b=sp, c=paid: r[a] or r[b] or r[c]
         by_day = [f for f in ("window_position", "future_date", "declaration_date")
                   if f in fields]
         parts: list = []
-        where: dict[str, tuple[int, int | None]] = {}
+        place: dict[str, tuple[int, int | None]] = {}
         if raw:
             parts.append(map(attrgetter(*raw), ds) if len(raw) > 1
                          else zip(map(attrgetter(raw[0]), ds)))
-            where.update((f, (0, raw.index(f))) for f in raw)
         if by_day:
-            where.update((f, (len(parts), by_day.index(f))) for f in by_day)
+            place.update((f, (len(parts), by_day.index(f))) for f in by_day)
             parts.append(self.day_facts(by_day))
-        if any(f in _TERMS for f in fields):
-            where.update((f, (len(parts), _TERMS.index(f))) for f in _TERMS)
-            parts.append(self.terms())
         for field in fields:
-            if field not in where and field != "schedule_family":
-                where[field] = (len(parts), None)
+            if field not in after and field not in place:
+                place[field] = (len(parts), None)
                 parts.append(self.column(field))
-        family = _Memo(self._family)
-        sid, cohort = where.get("schedule_identifier"), where.get("cohort")
-        places = [where.get(f) for f in fields]
+        getters = [(after[f], None) if f in after else place[f] for f in fields]
 
         def signature(key: tuple) -> tuple:
             values = []
-            for field, place in zip(fields, places):
-                if place is None:  # schedule_family
-                    values.append(family[key[sid[0]][sid[1]], key[cohort[0]][cohort[1]]])
-                elif place[1] is None:
-                    values.append(key[place[0]])
+            for first, second in getters:
+                if second is not None:
+                    values.append(key[first][second])
+                elif callable(first):
+                    values.append(first(key[0]))
                 else:
-                    values.append(key[place[0]][place[1]])
+                    values.append(key[first])
             return tuple(values)
 
         return parts, signature
