@@ -258,7 +258,7 @@ def _formula_xml(ws, ref: str, style_attr: str, cell: Formula) -> str:
 _EPOCH = dt.datetime(1899, 12, 31)
 
 
-def _excel_serial(value: dt.date | dt.datetime) -> float:
+def _excel_serial(value: dt.date | dt.datetime) -> int | float:  # a day number, not money
     """Excel's serial day number, computed exactly as XlsxWriter computes it (the
     1900 leap-year bug included, time zone dropped), without its per-call checks."""
     if type(value) is dt.date:

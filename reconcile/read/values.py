@@ -162,7 +162,7 @@ _DATE_FIX = ("write the date as 2023-10-01 (or 2023-10-01T09:30:00Z, or 01/10/20
              "day/month/year), or make it an Excel date cell")
 
 
-def _from_serial(serial: float) -> dt.datetime:
+def _from_serial(serial: int | float) -> dt.datetime:  # an Excel day number (a date, not money)
     low, high = EXCEL_SERIAL_RANGE
     if not low <= serial <= high:
         raise BadValue(f"{show_value(serial)} is a number, not a date", _DATE_FIX)
@@ -244,7 +244,7 @@ def parse_datetime(value: object) -> dt.datetime | None:
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             raise BadValue(f"{value!r} is not a date", _DATE_FIX)
-        return _from_serial(float(value))
+        return _from_serial(value)
     if isinstance(value, dt.time):
         raise BadValue(f"{value.isoformat()!r} is a time of day without a date", _DATE_FIX)
     raise BadValue(f"{show_value(value)} is not a date", _DATE_FIX)
