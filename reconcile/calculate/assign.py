@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -273,20 +274,24 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
     contexts: dict[tuple[str | None, int], tuple | None] = {}
     flags_of: dict[frozenset, tuple[bool, bool]] = {}
     last: int | None
-    last_seen: tuple = (_MISSING, _MISSING, None)  # (lead provider, cohort, context)
-    for i, d in enumerate(declarations):
-        if d.lead_provider == last_seen[0] and d.cohort == last_seen[1]:
-            context = last_seen[2]
-        else:
-            context = contexts.get((d.lead_provider, d.cohort), _MISSING)
-        if context is _MISSING:
-            key = key_cache[(d.lead_provider, d.cohort)] = _contract_key(d, by_normal,
-                                                                         by_cohort)
-            calendar = calendar_of(key) if key is not None else None
-            context = (None if calendar is None
-                       else (key, calendar, resolvers[key], {}, {}, [-1]))
-            contexts[(d.lead_provider, d.cohort)] = context
-        last_seen = (d.lead_provider, d.cohort, context)
+    # the context (contract, calendar, caches) changes only when the provider or the
+    # cohort does: declarations mostly come grouped, so it is looked up rarely
+    last_lp: object = _MISSING
+    last_cohort: object = _MISSING
+    context: tuple | None = None
+    for i, d, labels_i in zip(itertools.count(), declarations, labels):
+        if d.lead_provider != last_lp or d.cohort != last_cohort:
+            last_lp, last_cohort = d.lead_provider, d.cohort
+            context = contexts.get((last_lp, last_cohort), _MISSING)
+            if context is _MISSING:
+                key = key_cache[(last_lp, last_cohort)] = _contract_key(d, by_normal,
+                                                                        by_cohort)
+                calendar = calendar_of(key) if key is not None else None
+                context = (None if calendar is None
+                           else (key, calendar, resolvers[key], {}, {}, [-1]))
+                contexts[(last_lp, last_cohort)] = context
+            if context is not None:
+                key, calendar, resolver, given_cache, next_cache, furthest = context
         if context is None:
             key = key_cache[(d.lead_provider, d.cohort)]
             if key is not None:
@@ -296,9 +301,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             else:
                 ambiguous.append(d)
             continue
-        key, calendar, resolver, given_cache, next_cache, furthest = context
         contract_of[i] = key
-        labels_i = labels[i]
         flags = flags_of.get(labels_i)
         if flags is None:
             flags = flags_of[labels_i] = (BILLABLE in labels_i or REFUNDABLE in labels_i,
