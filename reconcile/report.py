@@ -309,7 +309,10 @@ def statement_sheet(pair: StatementPair, name: str,
         for what, n in e.counts:
             rows.append((Text(what.replace("_", " ").capitalize()), Number(n)))
 
-    on_statement = sorted({*pair.findings, *pair.related, *findings}, key=sort_key)
+    # dict.fromkeys, not a set: drops repeats but keeps a fixed order for findings that
+    # tie on the sort key (a set's order changes between processes: not byte-identical)
+    on_statement = sorted(dict.fromkeys([*pair.findings, *pair.related, *findings]),
+                          key=sort_key)
     rows.append(())
     rows.append((Text(f"Findings on this statement ({len(on_statement)})", "section"),
                  *(Blank("section") for _ in range(12))))
