@@ -329,15 +329,17 @@ def _rule_specs(eligibility: EligibilityFile | None, located: Located | None
                 ) -> tuple[RuleSpec, ...]:
     if eligibility is None or located is None:
         return ()
-    specs = []
-    for item, rule in enumerate(eligibility.rules):
-        prefix = ("rules", item, "when")
-        width = len(prefix)
-        when_lines = {path[width:]: line for path, line in located.lines.items()
-                      if path[:width] == prefix}
-        specs.append(RuleSpec(rule.id, rule.description, rule.when, rule.then,
-                              located.source(("rules", item)), when_lines))
-    return tuple(specs)
+    return tuple(_rule_spec(rule, item, located) for item, rule in enumerate(eligibility.rules))
+
+
+def _rule_spec(rule, item: int, located: Located) -> RuleSpec:
+    """The rule at ``rules[item]`` with its line and the lines of its ``when:`` nodes."""
+    prefix = ("rules", item, "when")
+    width = len(prefix)
+    when_lines = {path[width:]: line for path, line in located.lines.items()
+                  if path[:width] == prefix}
+    return RuleSpec(rule.id, rule.description, rule.when, rule.then,
+                    located.source(("rules", item)), when_lines)
 
 
 def _sound_rule_specs(located: Located | None) -> tuple[RuleSpec, ...]:
@@ -358,12 +360,7 @@ def _sound_rule_specs(located: Located | None) -> tuple[RuleSpec, ...]:
         if rule.id in seen:
             continue
         seen.add(rule.id)
-        prefix = ("rules", item, "when")
-        width = len(prefix)
-        when_lines = {path[width:]: line for path, line in located.lines.items()
-                      if path[:width] == prefix}
-        specs.append(RuleSpec(rule.id, rule.description, rule.when, rule.then,
-                              located.source(("rules", item)), when_lines))
+        specs.append(_rule_spec(rule, item, located))
     return tuple(specs)
 
 
