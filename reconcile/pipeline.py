@@ -168,11 +168,17 @@ def _require_input(path: Path | None, what: str) -> None:
                                   "check the path")])
 
 
-def command_expected(**options) -> int:
-    opts = _options(**options)
+def _checked(options: dict, *, with_split: bool = False) -> RunOptions:
+    """The run's options, after the checks that need no work: engine, input files."""
+    opts = _options(**options)._replace(with_split=with_split)
     _check_engine(opts.engine)
     _require_input(opts.declarations, "declarations")
     _require_input(opts.dfe_statements, "DfE statements")
+    return opts
+
+
+def command_expected(**options) -> int:
+    opts = _checked(options)
     from reconcile.jsonout import result_json
 
     outputs = Outputs()
@@ -189,10 +195,7 @@ def command_run(**options) -> int:
     from reconcile.report import build_workbook
     from reconcile.write import write_workbook
 
-    opts = _options(**options)._replace(with_split=True)
-    _check_engine(opts.engine)
-    _require_input(opts.declarations, "declarations")
-    _require_input(opts.dfe_statements, "DfE statements")
+    opts = _checked(options, with_split=True)
     outputs = Outputs()
     outputs.file(options["out"], lambda tmp: write_workbook(book, tmp))
     if options.get("json_out"):
@@ -212,10 +215,7 @@ def command_run(**options) -> int:
 def command_split(**options) -> int:
     from reconcile.split import split_json, write_remittances, write_split_workbook
 
-    opts = _options(**options)._replace(with_split=True)
-    _check_engine(opts.engine)
-    _require_input(opts.declarations, "declarations")
-    _require_input(opts.dfe_statements, "DfE statements")
+    opts = _checked(options, with_split=True)
     if not (options.get("json_out") or options.get("out") or options.get("per_partner")):
         raise UsageError("say where to write the split: --json, --out and/or --per-partner")
     result = run(opts)
@@ -227,15 +227,13 @@ def command_split(**options) -> int:
     if options.get("per_partner"):
         write_remittances(result, options["per_partner"], outputs)
     outputs.commit()
-    return EXIT_OK
+    return _exit_status(result)  # INTERFACES §1: 1 when error findings, as for run
 
 
 def command_explain(**options) -> int:
     from reconcile.explain import explain_declaration, render_explanation
 
-    opts = _options(**options)
-    _check_engine(opts.engine)
-    _require_input(opts.declarations, "declarations")
+    opts = _checked(options)
     result = run(opts._replace(quiet=True))
     explanation = explain_declaration(result, options["declaration_id"])
     if options.get("json_out"):
