@@ -3,7 +3,7 @@
 Runs ``reconcile run`` in-process on the given inputs, keeps the Summary sheet only
 (its cached values are Python's figures), prints it to PDF with LibreOffice
 headless and turns the first page into a PNG with pdftoppm (poppler-utils).
-Both come from ``tools/install-libreoffice.sh``.
+Both come from ``make system`` (``tools/system-packages.txt``).
 
 Example (the picture in docs/summary.png: the planted scenario of
 tests/compare/test_planted_run.py)::
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for tool in ("soffice", "pdftoppm"):
         if shutil.which(tool) is None:
-            print(f"{tool} is missing: run tools/install-libreoffice.sh", file=sys.stderr)
+            print(f"{tool} is missing: run make system", file=sys.stderr)
             return 2
     start = Path.cwd()
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,8 +6,9 @@ To be sure they were *computed*, not copied, the workbook given to LibreOffice
 carries 0 as every formula's cached value: only a recalculation brings back the
 totals, which must equal the JSON result's (INTERFACES.md §5) to the penny.
 
-LibreOffice is installed by ``tools/install-libreoffice.sh`` (CI runs it before
-``make test``). Without it this test fails, saying so: it is never skipped.
+LibreOffice is installed by ``make system`` (``make test`` runs it first; the
+programs and their packages are listed in ``tools/system-packages.txt``). Without
+it this test fails, saying so: it is never skipped.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ RECALC_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 def soffice() -> str:
     path = shutil.which("soffice") or shutil.which("libreoffice")
     if path is None:
-        pytest.fail("LibreOffice is not installed: run tools/install-libreoffice.sh "
-                    "(as root: apt-get), then run the tests again")
+        pytest.fail("LibreOffice is not installed: run make system "
+                    "(as root or with sudo: apt-get), then run the tests again")
     return path
 
 
