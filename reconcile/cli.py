@@ -91,11 +91,14 @@ contracts_option = click.option(
     "--contracts", multiple=True, type=click.Path(path_type=Path),
     help="Contract YAML file or folder; may be repeated. Contracts in RULES/contracts/ are loaded too.")
 declarations_option = click.option(
-    "--declarations", required=True, type=click.Path(path_type=Path),
-    help="Declarations: .xlsx (sheet 'Declarations'), .csv, or v3 API .json.")
+    "--declarations", required=True, multiple=True, type=click.Path(path_type=Path),
+    help="Declarations: .xlsx (sheet 'Declarations'), .csv (e.g. DfE's assurance reports), "
+         "or v3 API .json pages. May be repeated, or name a folder (every .xlsx, .csv and "
+         ".json in it, in name order).")
 dfe_option = click.option(
-    "--dfe-statements", "dfe_statements", type=click.Path(path_type=Path),
-    help="DfE statements: .xlsx with sheets Statements and Lines, or v3 API statements .json.")
+    "--dfe-statements", "dfe_statements", multiple=True, type=click.Path(path_type=Path),
+    help="DfE statements: .xlsx with sheets Statements and Lines, or v3 API statements .json. "
+         "May be repeated, or name a folder.")
 engine_option = click.option(
     "--engine", type=click.Choice(["auto", "durable", "python"]), default="auto", show_default=True,
     help="Rules engine backend: durable-rules where it imports, else the pure-Python one.")
@@ -154,8 +157,10 @@ def run(**options) -> None:
 @contracts_option
 @click.option("--json", "json_out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the JSON result ('-' for standard output).")
-@click.option("--dfe-statements", "dfe_statements", type=click.Path(path_type=Path),
-              help="Optional: DfE statements, used only for statement ids.")
+@click.option("--dfe-statements", "dfe_statements", multiple=True,
+              type=click.Path(path_type=Path),
+              help="Optional: DfE statements, used only for statement ids (and cohorts). "
+                   "May be repeated, or name a folder.")
 @engine_option
 @as_of_option
 @progress_option

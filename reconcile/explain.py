@@ -92,7 +92,9 @@ def explain_declaration(result, declaration_id: str) -> Explanation:
         close = difflib.get_close_matches(wanted, ids, n=3)
         fix = (f"did you mean {', '.join(repr(c) for c in close)}?" if close
                else "check the id against the declaration_id column")
-        raise UsageError([Problem(Source(str(result.options.declarations)),
+        shown = result.options.declarations
+        shown = ", ".join(map(str, shown)) if isinstance(shown, tuple) else str(shown)
+        raise UsageError([Problem(Source(shown),
                                   f"no declaration with id {wanted!r}", fix)])
     declaration = result.declarations[index]
     rules_by_id = {rule.id: rule for rule in result.rulebook.rules}

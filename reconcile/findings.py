@@ -1,8 +1,8 @@
 """Findings: immutable records of what is wrong or worth knowing, collected, never raised.
 
-A finding is produced by a stage (``DECL`` validation of declarations, ``CALC``
-calculation, ``RECON`` comparison with DfE, ``CAL`` statement calendar, ``RULE``
-the rules engine) and reported in the JSON, the workbook and on the terminal.
+A finding is produced by a stage (``READ`` reading the inputs, ``DECL`` validation
+of declarations, ``CALC`` calculation, ``RECON`` comparison with DfE, ``CAL``
+statement calendar, ``RULE`` the rules engine) and reported in the JSON, the workbook and on the terminal.
 
 Codes are stable and catalogued here (:data:`CATALOGUE`); the eligibility rules of
 ``rules/eligibility.yaml`` carry their own codes, severities, messages and
@@ -93,6 +93,11 @@ E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 #: Every finding code the program itself produces (rule-defined codes live in
 #: rules/eligibility.yaml).
 CATALOGUE: dict[str, CodeInfo] = {
+    # --- several inputs (reconcile/read) ---
+    "READ_SAME_DECLARATION_DIFFERS": CodeInfo(
+        "READ", I, "The same declaration is in two files with different details",
+        "Nothing is double-counted: the copy DfE updated last is used. Check the older file "
+        "is not out of date, or leave it out."),
     # --- statement calendar (rules/calendars.yaml, DfE statements) ---
     "CAL_CUTOFF_AFTER_PAYMENT": CodeInfo(
         "CAL", W, "Statement cut-off date is on or after its payment date",

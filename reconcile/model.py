@@ -81,6 +81,9 @@ class Declaration(NamedTuple):
     #: the v3 API's ``uplift_paid``: DfE paid an uplift on it, so the participant has
     #: the pupil premium or the sparsity flag even where the file does not say which
     uplift_paid: bool = False
+    #: when DfE last changed it (the v3 API's ``updated_at``): of two copies of one
+    #: declaration in two inputs, the later one wins
+    updated_at: dt.datetime | None = None
 
     @property
     def source(self) -> Source:

@@ -26,15 +26,17 @@ from typing import Any, NamedTuple
 
 from reconcile.errors import Problem, UsageError
 from reconcile.findings import Finding, Severity, sort_key
-from reconcile.model import Source
 from reconcile.outputs import Outputs
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 
 
 class RunOptions(NamedTuple):
-    declarations: Path
-    dfe_statements: Path | None = None
+    """What a run reads and how. ``declarations`` and ``dfe_statements`` are files or
+    folders, each may be several (a single path is accepted too)."""
+
+    declarations: tuple[Path, ...]
+    dfe_statements: tuple[Path, ...] = ()
     rules_dir: Path | None = None
     contracts: tuple[Path, ...] = ()
     engine: str = "auto"
@@ -55,6 +57,10 @@ class RunResult(NamedTuple):
     split: Any | None
     findings: tuple[Finding, ...]
     timings: tuple[tuple[str, float], ...]
+    #: every input file read: role, path, SHA-256 (reconcile.inputfiles.identify_file)
+    inputs: tuple = ()
+    #: what the reading noticed (files of identical content, declarations per file)
+    notes: tuple[str, ...] = ()
 
     @property
     def has_errors(self) -> bool:
@@ -67,6 +73,11 @@ class Progress:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.timings: list[tuple[str, float]] = []
+
+    def say(self, text: str) -> None:
+        """One progress line (e.g. each input file as it is read)."""
+        if not self.quiet:
+            print(f"reconcile: {text}", file=sys.stderr, flush=True)
 
     @contextmanager
     def stage(self, name: str, detail: str = ""):
@@ -81,24 +92,37 @@ class Progress:
             print(f"reconcile: {name} done in {took:.2f}s", file=sys.stderr, flush=True)
 
 
+def input_paths(value: object) -> tuple[Path, ...]:
+    """A run's paths of one input: none, one path, or several."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, Path)):
+        return (Path(value),)
+    return tuple(Path(v) for v in value)  # type: ignore[attr-defined]
+
+
 def run(options: RunOptions) -> RunResult:
     """Every stage in order; returns the whole result (nothing is written here)."""
     from reconcile.calculate import calculate
-    from reconcile.read import read_declarations, read_dfe_statements
+    from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, expand_inputs
+    from reconcile.read.inputs import read_inputs
     from reconcile.rulebook.evaluate import evaluate
     from reconcile.rulebook.load import load_rulebook
 
+    options = options._replace(declarations=input_paths(options.declarations),
+                               dfe_statements=input_paths(options.dfe_statements))
     progress = Progress(options.quiet)
     as_of = options.as_of or dt.date.today()
+    declaration_files = expand_inputs(options.declarations, DECLARATIONS)
+    dfe_files = expand_inputs(options.dfe_statements, DFE_STATEMENTS)
     with progress.stage("rules", "loading the rulebook"):
         rulebook = load_rulebook(options.rules_dir, options.contracts)
-    with progress.stage("read", f"reading {options.declarations}"):
+    with progress.stage("read", f"{len(declaration_files) + len(dfe_files)} input file(s)"):
         # DfE's statements first: a declaration without a cohort (the v3 API has none)
         # takes it from the statement it is attached to.
-        dfe_statements = (read_dfe_statements(options.dfe_statements, rulebook.vocabulary)
-                          if options.dfe_statements else ())
-        declarations = read_declarations(options.declarations, rulebook.vocabulary,
-                                         dfe_statements=dfe_statements)
+        inputs = read_inputs(declaration_files, dfe_files, rulebook.vocabulary,
+                             say=progress.say)
+        declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
     with progress.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
         evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
     with progress.stage("calculate", "expected payments per statement"):
@@ -117,14 +141,16 @@ def run(options: RunOptions) -> RunResult:
 
         with progress.stage("split", "delivery-partner shares"):
             split_result = split_payments(calculation, declarations, rulebook)
-    findings = [*rulebook.findings, *evaluation.findings, *calculation.findings]
+    findings = [*rulebook.findings, *inputs.findings, *evaluation.findings,
+                *calculation.findings]
     if comparison is not None:
         findings.extend(comparison.findings)
     if split_result is not None:
         findings.extend(split_result.findings)
     findings.sort(key=sort_key)
     return RunResult(options, rulebook, declarations, dfe_statements, evaluation, calculation,
-                     comparison, split_result, tuple(findings), tuple(progress.timings))
+                     comparison, split_result, tuple(findings), tuple(progress.timings),
+                     inputs.files, inputs.notes)
 
 
 def _exit_status(result: RunResult) -> int:
@@ -144,8 +170,8 @@ def _summary(result: RunResult) -> str:
 def _options(**options) -> RunOptions:
     as_of = options.get("as_of")
     return RunOptions(
-        declarations=options["declarations"],
-        dfe_statements=options.get("dfe_statements"),
+        declarations=input_paths(options["declarations"]),
+        dfe_statements=input_paths(options.get("dfe_statements")),
         rules_dir=options.get("rules_dir"),
         contracts=tuple(options.get("contracts") or ()),
         engine=options.get("engine") or "auto",
@@ -162,18 +188,20 @@ def _check_engine(engine: str) -> None:
     choose_backend(engine)
 
 
-def _require_input(path: Path | None, what: str) -> None:
-    if path is not None and not Path(path).exists():
-        raise UsageError([Problem(Source(str(path)), f"{what} file not found",
-                                  "check the path")])
-
-
 def _checked(options: dict, *, with_split: bool = False) -> RunOptions:
     """The run's options, after the checks that need no work: engine, input files."""
+    from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, expand_inputs
+
     opts = _options(**options)._replace(with_split=with_split)
     _check_engine(opts.engine)
-    _require_input(opts.declarations, "declarations")
-    _require_input(opts.dfe_statements, "DfE statements")
+    problems: list[Problem] = []
+    for paths, role in ((opts.declarations, DECLARATIONS), (opts.dfe_statements, DFE_STATEMENTS)):
+        try:
+            expand_inputs(paths, role)
+        except UsageError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise UsageError(problems)
     return opts
 
 

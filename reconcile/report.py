@@ -629,11 +629,19 @@ def _shorten(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def _paths_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def _inputs_line(options: Any) -> str:
     if options is None:
         return ""
-    parts = [f"Declarations: {options.declarations}"]
-    parts.append(f"DfE statements: {options.dfe_statements or '(none given)'}")
+    parts = [f"Declarations: {_paths_text(options.declarations)}"]
+    parts.append(f"DfE statements: {_paths_text(options.dfe_statements) or '(none given)'}")
     if getattr(options, "as_of", None):
         parts.append(f"as of {options.as_of}")
     return "; ".join(parts) + ". Rules and versions: see the Rules sheet."
@@ -777,6 +785,19 @@ def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
             if isinstance(value, tuple):
                 value = ", ".join(str(v) for v in value) or "-"
             rows.append((Text(f"option: {field}"), Text("-" if value is None else str(value))))
+    inputs = getattr(result, "inputs", ()) or ()
+    if inputs:
+        rows.append(())
+        rows.append((Text("Input files read", "header"), Text("SHA-256", "header"),
+                     Text("What", "header"), Text("Bytes", "header")))
+        for file in inputs:
+            rows.append((Text(file.path), Text(file.sha256), Text(file.role), Number(file.size)))
+    notes = getattr(result, "notes", ()) or ()
+    if notes:
+        rows.append(())
+        rows.append((Text("Notes on the inputs", "header"),))
+        for note in notes:
+            rows.append((Text(note),))
     rows.append(())
     rows.append((Text("Rule and contract files read", "header"), Text("SHA-256", "header")))
     for path, digest in getattr(rulebook, "files", ()) or ():

@@ -46,6 +46,7 @@ DECLARATION_COLUMNS: dict[str, tuple[str, ...]] = {
     "cohort": ("cohort", "Cohort Start Year", "cohort_year"),
     "lead_provider": ("lead_provider", "Lead Provider Name", "lead_provider_name"),
     "created_at": ("created_at", "Declaration Created At", "submitted_at"),
+    "updated_at": ("updated_at", "Declaration Updated At", "last_updated"),
     "statement_id": ("statement_id", "Statement ID"),
     "statement_name": ("statement_name", "Statement Name", "statement"),
     "clawback_statement_id": ("clawback_statement_id", "Clawback Statement ID"),

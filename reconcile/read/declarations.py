@@ -100,7 +100,7 @@ class _Parsers:
             return lambda v: values.parse_word(v, self.types, "a declaration type")
         if field == "state":
             return lambda v: values.parse_word(v, self.states, "a declaration state")
-        if field in ("declaration_date", "created_at"):
+        if field in ("declaration_date", "created_at", "updated_at"):
             return values.parse_datetime
         if field == "cohort":
             return values.parse_cohort
