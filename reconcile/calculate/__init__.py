@@ -232,6 +232,7 @@ def service_fee_policy(rulebook: Any) -> ServiceFeePolicy:
         reduction_method=("none" if under is None
                           else str(_get(under, "reduction", default="none"))),
         source=f"rules/service_fee.yaml, policy {_get(raw, 'selected', default='?')}",
+        paid_on=str(_get(selected, "paid_on", default="every_statement")),
     )
 
 

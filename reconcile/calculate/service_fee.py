@@ -6,15 +6,17 @@ month of the contract (month 1 = the cohort's first calendar statement).
 Out: the exact (unrounded) service fee of that statement; the statement line is
 ``money.round_money`` of it.
 
-The figures come from DOMAIN.md §Service fee:
+The figures (docs/rules.md "service_fee.yaml"):
 
 * the *total* service fee = Σ over bands of (participants of the recruitment
   target falling in the band, A upward) × band price × band service-fee %;
 * the total less the set-up deduction = min(target, A capacity) × set_up_fee /
-  A capacity ("spread over band A") is paid out in *tranches*, each evenly over
-  its months from month 1: DfE (ECF/RECT) pays 100% over 29 months, so monthly =
-  (total − set-up deduction) / 29; the seed pays 90% over 29 months and 10% over
-  40, so months 1–29 get 3.353…% and months 30–40 0.25%;
+  A capacity ("spread over band A") is divided in *tranches*: DfE (ECF/RECT)
+  divides it by 29, monthly = (total − set-up deduction) / 29, and pays that on
+  **every** statement of the cohort's calendar (34 for cohort 2021: 29 is only the
+  divisor, ECF ``statement_calculator.rb``); the guidance's profile pays 90% over
+  29 months and 10% over 40 *by month position*, so months 1–29 get 3.353…%,
+  months 30–40 0.25% and later months nothing;
 * a contract's ``monthly_service_fee`` wins over either (DOMAIN.md);
 * recruitment under a threshold of the target (75% in the seed) may reduce the
   fee: the *method* is a rule parameter (``none`` = pay in full and say so,
@@ -63,9 +65,14 @@ DFE_29_PAYMENTS = (Tranche(Decimal(100), 29),)
 class ServiceFeePolicy(NamedTuple):
     """The selected policy of ``rules/service_fee.yaml`` in the calculation's terms.
 
-    ``tranches``: how the total is paid out (DfE: 100% over 29 months; the seed:
-    90% over 29 + 10% over 40); a month after the longest tranche carries no
-    service fee. ``deduct_set_up_fee``: the set-up fee deduction spread over band
+    ``tranches``: how the total is divided (DfE: 100% over 29 months; the seed:
+    90% over 29 + 10% over 40). ``paid_on``: ``every_statement`` pays every
+    statement of the cohort's calendar the monthly amount, the months being only the
+    divisor (ECF ``statement_calculator.rb`` adds the service fee to every statement's
+    total without looking at its position; 29 is the divisor
+    ``NUMBER_OF_SERVICE_FEE_PAYMENTS``, RECT ``service_fees.rb`` ``NUMBER_OF_PAYMENTS``);
+    ``month_position`` pays statement *n* the tranches covering month *n*, and nothing
+    after the longest. ``deduct_set_up_fee``: the set-up fee deduction spread over band
     A. ``monthly_fee_wins``: a contract's ``monthly_service_fee`` replaces the
     calculated figure (on the same months). Under ``reduction_threshold_percentage``
     of the target, ``reduction_method`` ``pro_rata`` pays fee × recruited / target;
@@ -78,6 +85,7 @@ class ServiceFeePolicy(NamedTuple):
     reduction_threshold_percentage: Decimal | None = None
     reduction_method: str = "none"
     source: str = ""  # file of the selected policy, for messages
+    paid_on: str = "every_statement"
 
     @property
     def number_of_payments(self) -> int:
@@ -130,26 +138,37 @@ def payments_monthly_fee(bands: Sequence[BandTerms], target: int, set_up_fee: De
     return (total_service_fee(bands, target) - deduction) / payments
 
 
-def profile_share(month: int, tranches: Sequence[Tranche]) -> Decimal:
+def _pays(tranche: Tranche, month: int, paid_on: str) -> bool:
+    """Whether ``tranche`` pays on the statement of position ``month`` (1-based)."""
+    if paid_on == "every_statement":
+        return month >= 1
+    return 1 <= month <= tranche.months
+
+
+def profile_share(month: int, tranches: Sequence[Tranche],
+                  paid_on: str = "month_position") -> Decimal:
     """The fraction (0..1) of the total service fee paid in ``month`` (1-based).
 
     >>> from decimal import Decimal as D
     >>> seed = (Tranche(D(90), 29), Tranche(D(10), 40))
     >>> round(profile_share(1, seed) * 100, 3), profile_share(30, seed) * 100, profile_share(41, seed)
     (Decimal('3.353'), Decimal('0.2500'), Decimal('0'))
+    >>> profile_share(34, (Tranche(D(100), 29),), "every_statement") == D(1) / 29
+    True
     """
     return sum((t.percentage / (HUNDRED * t.months) for t in tranches
-                if 1 <= month <= t.months), ZERO)
+                if _pays(t, month, paid_on)), ZERO)
 
 
-def month_amount(total: Decimal, month: int, tranches: Sequence[Tranche]) -> Decimal:
+def month_amount(total: Decimal, month: int, tranches: Sequence[Tranche],
+                 paid_on: str = "month_position") -> Decimal:
     """The exact part of ``total`` paid in ``month``: Σ total × % / (100 × months).
 
     One division per tranche, so DfE's single tranche gives exactly total / 29
     (a half penny stays a half penny and rounds up).
     """
     return sum((total * t.percentage / (HUNDRED * t.months) for t in tranches
-                if 1 <= month <= t.months), ZERO)
+                if _pays(t, month, paid_on)), ZERO)
 
 
 def recruitment_below_threshold(recruited: int, target: int,
@@ -164,12 +183,14 @@ def recruitment_below_threshold(recruited: int, target: int,
 def monthly_service_fee(month: int, *, bands: Sequence[BandTerms], target: int,
                         set_up_fee: Decimal, monthly_override: Decimal | None,
                         policy: ServiceFeePolicy, recruited: int | None = None) -> Decimal:
-    """The exact service fee of month ``month`` of a contract (0 after the last payment).
+    """The exact service fee of the ``month``-th statement of a contract's calendar.
 
-    ``recruited`` (net started participants) matters only for the ``pro_rata``
+    Under ``paid_on: every_statement`` (DfE) every statement carries it; under
+    ``month_position`` nothing is paid after the longest tranche. ``recruited`` (net started participants) matters only for the ``pro_rata``
     reduction, when it is under the threshold: fee × recruited / target.
     """
-    if not 1 <= month <= policy.number_of_payments:
+    if month < 1 or (policy.paid_on != "every_statement"
+                     and month > policy.number_of_payments):
         return ZERO
     if monthly_override is not None and policy.monthly_fee_wins:
         fee = monthly_override
@@ -177,7 +198,7 @@ def monthly_service_fee(month: int, *, bands: Sequence[BandTerms], target: int,
         total = total_service_fee(bands, target)
         if policy.deduct_set_up_fee:
             total -= set_up_deduction(bands, target, set_up_fee)
-        fee = month_amount(total, month, policy.tranches)
+        fee = month_amount(total, month, policy.tranches, policy.paid_on)
     if (recruited is not None and policy.reduction_method == "pro_rata"
             and recruitment_below_threshold(recruited, target, policy)):
         fee = fee * max(recruited, 0) / target

@@ -364,24 +364,34 @@ class ServiceFeePolicy(Strict):
         min_length=1, description="list of {percentage, months}: how the total is paid out")
     set_up_fee_deduction: Literal["spread_over_band_a", "none"] = Field(
         description="how a contract's set_up_fee reduces the total: spread_over_band_a or none")
+    paid_on: Literal["every_statement", "month_position"] = Field(
+        description="every_statement (each statement of the cohort's calendar gets the "
+                    "monthly amount; the months only divide the total, as DfE pays it) or "
+                    "month_position (the n-th statement gets the tranches that cover month n)")
 
     @property
     def number_of_payments(self) -> int:
-        """How many statements carry a service fee (the longest tranche)."""
+        """The longest tranche's months: the divisor of the monthly amount (29 for DfE)."""
         return max(t.months for t in self.tranches)
+
+    def _pays(self, tranche: Tranche, payment_number: int) -> bool:
+        if self.paid_on == "every_statement":
+            return payment_number >= 1
+        return 1 <= payment_number <= tranche.months
 
     def share(self, payment_number: int) -> Decimal:
         """The fraction (0..1) of the total paid on the ``payment_number``-th statement
-        (1-based): each tranche pays percentage / months on each of its months."""
+        (1-based): each tranche pays percentage / months on each statement it covers
+        (every statement, or its first ``months`` under ``month_position``)."""
         return _sum(t.percentage / (HUNDRED * t.months) for t in self.tranches
-                    if 1 <= payment_number <= t.months)
+                    if self._pays(t, payment_number))
 
     def monthly_amount(self, total: Decimal, payment_number: int) -> Decimal:
         """The exact service fee of the ``payment_number``-th statement (1-based) out of
-        ``total`` (DOMAIN.md "Service fee"): total × percentage / (100 × months) per
-        tranche; with one tranche of 100% over 29, exactly total / 29."""
+        ``total``: total × percentage / (100 × months) per tranche that pays on it; with
+        one tranche of 100% over 29, exactly total / 29."""
         return _sum(total * t.percentage / (HUNDRED * t.months) for t in self.tranches
-                    if 1 <= payment_number <= t.months)
+                    if self._pays(t, payment_number))
 
 
 class UnderTarget(Strict):
@@ -402,9 +412,6 @@ class ServiceFeeFile(Strict):
     contract_monthly_fee_wins: bool = Field(
         description="true: a contract's monthly_service_fee replaces the calculated one")
     under_target: UnderTarget = Field(description="threshold_percentage, reduction, recruited")
-    carried_on: Literal["every_statement"] = Field(
-        description="which statements carry the service fee: every_statement (output fee or "
-                    "not) of the cohort's calendar, the first number-of-payments of them")
 
     @property
     def policy(self) -> ServiceFeePolicy:

@@ -163,13 +163,21 @@ def _service_fee(rulebook) -> str:
         marker = "* " if name == service.selected else "  "
         chosen = "  (selected)" if name == service.selected else ""
         lines.append(f"{marker}{name}{chosen}: {policy.description.strip()}")
-        months = sorted({t.months for t in policy.tranches})
-        start = 1
-        for end in months:
-            share = policy.share(start) * 100
-            lines.append(f"    months {start}-{end}: {share.quantize(Decimal('0.0001'))}% of the "
-                         "total each")
-            start = end + 1
+        if policy.paid_on == "every_statement":
+            share = policy.share(1) * 100
+            divisors = " + ".join(f"{_pct(t.percentage)} / {t.months}" for t in policy.tranches)
+            lines.append(f"    every statement of the cohort's calendar: {divisors} = "
+                         f"{share.quantize(Decimal('0.0001'))}% of the total (the months "
+                         "only divide the total; DfE pays it on every statement)")
+        else:
+            months = sorted({t.months for t in policy.tranches})
+            start = 1
+            for end in months:
+                share = policy.share(start) * 100
+                lines.append(f"    months {start}-{end}: {share.quantize(Decimal('0.0001'))}% "
+                             "of the total each")
+                start = end + 1
+            lines.append(f"    months after {months[-1]}: nothing (paid by month position)")
         lines.append(f"    set-up fee: {_SET_UP.get(policy.set_up_fee_deduction, policy.set_up_fee_deduction)}")
     target = service.under_target
     lines += ["",
@@ -181,9 +189,8 @@ def _service_fee(rulebook) -> str:
               f"'{target.reduction}'"
               + (" (paid in full; reported as a warning)." if target.reduction == "none"
                  else " (service fee x recruited / target)."),
-              (f"Carried on: {service.carried_on.replace('_', ' ')} of the cohort's calendar "
-              f"(output fee or not), the first {service.policy.number_of_payments} by payment "
-              "date.")]
+              ("Statements counted: every statement of the cohort's calendar, output fee or "
+               "not, in payment-date order.")]
     return "\n".join(lines)
 
 

@@ -22,7 +22,8 @@ from .standins import LP, Band, Contract, decl, labelled, rulebook
 RECT_A = BandTerms(100, D(800), D(40))
 RECT_B = BandTerms(100, D(600), D(40))
 DFE = ServiceFeePolicy()  # 100% over 29 payments
-SEED = ServiceFeePolicy(tranches=(Tranche(D(90), 29), Tranche(D(10), 40)))
+SEED = ServiceFeePolicy(tranches=(Tranche(D(90), 29), Tranche(D(10), 40)),
+                        paid_on="month_position")
 
 
 @pytest.mark.parametrize("target, total, deduction, monthly", [
@@ -44,13 +45,13 @@ def test_the_1000_pound_participant_has_400_of_service_fee():
     assert total_service_fee((BandTerms(10, D(1000), D(40)),), 1) == D(400)
 
 
-def test_dfe_pays_29_months_and_nothing_after():
+def test_dfe_divides_by_29_and_pays_every_statement():
     kwargs = {"bands": (RECT_A,), "target": 100, "set_up_fee": D(0), "monthly_override": None,
                   "policy": DFE}
     fees = [monthly_service_fee(m, **kwargs) for m in range(1, 35)]
-    assert all(f == D(32000) / 29 for f in fees[:29])
-    assert fees[29:] == [D(0)] * 5
-    assert abs(sum(fees) - D(32000)) < D("1e-20")  # 29 × (32,000 / 29)
+    assert fees == [D(32000) / 29] * 34  # statements 30-34 too (ECF statement_calculator.rb)
+    by_position = DFE._replace(paid_on="month_position")
+    assert monthly_service_fee(30, **{**kwargs, "policy": by_position}) == 0
 
 
 def test_seed_profile_months_1_to_29_and_30_to_40_add_up_to_100_percent():
@@ -79,7 +80,9 @@ def test_contract_monthly_fee_wins_on_the_paid_months():
     kwargs = {"bands": (RECT_A,), "target": 100, "set_up_fee": D(500),
                   "monthly_override": D("2500.00")}
     assert monthly_service_fee(3, policy=DFE, **kwargs) == D("2500.00")
-    assert monthly_service_fee(30, policy=DFE, **kwargs) == 0
+    assert monthly_service_fee(30, policy=DFE, **kwargs) == D("2500.00")
+    assert monthly_service_fee(30, policy=SEED, **kwargs) == D("2500.00")
+    assert monthly_service_fee(41, policy=SEED, **kwargs) == 0
     not_winning = DFE._replace(monthly_fee_wins=False)
     assert monthly_service_fee(3, policy=not_winning, **kwargs) == D(31500) / 29
 

@@ -164,7 +164,11 @@ def test_service_fee_dfe_29_payments_rect_examples(rulebook):
     assert round_money(policy.monthly_amount(D(32000) - D(500), 1)) == D("1086.21")
     assert round_money(policy.monthly_amount(D(44000) - D(500), 29)) == D("1500.00")
     assert round_money(policy.monthly_amount(D(16000) - D(250), 12)) == D("543.10")
-    assert policy.monthly_amount(D(31500), 30) == D(0)
+    # 29 is only the divisor: statements 30 and later are paid the same (ECF
+    # statement_calculator.rb pays the service fee on every statement)
+    assert policy.paid_on == "every_statement"
+    assert policy.monthly_amount(D(31500), 30) == policy.monthly_amount(D(31500), 34) \
+        == D(31500) / 29
     assert service.contract_monthly_fee_wins is True
     assert service.under_target.threshold_percentage == D(75)
     assert service.under_target.reduction == "none"
