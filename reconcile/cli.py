@@ -89,7 +89,8 @@ rules_option = click.option(
     help="Rulebook folder (default: the rules bundled with reconcile).")
 contracts_option = click.option(
     "--contracts", multiple=True, type=click.Path(path_type=Path),
-    help="Contract YAML file or folder; may be repeated. Contracts in RULES/contracts/ are loaded too.")
+    help="Your contracts: YAML file or folder; may be repeated. Contracts in "
+         "--rules DIR/contracts/ are loaded too (the bundled rules' example contracts are not).")
 declarations_option = click.option(
     "--declarations", required=True, multiple=True, type=click.Path(path_type=Path),
     help="Declarations: .xlsx (sheet 'Declarations'), .csv (e.g. DfE's assurance reports), "
@@ -117,7 +118,8 @@ def main() -> None:
     \b
     Start here:
       reconcile demo --out out/          the whole job on bundled sample data
-      reconcile run --declarations decl.xlsx --dfe-statements dfe.xlsx --out recon.xlsx
+      reconcile run --declarations decl.xlsx --dfe-statements dfe.xlsx \\
+                    --contracts contracts/ --out recon.xlsx
       reconcile rules show               what the bundled rulebook says
     """
 
@@ -142,7 +144,7 @@ def run(**options) -> None:
 
     \b
     Example:
-      reconcile run --declarations declarations.xlsx \\
+      reconcile run --declarations declarations.xlsx --contracts contracts/ \\
                     --dfe-statements dfe-statements.xlsx --out reconciliation.xlsx
     Exit status: 0 no discrepancy of severity error, 1 discrepancies, 2 bad input.
     """
@@ -169,7 +171,8 @@ def expected(**options) -> None:
 
     \b
     Example:
-      reconcile expected --declarations declarations.csv --json expected.json
+      reconcile expected --declarations declarations.csv --contracts contracts/ \\
+                         --json expected.json
     """
     from reconcile import pipeline
 
@@ -195,7 +198,8 @@ def split(**options) -> None:
 
     \b
     Example:
-      reconcile split --declarations declarations.xlsx --json split.json \\
+      reconcile split --declarations declarations.xlsx --contracts contracts/ \\
+                      --json split.json \\
                       --per-partner remittances/
     """
     from reconcile import pipeline
@@ -218,7 +222,7 @@ def explain(**options) -> None:
 
     \b
     Example:
-      reconcile explain 5f1e...c2 --declarations declarations.xlsx
+      reconcile explain 5f1e...c2 --declarations declarations.xlsx --contracts contracts/
     """
     from reconcile import pipeline
 

@@ -61,6 +61,9 @@ class RunResult(NamedTuple):
     inputs: tuple = ()
     #: what the reading noticed (files of identical content, declarations per file)
     notes: tuple[str, ...] = ()
+    #: notices about DfE's reference data (statement calendar, schedules) for the
+    #: cohorts in scope: shown once, on the Rules sheet, not as findings
+    notices: tuple[Finding, ...] = ()
 
     @property
     def has_errors(self) -> bool:
@@ -108,6 +111,7 @@ def run(options: RunOptions) -> RunResult:
     from reconcile.read.inputs import read_inputs
     from reconcile.rulebook.evaluate import evaluate
     from reconcile.rulebook.load import load_rulebook
+    from reconcile.scope import check_contracts, notices_in_scope, statements_in_scope
 
     options = options._replace(declarations=input_paths(options.declarations),
                                dfe_statements=input_paths(options.dfe_statements))
@@ -116,13 +120,18 @@ def run(options: RunOptions) -> RunResult:
     declaration_files = expand_inputs(options.declarations, DECLARATIONS)
     dfe_files = expand_inputs(options.dfe_statements, DFE_STATEMENTS)
     with progress.stage("rules", "loading the rulebook"):
-        rulebook = load_rulebook(options.rules_dir, options.contracts)
+        # the bundled rules' example contracts are not the user's: a run's contracts
+        # are the ones given (--contracts, or --rules DIR/contracts)
+        rulebook = load_rulebook(options.rules_dir, options.contracts, example_contracts=False)
     with progress.stage("read", f"{len(declaration_files) + len(dfe_files)} input file(s)"):
         # DfE's statements first: a declaration without a cohort (the v3 API has none)
         # takes it from the statement it is attached to.
         inputs = read_inputs(declaration_files, dfe_files, rulebook.vocabulary,
                              say=progress.say)
         declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
+        check_contracts(declarations, rulebook)  # a provider without a contract: exit 2
+        dfe_statements, out_of_scope = statements_in_scope(dfe_statements, declarations)
+        notes = (*rulebook.notes, *inputs.notes, *((out_of_scope,) if out_of_scope else ()))
     with progress.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
         evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
     with progress.stage("calculate", "expected payments per statement"):
@@ -141,8 +150,7 @@ def run(options: RunOptions) -> RunResult:
 
         with progress.stage("split", "delivery-partner shares"):
             split_result = split_payments(calculation, declarations, rulebook)
-    findings = [*rulebook.findings, *inputs.findings, *evaluation.findings,
-                *calculation.findings]
+    findings = [*inputs.findings, *evaluation.findings, *calculation.findings]
     if comparison is not None:
         findings.extend(comparison.findings)
     if split_result is not None:
@@ -150,7 +158,7 @@ def run(options: RunOptions) -> RunResult:
     findings.sort(key=sort_key)
     return RunResult(options, rulebook, declarations, dfe_statements, evaluation, calculation,
                      comparison, split_result, tuple(findings), tuple(progress.timings),
-                     inputs.files, inputs.notes)
+                     inputs.files, notes, notices_in_scope(rulebook.findings, declarations))
 
 
 def _exit_status(result: RunResult) -> int:
@@ -281,6 +289,8 @@ def command_rules_check(rules_dir: Path | None, contracts: Sequence[Path]) -> in
 
     check_rules(rulebook)  # then the rules compile into every available engine backend
     print(f"reconcile: rulebook OK: {rulebook.summary()}")
+    for note in rulebook.notes:
+        print(f"reconcile: note: {note}")
     return EXIT_OK
 
 

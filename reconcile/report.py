@@ -798,6 +798,14 @@ def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
         rows.append((Text("Notes on the inputs", "header"),))
         for note in notes:
             rows.append((Text(note),))
+    notices = getattr(result, "notices", ()) or ()
+    if notices:
+        rows.append(())
+        rows.append((Text("Notices about DfE's reference data (cohorts of this run)", "header"),
+                     Text("Code", "header"), Text("Where", "header")))
+        for f in notices:
+            rows.append((Text(f.message), Text(f.code),
+                         Text(str(f.source)) if f.source else None))
     rows.append(())
     rows.append((Text("Rule and contract files read", "header"), Text("SHA-256", "header")))
     for path, digest in getattr(rulebook, "files", ()) or ():

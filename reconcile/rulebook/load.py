@@ -108,6 +108,9 @@ class Rulebook:
     calendar_policy: schema.CalendarPolicy
     split: Any = None
     findings: tuple[Finding, ...] = ()
+    #: what loading noticed that is not a problem (a given contract shadowing one of
+    #: the rules folder's, for the same provider and cohort)
+    notes: tuple[str, ...] = ()
     _contract_index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def contract_for(self, lead_provider: str | None, cohort: int) -> Contract | None:
@@ -210,9 +213,16 @@ class _Reader:
         return count
 
 
-def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = ()) -> Rulebook:
+def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = (), *,
+                  example_contracts: bool = True) -> Rulebook:
     """Load and validate the rulebook in ``rules_dir`` (default: the bundled rules)
     and the contracts in ``rules_dir/contracts/`` and ``contracts`` (files or folders).
+
+    The bundled rules' ``contracts/`` hold example contracts (Example Teaching
+    Institute): ``example_contracts=False`` leaves them out (a user's run, whose
+    contracts are the ones given); a ``rules_dir`` of the user's own always has its
+    ``contracts/`` read. A contract given in ``contracts`` for the same provider and
+    cohort as one in ``rules_dir/contracts/`` shadows it, with a note.
 
     Raises :class:`RuleError` with every problem found in every file.
     """
@@ -277,7 +287,10 @@ def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = ())
     notices: list[Finding] = []
     schedules = _schedules(schedules_file, docs.get("schedules.yaml"), fees, notices)
     calendar = _calendar_statements(calendars_file, docs.get("calendars.yaml"), notices)
-    loaded_contracts = _contracts(reader, directory, shown, contracts, fees, banding)
+    folder_contracts = rules_dir is not None or example_contracts
+    notes: list[str] = []
+    loaded_contracts = _contracts(reader, directory if folder_contracts else None, shown,
+                                  contracts, fees, banding, notes)
     split = _split_policy(reader, directory, shown, present, vocabulary)
 
     if reader.problems:
@@ -288,7 +301,7 @@ def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = ())
         directory=directory, files=tuple(reader.files), vocabulary=vocabulary, fees=fees,
         banding=banding, service_fee=service_fee, rules=rules, schedules=schedules,
         calendar=calendar, contracts=loaded_contracts, calendar_policy=calendars_file.policy,
-        split=split, findings=tuple(notices), _contract_index=index)
+        split=split, findings=tuple(notices), notes=tuple(notes), _contract_index=index)
 
 
 def _join(folder: str, name: str) -> str:
@@ -451,22 +464,23 @@ def _calendar_statements(calendars_file: CalendarsFile | None, located: Located 
 # -------------------------------------------------------------------- contracts
 
 
-def _contract_paths(reader: _Reader, directory: Path, shown: str,
-                    extra: Sequence[Path]) -> list[tuple[Path, str]]:
-    found: list[tuple[Path, str]] = []
+def _contract_paths(reader: _Reader, directory: Path | None, shown: str,
+                    extra: Sequence[Path]) -> list[tuple[Path, str, bool]]:
+    """(path, as shown, given with --contracts) of every contract file to read."""
+    found: list[tuple[Path, str, bool]] = []
     seen: set[Path] = set()
 
-    def add(path: Path, display: str) -> None:
+    def add(path: Path, display: str, given: bool = True) -> None:
         key = path.resolve()
         if key not in seen:
             seen.add(key)
-            found.append((path, display))
+            found.append((path, display, given))
 
-    folder = directory / "contracts"
-    if folder.is_dir():
+    folder = directory / "contracts" if directory is not None else None
+    if folder is not None and folder.is_dir():
         for path in sorted(folder.iterdir()):
             if path.is_file() and path.suffix in YAML_SUFFIXES:
-                add(path, _join(_join(shown, "contracts"), path.name))
+                add(path, _join(_join(shown, "contracts"), path.name), False)
     for given in extra:
         given = Path(given)
         if given.is_dir():
@@ -484,13 +498,15 @@ def _contract_paths(reader: _Reader, directory: Path, shown: str,
     return found
 
 
-def _contracts(reader: _Reader, directory: Path, shown: str, extra: Sequence[Path],
-               fees: FeesFile | None, banding: BandingFile | None) -> dict:
+def _contracts(reader: _Reader, directory: Path | None, shown: str, extra: Sequence[Path],
+               fees: FeesFile | None, banding: BandingFile | None,
+               notes: list[str] | None = None) -> dict:
     contracts: dict = {}
     first_seen: dict[tuple[str, int], Contract] = {}
+    from_folder: set[tuple[str, int]] = set()
     split = fees.band_split if fees is not None else None
     floor = banding.min_counts_from if banding is not None else 1
-    for path, display in _contract_paths(reader, directory, shown, extra):
+    for path, display, given in _contract_paths(reader, directory, shown, extra):
         located = reader.read(path, display)
         terms: ContractFile | None = reader.validate(ContractFile, located)
         if terms is None or located is None:
@@ -507,7 +523,15 @@ def _contracts(reader: _Reader, directory: Path, shown: str, extra: Sequence[Pat
                             terms.recruitment_target, terms.set_up_fee, terms.uplift_amount,
                             terms.monthly_service_fee, bands, terms.mentor, located.source())
         key = (_provider_key(contract.lead_provider), contract.cohort)
-        if key in first_seen:
+        if key in first_seen and given and key in from_folder:
+            # a contract given with --contracts is the run's: it shadows the rules folder's
+            other = first_seen[key]
+            del contracts[(other.lead_provider, other.cohort)]
+            from_folder.discard(key)
+            if notes is not None:
+                notes.append(f"the contract {display} ({contract.lead_provider}, cohort "
+                             f"{contract.cohort}) is used instead of {other.source.file}")
+        elif key in first_seen:
             other = first_seen[key]
             reader.problems.append(Problem(
                 located.source(("lead_provider",)),
@@ -516,6 +540,8 @@ def _contracts(reader: _Reader, directory: Path, shown: str, extra: Sequence[Pat
                 "keep one contract per lead provider and cohort: remove or correct one of them"))
             continue
         first_seen[key] = contract
+        if not given:
+            from_folder.add(key)
         contracts[(contract.lead_provider, contract.cohort)] = contract
     return contracts
 

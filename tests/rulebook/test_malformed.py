@@ -238,13 +238,28 @@ def test_duplicate_contract_names_both_files(rules):
         "lead provider and cohort: remove or correct one of them")]
 
 
-def test_duplicate_contract_given_with_contracts_option(rules, tmp_path):
+def test_duplicate_contract_given_twice_with_contracts_option(rules, tmp_path):
+    copy, again = tmp_path / "mine.yaml", tmp_path / "again.yaml"
+    shutil.copy(rules / CONTRACT, copy)
+    shutil.copy(rules / CONTRACT, again)
+    assert check(rules, "--contracts", str(again), "--contracts", str(copy)) == [
+        (f"{where(copy, 'lead_provider:')}: a second contract for Example Teaching Institute, "
+        f"cohort 2023 (the first is {where(again, 'lead_provider:')}) — keep one "
+        "contract per lead provider and cohort: remove or correct one of them")]
+
+
+def test_a_given_contract_shadows_the_rules_folders_with_a_note(rules, tmp_path):
+    from reconcile.rulebook.load import load_rulebook
+
     copy = tmp_path / "mine.yaml"
     shutil.copy(rules / CONTRACT, copy)
-    assert check(rules, "--contracts", str(copy)) == [
-        (f"{where(copy, 'lead_provider:')}: a second contract for Example Teaching Institute, "
-        f"cohort 2023 (the first is {where(rules / CONTRACT, 'lead_provider:')}) — keep one "
-        "contract per lead provider and cohort: remove or correct one of them")]
+    edit(copy, "recruitment_target: 4500", "recruitment_target: 4400")
+    rulebook = load_rulebook(rules, (copy,))
+    contract = rulebook.contract_for("Example Teaching Institute", 2023)
+    assert (contract.recruitment_target, contract.source.file) == (4400, str(copy))
+    (note,) = rulebook.notes
+    assert note == (f"the contract {copy} (Example Teaching Institute, cohort 2023) is used "
+                    f"instead of {rules / CONTRACT}")
 
 
 def test_contracts_path_not_found(rules, tmp_path):
