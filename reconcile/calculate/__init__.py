@@ -55,6 +55,8 @@ from operator import attrgetter, eq, is_not, itemgetter
 from typing import Any, NamedTuple
 
 from reconcile.calculate.assign import (
+    AWAITING_CLAWBACK,
+    CLAWED_BACK,
     FLAT_RATE,
     REFUNDABLE,
     UPLIFT,
@@ -139,6 +141,8 @@ class BandingPolicy(NamedTuple):
     #: contract has a flat-rate mentor block); None: every type is banded
     banded_participant_types: dict | None = None
     source: str = ""
+    #: ecf or rect (rules/banding.yaml previous_fill; calculate/banding.py)
+    previous_fill: str = "ecf"
 
     def banded(self, participant_type: str, contract_has_flat_rate: bool) -> bool:
         if self.banded_participant_types is None:
@@ -207,7 +211,8 @@ def banding_policy(rulebook: Any) -> BandingPolicy:
     if problems:
         raise RuleError(problems)
     return BandingPolicy(order, count_by, attribution,
-                         None if banded is None else dict(banded), source)
+                         None if banded is None else dict(banded), source,
+                         str(_get(raw, "previous_fill", default="ecf")))
 
 
 def service_fee_policy(rulebook: Any) -> ServiceFeePolicy:
@@ -481,7 +486,8 @@ class _Calculator:
         for s in statements:
             billable, refundable = len(pay.get(s, ())), len(refund.get(s, ()))
             allocations.append((s, allocate_bands(table.capacities, previous_billable,
-                                                  previous_refundable, billable, refundable)))
+                                                  previous_refundable, billable, refundable,
+                                                  self.policy.previous_fill)))
             previous_billable += billable
             previous_refundable += refundable
         # additions first for every statement (so each clawback knows the band it was
@@ -663,6 +669,7 @@ class _Calculator:
         on = list(map(is_not, assignment.voided_on, repeat(None)))
         voided = Counter(zip(compress(assignment.contract, on),
                              compress(assignment.voided_on, on)))
+        refund_states = self._refund_states(assignment)
         recruited = self._recruitment(banded_pay, banded_refund)
         for key in sorted(assignment.calendars):
             if key not in assignment.last_attached:
@@ -679,10 +686,30 @@ class _Calculator:
                     where, slot, contract, table, self.lines.get(where, []),
                     self._ordered(uplift_pay.get(where, []), always=uplift_split),
                     self._ordered(uplift_refund.get(where, []), always=uplift_split),
-                    voided.get(where, 0), recruited.get(key, 0))
+                    voided.get(where, 0), recruited.get(key, 0),
+                    refund_states.get(where, {}))
                 statements.append(statement)
                 attributions.extend(self._attributions(where, slot.key, shares))
         return tuple(statements), tuple(attributions)
+
+    def _refund_states(self, assignment: Assignment) -> dict[tuple, Counter]:
+        """(contract, statement) -> state -> declarations now clawed back or awaiting it.
+
+        As DfE's statement shows them: ECF ``statement_calculator.rb`` counts "clawed
+        back" as the statement's declarations (through any of its line items: the one
+        that paid it and the one that claws it back) whose state is ``clawed_back``;
+        ones still awaiting clawback are not in it, so they get a line of their own.
+        """
+        counts: dict[tuple, Counter] = defaultdict(Counter)
+        declarations = self.declarations
+        for i in self.refunded_set:
+            state = declarations[i].state
+            if state not in (CLAWED_BACK, AWAITING_CLAWBACK):
+                continue
+            key = assignment.contract[i]
+            for s in {assignment.payment[i], assignment.clawback[i]} - {None}:
+                counts[(key, s)][state] += 1
+        return counts
 
     def _recruitment(self, banded_pay: dict, banded_refund: dict) -> dict[tuple, int]:
         """Net banded started declarations per contract, over every statement."""
@@ -714,7 +741,7 @@ class _Calculator:
 
     def _statement(self, where: tuple, slot: Any, contract: Any, table: FeeTable, lines: list[_Line],
                    uplifted: list[int], uplift_back: list[int], voided: int,
-                   recruited: int) -> tuple[ExpectedStatement, dict]:
+                   recruited: int, refund_states: Counter) -> tuple[ExpectedStatement, dict]:
         rank = self.type_rank
         lines = sorted(lines, key=lambda ln: (ln.participant_type,
                                               rank.get(ln.declaration_type, len(rank)),
@@ -745,13 +772,12 @@ class _Calculator:
         for ln in lines:
             if ln.kind == OUTPUT:
                 counts[ln.declaration_type.split("-")[0]] += len(ln.members)
-            else:
-                counts["clawed_back"] += len(ln.members)
-        counts["clawed_back"] += len(self.unmatched.get(where, ()))
         counts["voided"] += voided
+        counts["clawed_back"] += refund_states.get(CLAWED_BACK, 0)
+        counts["awaiting_clawback"] += refund_states.get(AWAITING_CLAWBACK, 0)
         ordered_counts = tuple((name, counts.get(name, 0)) for name in
                                ("started", "retained", "completed", "extended", "voided",
-                                "clawed_back"))
+                                "clawed_back", "awaiting_clawback"))
         extra = tuple(sorted((k, v) for k, v in counts.items()
                              if k not in dict(ordered_counts)))
         statement = ExpectedStatement(

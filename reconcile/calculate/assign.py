@@ -52,6 +52,10 @@ BILLABLE, REFUNDABLE, UPLIFT, FLAT_RATE = "billable", "refundable", "uplift", "f
 
 #: the state counted as "voided" on a statement (vocabulary)
 VOIDED = "voided"
+#: the states a statement counts on their own lines (vocabulary): "clawed back" is
+#: state clawed-back only (ECF statement_calculator.rb clawed_back_count); a
+#: declaration awaiting clawback is shown apart
+CLAWED_BACK, AWAITING_CLAWBACK = "clawed-back", "awaiting-clawback"
 _MISSING = object()
 
 #: how many declaration ids a grouped finding names before "and N more"

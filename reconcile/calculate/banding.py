@@ -10,7 +10,9 @@ left to come off.
 The method is DOMAIN.md §Banding, the same as DfE's two services (ECF
 ``banding_calculator.rb``, RECT ``band_allocator.rb``):
 
-1. previous fill = previous billable − previous refundable, filling A upward;
+1. previous fill = previous billable − previous refundable, filling A upward
+   (``rules/banding.yaml`` ``previous_fill: ecf``; ``rect`` caps the previous
+   billable at the bands' capacity before removing the refunds);
 2. this statement's billable declarations fill the remaining capacity A upward
    (the *additions*); what does not fit past the last band is not paid;
 3. this statement's refundable declarations come off this statement's additions
@@ -78,13 +80,35 @@ def _fill_upward(capacities: Sequence[int | None], count: int,
     return placed, count
 
 
+def previous_fill_count(capacities: Sequence[int | None], previous_billable: int,
+                        previous_refundable: int, policy: str = "ecf") -> int:
+    """How many places the earlier statements fill (laid over the bands A upward).
+
+    ``ecf``: earlier billable − earlier refundable (ECF ``banding_calculator.rb``
+    ``previous_fill_level``); ``rect``: the earlier billable capped at the bands'
+    capacity first, then the earlier refunds removed (RECT ``band_allocator.rb`` steps
+    1 and 2, ``band_allocation.rb``). They differ only after a statement that went over
+    capacity: 8 places, 10 earlier billable, 2 earlier refunds -> ecf 8, rect 6.
+
+    >>> previous_fill_count((2, 2, 2, 2), 10, 2), previous_fill_count((2, 2, 2, 2), 10, 2, "rect")
+    (8, 6)
+    """
+    billable = previous_billable
+    if policy == "rect" and None not in capacities:
+        billable = min(billable, sum(c for c in capacities if c is not None))
+    return max(billable - previous_refundable, 0)
+
+
 def allocate_bands(capacities: Sequence[int | None], previous_billable: int,
                    previous_refundable: int, current_billable: int,
-                   current_refundable: int) -> BandAllocation:
+                   current_refundable: int, previous_fill: str = "ecf") -> BandAllocation:
     """Additions and subtractions per band for one type on one statement (DOMAIN.md §Banding).
 
     ``capacities`` are the bands' capacities A upward (:func:`band_capacity`;
-    ``None`` = no upper end). All counts are non-negative.
+    ``None`` = no upper end); they are the bands of the statement being calculated, so
+    the earlier fill, a count, is laid over them (ECF does the same: a band added by a
+    later contract version just works). All counts are non-negative. ``previous_fill``
+    is the policy of :func:`previous_fill_count`.
 
     >>> allocate_bands((2, 2, 2, 2), 4, 0, 1, 3)     # refunds: C (the addition), then B, B
     BandAllocation(previous_fill=(2, 2, 0, 0), additions=(0, 0, 1, 0), subtractions=(0, 2, 1, 0), unpaid=0, unmatched_refunds=0)
@@ -98,7 +122,8 @@ def allocate_bands(capacities: Sequence[int | None], previous_billable: int,
     # A refund is always of a declaration billed earlier, so previous billable ≥
     # previous refundable in consistent data; a clawback dated before its payment
     # would make it negative, which fills nothing (never a negative band).
-    previous_fill, _over = _fill_upward(capacities, max(previous_billable - previous_refundable, 0))
+    previous_fill, _over = _fill_upward(capacities, previous_fill_count(
+        capacities, previous_billable, previous_refundable, previous_fill))
     additions, unpaid = _fill_upward(capacities, current_billable, previous_fill)
     subtractions = [0] * len(capacities)
     left = current_refundable
@@ -113,7 +138,8 @@ def allocate_bands(capacities: Sequence[int | None], previous_billable: int,
 
 
 def allocate_statements(capacities: Sequence[int | None],
-                        counts: Sequence[tuple[int, int]]) -> list[BandAllocation]:
+                        counts: Sequence[tuple[int, int]],
+                        previous_fill: str = "ecf") -> list[BandAllocation]:
     """Allocate one declaration type over a contract's statements in payment-date order.
 
     ``counts[k]`` = (billable, refundable) on the k-th statement. The previous
@@ -127,7 +153,7 @@ def allocate_statements(capacities: Sequence[int | None],
     result = []
     for billable, refundable in counts:
         result.append(allocate_bands(capacities, previous_billable, previous_refundable,
-                                     billable, refundable))
+                                     billable, refundable, previous_fill))
         previous_billable += billable
         previous_refundable += refundable
     return result

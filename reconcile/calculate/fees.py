@@ -123,7 +123,11 @@ def fee_table(contract: Any, fees: Any) -> FeeTable:
     return FeeTable(
         band_names=tuple(names), capacities=tuple(capacities), banded=banded,
         flat_rate=flat_rate, uplift=None if uplift is None else to_decimal(uplift),
-        vat_percentage=(to_decimal(fees.vat_percentage) if contract.vat_chargeable else None),
+        # the contract's VAT rate, else the rulebook's (RECT: the contract's applicable
+        # rate, payment_calculator/banded.rb; ECF: 20% when VAT chargeable)
+        vat_percentage=(to_decimal(fees.vat_percentage if contract.vat_rate is None
+                                   else contract.vat_rate)
+                        if contract.vat_chargeable else None),
         service_bands=tuple(BandTerms(c, p, s)
                             for c, p, s in zip(capacities, prices, services)),
     )

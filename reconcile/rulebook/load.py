@@ -521,7 +521,8 @@ def _contracts(reader: _Reader, directory: Path | None, shown: str, extra: Seque
                       for b in terms.bands)
         contract = Contract(terms.lead_provider, terms.cohort, terms.vat_chargeable,
                             terms.recruitment_target, terms.set_up_fee, terms.uplift_amount,
-                            terms.monthly_service_fee, bands, terms.mentor, located.source())
+                            terms.monthly_service_fee, bands, terms.mentor, located.source(),
+                            terms.vat_rate)
         key = (_provider_key(contract.lead_provider), contract.cohort)
         if key in first_seen and given and key in from_folder:
             # a contract given with --contracts is the run's: it shadows the rules folder's

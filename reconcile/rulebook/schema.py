@@ -326,6 +326,11 @@ class BandingFile(Strict):
     banded_participant_types: dict[Word, Literal["always", "never", "without_flat_rate"]] = Field(
         description="participant type -> always, never or without_flat_rate (banded unless the "
                     "contract has a flat-rate mentor block)")
+    previous_fill: Literal["ecf", "rect"] = Field(
+        default="ecf",
+        description="how earlier statements fill the bands: ecf (earlier billable - earlier "
+                    "refundable, then laid over the bands) or rect (earlier billable capped at "
+                    "the bands' capacity, then the earlier refunds removed)")
 
     def banded(self, participant_type: str, flat_rate: bool) -> bool:
         """Whether declarations of ``participant_type`` fill bands under a contract
@@ -614,6 +619,9 @@ class ContractFile(Strict):
     lead_provider: Text = Field(description="the lead provider's name as in the declarations")
     cohort: Cohort = Field(description="the cohort's start year, e.g. 2023")
     vat_chargeable: bool = Field(description="true if VAT is added to the statements")
+    vat_rate: Percent | None = Field(
+        default=None, description="VAT rate in per cent when VAT chargeable, e.g. 20 "
+                                  "(default: fees.yaml vat_percentage)")
     recruitment_target: int = Field(gt=0, description="contracted number of participants, e.g. 4500")
     set_up_fee: Money = Field(default=Decimal(0), description="set-up fee in pounds (default 0)")
     uplift_amount: Money | None = Field(
@@ -703,6 +711,8 @@ class Contract(NamedTuple):
     bands: tuple[Band, ...]
     mentor: MentorTerms | None
     source: Source
+    #: VAT rate in per cent when VAT chargeable; None: the rulebook's (fees.yaml)
+    vat_rate: Decimal | None = None
 
     def band(self, name: str) -> Band | None:
         return next((b for b in self.bands if b.name == name), None)

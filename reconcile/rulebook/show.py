@@ -142,6 +142,11 @@ def _banding(rulebook) -> str:
         (f"- Bands are filled separately per {banding.count_per.replace('_', ' ')}, counting "
         f"cumulatively over the statements of one lead provider and cohort in "
         f"{banding.statement_order.replace('_', ' ')} order."),
+        ("- Previous fill: " + (
+            "earlier billable - earlier refundable, laid over this statement's bands "
+            "(ecf, as DfE's ECF service)." if banding.previous_fill == "ecf" else
+            "earlier billable capped at the bands' capacity, then earlier refunds removed "
+            "(rect, as DfE's RECT service).")),
         (f"- Within a statement, declarations take band places in order of "
         f"{', '.join(banding.order_by)}."),
         f"- Refunds are taken {banding.refunds.order.replace('_', ' ')}, from {refunds}.",

@@ -49,6 +49,7 @@ class Contract(NamedTuple):
     uplift_amount: Decimal | None = None
     monthly_service_fee: Decimal | None = None
     mentor: MentorTerms | None = None
+    vat_rate: Decimal | None = None
 
 
 class CalendarStatement(NamedTuple):

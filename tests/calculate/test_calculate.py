@@ -113,7 +113,7 @@ def test_the_1000_pound_participant_breakdown():
     assert feb.service_fee == round_money(D(400) / 29) == D("13.79")
     assert feb.net == D("690.00") + D("13.79")
     assert dict(feb.counts) == {"started": 1, "retained": 4, "completed": 1, "extended": 1,
-                                "voided": 0, "clawed_back": 0}
+                                "voided": 0, "clawed_back": 0, "awaiting_clawback": 0}
 
 
 def test_mentor_flat_rate_50_50():
@@ -182,7 +182,10 @@ def test_clawback_larger_than_the_statements_additions_comes_off_previous_fill()
     assert lines(may.clawbacks) == [("ect", "started", "B", 2, "36", "-72.00"),
                                     ("ect", "started", "C", 2, "24", "-48.00")]
     assert may.net - may.service_fee == D("-96.00")
+    # state clawed-back: counted on May (clawed back there) and on February (paid there),
+    # as ECF's clawed_back_count finds them through either line item
     assert dict(may.counts)["clawed_back"] == 4
+    assert dict(statement(calc, "February 2024").counts)["clawed_back"] == 4
 
 
 def test_clawed_back_declaration_counts_plus_on_payment_and_minus_on_clawback():

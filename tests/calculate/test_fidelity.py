@@ -8,7 +8,9 @@ contracts).
 
 from decimal import Decimal as D
 
-from tests.calculate.test_cli_expected import LP, row, run_expected
+import pytest
+
+from tests.calculate.test_cli_expected import LP, contract, row, run_expected, statement
 
 #: RECT's service-fee example: price £800, 40% service, set-up £500, band A of 100
 RECT_A = "bands:\n  - {name: A, min: 0, max: 100, per_participant: 800}\n"
@@ -34,3 +36,83 @@ def test_service_fee_paid_on_statements_30_to_34_of_cohort_2021(tmp_path):
         ("August 2024", "1086.21"), ("September 2024", "1086.21")]
     # 34 x £1,086.21 = £36,931.14 over the calendar, not 29 x = £31,500.09
     assert sum(D(s["expected"]["service_fee"]) for s in mine) == D("36931.14")
+
+
+def test_no_uplift_on_a_flat_rate_mentors_start(tmp_path):
+    # A contract with a flat-rate mentor block AND an uplift amount: the ECT's start earns
+    # £100 of uplift, the mentor's none (ECF ect/uplift_calculator.rb counts ECTs only;
+    # RECT's flat-rate calculator has no uplift).
+    rows = [row("ect", cohort=2025, date="2025-09-10", created="2025-09-12T09:00:00Z",
+                uplift="true"),
+            row("men", cohort=2025, date="2025-09-10", created="2025-09-12T09:00:00Z",
+                uplift="true", course="ecf-mentor")]
+    result, data = run_expected(tmp_path, rows, contract(cohort=2025, uplift="100",
+                                                         mentor="1000", vat=False),
+                                as_of="2026-01-01")
+    assert result.exit_code in (0, 1), result.output
+    january = statement(data, "January 2026")["expected"]
+    assert january["uplift"] == {"count": 1, "amount": "100.00"}
+    # ECT started in band A: 20% x 60% x £400 = £48; mentor: 50% x £1,000 = £500
+    assert january["net"] == "648.00"  # 48 + 500 + 100 uplift; no service fee (monthly 0)
+    assert [(d["declaration_id"], d["uplift"]) for d in data["declarations"]
+            if d["kind"] == "output"] == [("ect", "100.00"), ("men", "0.00")]
+
+
+def test_clawed_back_counts_state_clawed_back_only(tmp_path):
+    # January 2024 pays four starts; two are clawed back on April 2024 (one already
+    # clawed-back, one still awaiting clawback). DfE's "clawed back" counts declarations
+    # in state clawed-back on the statement (ECF statement_calculator.rb): on April, where
+    # the money comes back, and on January, whose line item paid it; the one awaiting
+    # clawback is counted on its own line.
+    rows = [row("j0"), row("j1"),
+            row("c1", state="clawed-back", clawback="April 2024"),
+            row("w1", state="awaiting-clawback", clawback="April 2024")]
+    result, data = run_expected(tmp_path, rows)
+    assert result.exit_code == 0, result.output
+    january = statement(data, "January 2024")["expected"]["counts"]
+    april = statement(data, "April 2024")["expected"]["counts"]
+    assert (january["started"], january["clawed_back"], january["awaiting_clawback"]) == (4, 1, 1)
+    assert (april["started"], april["clawed_back"], april["awaiting_clawback"]) == (0, 1, 1)
+    # the money: both come off April (top of the fill, band B, 20% x 60% x £300 = £36)
+    assert [(c["band"], c["count"], c["amount"])
+            for c in statement(data, "April 2024")["expected"]["clawbacks"]] == [
+        ("B", 2, "-72.00")]
+
+
+@pytest.mark.parametrize("rate, vat, total", [
+    ("0", "0.00", "96.00"),      # VAT chargeable at a 0% rate
+    ("20", "19.20", "115.20"),   # 20% of £96.00
+    (None, "19.20", "115.20"),   # no vat_rate: fees.yaml's 20%
+])
+def test_contract_vat_rate(tmp_path, rate, vat, total):
+    text = contract(vat=True) + (f"vat_rate: {rate}\n" if rate is not None else "")
+    result, data = run_expected(tmp_path, [row("a"), row("b")], text)
+    assert result.exit_code == 0, result.output
+    january = statement(data, "January 2024")["expected"]
+    # two starts in band A at 20% x 60% x £400 = £48
+    assert (january["net"], january["vat"], january["total"]) == ("96.00", vat, total)
+
+
+@pytest.mark.parametrize("policy, paid", [("ecf", []), ("rect", [("D", 2, "40.00")])])
+def test_previous_fill_after_an_over_capacity_statement(tmp_path, policy, paid):
+    # Bands of two: 8 places. January 2024: 10 starts (8 paid, 2 beyond band D). April
+    # 2024: 2 of them clawed back. August 2024: 3 new starts, with 10 earlier billable and
+    # 2 earlier refunds.
+    #   ecf  (banding_calculator.rb): previous fill 10 - 2 = 8 places: the 3 are unpaid;
+    #   rect (band_allocator.rb): min(10, 8) - 2 = 6 places: 2 paid in D at 20% x £100 =
+    #        £20 each, 1 unpaid.
+    january = [row(f"j{n}", date=f"2023-10-{10 + n}") for n in range(10)]
+    january[0] = row("j0", date="2023-10-10", state="clawed-back", clawback="April 2024")
+    january[1] = row("j1", date="2023-10-11", state="clawed-back", clawback="April 2024")
+    august = [row(f"a{n}", created="2024-05-10T09:00:00Z") for n in range(3)]
+    run_expected(tmp_path, [])  # the rules folder, then the policy in it
+    banding = tmp_path / "rules" / "banding.yaml"
+    banding.write_text(banding.read_text(encoding="utf-8").replace(
+        "previous_fill: ecf", f"previous_fill: {policy}"), encoding="utf-8")
+    result, data = run_expected(tmp_path, january + august)
+    assert result.exit_code == 0, result.output
+    out = statement(data, "August 2024")["expected"]
+    assert [(ln["band"], ln["count"], ln["amount"]) for ln in out["output_payments"]] == paid
+    unpaid = [d["declaration_id"] for d in data["declarations"]
+              if d["unpaid"] and d["statement"] == "August 2024"]
+    assert len(unpaid) == 3 - sum(n for _b, n, _a in paid)

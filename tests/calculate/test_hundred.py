@@ -106,7 +106,8 @@ def test_a_statement_of_100_declarations_adds_up_by_hand():
     assert may.service_fee == D("951.72")
     assert (may.net, may.vat, may.total) == (D("9611.72"), D("1922.34"), D("11534.06"))
     assert dict(may.counts) == {"started": 50, "retained": 45, "completed": 0,
-                                "extended": 0, "voided": 0, "clawed_back": 5}
+                                "extended": 0, "voided": 0, "clawed_back": 5,
+                                "awaiting_clawback": 0}
 
     per_partner = Counter()
     for a in attributions:

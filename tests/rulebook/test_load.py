@@ -198,8 +198,9 @@ def test_classification_rules(rulebook):
     assert rulebook.rule("billable").when == {"state": {"in": ["eligible", "payable", "paid"]}}
     assert rulebook.rule("refundable").when == {"state": {"in": ["awaiting-clawback",
                                                                  "clawed-back"]}}
-    assert rulebook.rule("uplift").when == {"declaration_type": "started",
-                                            "has_uplift_flag": True, "contract_uplift": True}
+    assert rulebook.rule("uplift").when == {
+        "declaration_type": "started", "has_uplift_flag": True, "contract_uplift": True,
+        "not": {"participant_type": "mentor", "mentor_flat_rate": True}}
 
 
 def test_validation_rules_codes_and_api_wording(rulebook):

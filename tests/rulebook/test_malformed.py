@@ -96,8 +96,8 @@ def test_unknown_key_lists_the_allowed_keys(rules):
     edit(contract, "set_up_fee: 0\n", "set_up_fee: 0\nnotes: blue\n")
     assert check(rules) == [
         (f"{where(contract, 'notes: blue')}: unknown key 'notes' — remove it (the keys allowed "
-        "here: lead_provider, cohort, vat_chargeable, recruitment_target, set_up_fee, "
-        "uplift_amount, monthly_service_fee, bands, mentor)")]
+        "here: lead_provider, cohort, vat_chargeable, vat_rate, recruitment_target, "
+        "set_up_fee, uplift_amount, monthly_service_fee, bands, mentor)")]
 
 
 def test_wrong_type(rules):
@@ -351,8 +351,8 @@ def test_condition_with_an_unknown_operator(rules):
 
 def test_condition_with_a_wrong_value_type(rules):
     eligibility = rules / "eligibility.yaml"
-    edit(eligibility, "      contract_uplift: true\n    then: {classify: uplift}",
-         "      contract_uplift: 100\n    then: {classify: uplift}")
+    edit(eligibility, "      contract_uplift: true\n      not:",
+         "      contract_uplift: 100\n      not:")
     (problem,) = check(rules)
     assert problem.startswith(f"{where(eligibility, 'contract_uplift: 100')}: rule uplift: "
                               "contract_uplift is ")
