@@ -14,7 +14,11 @@ What every workbook gets here, whoever built it:
   (XlsxWriter already stamps zip members with a fixed time), so the same value
   always gives the same file;
 * bounded memory: ``constant_memory`` mode flushes each row as it is written, so
-  a million-row Declarations sheet streams from its :class:`RowStream`.
+  a million-row Declarations sheet streams from its :class:`RowStream`;
+* within Excel's limits: a sheet past 1,048,576 rows or 16,384 columns continues on
+  "Name (2)", "Name (3)"... with its header repeated and a note, a text past 32,767
+  characters continues on a sheet of its own, and formulas follow the rows they
+  refer to (:mod:`reconcile.continuation`).
 
 Example::
 
@@ -35,7 +39,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import re_dynamic_function
 from xlsxwriter.xmlwriter import XMLwriter
 
-from reconcile import __version__
+from reconcile import __version__, continuation
 from reconcile.sheets import (
     CELL_TYPES,
     STYLES,
@@ -49,6 +53,7 @@ from reconcile.sheets import (
     Sheet,
     Text,
     Workbook,
+    cell_ref,
 )
 
 #: write streamed sheets with :func:`_stream_rows` (tests turn it off to compare)
@@ -66,6 +71,7 @@ WORKBOOK_OPTIONS = {
 
 def write_workbook(book: Workbook, path: Path | str) -> None:
     """Write ``book`` to ``path`` (overwriting it)."""
+    plans = continuation.layouts(_size(sheet) for sheet in book.sheets)
     workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     try:
         workbook.set_properties({
@@ -80,14 +86,32 @@ def write_workbook(book: Workbook, path: Path | str) -> None:
         formats = _Formats(workbook)
         worksheets = {}
         for sheet in book.sheets:
-            worksheets[sheet.name] = _write_sheet(workbook, sheet, formats)
+            worksheets[sheet.name] = _write_sheet(workbook, sheet, formats, plans)
         for sheet in book.sheets:
             for chart in sheet.charts:
-                _insert_chart(workbook, worksheets[sheet.name], chart)
+                _insert_chart(workbook, worksheets[sheet.name], chart, plans)
         if book.active and book.active in worksheets:
             worksheets[book.active].activate()
     finally:
         workbook.close()
+
+
+def _size(sheet: Sheet) -> tuple[str, int, int, int, int]:
+    """(name, rows, columns, header rows, key columns) of a sheet, for its layout.
+
+    A streamed sheet's rows are its stream's ``count`` (counted by a first pass when
+    it has none); its columns are as many as its widths or column styles say.
+    """
+    header, key = sheet.freeze or (0, 0)
+    if isinstance(sheet.rows, RowStream):
+        n_rows = sheet.rows.count
+        if n_rows is None:
+            n_rows = sum(1 for _ in sheet.iter_rows())
+        n_cols = max(len(sheet.widths), len(sheet.rows.styles))
+    else:
+        n_rows = len(sheet.rows)
+        n_cols = max((len(row) for row in sheet.rows), default=0)
+    return sheet.name, n_rows, n_cols, header, key
 
 
 class _Formats:
@@ -108,8 +132,54 @@ class _Formats:
         return fmt
 
 
-def _write_sheet(workbook, sheet: Sheet, formats: _Formats):
-    ws = workbook.add_worksheet(sheet.name)
+class _Context:
+    """One sheet being written: its parts' worksheets and the rest of over-long texts."""
+
+    def __init__(self, workbook, sheet: Sheet, layout: continuation.Layout,
+                 plans: dict[str, continuation.Layout], formats: _Formats) -> None:
+        self.workbook, self.sheet, self.layout, self.plans = workbook, sheet, layout, plans
+        self.formats = formats
+        self.worksheets = [_add_part(workbook, sheet, name) for name in layout.parts]
+        self.any_split = any(plan.split for plan in plans.values())
+        #: rows of the long-text sheet: (part, cell, piece, of, text)
+        self.text_rows: list[tuple] = []
+        #: the last row written on each part (-1: none)
+        self.last_rows = [-1] * len(layout.parts)
+        self.note_row = max(layout.header - 1, 0)
+
+    def fit(self, text: str, part: int, r: int, c: int) -> str:
+        """``text`` as it fits a cell; a longer one ends with a marker, its rest is kept."""
+        limit = continuation.MAX_TEXT
+        if len(text) <= limit // 2 or continuation.utf16_len(text) <= limit:
+            return text
+        row = len(self.text_rows) + 2
+        marker = (f" … [continued on sheet '{self.layout.text_sheet}' from row {row:,}]")
+        head, rest = continuation.cut_utf16(text, limit - continuation.utf16_len(marker))
+        pieces = continuation.text_pieces(rest, limit)
+        where = cell_ref(r, c)
+        for i, piece in enumerate(pieces, start=2):
+            self.text_rows.append((self.layout.parts[part], where, i, len(pieces) + 1, piece))
+        return head + marker
+
+    def formula(self, formula: str, part: int) -> str:
+        if not self.any_split:
+            return formula
+        return continuation.translate(formula, self.sheet.name, self.plans, part)
+
+    def next_break(self, part: int) -> int:
+        """The logical row where the part after ``part`` starts (past the last: the limit)."""
+        layout = self.layout
+        return layout.header + layout.rows_per * (part // layout.col_blocks + 1)
+
+    def overflow(self, r: int) -> TypeError:
+        return TypeError(
+            f"sheet {self.sheet.name!r} produced row {r + 1:,}, more than the "
+            f"{self.layout.n_rows:,} its stream said (RowStream count): its continuation "
+            f"sheets were laid out for that many")
+
+
+def _add_part(workbook, sheet: Sheet, name: str):
+    ws = workbook.add_worksheet(name)
     for col, width in enumerate(sheet.widths):
         if width is not None:
             ws.set_column(col, col, width)
@@ -124,33 +194,117 @@ def _write_sheet(workbook, sheet: Sheet, formats: _Formats):
     if sheet.hide_gridlines:
         ws.hide_gridlines(2)
     ws.set_paper(9)  # A4: the statements are British
-    if ws.constant_memory and STREAM_FAST and (sheet.streamed or not _has_links(sheet)):
-        last_row = _stream_rows(ws, sheet, formats)
-    else:
-        for row, height in sorted(sheet.heights):  # before the rows: constant_memory
-            ws.set_row(row, height)
-        last_row = _write_rows(ws, sheet, formats)
-
-    if sheet.autofilter is not None and last_row >= sheet.autofilter.first_row:
-        af = sheet.autofilter
-        bottom = af.last_row if af.last_row is not None else max(last_row, af.first_row)
-        ws.autofilter(af.first_row, af.first_col, bottom, af.last_col)
-    for cf in sheet.conditional_formats:
-        options = {"type": cf.kind, "format": formats[cf.style]}
-        if cf.kind == "formula":
-            options["criteria"] = cf.criteria
-        elif cf.kind == "text":
-            options["criteria"] = cf.criteria
-            options["value"] = cf.value
-        else:
-            options["criteria"] = cf.criteria
-            options["value"] = cf.value
-        ws.conditional_format(cf.first_row, cf.first_col, cf.last_row, cf.last_col, options)
     return ws
 
 
-def _write_rows(ws, sheet: Sheet, formats: _Formats) -> int:
-    """Every row in order (constant_memory needs row order); returns the last row index."""
+def _write_sheet(workbook, sheet: Sheet, formats: _Formats,
+                 plans: dict[str, continuation.Layout]):
+    """Every part of ``sheet`` (one, unless it passes Excel's limits); returns the first."""
+    layout = plans[sheet.name]
+    ctx = _Context(workbook, sheet, layout, plans, formats)
+    first = ctx.worksheets[0]
+    if (first.constant_memory and STREAM_FAST and layout.col_blocks == 1
+            and (sheet.streamed or not _has_links(sheet))):
+        _stream_rows(ctx)
+    else:
+        for row, height in sorted(sheet.heights):  # before the rows: constant_memory
+            for part, ws in enumerate(ctx.worksheets):
+                rb, local = layout.row(row)
+                if row < layout.header or rb == part // layout.col_blocks:
+                    ws.set_row(local, height)
+        _write_rows(ctx)
+    for part, ws in enumerate(ctx.worksheets):
+        last_row = ctx.last_rows[part]
+        if sheet.autofilter is not None and last_row >= sheet.autofilter.first_row:
+            af = sheet.autofilter
+            bottom = af.last_row if af.last_row is not None else max(
+                _logical_last(layout, part, last_row), af.first_row)
+            span = _local_span(layout, part, af.first_row, af.first_col, bottom, af.last_col)
+            if span is not None:
+                ws.autofilter(*span)
+        for cf in sheet.conditional_formats:
+            span = _local_span(layout, part, cf.first_row, cf.first_col, cf.last_row,
+                               cf.last_col)
+            if span is None:
+                continue
+            criteria = cf.criteria
+            if layout.split and cf.kind == "formula":
+                top, left = _logical_cell(layout, part, span[0], span[1])
+                criteria = continuation.translate(criteria, sheet.name, plans, part,
+                                                  (top - cf.first_row, left - cf.first_col))
+            options = {"type": cf.kind, "format": formats[cf.style], "criteria": criteria}
+            if cf.kind != "formula":
+                options["value"] = cf.value
+            ws.conditional_format(*span, options)
+    if ctx.text_rows:
+        _write_text_sheet(workbook, ctx, formats)
+    return first
+
+
+def _logical_cell(layout: continuation.Layout, part: int, r: int, c: int) -> tuple[int, int]:
+    """The logical cell of local (``r``, ``c``) on ``part``."""
+    rb, cb = divmod(part, layout.col_blocks)
+    row = r if r < layout.header else r + rb * layout.rows_per
+    col = c if c < layout.key else c + cb * layout.cols_per
+    return row, col
+
+
+def _logical_last(layout: continuation.Layout, part: int, local_row: int) -> int:
+    return _logical_cell(layout, part, local_row, 0)[0]
+
+
+def _local_span(layout: continuation.Layout, part: int, r1: int, c1: int, r2: int, c2: int
+                ) -> tuple[int, int, int, int] | None:
+    """The local rectangle of a logical range on ``part``; header rows and key columns
+    are on every part. None when the range does not reach the part."""
+    rb, cb = divmod(part, layout.col_blocks)
+    rows = _span(layout.row_blocks_of(r1, r2), rb, r1, r2, layout.header)
+    cols = _span(layout.col_blocks_of(c1, c2), cb, c1, c2, layout.key)
+    if rows is None or cols is None:
+        return None
+    return rows[0], cols[0], rows[1], cols[1]
+
+
+def _span(blocks: list[continuation.Block], index: int, first: int, last: int,
+          fixed: int) -> tuple[int, int] | None:
+    lo = hi = None
+    if first < fixed:  # header rows / key columns: repeated on every part
+        lo, hi = first, min(last, fixed - 1)
+    for block in blocks:
+        if block.index == index and block.last >= fixed:
+            start = max(block.first, fixed) - block.offset
+            lo = start if lo is None else lo
+            hi = block.last - block.offset
+    if lo is None or hi is None:
+        return None
+    return lo, hi
+
+
+_TEXT_HEADER = ("Sheet", "Cell", "Piece", "Of", "Text (continued)")
+
+
+def _write_text_sheet(workbook, ctx: _Context, formats: _Formats) -> None:
+    """The rest of texts too long for a cell, one piece of at most 32,767 characters a row."""
+    ws = workbook.add_worksheet(ctx.layout.text_sheet)
+    ws.set_column(0, 0, 24)
+    ws.set_column(4, 4, 120)
+    ws.freeze_panes(1, 0)
+    ws.set_paper(9)
+    header = formats["header"]
+    for c, title in enumerate(_TEXT_HEADER):
+        ws.write_string(0, c, title, header)
+    text, count = formats["text"], formats["count"]
+    for r, (part, cell, piece, of, rest) in enumerate(ctx.text_rows, start=1):
+        ws.write_string(r, 0, part, text)
+        ws.write_string(r, 1, cell, text)
+        ws.write_number(r, 2, piece, count)
+        ws.write_number(r, 3, of, count)
+        ws.write_string(r, 4, rest, text)
+
+
+def _write_rows(ctx: _Context) -> None:
+    """Every row in order through XlsxWriter's cell API (constant_memory needs row order)."""
+    sheet, layout, formats = ctx.sheet, ctx.layout, ctx.formats
     fmt_cache: dict[str, object] = {}
 
     def fmt(name: str):
@@ -159,15 +313,18 @@ def _write_rows(ws, sheet: Sheet, formats: _Formats) -> int:
             f = fmt_cache[name] = formats[name]
         return f
 
-    write_string, write_number = ws.write_string, ws.write_number
-    write_formula, write_datetime, write_blank = ws.write_formula, ws.write_datetime, ws.write_blank
-    stream = sheet.rows if sheet.streamed else RowStream(lambda: iter(()))
-    last_row = -1
-    for r, row in enumerate(sheet.iter_rows()):
+    stream = sheet.rows if isinstance(sheet.rows, RowStream) else RowStream(lambda: iter(()))
+    worksheets = ctx.worksheets
+    header_rows: list[tuple] = []
+    row_block = 0
+    next_break = ctx.next_break(0) if layout.row_blocks > 1 else layout.max_rows
+
+    def put(r: int, row: tuple) -> None:
+        """Logical row ``r`` onto the parts of the current row block."""
+        local = r if r < layout.header else layout.row(r)[1]
         for c, cell in enumerate(row):
             if cell is None:
                 continue
-            last_row = r
             kind = type(cell)
             if kind not in CELL_TYPES:
                 try:
@@ -176,43 +333,80 @@ def _write_rows(ws, sheet: Sheet, formats: _Formats) -> int:
                     raise TypeError(f"sheet {sheet.name!r} row {r + 1} column {c + 1}: "
                                     f"{error}") from None
                 kind = type(cell)
-            if kind is Text:
-                write_string(r, c, cell.value, fmt(cell.style))
-            elif kind is Money or kind is Number:
-                # xlsxwriter formats the Decimal itself (f"{n:.16G}"): exact text
-                write_number(r, c, cell.value, fmt(cell.style))
-            elif kind is Formula:
-                write_formula(r, c, cell.formula, fmt(cell.style), _cached(cell.value))
-            elif kind is Date:
-                value = cell.value
-                if not isinstance(value, dt.datetime):
-                    value = dt.datetime(value.year, value.month, value.day)
-                write_datetime(r, c, value, fmt(cell.style))
-            elif kind is Link:
-                ws.write_url(r, c, f"internal:'{cell.sheet.replace(chr(39), chr(39) * 2)}'!"
-                             f"{cell.cell}", fmt(cell.style), cell.text)
-            elif kind is Blank:
-                write_blank(r, c, None, fmt(cell.style))
+            if layout.col_blocks == 1:
+                targets = ((0, c),)
+            elif c < layout.key:
+                targets = tuple((cb, c) for cb in range(layout.col_blocks))
             else:
-                raise TypeError(f"sheet {sheet.name!r} row {r + 1} column {c + 1}: "
-                                f"not a cell: {cell!r}")
-    return last_row
+                targets = (layout.col(c),)
+            for cb, lc in targets:
+                part = row_block * layout.col_blocks + cb
+                _put_cell(ctx, worksheets[part], part, local, lc, cell, kind, fmt, r, c)
+                if local > ctx.last_rows[part]:
+                    ctx.last_rows[part] = local
+        if layout.split and local == ctx.note_row:
+            for cb in range(layout.col_blocks):
+                part = row_block * layout.col_blocks + cb
+                width = _part_width(layout, part) if layout.col_blocks > 1 else len(row)
+                if width < layout.max_cols:
+                    worksheets[part].write_string(local, width, layout.note(part), fmt("note"))
+
+    for r, row in enumerate(sheet.iter_rows()):
+        if r >= next_break:
+            row_block += 1
+            if row_block >= layout.row_blocks:
+                raise ctx.overflow(r)
+            next_break += layout.rows_per
+            for h, head in enumerate(header_rows):
+                put(h, head)
+        if r < layout.header:
+            header_rows.append(row)
+        put(r, row)
+
+
+def _part_width(layout: continuation.Layout, part: int) -> int:
+    """How many columns a part of a sheet split by columns holds (the note goes beside)."""
+    first, last = layout.columns(part)
+    return layout.key + last - first + 1
+
+
+def _put_cell(ctx: _Context, ws, part: int, r: int, c: int, cell, kind, fmt, lr: int,
+              lc: int) -> None:
+    """One cell through XlsxWriter's API (``lr``, ``lc``: its logical place, for errors)."""
+    if kind is Text:
+        ws.write_string(r, c, ctx.fit(cell.value, part, r, c), fmt(cell.style))
+    elif kind is Money or kind is Number:
+        # xlsxwriter formats the Decimal itself (f"{n:.16G}"): exact text
+        ws.write_number(r, c, cell.value, fmt(cell.style))
+    elif kind is Formula:
+        ws.write_formula(r, c, ctx.formula(cell.formula, part), fmt(cell.style),
+                         _cached(cell.value))
+    elif kind is Date:
+        value = cell.value
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day)
+        ws.write_datetime(r, c, value, fmt(cell.style))
+    elif kind is Link:
+        target, where = continuation.move_cell(cell.cell, ctx.plans.get(cell.sheet))
+        target = target or cell.sheet
+        ws.write_url(r, c, f"internal:'{target.replace(chr(39), chr(39) * 2)}'!{where}",
+                     fmt(cell.style), ctx.fit(cell.text, part, r, c))
+    elif kind is Blank:
+        ws.write_blank(r, c, None, fmt(cell.style))
+    else:
+        raise TypeError(f"sheet {ctx.sheet.name!r} row {lr + 1} column {lc + 1}: "
+                        f"not a cell: {cell!r}")
 
 
 # --------------------------------------------------------------------------- fast rows
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 _ESCAPED_CHARACTER = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")  # 3x faster
-_STRING_MAX = 32767
 _ROWS_PER_WRITE = 512
 
 
 def _text_xml(text: str) -> str:
-    """The ``<is>`` content of an inline string, escaped as XlsxWriter escapes it."""
-    if len(text) > _STRING_MAX // 2:
-        encoded = text.encode("utf-16-le")
-        if len(encoded) // 2 > _STRING_MAX:
-            text = encoded[:_STRING_MAX * 2].decode("utf-16-le", "ignore")
+    """The ``<is>`` content of an inline string (already fitted), escaped as XlsxWriter does."""
     if _NEEDS_ESCAPE.search(text):
         text = XMLwriter._escape_control_characters(
             text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
@@ -233,9 +427,8 @@ def _has_links(sheet: Sheet) -> bool:
     return any(type(cell) is Link for row in sheet.rows for cell in row)
 
 
-def _formula_xml(ws, ref: str, style_attr: str, cell: Formula) -> str:
+def _formula_xml(ws, ref: str, style_attr: str, cell: Formula, formula: str) -> str:
     """A formula cell as XlsxWriter writes it (``write_formula`` then ``_write_cell``)."""
-    formula = cell.formula
     if (formula.startswith(("=", "{")) or "_xlfn." in formula
             or not _PLAIN_FUNCTIONS.issuperset(_FUNCTION_CALL.findall(formula))):
         if formula.startswith("{") or re_dynamic_function.search(formula):
@@ -270,7 +463,7 @@ def _excel_serial(value: dt.date | dt.datetime) -> int | float:  # a day number,
     return serial + 1 if serial > 59 else serial
 
 
-def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
+def _stream_rows(ctx: _Context) -> None:
     """A sheet's rows written as XML straight into XlsxWriter's row file.
 
     Why: through the cell API XlsxWriter spends about 10 µs a cell (bounds checks,
@@ -282,8 +475,10 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
     on XlsxWriter internals present since 1.x: in ``constant_memory`` mode ``ws.fh``
     is the row-data file, ``dim_*`` bound the sheet, ``Format._get_xf_index()``
     numbers a format, ``_prepare_formula`` rewrites newer functions. Every cell kind
-    but links (a sheet with links goes through the API).
+    but links (a sheet with links goes through the API). Rows past Excel's limit go
+    to the continuation parts (one column block: wider sheets take the API path).
     """
+    sheet, layout, formats = ctx.sheet, ctx.layout, ctx.formats
     xf: dict[str, str] = {}
 
     def style(name: str) -> str:
@@ -294,7 +489,7 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
 
     defaults = {str: "text", Decimal: "money", int: "count", dt.datetime: "datetime",
                 dt.date: "date"}
-    column_styles = list(sheet.rows.styles) if sheet.streamed else []
+    column_styles = list(sheet.rows.styles) if isinstance(sheet.rows, RowStream) else []
     letters: list[str] = []
     raw_styles: list[dict] = []  # per column: python type -> ' s="n"'
 
@@ -306,12 +501,20 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
 
     heights = dict(sheet.heights)
     maybe_escape = _ESCAPED_CHARACTER.search
-    fh = ws.fh
+    limit = continuation.MAX_TEXT // 2
+    fit = ctx.fit
     parts: list[str] = []
     append = parts.append
-    first_row, last_row, first_col, last_col = None, -1, None, -1
-    for r, row in enumerate(sheet.iter_rows()):
-        n = r + 1
+    part = 0
+    fh = ctx.worksheets[0].fh
+    # the sheet's bounds per part, as XlsxWriter keeps them from the cells written
+    bounds: list[list] = [[None, -1, None, -1] for _ in ctx.worksheets]
+    note = layout.note if layout.split else None
+    note_row = ctx.note_row
+
+    def render(row: tuple, r: int, local: int) -> None:
+        """Logical row ``r`` as local row ``local`` of the current part."""
+        n = local + 1
         height = heights.get(r)
         start = len(parts)
         append(f'<row r="{n}">' if height is None else
@@ -331,8 +534,11 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
             if kind is str:
                 st = raw_styles[c].get(str) or raw_style(c, str)
             elif kind is Text:
+                text = value.value
+                if len(text) > limit:
+                    text = fit(text, part, local, c)
                 append(f'<c r="{letters[c]}{n}"{style(value.style)} t="inlineStr"><is>'
-                       f"{_text_xml(value.value)}</is></c>")
+                       f"{_text_xml(text)}</is></c>")
                 continue
             elif kind is Decimal or kind is int:
                 st = raw_styles[c].get(kind) or raw_style(c, kind)
@@ -353,48 +559,102 @@ def _stream_rows(ws, sheet: Sheet, formats: _Formats) -> int:
                 append(f'<c r="{letters[c]}{n}"{style(value.style)}/>')
                 continue
             elif kind is Formula:
-                append(_formula_xml(ws, f"{letters[c]}{n}", style(value.style), value))
+                append(_formula_xml(ctx.worksheets[part], f"{letters[c]}{n}",
+                                    style(value.style), value,
+                                    ctx.formula(value.formula, part)))
                 continue
             else:
-                raise TypeError(f"sheet {sheet.name!r} row {n} column {c + 1}: "
+                raise TypeError(f"sheet {sheet.name!r} row {r + 1} column {c + 1}: "
                                 f"{kind.__name__} cannot be streamed: {value!r}")
             # text
-            if (not plain or not value or value[0].isspace() or value[-1].isspace()
-                    or len(value) > _STRING_MAX // 2):
+            if len(value) > limit:
+                value = fit(value, part, local, c)
+                append(f'<c r="{letters[c]}{n}"{st} t="inlineStr"><is>{_text_xml(value)}'
+                       f"</is></c>")
+            elif not plain or not value or value[0].isspace() or value[-1].isspace():
                 append(f'<c r="{letters[c]}{n}"{st} t="inlineStr"><is>{_text_xml(value)}'
                        f"</is></c>")
             else:
                 append(f'<c r="{letters[c]}{n}"{st} t="inlineStr"><is><t>{value}</t></is></c>')
+        hi = width - 1
+        if note is not None and local == note_row and width < layout.max_cols:
+            # beside the header: what this part holds, where the sheet continues
+            if width >= len(letters):
+                letters.append(xl_col_to_name(width))
+                raw_styles.append({})
+            append(f'<c r="{letters[width]}{n}"{style("note")} t="inlineStr"><is>'
+                   f"{_text_xml(note(part))}</is></c>")
+            hi = width
         if len(parts) == start + 1:
             # no cell: XlsxWriter writes no row (or an empty one carrying a height)
             parts.pop()
             if height is not None:
                 append(f'<row r="{n}" ht="{height:.16g}" customHeight="1"/>')
-            continue
-        # the sheet's bounds, as XlsxWriter keeps them from the cells written
-        if first_row is None:
-            first_row = r
-        last_row = r
+            return
+        box = bounds[part]
+        if box[0] is None:
+            box[0] = local
+        box[1] = local
         lo = 0
-        while row[lo] is None:
+        while lo < width and row[lo] is None:
             lo += 1
-        hi = width - 1
-        while row[hi] is None:
-            hi -= 1
-        if first_col is None or lo < first_col:
-            first_col = lo
-        last_col = max(last_col, hi)
+        if hi == width - 1:
+            while row[hi] is None:
+                hi -= 1
+        if box[2] is None or lo < box[2]:
+            box[2] = lo
+        box[3] = max(box[3], hi)
         append("</row>")
+
+    def finish(part: int) -> None:
+        fh.write("".join(parts))
+        parts.clear()
+        first_row, last_row, first_col, last_col = bounds[part]
+        if first_row is not None:
+            ws = ctx.worksheets[part]
+            ws._check_dimensions(first_row, first_col)
+            ws._check_dimensions(last_row, last_col)
+            # nothing of this sheet is left for XlsxWriter's own row flushing
+            ws.previous_row = last_row + 1
+            ctx.last_rows[part] = last_row
+
+    header_rows: list[tuple] = []
+    header = layout.header
+    next_break = ctx.next_break(0) if layout.row_blocks > 1 else layout.max_rows
+    offset = 0
+    for r, row in enumerate(sheet.iter_rows()):
+        if r >= next_break:
+            finish(part)
+            part += 1
+            if part >= len(ctx.worksheets):
+                raise ctx.overflow(r)
+            fh = ctx.worksheets[part].fh
+            next_break += layout.rows_per
+            offset += layout.rows_per
+            for h, head in enumerate(header_rows):
+                render(head, h, h)
+        if r < header:
+            header_rows.append(row)
+            render(row, r, r)
+        else:
+            render(row, r, r - offset)
         if r % _ROWS_PER_WRITE == 0:
             fh.write("".join(parts))
             parts.clear()
-    fh.write("".join(parts))
-    if first_row is not None:
-        ws._check_dimensions(first_row, first_col)
-        ws._check_dimensions(last_row, last_col)
-        # nothing of this sheet is left for XlsxWriter's own row flushing
-        ws.previous_row = last_row + 1
-    return last_row
+    finish(part)
+
+
+def _chart_range(ref, plans: dict[str, continuation.Layout]) -> list:
+    """A chart series' range as XlsxWriter takes it, on the part that holds it."""
+    layout = plans.get(ref.sheet)
+    if layout is None or not layout.split:
+        return [ref.sheet, ref.first_row, ref.first_col, ref.last_row, ref.last_col]
+    pieces = layout.pieces(ref.first_row, ref.first_col, ref.last_row, ref.last_col)
+    if len(pieces) > 1:
+        raise ValueError(f"a chart series over {ref.formula()} spans the continuation "
+                         f"sheets of {ref.sheet!r}: a chart takes one range of one sheet")
+    part, r1, c1, r2, c2 = pieces[0]
+    return [layout.parts[part], r1, c1, r2, c2]
 
 
 def _cached(value):
@@ -410,16 +670,13 @@ def _cached(value):
     return value
 
 
-def _insert_chart(workbook, ws, chart) -> None:
+def _insert_chart(workbook, ws, chart, plans: dict[str, continuation.Layout]) -> None:
     made = workbook.add_chart({"type": chart.kind})
     for series in chart.series:
         options = {
             "name": series.name,
-            "categories": [series.categories.sheet, series.categories.first_row,
-                           series.categories.first_col, series.categories.last_row,
-                           series.categories.last_col],
-            "values": [series.values.sheet, series.values.first_row, series.values.first_col,
-                       series.values.last_row, series.values.last_col],
+            "categories": _chart_range(series.categories, plans),
+            "values": _chart_range(series.values, plans),
         }
         if series.color:
             options["fill"] = {"color": series.color}
