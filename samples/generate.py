@@ -77,6 +77,14 @@ FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 #: Bumped when the generator's output changes for the same seed (bench cache key).
 GENERATOR_VERSION = 1
 
+#: declarations an xlsx sheet holds below its header: Excel's 1,048,576 rows less one
+#: (reconcile.continuation.MAX_ROWS; XlsxWriter would silently drop the rest)
+XLSX_DATA_ROWS = 1_048_575
+
+
+class TooManyForXlsx(ValueError):
+    """More declarations than one xlsx sheet holds, and no CSV or JSON asked for."""
+
 #: Namespace for the uuid5 ids of statements and delivery partners (stable names).
 NAMESPACE = uuid.UUID("6f1c2a4e-6b0d-4c61-9d0e-5a2f3b9c8e10")
 
@@ -211,6 +219,44 @@ PROVIDERS = (
 
 #: the contract whose bands are too small for its declarations (CALC_OVER_CAPACITY)
 OVER_CAPACITY = (PROVIDERS[1].name, 2024)
+
+#: names of the further providers of a national sample (``--providers N``): fictional
+MORE_PROVIDER_PLACES = (
+    "Westmoor", "Calderbrook", "Fairhaven", "Millbridge", "Stonegate", "Ravenshaw",
+    "Thornbury Vale", "Kestrel Moor", "Ashcombe", "Linden Cross", "Brackenfield",
+    "Hollins Park", "Seaton Reach", "Whitcombe", "Elder Bank", "Marlow Heath", "Copperfield",
+    "Larkspur", "Granton", "Wyvern")
+MORE_PROVIDER_KINDS = ("Teaching Institute", "Education Trust", "Teacher Development Network",
+                       "School of Education", "Learning Partnership")
+
+
+def providers(count: int = 2) -> tuple[ProviderSpec, ...]:
+    """The lead providers of a sample: the two above, then ``count - 2`` more like them.
+
+    The further ones take the prices of the first two a few pounds apart, fictional
+    names and towns, and market shares that shrink down the list (the first two keep
+    theirs relative to each other); two providers give exactly :data:`PROVIDERS`.
+    """
+    if count <= len(PROVIDERS):
+        return PROVIDERS[:max(count, 1)]
+    made = list(PROVIDERS)
+    for i in range(len(PROVIDERS), count):
+        base = PROVIDERS[i % 2]
+        place = MORE_PROVIDER_PLACES[(i - 2) % len(MORE_PROVIDER_PLACES)]
+        kind = MORE_PROVIDER_KINDS[(i - 2) % len(MORE_PROVIDER_KINDS)]
+        rounds = (i - 2) // len(MORE_PROVIDER_PLACES)
+        name = f"{place} {kind}" + (f" {rounds + 1}" if rounds else "")
+        step = 5 * (i - 1)
+        prices = {cohort: tuple((band, price + step, out, service)
+                                for band, price, out, service in bands)
+                  for cohort, bands in base.prices.items()}
+        towns = tuple(f"{place} {t}" for t in ("North", "South", "East", "West", "Central"))
+        made.append(base._replace(name=name, share=base.share / (i ** 0.7),
+                                  vat_chargeable=i % 3 != 0, partner_towns=towns,
+                                  prices=prices, set_up_fee=dict.fromkeys(base.set_up_fee, 0),
+                                  monthly_service_fee={}))
+    total = sum(p.share for p in made)
+    return tuple(p._replace(share=p.share / total) for p in made)
 
 COHORT_SHARE = {2022: 0.23, 2023: 0.26, 2024: 0.27, 2025: 0.24}
 UPLIFT_AMOUNT = 100          # contracts up to cohort 2024 (INTERFACES.md §4)
@@ -394,7 +440,8 @@ class DeclarationStream:
     """
 
     def __init__(self, reference: Reference, total: int, seed: int, *, as_of: dt.date = AS_OF,
-                 anomalies: bool = True, profile: Profile = DEFAULT_PROFILE) -> None:
+                 anomalies: bool = True, profile: Profile = DEFAULT_PROFILE,
+                 lead_providers: tuple[ProviderSpec, ...] = PROVIDERS) -> None:
         self.reference = reference
         self.total = total
         self.rng = random.Random(seed)
@@ -411,8 +458,8 @@ class DeclarationStream:
         self.contracts = [
             (_Contract(lp.name, cohort, _Attacher(reference, lp.name, cohort)),
              lp.share * COHORT_SHARE[cohort])
-            for lp in PROVIDERS for cohort in COHORTS if cohort in reference.calendars]
-        self.partners = {lp.name: self._partners(lp, total) for lp in PROVIDERS}
+            for lp in lead_providers for cohort in COHORTS if cohort in reference.calendars]
+        self.partners = {lp.name: self._partners(lp, total) for lp in lead_providers}
         self._steps_cache: dict = {}
 
     @staticmethod
@@ -610,14 +657,17 @@ def _workbook(path: Path, title: str) -> xlsxwriter.Workbook:
 class _Writers:
     """The declarations in xlsx (always), csv and v3 API json (optional), streamed."""
 
-    def __init__(self, out: Path, csv_file: bool, api_json: bool) -> None:
-        self.paths = [out / "declarations.xlsx"]
-        self.book = _workbook(self.paths[0], "Lead provider declarations (sample)")
-        self.sheet = self.book.add_worksheet("Declarations")
-        self.bold = self.book.add_format({"bold": True})
-        self.sheet.write_row(0, 0, COLUMNS, self.bold)
-        self.sheet.freeze_panes(1, 0)
+    def __init__(self, out: Path, csv_file: bool, api_json: bool, xlsx: bool = True) -> None:
+        self.paths: list[Path] = []
+        self.book = None
         self.row = 1
+        if xlsx:
+            self.paths.append(out / "declarations.xlsx")
+            self.book = _workbook(self.paths[0], "Lead provider declarations (sample)")
+            self.sheet = self.book.add_worksheet("Declarations")
+            self.bold = self.book.add_format({"bold": True})
+            self.sheet.write_row(0, 0, COLUMNS, self.bold)
+            self.sheet.freeze_panes(1, 0)
         self.csv = self.json = None
         if csv_file:
             self.paths.append(out / "declarations.csv")
@@ -632,18 +682,19 @@ class _Writers:
             self._first = True
 
     def write(self, row: tuple) -> None:
-        sheet, r = self.sheet, self.row
-        write_string = sheet.write_string
-        for c, value in enumerate(row):
-            if value is None:
-                continue
-            if value is True or value is False:
-                sheet.write_boolean(r, c, value)
-            elif isinstance(value, int):
-                sheet.write_number(r, c, value)
-            else:
-                write_string(r, c, value)
-        self.row = r + 1
+        if self.book is not None:
+            sheet, r = self.sheet, self.row
+            write_string = sheet.write_string
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if value is True or value is False:
+                    sheet.write_boolean(r, c, value)
+                elif isinstance(value, int):
+                    sheet.write_number(r, c, value)
+                else:
+                    write_string(r, c, value)
+            self.row = r + 1
         if self.csv is not None:
             self.csv.writerow(["" if v is None else ("true" if v is True else "false")
                                if isinstance(v, bool) else v for v in row])
@@ -652,8 +703,9 @@ class _Writers:
             self._first = False
 
     def close(self) -> None:
-        self.sheet.autofilter(0, 0, max(self.row - 1, 1), len(COLUMNS) - 1)
-        self.book.close()
+        if self.book is not None:
+            self.sheet.autofilter(0, 0, max(self.row - 1, 1), len(COLUMNS) - 1)
+            self.book.close()
         if self.csv is not None:
             self._csv_handle.close()
         if self.json is not None:
@@ -700,12 +752,13 @@ WITH_BAND_D = (0.4, 0.7, 0.95, 1.2)     # band D: "over the original band C targ
 SMALL_BANDS = (0.3, 0.6, 0.9)           # OVER_CAPACITY: a tenth of the starts unpaid
 
 
-def write_contracts(out: Path, started: Counter, reference: Reference) -> tuple[Path, ...]:
+def write_contracts(out: Path, started: Counter, reference: Reference,
+                    lead_providers: tuple[ProviderSpec, ...] = PROVIDERS) -> tuple[Path, ...]:
     """One contract YAML per provider and cohort (INTERFACES.md §4), sized to the data."""
     folder = out / "contracts"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for lp in PROVIDERS:
+    for lp in lead_providers:
         for cohort in COHORTS:
             if cohort not in reference.calendars:
                 continue
@@ -985,9 +1038,22 @@ def write_dfe_statements(path: Path, statements: tuple[DfeStatementRow, ...], ti
 def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
              csv_file: bool = False, api_json: bool = False, anomalies: bool = True,
              dfe: bool = True, as_of: dt.date = AS_OF, rules_dir: Path | None = None,
-             engine: str = "auto", quiet: bool = True) -> GenerateResult:
-    """Write a sample into ``out``; see the module docstring for what it holds."""
+             engine: str = "auto", quiet: bool = True, lead_providers: int = 2
+             ) -> GenerateResult:
+    """Write a sample into ``out``; see the module docstring for what it holds.
+
+    More declarations than an xlsx sheet holds (:data:`XLSX_DATA_ROWS`) are written as
+    CSV or JSON only, with a note; asked for as xlsx alone, they are refused
+    (:class:`TooManyForXlsx`) before anything is written.
+    """
     out = Path(out)
+    xlsx = declarations <= XLSX_DATA_ROWS
+    if not xlsx and not (csv_file or api_json):
+        raise TooManyForXlsx(
+            f"{declarations:,} declarations do not fit one xlsx sheet: Excel holds "
+            f"{XLSX_DATA_ROWS + 1:,} rows ({XLSX_DATA_ROWS:,} below the header). Add --csv "
+            f"(or --api-json) to write them as CSV (or JSON); no xlsx is written past the "
+            f"limit")
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
 
@@ -995,10 +1061,19 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
         if not quiet:
             print(f"samples: {text}", file=sys.stderr, flush=True)
 
+    if not xlsx:
+        # said even when quiet: a file the user may expect is not written
+        written = [n for n, on in (("declarations.csv", csv_file),
+                                   ("declarations.json", api_json)) if on]
+        print(f"samples: note: {declarations:,} declarations pass Excel's "
+              f"{XLSX_DATA_ROWS + 1:,} rows: declarations.xlsx is not written, only "
+              f"{' and '.join(written)}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     reference = load_reference(rules_dir)
-    stream = DeclarationStream(reference, declarations, seed, as_of=as_of, anomalies=anomalies)
-    writers = _Writers(out, csv_file, api_json)
+    specs = providers(lead_providers)
+    stream = DeclarationStream(reference, declarations, seed, as_of=as_of, anomalies=anomalies,
+                               lead_providers=specs)
+    writers = _Writers(out, csv_file, api_json, xlsx)
     written = 0
     for row in stream:
         writers.write(row)
@@ -1006,7 +1081,7 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
         if not quiet and written % 100_000 == 0:
             say(f"{written:,} declarations")
     writers.close()
-    contracts = write_contracts(out, stream.banded_started, reference)
+    contracts = write_contracts(out, stream.banded_started, reference, specs)
     seconds["declarations"] = time.perf_counter() - start
     peak_mb = {"declarations": _peak_mb()}
     say(f"{written:,} declarations of {stream.participants:,} participants in "
@@ -1041,7 +1116,9 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
                           "anomalies": anomalies, "version": GENERATOR_VERSION,
                           "command": ("python -m samples.generate --out DIR "
                                       f"--declarations {declarations} --seed {seed} --planted"
-                                      + ("" if anomalies else " --clean"))},
+                                      + ("" if anomalies else " --clean")
+                                      + (f" --providers {lead_providers}"
+                                         if lead_providers != 2 else ""))},
             "discrepancies": manifest,
             "declaration_anomalies": stream.planted_anomalies,
             "contract_findings": over if OVER_CAPACITY in stream.banded_started else [],
@@ -1081,14 +1158,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF,
                         help=f"the date the data is as at (default {AS_OF})")
     parser.add_argument("--rules", type=Path, default=None, help="rulebook folder")
+    parser.add_argument("--providers", type=int, default=2,
+                        help="how many lead providers (default 2; more for a national sample)")
     parser.add_argument("--quiet", "-q", action="store_true")
     args = parser.parse_args(argv)
     if args.declarations < 1:
         parser.error("--declarations must be at least 1")
-    result = generate(args.out, args.declarations, args.seed, planted=args.planted,
-                      csv_file=args.csv, api_json=args.api_json, anomalies=not args.clean,
-                      dfe=not args.no_dfe, as_of=args.as_of, rules_dir=args.rules,
-                      quiet=args.quiet)
+    if args.providers < 1:
+        parser.error("--providers must be at least 1")
+    try:
+        result = generate(args.out, args.declarations, args.seed, planted=args.planted,
+                          csv_file=args.csv, api_json=args.api_json, anomalies=not args.clean,
+                          dfe=not args.no_dfe, as_of=args.as_of, rules_dir=args.rules,
+                          quiet=args.quiet, lead_providers=args.providers)
+    except TooManyForXlsx as error:
+        parser.error(str(error))
     if not args.quiet:
         took = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
         print(f"samples: wrote {', '.join(str(p) for p in result.files[:4])}"

@@ -207,3 +207,37 @@ def test_attachment_skips_non_output_statements():
     # a clawback goes to a statement paid after the original payment
     assert attacher.next_after(dt.date(2024, 4, 1), paid_after=dt.date(2024, 5, 25)).name == \
         "July 2024"
+
+
+def test_more_declarations_than_an_xlsx_sheet_holds_are_written_as_csv_or_refused(
+        tmp_path, monkeypatch, capsys):
+    from reconcile import continuation
+
+    # the real limit: Excel's rows less the header (XlsxWriter would drop the rest silently)
+    assert gen.XLSX_DATA_ROWS == continuation.MAX_ROWS - 1 == 1_048_575
+    monkeypatch.setattr(gen, "XLSX_DATA_ROWS", 40)
+    with pytest.raises(SystemExit) as exit_:
+        gen.main(["--out", str(tmp_path / "refused"), "--declarations", "41", "--no-dfe", "-q"])
+    assert exit_.value.code == 2
+    assert "41 declarations do not fit one xlsx sheet" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
+
+    result = gen.generate(tmp_path / "csv", 41, SEED, csv_file=True, dfe=False)
+    assert [p.name for p in result.files[:1]] == ["declarations.csv"]
+    assert not (tmp_path / "csv" / "declarations.xlsx").exists()
+    assert "declarations.xlsx is not written, only declarations.csv" in capsys.readouterr().err
+    assert len((tmp_path / "csv" / "declarations.csv").read_text().splitlines()) == 42
+
+
+def test_a_national_sample_has_as_many_providers_as_asked(tmp_path):
+    assert gen.providers(2) == gen.PROVIDERS
+    specs = gen.providers(20)
+    assert len({p.name for p in specs}) == 20 and specs[:2] == tuple(
+        p._replace(share=specs[i].share) for i, p in enumerate(gen.PROVIDERS))
+    assert sum(p.share for p in specs) == pytest.approx(1.0)
+    assert specs[0].share / specs[1].share == pytest.approx(0.62 / 0.38)
+    result = gen.generate(tmp_path, 2000, SEED, dfe=False, lead_providers=20)
+    rulebook = load_rulebook(None, (tmp_path / "contracts",))
+    declarations = read_declarations(tmp_path / "declarations.xlsx", rulebook.vocabulary)
+    assert {d.lead_provider for d in declarations} == {p.name for p in specs}
+    assert len(result.contracts) == 20 * 4
