@@ -16,6 +16,9 @@ Out: ``{"statements": [...], "findings": [...], "declarations": [...]}``:
   ``expected: null``. Signs: clawback and uplift-clawback amounts are negative.
 * ``findings`` — every finding of the run (``Finding.as_json()``), in the run's
   order (severity first).
+* ``providers`` — an extension: one entry per lead provider and cohort, largest
+  difference first (:mod:`reconcile.providers`: expected, DfE, difference, statements
+  compared and differing, findings by severity, money at stake).
 * ``declarations`` — an extension: every attribution (declaration × statement it
   is paid or refunded on) with band, fee, uplift, unpaid flag and delivery
   partner, so the statement lines can be checked declaration by declaration.
@@ -161,8 +164,13 @@ def result_json(run_result: Any) -> dict[str, Any]:
         dfe_only.sort(key=lambda p: (p.key.lead_provider or "", p.key.cohort,
                                      p.dfe.payment_date or dt.date.max, p.key.name))
         statements.extend(_dfe_only_json(p, comparison) for p in dfe_only)
+    from reconcile.compare import without_dfe
+    from reconcile.providers import providers_json
+
     return {
         "statements": statements,
         "findings": [f.as_json() for f in run_result.findings],
         "declarations": [attribution_json(a, shown) for a in calculation.attributions],
+        "providers": providers_json(comparison or without_dfe(calculation),
+                                    run_result.findings),
     }

@@ -168,11 +168,17 @@ def _exit_status(result: RunResult) -> int:
 def _summary(result: RunResult) -> str:
     from collections import Counter
 
+    from reconcile.compare import without_dfe
+    from reconcile.providers import console_lines
+
     by_severity = Counter(f.severity.value for f in result.findings)
     parts = [f"{len(result.calculation.statements)} statement(s)",
              f"{len(result.declarations):,} declaration(s)",
              ", ".join(f"{by_severity.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
-    return "reconcile: " + "; ".join(parts)
+    # several providers: the ones that differ most lead (reconcile.providers)
+    leading = console_lines(result.comparison or without_dfe(result.calculation),
+                            result.findings)
+    return "\n".join([*leading, "reconcile: " + "; ".join(parts)])
 
 
 def _options(**options) -> RunOptions:

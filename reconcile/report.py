@@ -86,7 +86,7 @@ from reconcile.sheets import (
 
 SUMMARY, FINDINGS, DECLARATIONS, RULES, PARTNERS = (
     "Summary", "Findings", "Declarations", "Rules", "Delivery partners")
-RESERVED = (SUMMARY, FINDINGS, DECLARATIONS, RULES, PARTNERS)
+RESERVED = (SUMMARY, FINDINGS, DECLARATIONS, RULES, PARTNERS, "Providers")
 ZERO = money.ZERO
 
 
@@ -113,9 +113,18 @@ def build_workbook(result: Any) -> Workbook:
         sheets.append(partner)
     sheets.append(declarations_sheet(result))
     sheets.append(rules_sheet(result, comparison))
+    active = SUMMARY
+    if len({p.key.lead_provider for p in comparison.pairs}) > 1:
+        # national runs: every provider and cohort in one view, first (reconcile.providers)
+        from reconcile.providers import SummaryColumns, providers_sheet
+
+        columns = SummaryColumns(S_LP, S_COHORT, S_EXP, S_DFE, S_DIFF, S_ERR, S_WARN, S_INFO,
+                                 S_STATUS)
+        sheets.insert(0, providers_sheet(comparison, result.findings, sheets[0], columns))
+        active = sheets[0].name
     return Workbook(tuple(sheets), title="Reconciliation of DfE statements",
                     subject="ECF lead provider payments: expected against DfE",
-                    comments=f"Written by reconcile {__version__}", active=SUMMARY)
+                    comments=f"Written by reconcile {__version__}", active=active)
 
 
 # --------------------------------------------------------------------------- names
@@ -475,7 +484,8 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
         (Text(_status_line(pairs), "note"),),
         (Text(_inputs_line(options), "note"),),
         (Text("Difference = DfE − expected: negative means DfE pays less than the "
-              "declarations and contract earn. Each statement's sheet shows it line by line.",
+              "declarations and contract earn. Each statement's sheet shows it line by line. "
+              "Filter Lead provider to see one provider: the Total row adds up the rows shown.",
               "note"),),
     ]
     header = len(rows)
@@ -512,14 +522,14 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
     last = len(rows) - 1
     total_row = len(rows)
     rows.append((Text("Total", "text_total"), *(Blank("text_total") for _ in range(5)),
-                 Formula(sum_formula(S_EXP, first, last), sum_e, "money_total"),
-                 Formula(sum_formula(S_DFE, first, last), sum_d, "money_total"),
-                 Formula(sum_formula(S_DIFF, first, last),
+                 Formula(_shown_sum(S_EXP, first, last), sum_e, "money_total"),
+                 Formula(_shown_sum(S_DFE, first, last), sum_d, "money_total"),
+                 Formula(_shown_sum(S_DIFF, first, last),
                          sum(((totals[p.key].dfe_value - totals[p.key].expected_value)
                               for p in pairs if totals[p.key].dfe_total is not None
                               and totals[p.key].expected_total is not None), ZERO),
                          "money_total"),
-                 *(Formula(sum_formula(c, first, last),
+                 *(Formula(_shown_sum(c, first, last),
                            sum(counts.get((_pair_of(p), s), 0) for p in pairs), "count_total")
                    for c, s in ((S_ERR, Severity.ERROR), (S_WARN, Severity.WARNING),
                                 (S_INFO, Severity.INFO))),
@@ -560,6 +570,13 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                  autofilter=AutoFilter(header, 0, S_NOTE, last if pairs else header),
                  conditional_formats=cfs, charts=charts, landscape=True, fit_to_width=True,
                  tab_color="#1F3864")
+
+
+def _shown_sum(col: int, first: int, last: int) -> str:
+    """The sum of the rows shown: filtering the Summary by provider totals that provider."""
+    if last < first:
+        return "0"
+    return f"SUBTOTAL(109,{cell_ref(first, col)}:{cell_ref(last, col)})"
 
 
 def _summary_note(pair: StatementPair, findings: Sequence[Finding] = ()) -> str:

@@ -32,7 +32,7 @@ def small_calculation():
 
 def test_statements_in_the_shape_of_interfaces_5():
     data = result_json(run_result(small_calculation()))
-    assert set(data) == {"statements", "findings", "declarations"}
+    assert set(data) == {"statements", "findings", "declarations", "providers"}
     february = next(s for s in data["statements"] if s["name"] == "February 2024")
     assert february == {
         "lead_provider": LP, "cohort": 2023, "name": "February 2024", "statement_id": None,
@@ -96,11 +96,13 @@ class _Pair(NamedTuple):
 
 
 class _Comparison:
-    """What jsonout reads of the compare stage: dfe_json(key) and the DfE-only pairs."""
+    """What jsonout reads of the compare stage: dfe_json(key), the DfE-only pairs and
+    every pair (none here: the providers block is tested in tests/report/test_providers.py)."""
 
     def __init__(self, blocks: dict, dfe_only=()):
         self.blocks = blocks
         self.dfe_only = tuple(dfe_only)
+        self.pairs = ()
 
     def dfe_json(self, key):
         return self.blocks.get(key)

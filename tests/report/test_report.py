@@ -54,9 +54,10 @@ def test_summary_row_per_statement_with_live_totals(book):
     assert [c.value for c in may[9:13]] == [1, 1, 1, DIFFERS]
     assert summary.rows[2] == (Text("Statements: 1 Differs, 1 OK.", "note"),)
     total = _row(summary, "Total")
-    assert total[6] == Formula("SUM(G7:G8)", D("5259.38"), "money_total")
-    assert total[7] == Formula("SUM(H7:H8)", D("4816.10"), "money_total")
-    assert total[8] == Formula("SUM(I7:I8)", D("-443.28"), "money_total")
+    # the rows shown: filtering the Summary by provider totals that provider
+    assert total[6] == Formula("SUBTOTAL(109,G7:G8)", D("5259.38"), "money_total")
+    assert total[7] == Formula("SUBTOTAL(109,H7:H8)", D("4816.10"), "money_total")
+    assert total[8] == Formula("SUBTOTAL(109,I7:I8)", D("-443.28"), "money_total")
 
 
 def test_summary_has_a_chart_filter_frozen_header_and_red_green_differences(book):

@@ -1,0 +1,142 @@
+"""The Providers sheet and JSON block: each row is the sum of its provider's Summary rows.
+
+Generated national-style samples (2 and 20 lead providers, DfE statements with
+planted discrepancies) go through the real pipeline; the Providers sheet's figures
+are then checked against sums made here, row by row, over the Summary sheet of the
+same workbook, and against the JSON block. LibreOffice recalculates the 2-provider
+workbook to show that the live formulas give the same figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from reconcile import providers as prov
+from reconcile import report
+from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, MISSING, NOT_EXPECTED
+from reconcile.jsonout import result_json
+from reconcile.pipeline import RunOptions, _summary, run
+from reconcile.sheets import Formula, Link, Number, Text, cell_value
+from reconcile.write import write_workbook
+from samples import generate as gen
+from tests.report.test_libreoffice import _money, _zero_cached_values, recalculate
+
+
+def _run(folder: Path, providers: int, declarations: int):
+    result = gen.generate(folder, declarations, 5, planted=True, lead_providers=providers)
+    as_of = json.loads((folder / "planted.json").read_text())["generator"]["as_of"]
+    import datetime as dt
+
+    return run(RunOptions(declarations=(folder / "declarations.xlsx",),
+                          dfe_statements=(folder / "dfe-statements-planted.xlsx",),
+                          contracts=(folder / "contracts",),
+                          as_of=dt.date.fromisoformat(as_of))), result
+
+
+def _summary_sums(book) -> dict[tuple, dict]:
+    """Sums over the Summary rows, by (provider, cohort), made here from the sheet value."""
+    summary = book.sheet(report.SUMMARY)
+    sums: dict[tuple, dict] = defaultdict(lambda: defaultdict(Decimal))
+    for row in summary.rows:
+        if (len(row) < len(report.SUMMARY_HEADER) or type(row[report.S_LP]) is not Text
+                or type(row[report.S_COHORT]) is not Number):
+            continue
+        s = sums[(row[report.S_LP].value, row[report.S_COHORT].value)]
+        s["statements"] += 1
+        for name, col in (("expected", report.S_EXP), ("dfe", report.S_DFE),
+                          ("difference", report.S_DIFF), ("errors", report.S_ERR),
+                          ("warnings", report.S_WARN), ("info", report.S_INFO)):
+            value = cell_value(row[col])
+            if value is not None:
+                s[name] += value
+                if name == "difference":
+                    s["compared"] += 1
+        status = row[report.S_STATUS].value
+        s["differing"] += status in (DIFFERS, DFE_ADJUSTMENT, MISSING, NOT_EXPECTED)
+        if status == MISSING:
+            s["at_stake"] += abs(cell_value(row[report.S_EXP]))
+        elif status == NOT_EXPECTED:
+            s["at_stake"] += abs(cell_value(row[report.S_DFE]))
+        elif cell_value(row[report.S_DIFF]) is not None:
+            s["at_stake"] += abs(cell_value(row[report.S_DIFF]))
+    return sums
+
+
+def _check_providers_equal_the_summary(result) -> list[tuple]:
+    book = report.build_workbook(result)
+    assert book.sheet_names[:2] == (prov.PROVIDERS, report.SUMMARY)
+    assert book.active == prov.PROVIDERS
+    sheet = book.sheet(prov.PROVIDERS)
+    sums = _summary_sums(book)
+    rows = [r for r in sheet.rows if len(r) == len(prov.HEADER) and type(r[1]) is Number]
+    assert {(r[0].value, r[1].value) for r in rows} == set(sums)
+    for r in rows:
+        s = sums[(r[0].value, r[1].value)]
+        got = {name: cell_value(r[col]) for name, col in (
+            ("expected", prov.P_EXP), ("dfe", prov.P_DFE), ("difference", prov.P_DIFF),
+            ("statements", prov.P_STATEMENTS), ("compared", prov.P_COMPARED),
+            ("differing", prov.P_DIFFERING), ("errors", prov.P_ERR),
+            ("warnings", prov.P_WARN), ("info", prov.P_INFO), ("at_stake", prov.P_STAKE))}
+        assert got == {name: s[name] for name in got}, r[0].value
+        assert type(r[prov.P_EXP]) is Formula and "'Summary'!" in r[prov.P_EXP].formula
+        assert type(r[prov.P_LINK]) is Link and r[prov.P_LINK].sheet == report.SUMMARY
+    # largest difference first
+    differences = [abs(cell_value(r[prov.P_DIFF])) for r in rows]
+    assert differences == sorted(differences, reverse=True)
+    # the JSON block says the same, in the same order
+    block = result_json(result)["providers"]
+    assert [(p["lead_provider"], p["cohort"], Decimal(p["difference"]),
+             Decimal(p["money_at_stake"]), p["statements_differing"]) for p in block] == [
+        (r[0].value, r[1].value, cell_value(r[prov.P_DIFF]), cell_value(r[prov.P_STAKE]),
+         cell_value(r[prov.P_DIFFERING])) for r in rows]
+    return rows
+
+
+def test_a_two_provider_run_leads_with_its_providers_and_they_recalculate(tmp_path):
+    result, made = _run(tmp_path / "data", 2, 800)
+    rows = _check_providers_equal_the_summary(result)
+    assert len({r[0].value for r in rows}) == 2 and len(made.planted) > 0
+    assert any(cell_value(r[prov.P_DIFF]) for r in rows)  # the planted discrepancies show
+    # the console summary leads with the provider that differs most
+    lines = _summary(result).splitlines()
+    top = rows[0]
+    assert "differ from DfE; largest first" in lines[0]
+    assert lines[1].startswith(f"reconcile:   {top[0].value} {top[1].value}: DfE − expected")
+    # a spreadsheet recalculating the workbook gets every Providers figure back
+    book = report.build_workbook(result)
+    source = tmp_path / "zeroed.xlsx"
+    write_workbook(_zero_cached_values(book), source)
+    values = openpyxl.load_workbook(recalculate(source, tmp_path / "out", tmp_path / "p"),
+                                    data_only=True)[prov.PROVIDERS]
+    checked = 0
+    for r, row in enumerate(book.sheet(prov.PROVIDERS).rows):
+        for c, cell in enumerate(row):
+            if type(cell) is Formula:
+                got = values.cell(row=r + 1, column=c + 1).value
+                assert _money(got) == Decimal(cell.value).quantize(Decimal("0.01")), (
+                    r + 1, c + 1, cell.formula)
+                checked += 1
+    assert checked >= 2 * 4 * 10
+
+
+def test_a_twenty_provider_run_sums_every_provider_from_the_summary(tmp_path):
+    result, _ = _run(tmp_path / "data", 20, 3000)
+    rows = _check_providers_equal_the_summary(result)
+    assert len({r[0].value for r in rows}) == 20
+
+
+def test_one_provider_has_no_providers_sheet_and_a_plain_console_summary(tmp_path):
+    result, _ = _run(tmp_path / "data", 1, 300)
+    assert prov.PROVIDERS not in report.build_workbook(result).sheet_names
+    assert len(_summary(result).splitlines()) == 1
+    assert len(result_json(result)["providers"]) == len({p.key.cohort for p in
+                                                         result.comparison.pairs})
+
+
+pytestmark = pytest.mark.slow
