@@ -100,6 +100,19 @@ dfe_option = click.option(
     "--dfe-statements", "dfe_statements", multiple=True, type=click.Path(path_type=Path),
     help="DfE statements: .xlsx with sheets Statements and Lines, or v3 API statements .json. "
          "May be repeated, or name a folder.")
+participants_option = click.option(
+    "--participants", multiple=True, type=click.Path(path_type=Path),
+    help="DfE's participants, v3 API .json pages (GET /api/v3/participants/ecf): each "
+         "participant's schedule, cohort, uplift flags and retired ids, which the API's "
+         "declarations lack. May be repeated, or name a folder.")
+lead_provider_option = click.option(
+    "--lead-provider", "lead_provider", metavar="NAME",
+    help="The lead provider this run is for: the provider of a v3 API statements list "
+         "(which names none); declarations of other providers are left out.")
+sheet_option = click.option(
+    "--sheet", metavar="NAME",
+    help="The workbook sheet holding the declarations (default: 'Declarations', else the "
+         "sheet whose headers are declarations).")
 engine_option = click.option(
     "--engine", type=click.Choice(["auto", "durable", "python"]), default="auto", show_default=True,
     help="Rules engine backend: durable-rules where it imports, else the pure-Python one.")
@@ -127,6 +140,9 @@ def main() -> None:
 @main.command()
 @declarations_option
 @dfe_option
+@participants_option
+@lead_provider_option
+@sheet_option
 @rules_option
 @contracts_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -155,6 +171,9 @@ def run(**options) -> None:
 
 @main.command()
 @declarations_option
+@participants_option
+@lead_provider_option
+@sheet_option
 @rules_option
 @contracts_option
 @click.option("--json", "json_out", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -182,6 +201,9 @@ def expected(**options) -> None:
 @main.command()
 @declarations_option
 @dfe_option
+@participants_option
+@lead_provider_option
+@sheet_option
 @rules_option
 @contracts_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
@@ -211,6 +233,9 @@ def split(**options) -> None:
 @click.argument("declaration_id")
 @declarations_option
 @dfe_option
+@participants_option
+@lead_provider_option
+@sheet_option
 @rules_option
 @contracts_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),

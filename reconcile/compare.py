@@ -401,17 +401,19 @@ def _expected_only(e: ExpectedStatement, related: tuple, spans: dict,
         not_compared[(e.key.lead_provider, e.key.cohort)].append(e)
         return StatementPair(e.key, e, None, lines, (), related, NOT_IN_DFE)
     first, last, lists_non_output = span
+    if not (e.output_fee or lists_non_output):
+        # DfE's list holds output-fee statements only (as the v3 API's does: its
+        # statements query selects output statements): a service-fee-only month is not
+        # missing from it, it is simply not in such a list
+        not_compared[(e.key.lead_provider, e.key.cohort)].append(e)
+        return StatementPair(e.key, e, None, lines, (), related, NOT_IN_DFE)
     # DfE's list has statements before and after this one, but not this one.
-    severity = None if (e.output_fee or lists_non_output) else Severity.INFO
-    why = ("" if severity is None else
-           " It carries no output fees, and DfE's statement list (like the v3 API) may "
-           "list output-fee statements only.")
     f = finding(
         "STATEMENT_MISSING_FROM_DFE",
         f"We expect a statement {e.key.name} for {e.key.lead_provider}, cohort "
         f"{e.key.cohort}, paid {e.payment_date} ({money.pounds(e.total)}), between DfE's "
-        f"statements of {first} and {last}, but DfE's statements do not include it.{why}",
-        severity=severity, **_at(e.key), expected=money.show(e.total), actual=None,
+        f"statements of {first} and {last}, but DfE's statements do not include it.",
+        **_at(e.key), expected=money.show(e.total), actual=None,
         difference=money.show(-e.total))
     return StatementPair(e.key, e, None, lines, (f,), related, MISSING)
 
@@ -421,6 +423,10 @@ def _not_compared(provider: str, cohort: int, statements: list, span) -> Finding
     listed = ", ".join(e.key.name for e in names[:6]) + (" ..." if len(names) > 6 else "")
     if span is None:
         where = "DfE's statements include none for this provider and cohort"
+    elif not span[2]:
+        where = (f"DfE's statements given (paid {span[0]} to {span[1]}) are output-fee "
+                 "statements only, as the v3 API lists them, and these are outside them or "
+                 "carry the service fee only")
     else:
         where = (f"they fall outside the DfE statements given (paid {span[0]} to {span[1]})")
     return finding(
@@ -452,10 +458,10 @@ def _calendar_findings(key: StatementKey, d: DfeStatement,
         used = (f" The statement calendar has {calendar_cut_off}."
                 if calendar_cut_off and calendar_cut_off != d.cut_off_date else "")
         return (finding(
-            "CAL_CUTOFF_AFTER_PAYMENT",
+            "CAL_CUTOFF_ON_PAYMENT_DATE" if same_day else "CAL_CUTOFF_AFTER_PAYMENT",
             f"DfE's statement {d.name} has cut-off date {d.cut_off_date}, "
             f"{'on' if same_day else 'after'} its payment date {d.payment_date}.{used}",
-            severity=Severity.INFO if same_day else None, **_at(key, "cut-off date"),
+            **_at(key, "cut-off date"),
             expected=str(calendar_cut_off) if calendar_cut_off else None,
             actual=str(d.cut_off_date), source=d.source),)
     return ()
@@ -823,10 +829,10 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
         if e.vat == 0:
             return line, []
         f = finding(
-            "LINE_MISSING_FROM_DFE",
+            "VAT_NOT_GIVEN",
             f"We expect VAT of {money.pounds(e.vat)} on {e.key.name}; DfE's statement as "
             f"given has neither a VAT line nor a total.",
-            severity=Severity.WARNING, **_at(e.key, label), expected=money.show(e.vat),
+            **_at(e.key, label), expected=money.show(e.vat),
             actual=None, source=d.source)
         return line._replace(codes=(f.code,)), [f]
     if not given:

@@ -98,11 +98,25 @@ CATALOGUE: dict[str, CodeInfo] = {
         "READ", I, "The same declaration is in two files with different details",
         "Nothing is double-counted: the copy DfE updated last is used. Check the older file "
         "is not out of date, or leave it out."),
+    "READ_SCHEDULE_NOT_GIVEN": CodeInfo(
+        "READ", I, "Declarations with no schedule: their dates were not checked",
+        "Give DfE's participants (--participants) or a schedule_identifier column."),
+    "READ_COHORT_NOT_GIVEN": CodeInfo(
+        "READ", I, "Declarations that move no money have no cohort: left out",
+        "Give DfE's participants (--participants) so they take their participant's cohort; "
+        "nothing is paid on them either way."),
+    "READ_OTHER_PROVIDERS": CodeInfo(
+        "READ", I, "Declarations of other lead providers left out",
+        "Nothing to do: --lead-provider names the provider this run is for."),
     # --- statement calendar (rules/calendars.yaml, DfE statements) ---
     "CAL_CUTOFF_AFTER_PAYMENT": CodeInfo(
         "CAL", W, "Statement cut-off date is on or after its payment date",
         "The calendar row is probably a typo (DfE's own statement calendar has several). "
         "Ask DfE which cut-off applies; the tool uses the corrected date shown."),
+    "CAL_CUTOFF_ON_PAYMENT_DATE": CodeInfo(
+        "CAL", I, "Statement cut-off date is its payment date",
+        "Plausible for a cohort's first statement; ask DfE if a declaration's statement "
+        "depends on it."),
     "CAL_MILESTONE_AFTER_PAYMENT": CodeInfo(
         "CAL", I, "Schedule milestone date is after its payment date",
         "Check the schedule with DfE's published milestone dates."),
@@ -176,6 +190,9 @@ CATALOGUE: dict[str, CodeInfo] = {
     "SERVICE_FEE_MISMATCH": CodeInfo(
         "RECON", E, "Service fee differs from DfE's",
         "Check the contract version (recruitment target, set-up fee, monthly fee)."),
+    "VAT_NOT_GIVEN": CodeInfo(
+        "RECON", W, "DfE's statement as given has no VAT and no total",
+        "Add DfE's VAT line (or the statement's total, VAT included) to compare the VAT."),
     "VAT_MISMATCH": CodeInfo(
         "RECON", E, "VAT differs from DfE's",
         "Check whether the provider is VAT chargeable in the contract."),

@@ -73,7 +73,9 @@ class Declaration(NamedTuple):
     delivery_partner_name: str | None = None
     pupil_premium_uplift: bool = False
     sparsity_uplift: bool = False
-    schedule_identifier: str = "ecf-standard-september"
+    #: the participant's schedule; None when no input gives it (the v3 API's declarations
+    #: carry none): the checks that need a schedule are then not run on it
+    schedule_identifier: str | None = None
     teacher_reference_number: str | None = None
     file: str = ""
     sheet: str | None = None

@@ -37,6 +37,13 @@ class RunOptions(NamedTuple):
 
     declarations: tuple[Path, ...]
     dfe_statements: tuple[Path, ...] = ()
+    #: DfE's v3 participants pages (GET /api/v3/participants/ecf): files or folders
+    participants: tuple[Path, ...] = ()
+    #: the provider of a v3 API statements list (and of this run: others' declarations
+    #: are left out)
+    lead_provider: str | None = None
+    #: the workbook sheet holding the declarations (default: found by its headers)
+    sheet: str | None = None
     rules_dir: Path | None = None
     contracts: tuple[Path, ...] = ()
     engine: str = "auto"
@@ -113,20 +120,27 @@ def run(options: RunOptions) -> RunResult:
     from reconcile.rulebook.load import load_rulebook
     from reconcile.scope import check_contracts, notices_in_scope, statements_in_scope
 
+    from reconcile.inputfiles import PARTICIPANTS
+
     options = options._replace(declarations=input_paths(options.declarations),
-                               dfe_statements=input_paths(options.dfe_statements))
+                               dfe_statements=input_paths(options.dfe_statements),
+                               participants=input_paths(options.participants))
     progress = Progress(options.quiet)
     as_of = options.as_of or dt.date.today()
     declaration_files = expand_inputs(options.declarations, DECLARATIONS)
     dfe_files = expand_inputs(options.dfe_statements, DFE_STATEMENTS)
+    participant_files = expand_inputs(options.participants, PARTICIPANTS)
     with progress.stage("rules", "loading the rulebook"):
         # the bundled rules' example contracts are not the user's: a run's contracts
         # are the ones given (--contracts, or --rules DIR/contracts)
         rulebook = load_rulebook(options.rules_dir, options.contracts, example_contracts=False)
-    with progress.stage("read", f"{len(declaration_files) + len(dfe_files)} input file(s)"):
+    count = len(declaration_files) + len(dfe_files) + len(participant_files)
+    with progress.stage("read", f"{count} input file(s)"):
         # DfE's statements first: a declaration without a cohort (the v3 API has none)
         # takes it from the statement it is attached to.
         inputs = read_inputs(declaration_files, dfe_files, rulebook.vocabulary,
+                             participants=participant_files, calendar=rulebook.calendar,
+                             lead_provider=options.lead_provider, sheet=options.sheet,
                              say=progress.say)
         declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
         check_contracts(declarations, rulebook)  # a provider without a contract: exit 2
@@ -154,7 +168,11 @@ def run(options: RunOptions) -> RunResult:
     if comparison is not None:
         findings.extend(comparison.findings)
     if split_result is not None:
-        findings.extend(split_result.findings)
+        # a declaration without a delivery partner is reported once, by the rule
+        # no-delivery-partner (DECL_NO_DELIVERY_PARTNER); the split's own per-statement
+        # note of it stays in the split's result (reconcile split --json)
+        findings.extend(f for f in split_result.findings
+                        if f.code != "SPLIT_NO_DELIVERY_PARTNER")
     findings.sort(key=sort_key)
     return RunResult(options, rulebook, declarations, dfe_statements, evaluation, calculation,
                      comparison, split_result, tuple(findings), tuple(progress.timings),
@@ -186,6 +204,9 @@ def _options(**options) -> RunOptions:
     return RunOptions(
         declarations=input_paths(options["declarations"]),
         dfe_statements=input_paths(options.get("dfe_statements")),
+        participants=input_paths(options.get("participants")),
+        lead_provider=options.get("lead_provider") or None,
+        sheet=options.get("sheet") or None,
         rules_dir=options.get("rules_dir"),
         contracts=tuple(options.get("contracts") or ()),
         engine=options.get("engine") or "auto",
@@ -204,12 +225,13 @@ def _check_engine(engine: str) -> None:
 
 def _checked(options: dict, *, with_split: bool = False) -> RunOptions:
     """The run's options, after the checks that need no work: engine, input files."""
-    from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, expand_inputs
+    from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, PARTICIPANTS, expand_inputs
 
     opts = _options(**options)._replace(with_split=with_split)
     _check_engine(opts.engine)
     problems: list[Problem] = []
-    for paths, role in ((opts.declarations, DECLARATIONS), (opts.dfe_statements, DFE_STATEMENTS)):
+    for paths, role in ((opts.declarations, DECLARATIONS), (opts.dfe_statements, DFE_STATEMENTS),
+                        (opts.participants, PARTICIPANTS)):
         try:
             expand_inputs(paths, role)
         except UsageError as error:

@@ -89,8 +89,10 @@ def declaration_columns(vocabulary) -> list[Column]:
                "uplift (blank = FALSE).", "FALSE", "bool", yes_no, width=22),
         Column("sparsity_uplift", "no", "TRUE if the participant has the sparsity uplift "
                "(blank = FALSE).", "FALSE", "bool", yes_no),
-        Column("schedule_identifier", "no", "The participant's schedule (blank = "
-               f"{vocabulary.default_schedule}).", vocabulary.default_schedule, width=26),
+        Column("schedule_identifier", "no", "The participant's schedule (blank: from "
+               "--participants, else " + (vocabulary.default_schedule or "not assumed: the "
+                                          "milestone dates are not checked") + ").",
+               "ecf-standard-september", width=26),
         Column("teacher_reference_number", "no", "The teacher reference number (TRN).",
                "1234567", width=24),
     ]

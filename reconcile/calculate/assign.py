@@ -382,6 +382,14 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             upto = calendar.last_cut_off_by(as_of)
             if upto is not None and upto > last_attached.get(key, -1):
                 last_attached[key] = upto
+    # a statement DfE lists (its v3 API lists future output-fee statements too) is one
+    # the user wants checked: the calendar runs at least to it
+    for key, calendar in calendars.items():
+        listed = [calendar.by_name.get(normal(s.name))
+                  for s in directory.statements_for(*key)]
+        upto = max((i for i in listed if i is not None), default=None)
+        if upto is not None and upto > last_attached.get(key, -1):
+            last_attached[key] = upto
 
     findings: list[Finding] = []
     for (lp, cohort), ids in no_contract.items():

@@ -84,6 +84,23 @@ def read_declarations(path: str | Path, vocabulary=None, *, dfe_statements=(),
         return read_table_declarations(table, vocabulary, dfe_statements)
 
 
+def read_declaration_file(path: str | Path, vocabulary, *, dfe_statements=(), limits=None,
+                          defer_cohort: bool = False, sheet: str | None = None):
+    """One file of several (:mod:`.inputs`): its declarations, the fields it has, its kind.
+
+    ``defer_cohort``: a row whose cohort cannot be found here is left for the read stage
+    to find (see :func:`reconcile.read.declarations.read_declaration_table`).
+    """
+    from reconcile.read.declarations import read_declaration_table
+    from reconcile.read.guard import open_table
+
+    with _no_gc():
+        table = open_table(Path(path), sheet or "Declarations", limits=limits,
+                           json_kind="declarations", sheet_required=sheet is not None)
+        return read_declaration_table(table, vocabulary, dfe_statements,
+                                      defer_cohort=defer_cohort)
+
+
 def read_dfe_statements(path: str | Path, vocabulary=None, *, limits=None
                         ) -> tuple[DfeStatement, ...]:
     """Every DfE statement of ``path`` with its money lines (none for API JSON)."""

@@ -33,6 +33,7 @@ import re
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import Declaration
@@ -117,7 +118,7 @@ class _Parsers:
         return values.parse_word(text.rsplit("::", 1)[-1], self.participant_types,
                                  "a participant type")
 
-    def _schedule(self, value: object) -> str:
+    def _schedule(self, value: object) -> str | None:
         text = values.parse_text(value)
         return values.word_key(text) if text else self.default_schedule
 
@@ -170,11 +171,36 @@ def _drain(table: Table) -> None:
 _TRACKED = frozenset(DECLARATION_REQUIRED) | {"participant_type"}
 
 
+#: the cohort of a row whose cohort the file cannot give, when reading several inputs
+#: (``defer_cohort``): the read stage finds it later (participants, the participant's
+#: other declarations) or reports it; it never leaves the read stage
+UNKNOWN_COHORT = 0
+
+
+class FileDeclarations(NamedTuple):
+    """One file's declarations, the fields its header has, and the file's kind."""
+
+    declarations: tuple[Declaration, ...]
+    fields: frozenset[str]
+    kind: str
+
+
 def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tuple[Declaration, ...]:
     """Every row of ``table`` as a Declaration, or an InputError listing every bad cell.
 
     A chunked table (a big sheet) is converted chunk by chunk: only one chunk of raw
     cells is alive at a time, and the converted columns share their repeated values.
+    """
+    return read_declaration_table(table, vocabulary, dfe_statements).declarations
+
+
+def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
+                           defer_cohort: bool = False) -> FileDeclarations:
+    """:func:`read_table_declarations`, with the fields the file has.
+
+    ``defer_cohort``: a row whose cohort neither the file, its statement nor the file
+    name gives gets :data:`UNKNOWN_COHORT` instead of an error (several inputs: the
+    participants or another file may give it; :mod:`.inputs` decides).
     """
     try:
         header = _check_header(table)
@@ -216,7 +242,7 @@ def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tupl
                   if field in ("course_identifier", "participant_type", "cohort")}
 
     _resolve_course(columns, unreadable, table, header, parsers, log, n)
-    _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements)
+    _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements, defer_cohort)
     log.raise_if_any()
 
     defaults = Declaration._field_defaults
@@ -235,9 +261,11 @@ def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tupl
     new = tuple.__new__
     declarations = list(map(new, repeat(Declaration, n), zip(*ordered)))
     ids = columns["declaration_id"]
+    fields = frozenset(present)
     if len(set(ids)) == len(ids):
-        return tuple(declarations)
-    return tuple(_merge_repeats(declarations, table, header, log, vocabulary))
+        return FileDeclarations(tuple(declarations), fields, table.kind)
+    return FileDeclarations(tuple(_merge_repeats(declarations, table, header, log, vocabulary)),
+                            fields, table.kind)
 
 
 _REQUIRED_FIX = {
@@ -311,7 +339,8 @@ def _has_bad_cell(unreadable: dict, fields, index: int) -> bool:
     return any(index in unreadable.get(field, ()) for field in fields)
 
 
-def _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements) -> None:
+def _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements,
+                    defer: bool = False) -> None:
     cohorts = columns.get("cohort")
     if cohorts is None:
         cohorts = [None] * n
@@ -335,20 +364,29 @@ def _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements) 
             unresolved.append(i)
         else:
             cohorts[i] = cohort
+    if unresolved and defer:
+        for i in unresolved:
+            cohorts[i] = UNKNOWN_COHORT
+        return
     if unresolved:
         label = header.column_of("cohort")
-        if table.kind == "json":
-            what = "the API's declarations carry no cohort, and this one's cannot be found " \
-                   "from its statement"
-            fix = ("give DfE's statements too (--dfe-statements, e.g. the statements JSON) so "
-                   "each declaration takes its statement's cohort, or add \"cohort\": 2023 to "
-                   "its attributes, or put the cohort in the file name (declarations-cohort2023.json)")
-        else:
-            what = ("there is no cohort column and the cohort cannot be found from the statement"
-                    if "cohort" not in header.positions else "the cohort is blank")
-            fix = ("write the cohort (start year, e.g. 2022) in a cohort column, or give DfE's "
-                   "statements (--dfe-statements) so the row takes its statement's cohort")
+        what, fix = cohort_problem(table.kind, "cohort" in header.positions)
         report_rows(log, table, unresolved, label, what, fix, header.positions.get("cohort", -1))
+
+
+def cohort_problem(kind: str, has_column: bool) -> tuple[str, str]:
+    """What is wrong, and how to fix it, for a row whose cohort cannot be found."""
+    if kind == "json":
+        return ("the API's declarations carry no cohort, and this one's cannot be found "
+                "from its statement or its participant",
+                "give DfE's statements too (--dfe-statements, e.g. the statements JSON) so each "
+                "declaration takes its statement's cohort, or the participants "
+                "(--participants) so it takes its participant's, or add \"cohort\": 2023 to its "
+                "attributes, or put the cohort in the file name (declarations-cohort2023.json)")
+    return (("there is no cohort column and the cohort cannot be found from the statement"
+             if not has_column else "the cohort is blank"),
+            "write the cohort (start year, e.g. 2022) in a cohort column, or give DfE's "
+            "statements (--dfe-statements) so the row takes its statement's cohort")
 
 
 def _merge_repeats(declarations: list[Declaration], table: Table, header: Header,

@@ -168,15 +168,20 @@ def check_zip(path: Path, name: str, limits: Limits) -> zipfile.ZipFile:
 
 
 def open_table(path: Path, sheet: str, *, limits: Limits | None = None,
-               json_kind: str = "declarations") -> Table:
-    """The table of a declarations input, after the checks above."""
+               json_kind: str = "declarations", sheet_required: bool = False) -> Table:
+    """The table of a declarations input, after the checks above.
+
+    ``sheet_required``: the sheet was named by the user (``--sheet``): a workbook
+    without it is an error naming its sheets.
+    """
     limits = limits or Limits.from_environment()
     name = str(path)
     kind = check_file(path, name, "declarations")
     if kind == "xlsx":
         from reconcile.read.xlsx import stream_sheet
 
-        return stream_sheet(path, name, sheet, limits)  # rows in chunks: a sheet can be big
+        # rows in chunks: a sheet can be big
+        return stream_sheet(path, name, sheet, limits, required=sheet_required)
     if path.stat().st_size > limits.max_text_bytes:
         raise _fail(name, f"the file is {path.stat().st_size / 1024 ** 2:,.0f} MB, more than the "
                           f"limit of {limits.max_text_bytes / 1024 ** 2:,.0f} MB",

@@ -1,33 +1,79 @@
 """Every input of a run (read stage): the files the user named in, one read result out.
 
-In: the files of ``--declarations`` and ``--dfe-statements`` (each may be repeated
-and may name a folder: :func:`reconcile.inputfiles.expand_inputs`), the rulebook's
-vocabulary, and ``say`` (a progress callback naming each file as it is read).
+In: the files of ``--declarations``, ``--dfe-statements`` and ``--participants``
+(each may be repeated and may name a folder:
+:func:`reconcile.inputfiles.expand_inputs`), the rulebook's vocabulary and statement
+calendar, ``--lead-provider`` and ``say`` (a progress callback naming each file as it
+is read).
 Out: a :class:`ReadResult`: the declarations and DfE statements of all the files,
 each file's identity (:class:`~reconcile.inputfiles.InputFile`: path and SHA-256),
 the findings about the inputs as a whole, and notes (what was read and how).
 
-Each file is read by its own reader (:func:`reconcile.read.read_declarations`,
-:func:`reconcile.read.read_dfe_statements`); the results are merged afterwards
-(:mod:`.merge`). DfE's statements are read first: a declaration without a cohort
-(the v3 API gives none) takes its statement's cohort. Statements found in two
-files with the same details (overlapping pages, one file given twice) count once.
+Each file is read by its own reader (:func:`reconcile.read.read_declaration_file`,
+:func:`reconcile.read.read_dfe_statements`, :mod:`.participants`); the results are
+merged afterwards (:mod:`.merge`), on finished records. DfE's statements are read
+first: a declaration without a cohort (the v3 API gives none) takes its statement's.
+
+What the declarations lack is filled in, each field from the first source that has
+it: the declaration's own column; its statement (a cohort: DfE's statement of its
+``statement_id``, or the cohort in an assurance report's file name); the
+participant's enrolment for that course (and cohort) from ``--participants``
+(schedule, cohort, pupil premium and sparsity flags, delivery partner (DfE's own
+assurance report falls back to the participant's partner the same way), TRN); for a
+cohort, the participant's other declarations of the course; then the rulebook's
+documented default (``rules/vocabulary.yaml``). What is still unknown is said, not
+assumed:
+
+* no schedule: the milestone-date and schedule checks are not run on it
+  (``window_position`` ``not_given``); one info finding, ``READ_SCHEDULE_NOT_GIVEN``,
+  counts such declarations and names the fix;
+* no cohort, on a declaration that moves no money (``no_payment_states``: submitted,
+  voided, ineligible, which DfE attaches to no statement): it is left out, with one
+  grouped info finding, ``READ_COHORT_NOT_GIVEN``; on any other declaration, a
+  located input error (exit 2), as the money depends on it.
+
+Participant ids DfE retired (``participant_id_changes``) are followed: a declaration
+under an old id belongs to the participant now holding it, so duplicates are judged
+across both.
+
+DfE's statements list from the v3 API (``GET /api/v3/statements``) has no output-fee
+flag and no lead provider (DfE's ``StatementSerializer``; the query returns only the
+asking provider's output-fee statements). Each such statement takes ``output_fee``
+from the statement calendar (same cohort and name; else true, as the API lists only
+output-fee statements) and its provider from ``--lead-provider`` when given, else
+from the declarations that name its statements, else from the declarations when
+they are of one provider; otherwise the run stops asking for ``--lead-provider``.
+With ``--lead-provider``, declarations of other providers (the API lists them for
+participants who transferred) are left out, with one info finding.
 
 Example::
 
-    result = read_inputs([Path("pulls/")], [Path("statements.json")], rulebook.vocabulary)
+    result = read_inputs([Path("pulls/")], [Path("statements.json")], rulebook.vocabulary,
+                         participants=[Path("participants.json")])
     result.files[0].sha256
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from reconcile.findings import Finding
-from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, InputFile, identify_inputs
-from reconcile.model import Declaration, DfeStatement
+from reconcile.errors import InputError, Problem, UsageError
+from reconcile.findings import Finding, finding
+from reconcile.inputfiles import (
+    DECLARATIONS,
+    DFE_STATEMENTS,
+    PARTICIPANTS,
+    InputFile,
+    identify_inputs,
+)
+from reconcile.model import Declaration, DfeStatement, Source
+from reconcile.read.declarations import UNKNOWN_COHORT, FileDeclarations, cohort_problem
+from reconcile.read.participants import NO_PARTICIPANTS, Participants
+
+_IDS_SHOWN = 5
 
 
 class ReadResult(NamedTuple):
@@ -43,36 +89,77 @@ def _quiet(_text: str) -> None:
 
 
 def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (),
-                vocabulary: object = None, *, say: Callable[[str], None] = _quiet,
-                limits: object = None) -> ReadResult:
+                vocabulary: Any = None, *, participants: Sequence[Path] = (),
+                calendar: dict | None = None, lead_provider: str | None = None,
+                sheet: str | None = None, say: Callable[[str], None] = _quiet,
+                limits: Any = None) -> ReadResult:
     """Read every file (already expanded: no folders) and merge what they hold."""
-    from reconcile.read import read_declarations, read_dfe_statements
+    from reconcile.read import read_declaration_file, read_dfe_statements
     from reconcile.read.merge import merge_declarations
+    from reconcile.read.participants import read_participants
 
+    if vocabulary is None:
+        from reconcile.rulebook.load import load_rulebook
+
+        vocabulary = load_rulebook().vocabulary
     dfe_files, dfe_notes = identify_inputs(dfe_statements, DFE_STATEMENTS)
+    participant_files, participant_notes = identify_inputs(participants, PARTICIPANTS)
     declaration_files, declaration_notes = identify_inputs(declarations, DECLARATIONS)
-    notes = [*dfe_notes, *declaration_notes]
+    notes = [*dfe_notes, *participant_notes, *declaration_notes]
+    findings: list[Finding] = []
+
     statements: list[DfeStatement] = []
     for number, file in enumerate(dfe_files, 1):
         say(_reading(file, number, len(dfe_files)))
         statements.extend(read_dfe_statements(Path(file.path), vocabulary, limits=limits))
     statements = _distinct_statements(statements)
+
+    people = NO_PARTICIPANTS
+    if participant_files:
+        for number, file in enumerate(participant_files, 1):
+            say(_reading(file, number, len(participant_files)))
+        people = read_participants([Path(f.path) for f in participant_files], vocabulary)
+
     per_file: list[tuple[str, tuple[Declaration, ...]]] = []
+    kinds: dict[str, FileDeclarations] = {}
     for number, file in enumerate(declaration_files, 1):
         say(_reading(file, number, len(declaration_files)))
-        read = read_declarations(Path(file.path), vocabulary, dfe_statements=statements,
-                                 limits=limits)
-        per_file.append((file.path, read))
+        read = read_declaration_file(Path(file.path), vocabulary, dfe_statements=statements,
+                                     limits=limits, defer_cohort=True, sheet=sheet)
+        per_file.append((file.path, read.declarations))
+        kinds[file.path] = read._replace(declarations=())
         if len(declaration_files) > 1:
-            notes.append(f"{file.path}: {len(read):,} declaration(s)")
-    merged, findings = merge_declarations(per_file, vocabulary)
-    return ReadResult(merged, tuple(statements), (*declaration_files, *dfe_files),
-                      findings, tuple(notes))
+            notes.append(f"{file.path}: {len(read.declarations):,} declaration(s)")
+    merged, merge_findings = merge_declarations(per_file, vocabulary)
+    findings.extend(merge_findings)
+    del per_file
+
+    merged, filled_notes = _fill_from_participants(merged, kinds, people)
+    notes.extend(filled_notes)
+    merged = _cohort_from_other_declarations(merged)
+    merged, left_out = _unknown_cohorts(merged, kinds, vocabulary)
+    if left_out is not None:
+        findings.append(left_out)
+    if lead_provider:
+        merged, others = _other_providers(merged, lead_provider)
+        if others is not None:
+            findings.append(others)
+    unscheduled = _schedule_not_given(merged, bool(participant_files))
+    if unscheduled is not None:
+        findings.append(unscheduled)
+
+    statements = _api_statements(statements, merged, calendar, lead_provider)
+    return ReadResult(merged, tuple(statements),
+                      (*declaration_files, *dfe_files, *participant_files),
+                      tuple(findings), tuple(notes))
 
 
 def _reading(file: InputFile, number: int, total: int) -> str:
     count = f" ({number} of {total})" if total > 1 else ""
     return f"reading {file.role} {file.path}{count}"
+
+
+# --------------------------------------------------------------------------- statements
 
 
 def _statement_content(s: DfeStatement) -> tuple:
@@ -92,3 +179,221 @@ def _distinct_statements(statements: list[DfeStatement]) -> list[DfeStatement]:
         seen.add(key)
         kept.append(s)
     return kept
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def _from_api(s: DfeStatement) -> bool:
+    """A statement of the v3 API's statements list (JSON: no sheet, no money)."""
+    return s.source is not None and s.source.sheet is None and not s.lines and s.total is None
+
+
+def _api_statements(statements: list[DfeStatement], declarations: Sequence[Declaration],
+                    calendar: dict | None, lead_provider: str | None) -> list[DfeStatement]:
+    """The API list's statements with their output-fee flag and provider (module doc)."""
+    if not any(_from_api(s) for s in statements):
+        return statements
+    output_fee: dict[tuple[int, str], bool] = {}
+    for cohort, rows in (calendar or {}).items():
+        for row in rows:
+            output_fee[(int(cohort), _norm(row.name))] = bool(row.output_fee)
+    provider_of: dict[str, set[str]] = defaultdict(set)
+    providers = {d.lead_provider for d in declarations if d.lead_provider}
+    for d in declarations:
+        if d.lead_provider:
+            for sid in (d.statement_id, d.clawback_statement_id):
+                if sid:
+                    provider_of[sid].add(d.lead_provider)
+    by_file: dict[str, list[int]] = defaultdict(list)
+    result = list(statements)
+    for i, s in enumerate(statements):
+        if _from_api(s):
+            flag = output_fee.get((s.cohort, _norm(s.name)), True)
+            result[i] = s._replace(output_fee=flag)
+            if not s.lead_provider:
+                by_file[s.source.file if s.source else ""].append(i)
+    problems = []
+    for file, indexes in by_file.items():
+        named: set[str] = set()
+        for i in indexes:
+            named |= provider_of.get(result[i].statement_id or "", set())
+        if lead_provider:
+            provider = lead_provider
+        elif len(named) == 1:
+            provider = next(iter(named))
+        elif len(providers) == 1:
+            provider = next(iter(providers))
+        elif not providers:
+            continue  # declarations of no named provider: paired by cohort
+        else:
+            shown = ", ".join(repr(p) for p in sorted(named or providers))
+            problems.append(Problem(
+                Source(file), "DfE's statements list (v3 API) names no lead provider, and "
+                f"the declarations are of several ({shown})",
+                "name the provider whose statements these are with --lead-provider NAME"))
+            continue
+        for i in indexes:
+            result[i] = result[i]._replace(lead_provider=provider)
+    if problems:
+        raise UsageError(problems)
+    return result
+
+
+# --------------------------------------------------------------------------- participants
+
+
+def _fill_from_participants(declarations: tuple[Declaration, ...],
+                            kinds: dict[str, FileDeclarations],
+                            people: Participants) -> tuple[tuple[Declaration, ...], list[str]]:
+    """Follow retired ids; fill what a declaration's own file lacks from its enrolment."""
+    if people is NO_PARTICIPANTS or not (people.enrolments or people.retired):
+        return declarations, []
+    retired = people.retired
+    counts: Counter = Counter()
+    out = []
+    for d in declarations:
+        changes: dict[str, Any] = {}
+        pid = retired.get(d.participant_id)
+        if pid is not None:
+            changes["participant_id"] = pid
+            counts["retired"] += 1
+        else:
+            pid = d.participant_id
+        fields = kinds[d.file].fields if d.file in kinds else frozenset()
+        cohort = None if d.cohort == UNKNOWN_COHORT else d.cohort
+        enrolment = people.enrolment(pid, d.participant_type, cohort)
+        if enrolment is not None:
+            if cohort is None and enrolment.cohort is not None:
+                changes["cohort"] = enrolment.cohort
+                counts["cohort"] += 1
+            if d.schedule_identifier is None and enrolment.schedule_identifier:
+                changes["schedule_identifier"] = enrolment.schedule_identifier
+                counts["schedule"] += 1
+            flagged = False
+            for flag in ("pupil_premium_uplift", "sparsity_uplift"):
+                value = getattr(enrolment, flag)
+                if flag not in fields and value is not None and value != getattr(d, flag):
+                    changes[flag] = value
+                    flagged = True
+            counts["flags"] += flagged
+            if d.delivery_partner_id is None and d.delivery_partner_name is None and \
+                    enrolment.delivery_partner_id:
+                changes["delivery_partner_id"] = enrolment.delivery_partner_id
+                counts["partner"] += 1
+            if d.teacher_reference_number is None and enrolment.teacher_reference_number:
+                changes["teacher_reference_number"] = enrolment.teacher_reference_number
+        out.append(d._replace(**changes) if changes else d)
+    notes = []
+    if counts["retired"]:
+        notes.append(f"{counts['retired']:,} declaration(s) under participant ids DfE has "
+                     "retired (participant_id_changes) belong to the participant now holding "
+                     "them")
+    taken = [f"{what} for {counts[key]:,}" for key, what in (
+        ("schedule", "the schedule"), ("cohort", "the cohort"),
+        ("flags", "the pupil premium/sparsity flags"), ("partner", "the delivery partner"))
+        if counts[key]]
+    if taken:
+        notes.append("from the participants (--participants): " + ", ".join(taken)
+                     + " declaration(s)")
+    return tuple(out), notes
+
+
+def _cohort_from_other_declarations(declarations: tuple[Declaration, ...]
+                                    ) -> tuple[Declaration, ...]:
+    """A declaration with no cohort takes the cohort of its participant's other
+    declarations of the same course, when they all have the same one."""
+    if not any(d.cohort == UNKNOWN_COHORT for d in declarations):
+        return declarations
+    known: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for d in declarations:
+        if d.cohort != UNKNOWN_COHORT:
+            known[(d.participant_id, d.course_identifier)].add(d.cohort)
+    out = []
+    for d in declarations:
+        if d.cohort == UNKNOWN_COHORT:
+            cohorts = known.get((d.participant_id, d.course_identifier), set())
+            if len(cohorts) == 1:
+                d = d._replace(cohort=next(iter(cohorts)))
+        out.append(d)
+    return tuple(out)
+
+
+def _unknown_cohorts(declarations: tuple[Declaration, ...], kinds: dict[str, FileDeclarations],
+                     vocabulary: Any) -> tuple[tuple[Declaration, ...], Finding | None]:
+    """Declarations still without a cohort: left out with a finding when they move no
+    money, else a located input error (every one, grouped per file)."""
+    if not any(d.cohort == UNKNOWN_COHORT for d in declarations):
+        return declarations, None
+    lenient = set(getattr(vocabulary, "no_payment_states", ()) or ())
+    kept, left, needed = [], [], defaultdict(list)
+    for d in declarations:
+        if d.cohort != UNKNOWN_COHORT:
+            kept.append(d)
+        elif d.state in lenient:
+            left.append(d)
+        else:
+            needed[(d.file, d.sheet)].append(d)
+    if needed:
+        problems = []
+        for (file, sheet), rows in needed.items():
+            kind = kinds.get(file)
+            what, fix = cohort_problem(kind.kind if kind else "table",
+                                       bool(kind and "cohort" in kind.fields))
+            others = [str(d.row) for d in rows[1:]]
+            if others:
+                listed = ", ".join(others[:_IDS_SHOWN]) + (
+                    f" and {len(others) - _IDS_SHOWN:,} more" if len(others) > _IDS_SHOWN else "")
+                what = f"{what} (the same in row{'s' if len(others) > 1 else ''} {listed})"
+            column = "cohort"
+            problems.append(Problem(Source(file, sheet, rows[0].row, column), what, fix))
+        raise InputError(problems)
+    states = Counter(d.state for d in left)
+    ids = tuple(d.declaration_id for d in left)
+    shown = ", ".join(ids[:_IDS_SHOWN]) + (f" and {len(ids) - _IDS_SHOWN:,} more"
+                                           if len(ids) > _IDS_SHOWN else "")
+    by_state = ", ".join(f"{n:,} {state}" for state, n in sorted(states.items()))
+    return tuple(kept), finding(
+        "READ_COHORT_NOT_GIVEN",
+        f"{len(ids):,} declaration(s) that move no money ({by_state}) have no cohort in any "
+        f"input, so they are left out of the statements ({shown}). They would not be paid "
+        "on any statement either way.",
+        declaration_id=ids[0] if len(ids) == 1 else None, declaration_ids=ids)
+
+
+def _other_providers(declarations: tuple[Declaration, ...], lead_provider: str
+                     ) -> tuple[tuple[Declaration, ...], Finding | None]:
+    mine = _norm(lead_provider)
+    kept = [d for d in declarations if d.lead_provider is None or _norm(d.lead_provider) == mine]
+    if len(kept) == len(declarations):
+        return declarations, None
+    others = Counter(d.lead_provider for d in declarations
+                     if d.lead_provider is not None and _norm(d.lead_provider) != mine)
+    ids = tuple(d.declaration_id for d in declarations
+                if d.lead_provider is not None and _norm(d.lead_provider) != mine)
+    listed = ", ".join(f"{name} ({n:,})" for name, n in sorted(others.items()))
+    return tuple(kept), finding(
+        "READ_OTHER_PROVIDERS",
+        f"{len(ids):,} declaration(s) of other lead providers are left out: {listed}. "
+        f"--lead-provider names {lead_provider}; DfE's API lists other providers' "
+        "declarations of participants who transferred to you.",
+        declaration_ids=ids)
+
+
+def _schedule_not_given(declarations: tuple[Declaration, ...],
+                        had_participants: bool) -> Finding | None:
+    ids = tuple(d.declaration_id for d in declarations if d.schedule_identifier is None)
+    if not ids:
+        return None
+    fix = ("Some participants are not in the participants given: add their pages."
+           if had_participants else
+           "Give DfE's participants (--participants, the JSON of GET "
+           "/api/v3/participants/ecf), or a schedule_identifier column.")
+    return finding(
+        "READ_SCHEDULE_NOT_GIVEN",
+        f"{len(ids):,} of {len(declarations):,} declaration(s) have no schedule in any input "
+        "(the v3 API's declarations carry none), so their declaration dates were not checked "
+        "against the milestones of a schedule; none was assumed. The money is worked out "
+        "as usual.",
+        suggestion=fix, declaration_ids=ids)

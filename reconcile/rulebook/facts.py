@@ -34,9 +34,10 @@ FIELD_TYPES = ("str", "int", "bool", "date")
 #: before_start: before the milestone's start date; after_cutoff: after the end of
 #: its milestone date; open_ended: the milestone has no milestone date (non-standard
 #: schedules: no date validation); not_in_schedule: the schedule has no milestone
-#: of this declaration type; unknown_schedule: no such schedule for the cohort.
+#: of this declaration type; unknown_schedule: no such schedule for the cohort;
+#: not_given: no input says the participant's schedule (nothing can be checked).
 WINDOW_POSITIONS = ("before_start", "within", "after_cutoff", "open_ended",
-                    "not_in_schedule", "unknown_schedule")
+                    "not_in_schedule", "unknown_schedule", "not_given")
 
 #: schedule families (DOMAIN.md, reference schedules: ecf-standard-september, ...)
 SCHEDULE_FAMILIES = ("standard", "extended", "reduced", "replacement")
@@ -86,8 +87,8 @@ def fact_vocabulary(vocabulary) -> dict[str, FactField]:
         FactField("course_identifier", "str", False, courses,
                   "ecf-induction or ecf-mentor"),
         FactField("cohort", "int", False, None, "the cohort's start year, e.g. 2023"),
-        FactField("schedule_identifier", "str", False, None,
-                  "e.g. ecf-standard-september"),
+        FactField("schedule_identifier", "str", True, None,
+                  "e.g. ecf-standard-september; null when no input gives the schedule"),
         FactField("schedule_family", "str", True,
                   _enum(vocabulary, "schedule_families") or SCHEDULE_FAMILIES,
                   "standard, extended, reduced or replacement; null for an unknown schedule"),
@@ -294,8 +295,9 @@ class _Columns:
             ((schedule_identifier, cohort, declaration_type), day) = key
             facts = {"future_date": day > as_of, "declaration_date": day.isoformat()}
             if "window_position" in wanted:
-                facts["window_position"] = window_position(
-                    schedule_of[schedule_identifier, cohort], declaration_type, day)
+                facts["window_position"] = "not_given" if schedule_identifier is None else \
+                    window_position(schedule_of[schedule_identifier, cohort], declaration_type,
+                                    day)
             return tuple(facts[f] for f in wanted)
 
         facts = _Memo(compute)  # a few thousand (schedule, cohort, type) and day keys
@@ -340,6 +342,8 @@ class _Columns:
 
         def position(key) -> str:
             (schedule_identifier, cohort, declaration_type), day = key
+            if schedule_identifier is None:
+                return "not_given"
             return window_position(schedule_of[schedule_identifier, cohort],
                                    declaration_type, day)
 

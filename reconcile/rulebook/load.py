@@ -316,7 +316,8 @@ def _cross_checks(reader: _Reader, docs: dict, vocabulary: VocabularyFile | None
     """What one file says about another: names must exist where they are defined."""
     if vocabulary is not None and schedules_file is not None:
         identifiers = sorted({s.identifier for s in schedules_file.schedules})
-        if vocabulary.default_schedule not in identifiers:
+        if vocabulary.default_schedule is not None and \
+                vocabulary.default_schedule not in identifiers:
             reader.problems.append(Problem(
                 docs["vocabulary.yaml"].source(("default_schedule",)),
                 f"default_schedule: {vocabulary.default_schedule!r} is not a schedule of "
@@ -447,12 +448,11 @@ def _calendar_statements(calendars_file: CalendarsFile | None, located: Located 
                 used = (f"the calculation uses {cut_off}" if cut_off != row.cut_off
                         else "the calculation uses it as written")
                 notices.append(_findings.finding(
-                    "CAL_CUTOFF_AFTER_PAYMENT",
+                    "CAL_CUTOFF_ON_PAYMENT_DATE" if same_day else "CAL_CUTOFF_AFTER_PAYMENT",
                     f"Statement {row.name} (cohort {cohort}): cut-off {row.cut_off} is "
                     f"{'on' if same_day else 'after'} its payment date {row.payment}; {used} "
                     f"(calendars.yaml policy "
                     f"{'same_day_cut_off' if same_day else 'faulty_cut_off'}: {action}).",
-                    severity=_findings.Severity.INFO if same_day else None,
                     cohort=cohort, statement=row.name, source=source))
             statements.append(CalendarStatement(cohort, row.name, cut_off, row.payment,
                                                 row.output_fee, source, faulty,

@@ -157,8 +157,16 @@ class VocabularyFile(Strict):
         description="DfE assurance report 'Type' value -> course identifier, e.g. ect: ecf-induction")
     schedule_families: tuple[Word, ...] = Field(
         min_length=1, description="schedule families, e.g. [standard, extended, reduced, replacement]")
-    default_schedule: Dashed = Field(
-        description="schedule of a declaration that names none, e.g. ecf-standard-september")
+    default_schedule: Dashed | None = Field(
+        default=None,
+        description="schedule of a declaration no input gives one for, e.g. "
+                    "ecf-standard-september; null (the default): not assumed, the checks "
+                    "that need a schedule are not run")
+    no_payment_states: tuple[Dashed, ...] = Field(
+        default=(),
+        description="states in which a declaration moves no money (the v3 API gives such "
+                    "a declaration no statement): one without a cohort is left out with a "
+                    "note rather than refused, e.g. [submitted, voided, ineligible]")
 
     def participant_type_of(self, course_identifier: str) -> str | None:
         return self.courses.get(course_identifier)

@@ -228,12 +228,17 @@ def test_a_missing_statement_inside_dfes_list_is_an_error():
     assert [p.status for p in result.pairs] == [OK, MISSING, OK]
 
 
-def test_a_missing_non_output_statement_is_info_when_dfe_lists_only_output_ones():
+def test_a_non_output_statement_is_not_missing_from_a_list_of_output_ones_only():
+    # DfE's v3 API lists output-fee statements only: a service-fee month between two of
+    # them is not compared (one info finding), not "missing" (each code has one severity)
     april, may_e, june = (expected("April 2024", dt.date(2024, 4, 25), service_fee="10"),
                           may(output_fee=False, outputs=(), clawbacks=(), uplift=(0, "0")),
                           expected("June 2024", dt.date(2024, 6, 25), service_fee="10"))
-    (f,) = run([april, may_e, june], [dfe_like(april), dfe_like(june)]).findings
-    assert (f.code, f.severity) == ("STATEMENT_MISSING_FROM_DFE", Severity.INFO)
+    result = run([april, may_e, june], [dfe_like(april), dfe_like(june)])
+    (f,) = result.findings
+    assert (f.code, f.severity) == ("STATEMENTS_NOT_COMPARED", Severity.INFO)
+    assert "output-fee statements only" in f.message and "May 2024" in f.message
+    assert [p.status for p in result.pairs] == [OK, NOT_IN_DFE, OK]
 
 
 def test_statements_outside_dfes_list_are_not_compared_nor_errors():
@@ -293,7 +298,8 @@ def test_a_dfe_cut_off_after_its_payment_date_is_one_calendar_finding():
         "CAL_CUTOFF_AFTER_PAYMENT", Severity.WARNING, "2024-04-30", "2024-12-31")
     same_day = dfe("May 2024", MAY, provider=None, cut_off=MAY)
     (f,) = run([e], [same_day]).findings
-    assert (f.code, f.severity) == ("CAL_CUTOFF_AFTER_PAYMENT", Severity.INFO)
+    # one code, one severity: a cut-off on the payment day is a code of its own (info)
+    assert (f.code, f.severity) == ("CAL_CUTOFF_ON_PAYMENT_DATE", Severity.INFO)
 
 
 def test_a_faulty_calendar_row_dfe_shares_with_the_calendar_is_left_to_the_rulebook():

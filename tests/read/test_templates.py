@@ -74,7 +74,7 @@ def test_filled_declarations_template_reads_back(tmp_path, vocabulary):
         "d-1", "p-1", "ecf-induction", "ect", "started", dt.datetime(2023, 10, 2, tzinfo=UTC),
         "paid", 2023, "Example Teaching Institute", dt.datetime(2023, 10, 3, 9, 15, tzinfo=UTC),
         "s-nov23", "November 2023", None, None, "dp-1", "North Partners", True, False,
-        "ecf-standard-september", "1234567", "", "Declarations", 2, False, None)
+        None, "1234567", "", "Declarations", 2, False, None)
     assert (second.participant_type, second.state, second.cohort, second.clawback_statement_id,
             second.pupil_premium_uplift, second.row) == (
         "mentor", "awaiting-clawback", 2023, "s-jul24", False, 3)

@@ -83,7 +83,7 @@ def test_show_lists_every_fact_field_with_its_type_values_and_meaning():
     for field in fields.values():
         assert f"\n  {field.name}  (" in facts and f"\n    {field.doc}\n" in facts
     assert ("  window_position  (text: before_start, within, after_cutoff, open_ended, "
-            "not_in_schedule, unknown_schedule)\n    where declaration_date falls in the "
+            "not_in_schedule, unknown_schedule, not_given)\n    where declaration_date falls in the "
             "milestone window of its schedule\n") in facts
     assert "  cohort  (whole number)\n    the cohort's start year, e.g. 2023\n" in facts
     assert "  schedule_family  (text: standard, extended, reduced, replacement; may be null)" \

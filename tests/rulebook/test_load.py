@@ -95,7 +95,9 @@ def test_vocabulary(rulebook):
     assert vocabulary.participant_type_of("ecf-induction") == "ect"
     assert vocabulary.participant_type_of("ecf-mentor") == "mentor"
     assert vocabulary.course_of_report_type("ECT") == "ecf-induction"
-    assert vocabulary.default_schedule == "ecf-standard-september"
+    # no schedule is assumed for a declaration no input gives one for
+    assert vocabulary.default_schedule is None
+    assert vocabulary.no_payment_states == ("submitted", "voided", "ineligible")
 
 
 # --- contracts and bands -------------------------------------------------------------

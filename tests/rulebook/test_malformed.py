@@ -278,7 +278,7 @@ def test_unknown_service_fee_policy(rules):
 
 def test_default_schedule_must_exist(rules):
     vocabulary = rules / "vocabulary.yaml"
-    edit(vocabulary, "default_schedule: ecf-standard-september",
+    edit(vocabulary, "default_schedule: null",
          "default_schedule: ecf-standard-septembre")
     assert check(rules) == [
         (f"{where(vocabulary, 'default_schedule:')}: default_schedule: 'ecf-standard-septembre' "
