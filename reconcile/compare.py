@@ -82,6 +82,8 @@ SECTIONS = (OUTPUT, SERVICE_FEE, UPLIFT, CLAWBACK, UPLIFT_CLAWBACK, ADJUSTMENT, 
 OK, DFE_ADJUSTMENT, DIFFERS, DATES_ONLY, NOT_IN_DFE, MISSING, NOT_EXPECTED, NO_DFE = (
     "OK", "DfE adjustment", "Differs", "Dates only", "Not in DfE file",
     "Missing from DfE", "Not expected", "No DfE statement given")
+#: a statement the declarations do not cover (reconcile.coverage): not compared
+NOT_COVERED = "Not compared"
 #: sections of DfE's own making: additional adjustments and the hidden reconcile amount
 DFE_ADJUSTING = (ADJUSTMENT, RECONCILE)
 
@@ -222,8 +224,13 @@ class Comparison(NamedTuple):
 
 
 def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: Any = None, *,
-            tolerance: Decimal = ZERO, declarations: Sequence = ()) -> Comparison:
-    """Pair expected and DfE statements, compare them line by line, collect findings."""
+            tolerance: Decimal = ZERO, declarations: Sequence = (),
+            not_compared_keys: frozenset = frozenset()) -> Comparison:
+    """Pair expected and DfE statements, compare them line by line, collect findings.
+
+    ``not_compared_keys``: expected statements the declarations do not cover
+    (:mod:`reconcile.coverage`): shown, status ``Not compared``, never compared.
+    """
     tolerance = money.to_decimal(tolerance)
     expected = tuple(calculation.statements)
     related = _related_findings(calculation.findings)
@@ -239,7 +246,9 @@ def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: 
     for e in expected:
         d = matched.get(e.key)
         rel = related.get(_norm_key(e.key), ())
-        if d is not None:
+        if e.key in not_compared_keys:
+            pair = StatementPair(e.key, e, None, _expected_lines_only(e), (), rel, NOT_COVERED)
+        elif d is not None:
             pair = _compare_pair(e, d, rel, context)
         else:
             pair = _expected_only(e, rel, spans, not_compared)

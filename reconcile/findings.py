@@ -246,6 +246,10 @@ CATALOGUE: dict[str, CodeInfo] = {
     "STATEMENT_DUPLICATE_IN_DFE": CodeInfo(
         "RECON", E, "DfE's statements list the same statement twice",
         "Remove the duplicate from the DfE statements file (only the first is compared)."),
+    "STATEMENTS_NOT_COVERED": CodeInfo(
+        "RECON", I, "Statements not compared: the assurance reports given do not cover them",
+        "Give DfE's assurance reports of every earlier output-fee statement of the cohort "
+        "too (or the full API pull) to compare these."),
     "STATEMENTS_NOT_COMPARED": CodeInfo(
         "RECON", I, "Expected statements outside the DfE statements given",
         "Add DfE's statements for these months to the DfE statements file to compare them."),

@@ -152,19 +152,26 @@ def run(options: RunOptions) -> RunResult:
         calculation = calculate(declarations, evaluation, rulebook, dfe_statements,
                                 as_of=as_of)
     comparison = None
+    coverage_findings: tuple[Finding, ...] = ()
     if dfe_statements:
         from reconcile.compare import compare
+        from reconcile.coverage import not_comparable
 
+        # assurance reports alone: only statements whose earlier ones are covered
+        uncovered, note = not_comparable(calculation.statements, inputs.coverage)
+        coverage_findings = (note,) if note is not None else ()
         with progress.stage("compare", "expected against DfE"):
             comparison = compare(calculation, dfe_statements, rulebook,
-                                 declarations=declarations, tolerance=options.tolerance)
+                                 declarations=declarations, tolerance=options.tolerance,
+                                 not_compared_keys=uncovered)
     split_result = None
     if options.with_split:
         from reconcile.split import split_payments
 
         with progress.stage("split", "delivery-partner shares"):
             split_result = split_payments(calculation, declarations, rulebook)
-    findings = [*inputs.findings, *evaluation.findings, *calculation.findings]
+    findings = [*inputs.findings, *evaluation.findings, *calculation.findings,
+                *coverage_findings]
     if comparison is not None:
         findings.extend(comparison.findings)
     if split_result is not None:

@@ -357,6 +357,9 @@ def statement_sheet(pair: StatementPair, name: str,
 
 
 def _status_note(pair: StatementPair) -> str:
+    if pair.status == "Not compared":
+        return ("Not compared: the assurance reports given do not cover this statement "
+                "and every earlier one of its cohort (STATEMENTS_NOT_COVERED).")
     if pair.dfe is None:
         return ("DfE's statements given do not include this statement."
                 if pair.status != "No DfE statement given" else
@@ -636,7 +639,7 @@ def _count(n: int, noun: str) -> str:
 def _status_line(pairs: Sequence[StatementPair]) -> str:
     counts = Counter(p.status for p in pairs)
     order = (DIFFERS, MISSING, NOT_EXPECTED, DFE_ADJUSTMENT, OK,
-             "Dates only", "Not in DfE file", "No DfE statement given")
+             "Dates only", "Not in DfE file", "Not compared", "No DfE statement given")
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     return "Statements: " + (", ".join(parts) if parts else "none") + "."
 

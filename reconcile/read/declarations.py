@@ -38,6 +38,7 @@ from typing import NamedTuple
 from reconcile.errors import InputError, Problem
 from reconcile.model import Declaration
 from reconcile.read import values
+from reconcile.read.assurance import is_assurance_report, squeeze, statement_of_file_name
 from reconcile.read.columns import (
     DECLARATION_ALIASES,
     DECLARATION_REQUIRED,
@@ -178,11 +179,17 @@ UNKNOWN_COHORT = 0
 
 
 class FileDeclarations(NamedTuple):
-    """One file's declarations, the fields its header has, and the file's kind."""
+    """One file's declarations, the fields its header has, and the file's kind.
+
+    ``covers``: for DfE's assurance report (:mod:`.assurance`), the statement it is
+    the report of, as (provider, cohort, statement) squeezed as its file name writes
+    them; None for any other file (which covers every statement).
+    """
 
     declarations: tuple[Declaration, ...]
     fields: frozenset[str]
     kind: str
+    covers: frozenset[tuple[str, int, str]] | None = None
 
 
 def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tuple[Declaration, ...]:
@@ -230,6 +237,12 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
         rows = by_column = raw = converted = None  # this chunk's raw cells go now
     table = table._replace(rows=[], row_numbers=join_numbers(numbers), chunks=None, columns=None)
     n = len(table.row_numbers)
+    report = is_assurance_report(table.header)
+    named = statement_of_file_name(Path(table.file).name) if report else None
+    if not n and named is not None:
+        # DfE writes the header alone for a statement with no line items: the report
+        # still says the statement had none
+        return FileDeclarations((), frozenset(present), table.kind, frozenset({named}))
     if not n:
         raise _no_rows(table)
     for field in present:
@@ -262,10 +275,15 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
     declarations = list(map(new, repeat(Declaration, n), zip(*ordered)))
     ids = columns["declaration_id"]
     fields = frozenset(present)
+    covers = None
+    if report:
+        covers = frozenset((squeeze(d.lead_provider), d.cohort, squeeze(d.statement_name))
+                           for d in declarations if d.statement_name) | (
+            frozenset({named}) if named else frozenset())
     if len(set(ids)) == len(ids):
-        return FileDeclarations(tuple(declarations), fields, table.kind)
+        return FileDeclarations(tuple(declarations), fields, table.kind, covers)
     return FileDeclarations(tuple(_merge_repeats(declarations, table, header, log, vocabulary)),
-                            fields, table.kind)
+                            fields, table.kind, covers)
 
 
 _REQUIRED_FIX = {

@@ -82,6 +82,10 @@ class ReadResult(NamedTuple):
     files: tuple[InputFile, ...]
     findings: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = ()
+    #: when every declarations file is one of DfE's assurance reports: the statements
+    #: they are reports of, (provider, cohort, statement) squeezed as the report's file
+    #: name writes them (reconcile.read.assurance); None: the inputs cover every one
+    coverage: frozenset[tuple[str, int, str]] | None = None
 
 
 def _quiet(_text: str) -> None:
@@ -149,9 +153,14 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
         findings.append(unscheduled)
 
     statements = _api_statements(statements, merged, calendar, lead_provider)
+    coverage = None
+    if kinds and all(k.covers is not None for k in kinds.values()):
+        coverage = frozenset().union(*(k.covers or () for k in kinds.values()))
+        notes.append(f"the declarations are DfE's assurance reports of {len(coverage)} "
+                     "statement(s)")
     return ReadResult(merged, tuple(statements),
                       (*declaration_files, *dfe_files, *participant_files),
-                      tuple(findings), tuple(notes))
+                      tuple(findings), tuple(notes), coverage)
 
 
 def _reading(file: InputFile, number: int, total: int) -> str:

@@ -1,0 +1,75 @@
+"""Which statements the declarations let us compare (after calculate, before compare).
+
+In: the expected statements (:class:`~reconcile.model.ExpectedStatement`) and the
+coverage of the declarations read (:attr:`reconcile.read.inputs.ReadResult.coverage`:
+the statements of DfE's assurance reports given, or None when the declarations are a
+full record: an API pull, a provider's spreadsheet).
+Out: the keys of the statements that cannot be compared, and one info finding,
+``STATEMENTS_NOT_COVERED``, saying which and why.
+
+Why: bands fill cumulatively over every earlier statement of a provider's cohort
+(DOMAIN.md "Banding"), so an expected statement worked out from some of DfE's
+assurance reports is right only when the report of every earlier output-fee
+statement of its cohort is there too (DfE's assurance report is one statement's line
+items: DFE-Digital/early-careers-framework ``Finance::ECF::AssuranceReport::Query``).
+An output-fee statement is compared when its own report and those of all earlier
+output-fee statements are given; a statement without output fees (the service fee
+only) when those of all earlier output-fee statements are.
+
+>>> not_comparable((), None)
+(frozenset(), None)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from reconcile.findings import Finding, finding
+from reconcile.model import ExpectedStatement, StatementKey
+from reconcile.read.assurance import squeeze
+
+_SHOWN = 6
+
+
+def not_comparable(statements: Sequence[ExpectedStatement],
+                   coverage: frozenset[tuple[str, int, str]] | None
+                   ) -> tuple[frozenset[StatementKey], Finding | None]:
+    """The statements the declarations do not cover (see the module doc), and the finding."""
+    if coverage is None or not statements:
+        return frozenset(), None
+    groups: dict[tuple[str, int], list[ExpectedStatement]] = defaultdict(list)
+    for s in statements:
+        groups[(s.key.lead_provider, s.key.cohort)].append(s)
+    left: set[StatementKey] = set()
+    parts = []
+    for (provider, cohort), members in sorted(groups.items()):
+        members.sort(key=lambda s: (s.payment_date is None, s.payment_date))
+        earlier_covered = True
+        missing: list[str] = []
+        skipped: list[str] = []
+        for s in members:
+            own = (squeeze(provider), cohort, squeeze(s.key.name)) in coverage
+            comparable = earlier_covered and (own or not s.output_fee)
+            if s.output_fee and not own:
+                missing.append(s.key.name)
+                earlier_covered = False
+            if not comparable:
+                left.add(s.key)
+                skipped.append(s.key.name)
+        if skipped:
+            parts.append(f"{provider}, cohort {cohort}: {_names(skipped)} not compared "
+                         f"(no report of {_names(missing)})")
+    if not left:
+        return frozenset(), None
+    return frozenset(left), finding(
+        "STATEMENTS_NOT_COVERED",
+        f"The declarations given are DfE's assurance reports of {len(coverage)} "
+        "statement(s). Bands fill over every earlier statement of a cohort, so a statement "
+        "is compared only when the reports of it and of every earlier output-fee statement "
+        f"of its cohort are given. {'; '.join(parts)}.")
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
