@@ -141,6 +141,9 @@ class _Context:
         self.formats = formats
         self.worksheets = [_add_part(workbook, sheet, name) for name in layout.parts]
         self.any_split = any(plan.split for plan in plans.values())
+        #: the continued sheets' names: a formula naming none of them (on a sheet that is
+        #: not continued itself) is written as it is, without parsing it
+        self.split_names = [n.lower() for n, plan in plans.items() if plan.split]
         #: rows of the long-text sheet: (part, cell, piece, of, text)
         self.text_rows: list[tuple] = []
         #: the last row written on each part (-1: none)
@@ -164,6 +167,10 @@ class _Context:
     def formula(self, formula: str, part: int) -> str:
         if not self.any_split:
             return formula
+        if not self.layout.split:
+            lowered = formula.lower()
+            if not any(name in lowered for name in self.split_names):
+                return formula
         return continuation.translate(formula, self.sheet.name, self.plans, part)
 
     def next_break(self, part: int) -> int:

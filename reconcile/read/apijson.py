@@ -17,6 +17,13 @@ Statements (``GET /api/v3/statements``): see :func:`read_statements_json`. The A
 lists only output-fee statements and carries no money, so each becomes a
 :class:`~reconcile.model.DfeStatement` with ``output_fee`` True and no lines.
 
+Declarations are **streamed** (:func:`read_declarations_json`): the file is parsed
+record by record (:class:`JsonStream`, the standard library's decoder on one
+record at a time), and the records come in chunks of :data:`CHUNK_ROWS` already
+split into columns, so two million records never sit in memory as dicts. The
+header is ``id`` and the attributes of the first chunk's records; a later record
+with an attribute the tool reads that the first chunk lacks is an error saying so.
+
 The v3 declaration has no cohort and no uplift flags: a cohort comes from DfE's
 statements (``--dfe-statements``) or the file name (see :mod:`.declarations`);
 ``pupil_premium_uplift``/``sparsity_uplift``/``cohort`` attributes are read when present.
@@ -32,9 +39,10 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import (
     BaseModel,
@@ -172,7 +180,8 @@ def _resources(document: Any, name: str, kind: str) -> list:
                               "not an API response", fix)])
 
 
-def _type_problems(error: ValidationError, name: str, resources: list, wanted: str) -> list:
+def _type_problems(error: ValidationError, name: str, resources: list, wanted: str,
+                   offset: int = 0) -> list:
     problems = []
     for item in error.errors()[:199]:
         loc = item["loc"]
@@ -189,35 +198,95 @@ def _type_problems(error: ValidationError, name: str, resources: list, wanted: s
             resources[index], dict) else None
         if rid is not None:
             what += f" (record id {rid!r})"
-        problems.append(Problem(Source(name, None, None if index is None else index + 1, path),
+        problems.append(Problem(Source(name, None, None if index is None else
+                                       offset + index + 1, path),
                                 what, f"give the value as the API writes it ({wanted})"))
     return problems
 
 
+#: records converted at a time
+CHUNK_ROWS = 25_000
+
+
 def read_declarations_json(path: Path, name: str, limits: Limits) -> Table:
-    resources = _resources(load_json(path, name), name, "declarations")
-    if len(resources) > limits.max_rows:
-        raise InputError([too_many_rows(Source(name), len(resources), limits)])
-    if not resources:
+    """The declarations of an API response, streamed: header now, records in chunks."""
+    records = _stream_resources(path, name)
+    first = _take(records, CHUNK_ROWS)
+    if not first:
         raise InputError([Problem(Source(name), "the JSON holds no declarations ('data' is empty)",
                                   "check the API filters you used (cohort, updated_since)")])
-    for index, resource in enumerate(resources[:1]):
-        if isinstance(resource, dict) and resource.get("type") == "statement":
-            raise InputError([Problem(Source(name, row=index + 1, column="type"),
-                                      "these are statements, not declarations",
-                                      "give this file as --dfe-statements, and the "
-                                      "participant-declarations JSON as --declarations")])
-    table = _fast_table(resources, name)
-    if table is None:
+    if isinstance(first[0], dict) and first[0].get("type") == "statement":
+        raise InputError([Problem(Source(name, row=1, column="type"),
+                                  "these are statements, not declarations",
+                                  "give this file as --dfe-statements, and the "
+                                  "participant-declarations JSON as --declarations")])
+    if len(first) > limits.max_rows:
+        raise InputError([too_many_rows(Source(name), len(first), limits)])
+    columns = _chunk_columns(first, name, 0, None)
+    header = tuple(columns)
+    return Table(name, None, header, [], [], None, False, "json",
+                 chunks=_json_chunks(first, columns, records, header, name, limits))
+
+
+def _take(records: Iterator, n: int) -> list:
+    out = []
+    for record in records:
+        out.append(record)
+        if len(out) >= n:
+            break
+    return out
+
+
+def _json_chunks(first: list, columns: dict, records: Iterator, header: tuple, name: str,
+                 limits: Limits) -> Iterator[tuple]:
+    """``(records, record numbers, columns)`` a chunk at a time (read one chunk ahead)."""
+    done = len(first)
+    pending: tuple | None = (first, range(1, done + 1), tuple(columns.values()))
+    del first, columns  # held by ``pending`` only
+    while pending is not None:
+        chunk = _take(records, CHUNK_ROWS)
+        following: tuple | None = None
+        if chunk:
+            if done + len(chunk) > limits.max_rows:
+                raise InputError([too_many_rows(Source(name), done + len(chunk), limits)])
+            more = _chunk_columns(chunk, name, done, header)
+            following = (chunk, range(done + 1, done + len(chunk) + 1), tuple(more.values()))
+            done += len(chunk)
+        yield pending
+        pending = following
+
+
+def _chunk_columns(resources: list, name: str, offset: int, header: tuple | None) -> dict:
+    """Column name -> values of one chunk of records (the header's columns, when given)."""
+    columns = _fast_columns(resources, header)
+    if columns is None:
         # Something is not the documented shape or type: pydantic names every
         # record and attribute that is wrong (the slow path, only for bad files).
-        _validate(resources, name)
-        table = _fast_table(resources, name)
-        if table is None:  # pragma: no cover - pydantic accepted what the fast check did not
+        _validate(resources, name, offset)
+        columns = _fast_columns(resources, header)
+        if columns is None:  # pragma: no cover - pydantic accepted what the fast check did not
             raise InputError([Problem(Source(name), "the JSON's records are not in the API's shape",
                                       "give the API's response as it came")])
-    return table
+    if header is not None and len(columns) > len(header):
+        from reconcile.read.columns import DECLARATION_ALIASES
 
+        known = {_alias_key(a) for field, aliases in DECLARATION_ALIASES.items()
+                 for a in (field, *aliases)}
+        late = [key for key in columns if key not in header and _alias_key(key) in known]
+        if late:
+            index = next(i for i, r in enumerate(resources) if late[0] in r["attributes"])
+            raise InputError([Problem(
+                Source(name, row=offset + index + 1, column=late[0]),
+                f"this record has the attribute {late[0]!r}, which none of the first "
+                f"{CHUNK_ROWS:,} records has, so it would not be read",
+                "give every record the same attributes (the API writes each of them, null "
+                "when empty), or put a record with it first")])
+        columns = {key: columns[key] for key in header}
+    return columns
+
+
+def _alias_key(key: str) -> str:
+    return " ".join(key.strip().lower().replace("_", " ").replace("-", " ").split())
 
 #: JSON types each documented attribute may have (as in DeclarationAttributes), checked
 #: column-wise; anything else sends the file through pydantic for exact messages.
@@ -231,8 +300,12 @@ _ALLOWED_TYPES: dict[str, frozenset] = {
 }
 
 
-def _fast_table(resources: list, name: str) -> Table | None:
-    """The table of well-formed resources at C speed, or None if any looks wrong."""
+def _fast_columns(resources: list, header: tuple | None = None) -> dict | None:
+    """Column name -> values of well-formed resources at C speed, or None if any looks wrong.
+
+    The columns are ``id`` and every attribute in the order first seen (or
+    ``header``'s, then any attribute it lacks).
+    """
     try:
         attributes = [resource["attributes"] for resource in resources]
         ids = [resource["id"] for resource in resources]
@@ -244,31 +317,215 @@ def _fast_table(resources: list, name: str) -> Table | None:
             return None
     except (TypeError, KeyError, AttributeError):
         return None
-    names = ["id", *dict.fromkeys(chain.from_iterable(attributes))]
-    columns = [ids] + [list(map(dict.get, attributes, repeat(key))) for key in names[1:]]
-    for key, column in zip(names[1:], columns[1:]):
+    seen = dict.fromkeys(chain.from_iterable(attributes))
+    names = (["id", *seen] if header is None else
+             [*header, *(key for key in seen if key not in header)])
+    columns: dict[str, list] = {"id": ids}
+    for key in names[1:]:
+        column = list(map(dict.get, attributes, repeat(key)))
         allowed = _ALLOWED_TYPES.get(key)
         if allowed is not None and not set(map(type, column)) <= allowed:
             return None
-    # The records stand in for rows (they are counted, never indexed): the columns
-    # are already split out, so the table is not transposed twice.
-    return Table(name, None, tuple(names), resources, range(1, len(resources) + 1), None, False,
-                 "json", tuple(columns))
+        columns[key] = column
+    return columns
 
 
-def _validate(resources: list, name: str) -> None:
+def _validate(resources: list, name: str, offset: int = 0) -> None:
     try:
         parsed = _DECLARATIONS.validate_python(resources)
     except ValidationError as exc:
         raise InputError(_type_problems(exc, name, resources,
-                                        "text in double quotes, true/false or null")) from None
-    problems = [Problem(Source(name, row=i + 1, column="type"),
+                                        "text in double quotes, true/false or null",
+                                        offset)) from None
+    problems = [Problem(Source(name, row=offset + i + 1, column="type"),
                         f"the record is a {r.type!r}, not a participant-declaration",
                         "give only participant-declarations in this file")
                 for i, r in enumerate(parsed) if r.type != "participant-declaration"]
     if problems:
         raise InputError(problems[:199])
 
+
+# --------------------------------------------------------------------------- streaming
+
+#: the decoder of every JSON value read (one record at a time when streaming)
+DECODER = json.JSONDecoder()
+_BLOCK = 1 << 20
+#: a single record (or top-level value) bigger than this is not an API record
+_MAX_VALUE_CHARS = 64 << 20
+
+
+class JsonStream:
+    """A JSON text read block by block; values decoded one at a time (``raw_decode``).
+
+    Positions in messages are the file's own lines and columns. Only the values
+    asked for are built: the records of ``data`` one by one, the other top-level
+    keys whole (they are small: ``meta``, ``links``).
+    """
+
+    def __init__(self, handle: TextIO, name: str) -> None:
+        self.handle, self.name = handle, name
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.lines = 0  # newlines before the buffer
+        self.column = 0  # characters since the last newline before the buffer
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            block = self.handle.read(_BLOCK)
+        except UnicodeDecodeError as exc:
+            raise InputError([Problem(Source(self.name), f"the JSON is not UTF-8 text "
+                                      f"({exc.reason})",
+                                      "save the API's response as it came (UTF-8)")]) from None
+        if not block:
+            self.eof = True
+            return False
+        dropped = self.buf[:self.pos]
+        newlines = dropped.count("\n")
+        if newlines:
+            self.lines += newlines
+            self.column = len(dropped) - dropped.rindex("\n") - 1
+        else:
+            self.column += len(dropped)
+        self.buf = self.buf[self.pos:] + block
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end)."""
+        while True:
+            buf, pos = self.buf, self.pos
+            while pos < len(buf) and buf[pos] in " \t\r\n":
+                pos += 1
+            self.pos = pos
+            if pos < len(buf):
+                return buf[pos]
+            if not self._more():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        c = self.peek()
+        if c == "" or c not in chars:
+            what = " or ".join(repr(x) for x in chars)
+            self.fail(json.JSONDecodeError(f"Expecting {what} delimiter", self.buf, self.pos))
+        self.pos += 1
+        return c
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if len(self.buf) - self.pos < _MAX_VALUE_CHARS and self._more():
+                    continue  # the value goes on past the blocks read so far
+                self.fail(exc)
+            if end == len(self.buf) and not self.eof and self._more():
+                continue  # a number or literal may go on in the next block
+            self.pos = end
+            return value
+
+    def fail(self, exc: json.JSONDecodeError) -> None:
+        # at the end of the file, inside a string or its last value: cut short
+        cut = self.eof and (exc.pos >= len(self.buf.rstrip()) - 1
+                            or exc.msg.startswith("Unterminated string"))
+        line = self.lines + exc.lineno
+        column = exc.colno + (self.column if exc.lineno == 1 else 0)
+        what = ("the JSON ends too early (it is cut short)" if cut else
+                f"this is not valid JSON: {exc.msg} at column {column}")
+        raise InputError([Problem(Source(self.name, line=line), what,
+                                  "save the API's response again, complete and unedited")])
+
+    def end(self) -> None:
+        if self.peek() != "":
+            self.fail(json.JSONDecodeError("Extra data", self.buf, self.pos))
+
+
+_FIX = ('give the API\'s response as it came: '
+        '{"data": [{"id": ..., "type": "participant-declaration", "attributes": {...}}]}')
+
+
+def _stream_resources(path: Path, name: str) -> Iterator[Any]:
+    """Every resource of a response, a list of pages, a bare list or one resource."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        stream = JsonStream(handle, name)
+        first = stream.peek()
+        if first == "{":
+            yield from _object(stream, name)
+        elif first == "[":
+            pages = None
+            for number, item in enumerate(_array(stream), 1):
+                if pages is None:
+                    pages = isinstance(item, dict) and "data" in item
+                if pages and isinstance(item, dict) and "data" in item:
+                    data = item["data"]
+                    if not isinstance(data, list):
+                        raise InputError([Problem(Source(name, row=number),
+                                                  f"page {number}: 'data' is not a list", _FIX)])
+                    yield from data
+                else:
+                    yield item
+            stream.end()
+        elif first == "":
+            stream.fail(json.JSONDecodeError("Expecting value", stream.buf, stream.pos))
+        else:
+            document = stream.value()
+            stream.end()
+            raise InputError([Problem(Source(name), f"the JSON is a {type(document).__name__}, "
+                                      "not an API response", _FIX)])
+
+
+def _object(stream: JsonStream, name: str) -> Iterator[Any]:
+    """The resources of a top-level object: its ``data`` streamed, or it is one resource."""
+    stream.expect("{")
+    others: dict[str, Any] = {}
+    has_data = False
+    if stream.peek() == "}":
+        stream.pos += 1
+    else:
+        while True:
+            key = stream.value()
+            stream.expect(":")
+            if key == "data" and stream.peek() == "[":
+                has_data = True
+                yield from _array(stream)
+            elif key == "data":
+                has_data = True
+                data = stream.value()
+                if not isinstance(data, dict):
+                    raise InputError([Problem(Source(name), f"'data' is "
+                                              f"{type(data).__name__}, not a list", _FIX)])
+                yield data
+            else:
+                others[str(key)] = stream.value()
+            if stream.expect(",}") == "}":
+                break
+    stream.end()
+    if has_data:
+        return
+    if "errors" in others:
+        raise InputError([Problem(Source(name), "this is an API error response, not data: "
+                                  + json.dumps(others["errors"])[:200],
+                                  "fix the API request and save its data")])
+    if "attributes" in others:
+        yield others
+        return
+    raise InputError([Problem(Source(name), "the JSON has no 'data' key, so it is not an API "
+                              "response", _FIX)])
+
+
+def _array(stream: JsonStream) -> Iterator[Any]:
+    """The elements of the array that starts at the stream's position, one at a time."""
+    stream.expect("[")
+    if stream.peek() == "]":
+        stream.pos += 1
+        return
+    while True:
+        yield stream.value()
+        if stream.expect(",]") == "]":
+            return
 
 def read_statements_json(path: Path, name: str) -> list[tuple[int, StatementResource]]:
     """(record number, validated statement resource) for every statement of the file."""

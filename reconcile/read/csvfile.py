@@ -7,6 +7,13 @@ Separators: comma; a semicolon or tab is accepted when the header row is clearly
 separated by it (Excel in some locales saves ``;``). Blank rows are skipped; row
 numbers are the record numbers a spreadsheet shows (the header is row 1).
 
+Streamed: the header is read now; the data rows come from ``table.chunks``,
+:data:`CHUNK_ROWS` records at a time, straight from the file (the encoding is found
+first by one pass of an incremental decoder over the bytes), so a two-million-row
+export is never held whole as bytes, text or Python lists. Problems that need every
+row (a row longer than the header) are raised after the last chunk, as the xlsx
+reader does with a sheet's own checks.
+
 Example::
 
     table = read_csv(Path("declarations.csv"), "declarations.csv")
@@ -15,10 +22,12 @@ Example::
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import Source
@@ -27,6 +36,10 @@ from reconcile.read.table import Limits, Table, too_many_columns, too_many_rows
 log = logging.getLogger("reconcile.read")
 
 _SEPARATORS = (",", ";", "\t")
+
+#: records converted at a time (the conversion is column-wise, chunk by chunk)
+CHUNK_ROWS = 25_000
+_BLOCK = 1 << 20
 
 
 def decode(data: bytes, name: str) -> str:
@@ -38,13 +51,52 @@ def decode(data: bytes, name: str) -> str:
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(Source(name, row=where),
-                                  f"the file is not UTF-8 text ({exc.reason})",
-                                  "save it from Excel as 'CSV UTF-8 (Comma delimited)'")]) from None
+        raise _not_text(name, where, exc) from None
+    _cp1252_note(name)
+    return text
+
+
+def _not_text(name: str, where: int, exc: UnicodeDecodeError) -> InputError:
+    return InputError([Problem(Source(name, row=where),
+                               f"the file is not UTF-8 text ({exc.reason})",
+                               "save it from Excel as 'CSV UTF-8 (Comma delimited)'")])
+
+
+def _cp1252_note(name: str) -> None:
     log.warning("reconcile: note: %s is not UTF-8; read it as Windows-1252 (Excel's 'CSV' on "
                 "Windows). Check names with accents; save as 'CSV UTF-8' to avoid this note.",
                 name)
-    return text
+
+
+def encoding_of(path: Path, name: str) -> str:
+    """``utf-8-sig`` or ``cp1252`` (with the note), found in one pass over the bytes."""
+    lines = 0
+    where = None
+    with path.open("rb") as handle:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        while block := handle.read(_BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                where = lines + block[: exc.start].count(b"\n") + 1
+                break
+            lines += block.count(b"\n")
+        else:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:  # cut inside the last character
+                where = lines + 1
+        if where is None:
+            return "utf-8-sig"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("cp1252")()
+        while block := handle.read(_BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise _not_text(name, where, exc) from None
+    _cp1252_note(name)
+    return "cp1252"
 
 
 def _separator(first_line: str) -> str:
@@ -56,67 +108,114 @@ def _separator(first_line: str) -> str:
 
 
 def read_csv(path: Path, name: str, limits: Limits | None = None) -> Table:
+    """The header now, the rows in chunks (``table.chunks``) as the conversion asks."""
     limits = limits or Limits.from_environment()
-    data = path.read_bytes()
-    text = decode(data, name)
-    if not text.strip():
-        raise InputError([Problem(Source(name), "the file is empty",
-                                  "export the declarations again, with a header row")])
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    sep = _separator(first_line)
-    if sep != ",":
-        log.warning("reconcile: note: %s is separated by %r, not commas; read it that way.",
-                    name, "tab" if sep == "\t" else sep)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
-    header: tuple | None = None
-    header_row = 0
+    encoding = encoding_of(path, name)
+    handle = path.open(encoding=encoding, newline="")
+    try:
+        first_line = ""
+        for line in handle:
+            if line.strip():
+                first_line = line.rstrip("\r\n")
+                break
+        if not first_line.strip():
+            raise _empty(name)
+        sep = _separator(first_line)
+        if sep != ",":
+            log.warning("reconcile: note: %s is separated by %r, not commas; read it that way.",
+                        name, "tab" if sep == "\t" else sep)
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=sep, strict=True)
+        record = 0
+        header: tuple | None = None
+        try:
+            for fields in reader:
+                record += 1
+                if "".join(fields).strip():
+                    header = tuple(fields)
+                    break
+        except csv.Error as exc:
+            raise _bad_quotes(name, record + 1, exc) from None
+        if header is None:
+            raise _empty(name)
+        if len(header) > limits.max_columns:
+            raise InputError([too_many_columns(Source(name, row=record), len(header), limits)])
+    except BaseException:
+        handle.close()
+        raise
+    return Table(name, None, header, [], [], record, False, "csv",
+                 chunks=_chunks(handle, reader, record, len(header), name, limits))
+
+
+def _empty(name: str) -> InputError:
+    return InputError([Problem(Source(name), "the file is empty",
+                               "export the declarations again, with a header row")])
+
+
+def _bad_quotes(name: str, row: int, exc: csv.Error) -> InputError:
+    return InputError([Problem(Source(name, row=row),
+                               f"the CSV cannot be read here ({exc})",
+                               "check the quotes on this row: a value with a comma or quote "
+                               "in it must be in double quotes, with inner quotes doubled")])
+
+
+def _chunks(handle: TextIO, reader, record: int, width: int, name: str, limits: Limits
+            ) -> Iterator[tuple[list, list[int] | range]]:
+    """``(rows, record numbers)`` a chunk at a time; the file is closed at the end.
+
+    Short rows are padded with blanks; a row with more values than the header is an
+    error (the first 20 are reported together after the last chunk).
+    """
+    problems: list[Problem] = []
+    count = 0
     rows: list = []
     numbers: list[int] = []
-    record = 0
     try:
-        for fields in reader:
-            record += 1
-            if not any(f.strip() for f in fields):
-                continue  # blank row (or a row of empty cells)
-            if header is None:
-                header, header_row = tuple(fields), record
-                if len(header) > limits.max_columns:
-                    raise InputError([too_many_columns(Source(name, row=record), len(header),
-                                                       limits)])
-                continue
-            rows.append(fields)
-            numbers.append(record)
-            if len(rows) > limits.max_rows:
-                raise InputError([too_many_rows(Source(name), len(rows), limits)])
-    except csv.Error as exc:
-        raise InputError([Problem(Source(name, row=record + 1),
-                                  f"the CSV cannot be read here ({exc})",
-                                  "check the quotes on this row: a value with a comma or quote "
-                                  "in it must be in double quotes, with inner quotes doubled")]) from None
-    if header is None:
-        raise InputError([Problem(Source(name), "the file is empty",
-                                  "export the declarations again, with a header row")])
-    _rectangle(rows, numbers, header, name)
-    return Table(name, None, header, rows, numbers, header_row, False, "csv")
-
-
-def _rectangle(rows: list, numbers: list[int], header: tuple, name: str) -> None:
-    """Pad short rows with blanks; a row with more values than the header is an error."""
-    width = len(header)
-    problems = []
-    for index, fields in enumerate(rows):
-        if len(fields) == width:
-            continue
-        if len(fields) < width:
-            fields.extend([""] * (width - len(fields)))
-        elif any(f.strip() for f in fields[width:]):
-            if len(problems) < 20:
-                problems.append(Problem(
-                    Source(name, row=numbers[index]),
-                    f"this row has {len(fields)} values but the header has {width} columns",
-                    "a value with a comma in it must be in double quotes; or add the missing "
-                    "header"))
-        else:
-            del fields[width:]
+        try:
+            for fields in reader:
+                record += 1
+                if len(fields) != width:
+                    if not "".join(fields).strip():
+                        continue  # blank row (or a row of empty cells)
+                    if len(fields) < width:
+                        fields.extend([""] * (width - len(fields)))
+                    elif any(f.strip() for f in fields[width:]):
+                        if len(problems) < 20:
+                            problems.append(_too_long(name, record, len(fields), width))
+                    else:
+                        del fields[width:]
+                elif not "".join(fields).strip():
+                    continue
+                rows.append(fields)
+                numbers.append(record)
+                if len(rows) >= CHUNK_ROWS:
+                    count += len(rows)
+                    if count > limits.max_rows:
+                        raise InputError([too_many_rows(Source(name), count, limits)])
+                    if not problems:
+                        yield rows, _compact(numbers)
+                    rows, numbers = [], []
+        except csv.Error as exc:
+            raise _bad_quotes(name, record + 1, exc) from None
+    finally:
+        handle.close()
+    count += len(rows)
+    if count > limits.max_rows:
+        raise InputError([too_many_rows(Source(name), count, limits)])
     if problems:
         raise InputError(problems)
+    yield rows, _compact(numbers)
+
+
+def _too_long(name: str, record: int, values: int, width: int) -> Problem:
+    return Problem(Source(name, row=record),
+                   f"this row has {values} values but the header has {width} columns",
+                   "a value with a comma in it must be in double quotes; or add the missing "
+                   "header")
+
+
+def _compact(numbers: list[int]) -> list[int] | range:
+    """Consecutive record numbers as a range (no int objects kept per row)."""
+    if numbers and numbers[-1] - numbers[0] == len(numbers) - 1:
+        return range(numbers[0], numbers[-1] + 1)
+    return numbers

@@ -32,9 +32,10 @@ class Table(NamedTuple):
     kind: str = "table"  # "xlsx", "csv" or "json": how strict the converters are
     #: the values by column when the reader already has them so (JSON); else None
     columns: tuple | None = None
-    #: the rows in chunks, ``(rows, row_numbers)`` at a time (an xlsx sheet); ``rows`` and
-    #: ``row_numbers`` are then empty. Consumed once: see :func:`each_chunk`.
-    chunks: Iterator[tuple[list, list[int] | range]] | None = None
+    #: the rows in chunks, ``(rows, row_numbers)`` at a time (an xlsx sheet, a CSV), or
+    #: ``(records, row_numbers, columns)`` (JSON); ``rows`` and ``row_numbers`` are then
+    #: empty. Consumed once: see :func:`each_chunk`.
+    chunks: Iterator[tuple] | None = None
 
     def source(self, index: int | None = None, column: str | None = None) -> Source:
         row = None if index is None else self.row_numbers[index]
@@ -53,9 +54,11 @@ def each_chunk(table: Table) -> Iterator[tuple[list, list[int] | range, tuple | 
     if table.chunks is None:
         yield table.rows, table.row_numbers, table.columns
         return
-    for rows, numbers in table.chunks:
-        yield rows, numbers, None
-        rows = None  # not held while the next chunk is read
+    for chunk in table.chunks:
+        # (rows, numbers), or (records, numbers, columns) from a reader that has them
+        # by column already (JSON)
+        yield (*chunk, None)[:3]
+        chunk = None  # not held while the next chunk is read
 
 
 def join_numbers(parts: list) -> list[int] | range:
