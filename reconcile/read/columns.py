@@ -110,6 +110,23 @@ LINE_ALIASES = {header_key(a): f for f, aliases in LINE_COLUMNS.items() for a in
 LINE_TYPES = ("output", "clawback", "uplift", "uplift_clawback", "service_fee", "adjustment", "vat")
 
 
+def header_score(cells, aliases: dict[str, str]) -> int:
+    """How many distinct known columns a row's cells name (finding the header row).
+
+    >>> header_score(["Declarations, May 2024", "", ""], DECLARATION_ALIASES)
+    0
+    >>> header_score(["Declaration ID", "Participant ID", "state", "notes"], DECLARATION_ALIASES)
+    3
+    """
+    found = set()
+    for cell in cells:
+        if type(cell) is str and cell.strip():
+            field = aliases.get(header_key(cell))
+            if field is not None:
+                found.add(field)
+    return len(found)
+
+
 class Header:
     """A header row matched to fields: ``positions[field]`` is the column index."""
 

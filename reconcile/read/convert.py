@@ -187,10 +187,29 @@ class Converter:
         return list(map(canonical.__getitem__, texts))
 
     def report(self, table: Table, column: str, log: ProblemLog, order_column: int = 0) -> None:
-        """A problem per unreadable value (first row named, the others counted)."""
-        for value, indexes in self.where.items():
-            exc = self.bad[value]
-            report_rows(log, table, indexes, column, exc.what, exc.fix, order_column)
+        """A problem per kind of unreadable value (first row named, the others counted).
+
+        Values with the same fix are one kind: a column of dates in a form the tool
+        cannot read is one message with its first rows and the count of the rest, not
+        one line per row.
+        """
+        kinds: dict[str, list] = {}
+        for value in self.where:
+            kinds.setdefault(self.bad[value].fix, []).append(value)
+        for fix, bad_values in kinds.items():
+            if len(bad_values) == 1:
+                value = bad_values[0]
+                report_rows(log, table, self.where[value], column, self.bad[value].what, fix,
+                            order_column)
+                continue
+            indexes = sorted(i for value in bad_values for i in self.where[value])
+            first = min(bad_values, key=lambda v: self.where[v][0])
+            others = [v for v in bad_values if v is not first][:3]
+            shown = ", ".join(values.show_value(v) for v in others)
+            more = len(bad_values) - 1 - len(others)
+            what = (f"{self.bad[first].what}; {len(bad_values) - 1:,} other value(s) in this "
+                    f"column have the same problem ({shown}{' ...' if more > 0 else ''})")
+            report_rows(log, table, indexes, column, what, fix, order_column)
 
     def require(self, table: Table, column: str, log: ProblemLog, fix: str,
                 order_column: int = 0) -> None:

@@ -31,7 +31,14 @@ from typing import TextIO
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import Source
-from reconcile.read.table import Limits, Table, too_many_columns, too_many_rows
+from reconcile.read.table import (
+    HEADER_SEARCH_ROWS,
+    Limits,
+    Table,
+    best_header,
+    too_many_columns,
+    too_many_rows,
+)
 
 log = logging.getLogger("reconcile.read")
 
@@ -107,8 +114,13 @@ def _separator(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(path: Path, name: str, limits: Limits | None = None) -> Table:
-    """The header now, the rows in chunks (``table.chunks``) as the conversion asks."""
+def read_csv(path: Path, name: str, limits: Limits | None = None, header_score=None) -> Table:
+    """The header now, the rows in chunks (``table.chunks``) as the conversion asks.
+
+    ``header_score`` (cells -> how many known columns they name): the header is the best
+    of the first :data:`~reconcile.read.table.HEADER_SEARCH_ROWS` non-blank records
+    (title rows above it are skipped, with a note); without it, the first.
+    """
     limits = limits or Limits.from_environment()
     encoding = encoding_of(path, name)
     handle = path.open(encoding=encoding, newline="")
@@ -128,23 +140,40 @@ def read_csv(path: Path, name: str, limits: Limits | None = None) -> Table:
         reader = csv.reader(handle, delimiter=sep, strict=True)
         record = 0
         header: tuple | None = None
+        candidates: list[tuple[int, list]] = []
+        wanted = HEADER_SEARCH_ROWS if header_score is not None else 1
         try:
             for fields in reader:
                 record += 1
                 if "".join(fields).strip():
-                    header = tuple(fields)
-                    break
+                    candidates.append((record, fields))
+                    if len(candidates) >= wanted:
+                        break
         except csv.Error as exc:
             raise _bad_quotes(name, record + 1, exc) from None
-        if header is None:
+        if not candidates:
             raise _empty(name)
+        at = best_header([c for _, c in candidates], header_score) if header_score else 0
+        header_row, header = candidates[at][0], tuple(candidates[at][1])
+        pending = candidates[at + 1:]
+        notes = (f"{name}: {at} row(s) above the header (row {header_row}) skipped, as a "
+                 "title",) if at else ()
         if len(header) > limits.max_columns:
             raise InputError([too_many_columns(Source(name, row=record), len(header), limits)])
     except BaseException:
         handle.close()
         raise
-    return Table(name, None, header, [], [], record, False, "csv",
-                 chunks=_chunks(handle, reader, record, len(header), name, limits))
+    return Table(name, None, header, [], [], header_row, False, "csv",
+                 chunks=_chunks(handle, _numbered(pending, reader, record), len(header), name,
+                                limits), notes=notes)
+
+
+def _numbered(pending: list[tuple[int, list]], reader, record: int):
+    """(record number, fields): the records read ahead looking for the header, then the rest."""
+    yield from pending
+    for fields in reader:
+        record += 1
+        yield record, fields
 
 
 def _empty(name: str) -> InputError:
@@ -159,7 +188,7 @@ def _bad_quotes(name: str, row: int, exc: csv.Error) -> InputError:
                                "in it must be in double quotes, with inner quotes doubled")])
 
 
-def _chunks(handle: TextIO, reader, record: int, width: int, name: str, limits: Limits
+def _chunks(handle: TextIO, records, width: int, name: str, limits: Limits
             ) -> Iterator[tuple[list, list[int] | range]]:
     """``(rows, record numbers)`` a chunk at a time; the file is closed at the end.
 
@@ -170,10 +199,10 @@ def _chunks(handle: TextIO, reader, record: int, width: int, name: str, limits: 
     count = 0
     rows: list = []
     numbers: list[int] = []
+    record = 0
     try:
         try:
-            for fields in reader:
-                record += 1
+            for record, fields in records:
                 if len(fields) != width:
                     if not "".join(fields).strip():
                         continue  # blank row (or a row of empty cells)

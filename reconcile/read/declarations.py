@@ -190,6 +190,8 @@ class FileDeclarations(NamedTuple):
     fields: frozenset[str]
     kind: str
     covers: frozenset[tuple[str, int, str]] | None = None
+    #: what reading it noticed (title rows, the sheet found by its headers, totals rows)
+    notes: tuple[str, ...] = ()
 
 
 def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tuple[Declaration, ...]:
@@ -224,7 +226,9 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
                   for field in present}
     columns: dict[str, list] = {field: [] for field in present}
     numbers = []
-    for rows, row_numbers, by_column in each_chunk(table):
+    notes = list(table.notes)
+    for rows, row_numbers, by_column in _without_footer(each_chunk(table), table, header,
+                                                        notes):
         if not len(row_numbers):
             continue
         numbers.append(row_numbers)
@@ -242,7 +246,8 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
     if not n and named is not None:
         # DfE writes the header alone for a statement with no line items: the report
         # still says the statement had none
-        return FileDeclarations((), frozenset(present), table.kind, frozenset({named}))
+        return FileDeclarations((), frozenset(present), table.kind, frozenset({named}),
+                                tuple(notes))
     if not n:
         raise _no_rows(table)
     for field in present:
@@ -281,9 +286,64 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
                            for d in declarations if d.statement_name) | (
             frozenset({named}) if named else frozenset())
     if len(set(ids)) == len(ids):
-        return FileDeclarations(tuple(declarations), fields, table.kind, covers)
+        return FileDeclarations(tuple(declarations), fields, table.kind, covers, tuple(notes))
     return FileDeclarations(tuple(_merge_repeats(declarations, table, header, log, vocabulary)),
-                            fields, table.kind, covers)
+                            fields, table.kind, covers, tuple(notes))
+
+
+#: the words of a totals or count row at the foot of a provider's export
+_FOOTER_WORD = re.compile(r"^(grand\s+|sub\s*)?(totals?|count|sum)\s*:?$", re.IGNORECASE)
+_NUMBER = re.compile(r"^£?\s*-?[\d,]+(\.\d+)?$")
+#: at most this many rows at the foot of a table are taken for totals rows
+_FOOTER_ROWS = 5
+
+
+def _footer_word(value: object) -> bool:
+    return type(value) is str and bool(_FOOTER_WORD.match(value.strip()))
+
+
+def _is_footer(row, id_at: int, participant_at: int | None) -> bool:
+    """A totals row: no declaration id or participant (blank, or 'Total', 'Count'), and a
+    word like that or a number elsewhere."""
+    def cell(i: int | None) -> object:
+        return row[i] if i is not None and i < len(row) else ""
+
+    if not all(values.is_blank(cell(i)) or cell(i) == "" or _footer_word(cell(i))
+               for i in (id_at, participant_at)):
+        return False
+    return any(_footer_word(c) or (isinstance(c, (int, float)) and not isinstance(c, bool))
+               or (type(c) is str and bool(_NUMBER.match(c.strip()))) for c in row)
+
+
+def _without_footer(chunks, table: Table, header: Header, notes: list[str]):
+    """The chunks, less the totals rows at the foot of a spreadsheet or CSV (with a note).
+
+    The last chunk is held back until the table ends, so only its foot is looked at.
+    """
+    id_at = header.positions.get("declaration_id")
+    if table.kind == "json" or id_at is None:
+        yield from chunks
+        return
+    participant_at = header.positions.get("participant_id")
+    held = None
+    for chunk in chunks:
+        if held is not None:
+            yield held
+        held = chunk
+    if held is None:
+        return
+    rows, numbers, by_column = held
+    cut = len(rows)
+    while cut and len(rows) - cut < _FOOTER_ROWS and _is_footer(rows[cut - 1], id_at,
+                                                                participant_at):
+        cut -= 1
+    if cut < len(rows):
+        skipped = ", ".join(str(n) for n in list(numbers)[cut:])
+        where = f"{table.file}" + (f", sheet {table.sheet}" if table.sheet else "")
+        notes.append(f"{where}: row(s) {skipped} at the foot skipped as totals (no "
+                     "declaration id)")
+        rows, numbers = rows[:cut], numbers[:cut]
+    yield rows, numbers, by_column
 
 
 _REQUIRED_FIX = {

@@ -174,14 +174,21 @@ def open_table(path: Path, sheet: str, *, limits: Limits | None = None,
     ``sheet_required``: the sheet was named by the user (``--sheet``): a workbook
     without it is an error naming its sheets.
     """
+    from reconcile.read.columns import DECLARATION_ALIASES, header_score
+
     limits = limits or Limits.from_environment()
     name = str(path)
     kind = check_file(path, name, "declarations")
+
+    def score(cells) -> int:  # the header row: the one naming most declaration columns
+        return header_score(cells, DECLARATION_ALIASES)
+
     if kind == "xlsx":
         from reconcile.read.xlsx import stream_sheet
 
         # rows in chunks: a sheet can be big
-        return stream_sheet(path, name, sheet, limits, required=sheet_required)
+        return stream_sheet(path, name, sheet, limits, required=sheet_required,
+                            header_score=score)
     if path.stat().st_size > limits.max_text_bytes:
         raise _fail(name, f"the file is {path.stat().st_size / 1024 ** 2:,.0f} MB, more than the "
                           f"limit of {limits.max_text_bytes / 1024 ** 2:,.0f} MB",
@@ -189,7 +196,7 @@ def open_table(path: Path, sheet: str, *, limits: Limits | None = None,
     if kind == "csv":
         from reconcile.read.csvfile import read_csv
 
-        return read_csv(path, name, limits)
+        return read_csv(path, name, limits, header_score=score)
     from reconcile.read.apijson import read_declarations_json
 
     return read_declarations_json(path, name, limits)

@@ -131,6 +131,9 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
         read = read_declaration_file(Path(file.path), vocabulary, dfe_statements=statements,
                                      limits=limits, defer_cohort=True, sheet=sheet)
         per_file.append((file.path, read.declarations))
+        for note in read.notes:
+            say(f"note: {note}")
+        notes.extend(read.notes)
         kinds[file.path] = read._replace(declarations=())
         if len(declaration_files) > 1:
             notes.append(f"{file.path}: {len(read.declarations):,} declaration(s)")

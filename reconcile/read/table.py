@@ -36,6 +36,9 @@ class Table(NamedTuple):
     #: ``(records, row_numbers, columns)`` (JSON); ``rows`` and ``row_numbers`` are then
     #: empty. Consumed once: see :func:`each_chunk`.
     chunks: Iterator[tuple] | None = None
+    #: what reading the file noticed (title rows skipped above the header, the sheet
+    #: found by its headers), for the Rules sheet and the progress output
+    notes: tuple[str, ...] = ()
 
     def source(self, index: int | None = None, column: str | None = None) -> Source:
         row = None if index is None else self.row_numbers[index]
@@ -111,6 +114,26 @@ class Limits(NamedTuple):
                 except ValueError:
                     pass
         return cls(**values)
+
+
+#: how far down a sheet or CSV the header row is looked for (title rows above it)
+HEADER_SEARCH_ROWS = 20
+
+
+def best_header(candidates: list, score) -> int:
+    """The index of the header among the first rows: the row whose cells name the most
+    known columns (at least 3), else the first row.
+
+    >>> best_header([("Declarations of May",), ("id", "state", "cohort")],
+    ...             lambda cells: sum(c in ("id", "state", "cohort") for c in cells))
+    1
+    """
+    best, best_score = 0, 2
+    for index, cells in enumerate(candidates[:HEADER_SEARCH_ROWS]):
+        found = score(cells)
+        if found > best_score:
+            best, best_score = index, found
+    return best
 
 
 def too_many_rows(source: Source, rows: int, limits: Limits) -> Problem:

@@ -15,6 +15,8 @@ than the distinct values.
 datetime.datetime(2023, 10, 1, 8, 30, tzinfo=datetime.timezone.utc)
 >>> parse_datetime("01/10/2023")
 datetime.datetime(2023, 10, 1, 0, 0, tzinfo=datetime.timezone.utc)
+>>> parse_datetime("06 Mar 2025") == parse_datetime("6-Mar-25") == parse_datetime("06/03/2025")
+True
 >>> parse_datetime(45200.5)
 datetime.datetime(2023, 10, 1, 12, 0, tzinfo=datetime.timezone.utc)
 >>> parse_bool(" Yes "), parse_bool(0.0), parse_bool("")
@@ -158,8 +160,18 @@ _ISO_LIKE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
     r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$")
 
-_DATE_FIX = ("write the date as 2023-10-01 (or 2023-10-01T09:30:00Z, or 01/10/2023 "
-             "day/month/year), or make it an Excel date cell")
+# "06 Mar 2025", "6 March 2025", "6-Mar-25", "06-Mar-2025": how Excel and UK exports
+# write a date as text (day, English month name, year of 2 or 4 digits; 25 is 2025)
+_NAMED_MONTH_DATE = re.compile(
+    r"(\d{1,2})[ \-/]+([A-Za-z]{3,9})\.?,?[ \-/]+(\d{4}|\d{2})"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_MONTHS = {name: number for number, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+    ("oct", "october"), ("nov", "november"), ("dec", "december")), 1) for name in names}
+
+_DATE_FIX = ("write the date as 2023-10-01 (or 2023-10-01T09:30:00Z, 01/10/2023 "
+             "day/month/year, or 01 Oct 2023), or make it an Excel date cell")
 
 
 def _from_serial(serial: int | float) -> dt.datetime:  # an Excel day number (a date, not money)
@@ -201,6 +213,14 @@ def _parse_date_text(text: str) -> dt.datetime:
                 raise BadValue(f"{text!r} has an impossible time zone offset", _DATE_FIX)
             moment = moment.replace(tzinfo=dt.timezone(sign * offset))
         return moment.astimezone(UTC)
+    match = _NAMED_MONTH_DATE.match(text)
+    if match:
+        day, month_name, year, hour, minute, second = match.groups()
+        month = _MONTHS.get(month_name.lower())
+        if month is not None:
+            full_year = int(year) + 2000 if len(year) == 2 else int(year)
+            return _build(text, full_year, month, int(day), int(hour or 0), int(minute or 0),
+                          int(second or 0))
     match = _UK_DATE.match(text)
     if match:
         day, month, year, hour, minute, second = match.groups()

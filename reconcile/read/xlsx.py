@@ -53,7 +53,15 @@ from reconcile.errors import InputError, Problem
 from reconcile.model import Source
 from reconcile.read.columns import column_letter
 from reconcile.read.guard import check_zip
-from reconcile.read.table import Limits, Table, join_numbers, too_many_columns, too_many_rows
+from reconcile.read.table import (
+    HEADER_SEARCH_ROWS,
+    Limits,
+    Table,
+    best_header,
+    join_numbers,
+    too_many_columns,
+    too_many_rows,
+)
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -266,9 +274,29 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
     return table._replace(rows=rows, row_numbers=join_numbers(numbers), chunks=None)
 
 
+def _sheet_by_headers(book, names: list[str], wanted: str | None, score) -> str | None:
+    """The sheet whose first rows hold the best header (at least 3 known columns), when
+    the workbook has no sheet named ``wanted`` and its first sheet's header is not one."""
+    def best(sheet_name: str) -> int:
+        try:
+            rows = list(islice(book.get_sheet_by_name(sheet_name).iter_rows(),
+                               HEADER_SEARCH_ROWS))
+        except _CALAMINE_ERRORS:
+            return 0
+        return max((score(r) for r in rows), default=0)
+
+    if len(names) < 2 or (wanted and any(n.strip().lower() == wanted.lower() for n in names)):
+        return None
+    if best(names[0]) >= 3:
+        return None
+    scored = [(best(n), -i, n) for i, n in enumerate(names[1:], 1)]
+    found = max(scored)
+    return found[2] if found[0] >= 3 else None
+
+
 def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
                  book=None, parts=None, required: bool = False,
-                 chunk_rows: int | None = None) -> Table:
+                 chunk_rows: int | None = None, header_score=None) -> Table:
     """The sheet ``wanted`` (case-insensitive; else the first sheet) as a Table read in chunks.
 
     The header is found now (problems with the sheet itself raise here); the data
@@ -284,7 +312,14 @@ def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
         raise _fail(Source(name), f"the workbook has no sheet named {wanted!r} "
                                   f"(its sheets: {', '.join(repr(n) for n in names)})",
                     f"name the sheet {wanted!r} (or use the template: reconcile template)")
-    sheet_name = _choose_sheet(names, wanted, Source(name))
+    notes: list[str] = []
+    by_headers = (_sheet_by_headers(book, names, wanted, header_score)
+                  if header_score is not None and not required else None)
+    sheet_name = by_headers or _choose_sheet(names, wanted, Source(name))
+    if by_headers:
+        notes.append(f"{name}: the declarations were read from sheet {by_headers!r}, found by "
+                     f"its headers (the workbook has no sheet {wanted!r}; --sheet NAME "
+                     "chooses another)")
     source = Source(name, sheet_name)
     part = (parts or {}).get(sheet_name)
     scan: Future | None = None
@@ -308,8 +343,13 @@ def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
         header = None
         for rows, numbers, empties in chunks:
             if len(numbers):
-                header, header_row = tuple(rows[0]), numbers[0]
-                first = (rows[1:], numbers[1:], empties - rows[0].count(""))
+                at = best_header(rows, header_score) if header_score is not None else 0
+                header, header_row = tuple(rows[at]), numbers[at]
+                first = (rows[at + 1:], numbers[at + 1:],
+                         empties - sum(r.count("") for r in rows[:at + 1]))
+                if at:
+                    notes.append(f"{name}, sheet {sheet_name}: {at} row(s) above the header "
+                                 f"(row {header_row}) skipped, as a title")
                 break
         if header is None:
             raise _fail(source, "the sheet is empty",
@@ -321,7 +361,7 @@ def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
     merged = [r for r in (sheet.merged_cell_ranges or ()) if r[1][0] + 1 >= header_row]
     check = _SheetCheck(path, source, part, scan, stop, merged)
     return Table(name, sheet_name, header, [], [], header_row, True, "xlsx",
-                 chunks=_checked(first, chunks, check))
+                 chunks=_checked(first, chunks, check), notes=tuple(notes))
 
 
 class _SheetCheck(NamedTuple):

@@ -163,8 +163,8 @@ def test_a_converter_fed_in_chunks_reports_like_one_conversion(monkeypatch):
     converter.report(table, "cohort", log)
     assert fed == expected == [2022, None, 2023, None, 2022, None, None]
     assert [str(p) for p in log.sorted()] == [str(p) for p in whole.sorted()] == [
-        "d.csv, row 3, column cohort: 'x' is not a whole number (the same in rows 5, 8) — "
-        "write a whole number, e.g. 2022",
-        "d.csv, row 7, column cohort: 'y' is not a whole number — write a whole number, "
-        "e.g. 2022"]
+        # one problem repeated down a column is one message: the first rows, the rest counted
+        "d.csv, row 3, column cohort: 'x' is not a whole number; 1 other value(s) in this "
+        "column have the same problem ('y') (the same in rows 5, 7, 8) — write a whole "
+        "number, e.g. 2022"]
     assert converter.unreadable == {1, 3, 5, 6} and converter.blank == []

@@ -178,16 +178,17 @@ def test_every_bad_cell_is_reported_at_once_grouped_by_value(tmp_path, vocabular
 
 def test_problems_stop_at_the_limit_with_a_count_of_the_rest(tmp_path, vocabulary):
     lines = [HEADER]
-    # 250 different bad dates: 250 problems, of which 199 are listed and one line counts 51
-    lines += [f"d-{i} | p-{i} | ecf-induction | started | 2022-13-{i % 28 + 1:02d}x{i} | paid | 2022"
-              for i in range(250)]
+    # 250 declaration ids each given twice: 250 problems, of which 199 are listed and one
+    # line counts 51
+    lines += [f"d-{i} | p-{i} | ecf-induction | started | 2022-10-01 | paid | 2022"
+              for i in range(250) for _ in range(2)]
     path = write_csv(tmp_path / "decl.csv", "\n".join(lines))
     with pytest.raises(InputError) as caught:
         read_declarations(path, vocabulary)
     problems = caught.value.problems
     assert len(problems) == 200
     assert "... and 51 more problem(s)" in problems[-1].what
-    assert "row 2," in str(problems[0])
+    assert "row 3," in str(problems[0])  # the second copy of d-0
 
 
 def test_blank_rows_and_unknown_columns_are_ignored(tmp_path, vocabulary):
