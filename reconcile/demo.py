@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from reconcile import money
 from reconcile.errors import Problem, UsageError
 from reconcile.findings import Finding
 from reconcile.model import Source
+from reconcile.pipeline import RunOptions, run
 
 #: the files of the bundled sample the demo needs (samples/__init__.py describes them)
 DECLARATIONS = "declarations.xlsx"
@@ -166,38 +166,21 @@ def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Pat
     return "\n".join(lines)
 
 
-def run_demo(out_dir: Path, engine: str = "auto", quiet: bool = False) -> int:
-    """Run the whole job on the bundled sample; write into ``out_dir``; print a summary."""
-    from reconcile.jsonout import result_json
-    from reconcile.outputs import Outputs, dump_json
-    from reconcile.pipeline import Progress, RunOptions, run
-    from reconcile.report import build_workbook
-    from reconcile.write import write_workbook
-
+def run_demo(out_dir: Path, engine: str = "auto", quiet: bool = False) -> str:
+    """Run the whole job on the bundled sample, writing into ``out_dir``; the summary."""
     files = _sample_files(samples_dir())
     manifest = read_manifest(files[MANIFEST])
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError([Problem(Source(str(out_dir)), "this is a file, not a folder",
                                   "give --out a folder name")])
-    options = RunOptions(
+    workbook, result_file = out_dir / "reconciliation.xlsx", out_dir / "result.json"
+    result = run(RunOptions(
         declarations=files[DECLARATIONS], dfe_statements=files[DFE_STATEMENTS],
         contracts=(files[CONTRACTS],), engine=engine,
         # the sample is "as at" a fixed date, so the demo's result never changes
         as_of=dt.date.fromisoformat(manifest["generator"]["as_of"]),
-        quiet=quiet, with_split=True)
-    result = run(options)
-    progress = Progress(quiet)
-    with progress.stage("report", "building the workbook"):
-        book = build_workbook(result)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    workbook, result_file = out_dir / "reconciliation.xlsx", out_dir / "result.json"
-    outputs = Outputs()
-    outputs.file(workbook, lambda tmp: write_workbook(book, tmp))
-    outputs.text(result_file, lambda: dump_json(result_json(result)))
-    with progress.stage("write", f"writing {workbook} and {result_file}"):
-        outputs.commit()
-    sheets = tuple(sheet.name for sheet in getattr(book, "sheets", ()))
-    print(summarise(result, manifest, files, (workbook, result_file), sheets))
-    sys.stdout.flush()
-    return 0
+        quiet=quiet, with_split=True, workbook=workbook, json_out=result_file,
+        out_dir=out_dir))
+    sheets = tuple(sheet.name for sheet in result.workbook.sheets) if result.workbook else ()
+    return summarise(result, manifest, files, (workbook, result_file), sheets)

@@ -12,8 +12,6 @@ from typing import NamedTuple
 
 from reconcile.model import Source
 
-EXIT_BAD_INPUT = 2
-
 #: how many problems one error prints before summarising the rest
 PROBLEM_LIMIT = 200
 
@@ -32,9 +30,8 @@ class Problem(NamedTuple):
 
 
 class ReconcileError(Exception):
-    """Cannot continue. Carries every problem found, not just the first."""
+    """Cannot continue (the command line exits 2). Carries every problem found."""
 
-    exit_code = EXIT_BAD_INPUT
     kind = "error"
 
     def __init__(self, problems: list[Problem] | tuple[Problem, ...] | str):

@@ -66,6 +66,11 @@ class Outputs:
     def __init__(self) -> None:
         self._jobs: list[tuple[Path | None, object]] = []
         self._text_jobs: set[int] = set()
+        self._folders: list[Path] = []
+
+    def folder(self, path: Path | str) -> None:
+        """A folder the outputs go into, created (with its parents) only when committed."""
+        self._folders.append(Path(path))
 
     def text(self, path: Path | str, text: str | Callable[[], str]) -> None:
         """A text file (or standard output when ``path`` is ``-``); text may be deferred."""
@@ -89,10 +94,20 @@ class Outputs:
         """A file made by ``render(temp_path)``, e.g. an xlsxwriter workbook."""
         self._jobs.append((Path(path), render))
 
+    def paths(self) -> tuple[Path | None, ...]:
+        """Every output's path, in the order they are written (None: standard output)."""
+        return tuple(path for path, _ in self._jobs)
+
     def check_writable(self) -> None:
         """Fail before any work is written if an output folder does not exist."""
         problems = []
+        for folder in self._folders:
+            if folder.exists() and not folder.is_dir():
+                problems.append(Problem(Source(str(folder)), "this is a file, not a folder",
+                                        "give a folder name"))
         for path, _ in self._jobs:
+            if path is not None and path.parent in self._folders:
+                continue  # made by commit
             if path is not None and not path.parent.exists():
                 problems.append(Problem(Source(str(path)), "the folder does not exist",
                                         f"create {path.parent} first or choose another path"))
@@ -102,11 +117,16 @@ class Outputs:
         if problems:
             raise UsageError(problems)
 
-    def commit(self) -> None:
+    def commit(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Write every output; ``progress(done, total)`` counts the files as they go."""
         self.check_writable()
+        for folder in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
         done: list[tuple[Path, Path]] = []
         try:
-            for path, job in self._jobs:
+            for n, (path, job) in enumerate(self._jobs):
+                if progress is not None:
+                    progress(n, len(self._jobs))
                 if path is None:
                     sys.stdout.write(job if isinstance(job, str) else job())
                     sys.stdout.flush()
@@ -122,6 +142,8 @@ class Outputs:
                     tmp.write_text(job(), encoding="utf-8")
                 else:
                     job(tmp)
+            if progress is not None:
+                progress(len(self._jobs), len(self._jobs))
             mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; outputs are ordinary files
             for tmp, path in done:
                 os.chmod(tmp, mode)

@@ -1,15 +1,21 @@
-"""The only orchestrator: read -> validate -> evaluate rules -> calculate -> compare -> report -> write.
+"""The only orchestrator: rules -> read -> evaluate -> calculate -> compare -> split ->
+report -> json -> write.
 
 Each stage takes data and returns data plus findings; findings pile up in the
-:class:`RunResult` instead of being raised. A :class:`~reconcile.errors.ReconcileError`
-(bad input, bad rules, bad usage) stops the run before anything is written:
-outputs are committed together at the very end (:mod:`reconcile.outputs`).
+:class:`~reconcile.result.RunResult` instead of being raised. A
+:class:`~reconcile.errors.ReconcileError` (bad input, bad rules, bad usage) stops the
+run before anything is written: the outputs the options ask for are committed
+together at the very end (:mod:`reconcile.outputs`), after every other stage.
 
-The ``command_*`` functions are what the CLI calls; each returns the exit status.
+Every caller sequences a run through :func:`run`: the command line (``run``,
+``expected``, ``split``, ``explain``, ``demo``), and whatever else needs a run. Each
+stage's time is recorded in ``RunResult.timings``; an optional callback hears every
+stage start and end (:class:`~reconcile.result.ProgressEvent`), e.g. for a progress
+bar; without one, progress lines go to standard error unless ``options.quiet``.
 
-Example (what ``reconcile expected`` does)::
+Example (what ``reconcile expected --json out.json`` does)::
 
-    result = run(RunOptions(declarations=Path("decl.csv")))
+    result = run(RunOptions(declarations=Path("decl.csv"), json_out=Path("out.json")))
     print(result.calculation.statements[0].total)
 """
 
@@ -18,157 +24,139 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
 
-from reconcile.errors import Problem, UsageError
-from reconcile.findings import Finding, Severity, sort_key
+from reconcile.calculate import calculate
+from reconcile.compare import Comparison, compare
+from reconcile.findings import Finding, sort_key
+from reconcile.jsonout import result_json
 from reconcile.outputs import Outputs
+from reconcile.coverage import not_comparable
+from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, PARTICIPANTS, expand_inputs
+from reconcile.read.inputs import read_inputs
+from reconcile.errors import Problem, UsageError
+from reconcile.model import Source
+from reconcile.remittance import remittance_workbooks, split_workbook
+from reconcile.report import build_workbook
+from reconcile.result import STAGES, ProgressCallback, ProgressEvent, RunOptions, RunResult
+from reconcile.rulebook.evaluate import evaluate
+from reconcile.rulebook.load import load_rulebook
+from reconcile.scope import check_contracts, notices_in_scope, statements_in_scope
+from reconcile.sheets import Workbook
+from reconcile.split import SplitResult, split_json, split_payments
+from reconcile.write import write_workbook
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
-
-
-class RunOptions(NamedTuple):
-    """What a run reads and how. ``declarations`` and ``dfe_statements`` are files or
-    folders, each may be several (a single path is accepted too)."""
-
-    declarations: tuple[Path, ...]
-    dfe_statements: tuple[Path, ...] = ()
-    #: DfE's v3 participants pages (GET /api/v3/participants/ecf): files or folders
-    participants: tuple[Path, ...] = ()
-    #: the provider of a v3 API statements list (and of this run: others' declarations
-    #: are left out)
-    lead_provider: str | None = None
-    #: the workbook sheet holding the declarations (default: found by its headers)
-    sheet: str | None = None
-    rules_dir: Path | None = None
-    contracts: tuple[Path, ...] = ()
-    engine: str = "auto"
-    as_of: dt.date | None = None
-    quiet: bool = True
-    with_split: bool = False
-    tolerance: Decimal = Decimal("0.00")
+__all__ = ["STAGES", "ProgressEvent", "RunOptions", "RunResult", "input_paths",
+           "print_progress", "run"]
 
 
-class RunResult(NamedTuple):
-    options: RunOptions
-    rulebook: Any
-    declarations: tuple
-    dfe_statements: tuple
-    evaluation: Any
-    calculation: Any
-    comparison: Any | None
-    split: Any | None
-    findings: tuple[Finding, ...]
-    timings: tuple[tuple[str, float], ...]
-    #: every input file read: role, path, SHA-256 (reconcile.inputfiles.identify_file)
-    inputs: tuple = ()
-    #: what the reading noticed (files of identical content, declarations per file)
-    notes: tuple[str, ...] = ()
-    #: notices about DfE's reference data (statement calendar, schedules) for the
-    #: cohorts in scope: shown once, on the Rules sheet, not as findings
-    notices: tuple[Finding, ...] = ()
+def print_progress(event: ProgressEvent) -> None:
+    """The progress lines on standard error: one when a stage starts, one when it ends.
 
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
+    ``reconcile: <stage> done in <seconds>s`` is also what ``make bench`` reads.
+    """
+    if event.finished:
+        print(f"reconcile: {event.stage} done in {event.seconds:.2f}s", file=sys.stderr,
+              flush=True)
+    elif event.note:
+        print(f"reconcile: {event.note}", file=sys.stderr, flush=True)
+    elif event.done is None:
+        detail = f" {event.detail}" if event.detail else ""
+        print(f"reconcile: {event.stage}{detail} ...", file=sys.stderr, flush=True)
 
 
-class Progress:
-    """Stage timings, and progress lines on standard error unless quiet."""
+Tick = Callable[[int, int], None]
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+
+class _Stages:
+    """Times each stage and tells the progress callback."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
         self.timings: list[tuple[str, float]] = []
 
-    def say(self, text: str) -> None:
-        """One progress line (e.g. each input file as it is read)."""
-        if not self.quiet:
-            print(f"reconcile: {text}", file=sys.stderr, flush=True)
+        self.current = ""
+
+    def _tell(self, event: ProgressEvent) -> None:
+        if self.callback is not None:
+            self.callback(event)
+
+    def note(self, text: str) -> None:
+        """One line of news within the current stage (e.g. each input file read)."""
+        self._tell(ProgressEvent(self.current, "", note=text))
 
     @contextmanager
-    def stage(self, name: str, detail: str = ""):
+    def stage(self, name: str, detail: str = "") -> Iterator[Tick]:
+        """``with stages.stage("write", ...) as tick:`` ... ``tick(done, total)``."""
+        assert name in STAGES, name
         start = time.perf_counter()
-        if not self.quiet:
-            print(f"reconcile: {name}{' ' + detail if detail else ''} ...", file=sys.stderr,
-                  flush=True)
-        yield
+        self.current = name
+        self._tell(ProgressEvent(name, detail))
+
+        def tick(done: int, total: int) -> None:
+            self._tell(ProgressEvent(name, detail, done, total))
+
+        yield tick
         took = time.perf_counter() - start
         self.timings.append((name, took))
-        if not self.quiet:
-            print(f"reconcile: {name} done in {took:.2f}s", file=sys.stderr, flush=True)
+        self._tell(ProgressEvent(name, detail, seconds=took))
 
 
-def input_paths(value: object) -> tuple[Path, ...]:
-    """A run's paths of one input: none, one path, or several."""
-    if value is None:
-        return ()
-    if isinstance(value, (str, Path)):
-        return (Path(value),)
-    return tuple(Path(v) for v in value)  # type: ignore[attr-defined]
+def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunResult:
+    """Every stage in order; builds and writes what ``options`` asks for.
 
-
-def run(options: RunOptions) -> RunResult:
-    """Every stage in order; returns the whole result (nothing is written here)."""
-    from reconcile.calculate import calculate
-    from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, expand_inputs
-    from reconcile.read.inputs import read_inputs
-    from reconcile.rulebook.evaluate import evaluate
-    from reconcile.rulebook.load import load_rulebook
-    from reconcile.scope import check_contracts, notices_in_scope, statements_in_scope
-
-    from reconcile.inputfiles import PARTICIPANTS
-
+    ``progress`` hears every stage (default: :func:`print_progress` unless
+    ``options.quiet``). Bad input raises :class:`~reconcile.errors.ReconcileError`
+    before anything is written.
+    """
+    if progress is None and not options.quiet:
+        progress = print_progress
+    stages = _Stages(progress)
     options = options._replace(declarations=input_paths(options.declarations),
                                dfe_statements=input_paths(options.dfe_statements),
                                participants=input_paths(options.participants))
-    progress = Progress(options.quiet)
-    as_of = options.as_of or dt.date.today()
     declaration_files = expand_inputs(options.declarations, DECLARATIONS)
     dfe_files = expand_inputs(options.dfe_statements, DFE_STATEMENTS)
     participant_files = expand_inputs(options.participants, PARTICIPANTS)
-    with progress.stage("rules", "loading the rulebook"):
+    _check_output_paths(options)  # before the work, not after it
+    as_of = options.as_of or dt.date.today()
+    with stages.stage("rules", "loading the rulebook"):
         # the bundled rules' example contracts are not the user's: a run's contracts
         # are the ones given (--contracts, or --rules DIR/contracts)
         rulebook = load_rulebook(options.rules_dir, options.contracts, example_contracts=False)
     count = len(declaration_files) + len(dfe_files) + len(participant_files)
-    with progress.stage("read", f"{count} input file(s)"):
+    with stages.stage("read", f"{count} input file(s)"):
         # DfE's statements first: a declaration without a cohort (the v3 API has none)
         # takes it from the statement it is attached to.
         inputs = read_inputs(declaration_files, dfe_files, rulebook.vocabulary,
                              participants=participant_files, calendar=rulebook.calendar,
                              lead_provider=options.lead_provider, sheet=options.sheet,
-                             say=progress.say)
+                             say=stages.note)
         declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
         check_contracts(declarations, rulebook)  # a provider without a contract: exit 2
         dfe_statements, out_of_scope = statements_in_scope(dfe_statements, declarations)
         notes = (*rulebook.notes, *inputs.notes, *((out_of_scope,) if out_of_scope else ()))
-    with progress.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
+    with stages.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
         evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
-    with progress.stage("calculate", "expected payments per statement"):
+    with stages.stage("calculate", "expected payments per statement"):
         calculation = calculate(declarations, evaluation, rulebook, dfe_statements,
                                 as_of=as_of)
-    comparison = None
+    comparison: Comparison | None = None
     coverage_findings: tuple[Finding, ...] = ()
     if dfe_statements:
-        from reconcile.compare import compare
-        from reconcile.coverage import not_comparable
-
         # assurance reports alone: only statements whose earlier ones are covered
         uncovered, note = not_comparable(calculation.statements, inputs.coverage)
         coverage_findings = (note,) if note is not None else ()
-        with progress.stage("compare", "expected against DfE"):
+        with stages.stage("compare", "expected against DfE"):
             comparison = compare(calculation, dfe_statements, rulebook,
                                  declarations=declarations, tolerance=options.tolerance,
                                  not_compared_keys=uncovered)
-    split_result = None
+    split_result: SplitResult | None = None
     if options.with_split:
-        from reconcile.split import split_payments
-
-        with progress.stage("split", "delivery-partner shares"):
+        with stages.stage("split", "delivery-partner shares"):
             split_result = split_payments(calculation, declarations, rulebook)
     findings = [*inputs.findings, *evaluation.findings, *calculation.findings,
                 *coverage_findings]
@@ -181,170 +169,77 @@ def run(options: RunOptions) -> RunResult:
         findings.extend(f for f in split_result.findings
                         if f.code != "SPLIT_NO_DELIVERY_PARTNER")
     findings.sort(key=sort_key)
-    return RunResult(options, rulebook, declarations, dfe_statements, evaluation, calculation,
-                     comparison, split_result, tuple(findings), tuple(progress.timings),
-                     inputs.files, notes, notices_in_scope(rulebook.findings, declarations))
+    result = RunResult(options, rulebook, declarations, dfe_statements, evaluation,
+                       calculation, comparison, split_result, tuple(findings), (),
+                       inputs=inputs.files, notes=notes,
+                       notices=notices_in_scope(rulebook.findings, declarations))
+    if options.with_report or options.workbook is not None:
+        with stages.stage("report", "building the workbook"):
+            result = result._replace(workbook=build_workbook(result))
+    if options.with_json or options.json_out is not None:
+        with stages.stage("json", "the JSON result"):
+            result = result._replace(json=result_json(result))
+    outputs = _outputs(result)
+    if outputs.paths():
+        with stages.stage("write", "writing " + " and ".join(
+                str(path or "standard output") for path in outputs.paths())) as tick:
+            outputs.commit(tick)
+    return result._replace(timings=tuple(stages.timings))
 
 
-def _exit_status(result: RunResult) -> int:
-    return EXIT_FINDINGS if result.has_errors else EXIT_OK
+def input_paths(value: Path | str | tuple[Path, ...] | None) -> tuple[Path, ...]:
+    """A run's paths of one input: none, one path, or several."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, Path)):
+        return (Path(value),)
+    return tuple(Path(v) for v in value)
 
 
-def _summary(result: RunResult) -> str:
-    from collections import Counter
-
-    from reconcile.compare import without_dfe
-    from reconcile.providers import console_lines
-
-    by_severity = Counter(f.severity.value for f in result.findings)
-    parts = [f"{len(result.calculation.statements)} statement(s)",
-             f"{len(result.declarations):,} declaration(s)",
-             ", ".join(f"{by_severity.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
-    # several providers: the ones that differ most lead (reconcile.providers)
-    leading = console_lines(result.comparison or without_dfe(result.calculation),
-                            result.findings)
-    return "\n".join([*leading, "reconcile: " + "; ".join(parts)])
-
-
-def _options(**options) -> RunOptions:
-    as_of = options.get("as_of")
-    return RunOptions(
-        declarations=input_paths(options["declarations"]),
-        dfe_statements=input_paths(options.get("dfe_statements")),
-        participants=input_paths(options.get("participants")),
-        lead_provider=options.get("lead_provider") or None,
-        sheet=options.get("sheet") or None,
-        rules_dir=options.get("rules_dir"),
-        contracts=tuple(options.get("contracts") or ()),
-        engine=options.get("engine") or "auto",
-        as_of=as_of.date() if isinstance(as_of, dt.datetime) else as_of,
-        quiet=options.get("quiet", False) or str(options.get("json_out")) == "-",
-        tolerance=options.get("tolerance") or Decimal("0.00"),
-    )
+def _check_output_paths(options: RunOptions) -> None:
+    """Fail before any work when an output cannot be written where it is asked for."""
+    folder = options.remittances
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise UsageError([Problem(Source(str(folder)), "--per-partner needs a folder, "
+                                  "this is a file", "give a folder name")])
+    planned = Outputs()
+    if options.out_dir is not None:
+        planned.folder(options.out_dir)
+    for path in (options.workbook, options.json_out, options.split_json,
+                 options.split_workbook):
+        if path is not None:
+            planned.text(path, "")
+    planned.check_writable()
 
 
-def _check_engine(engine: str) -> None:
-    """Fail on an engine this Python cannot run before any input is read."""
-    from reconcile.rulebook.engine import choose_backend
-
-    choose_backend(engine)
-
-
-def _checked(options: dict, *, with_split: bool = False) -> RunOptions:
-    """The run's options, after the checks that need no work: engine, input files."""
-    from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, PARTICIPANTS, expand_inputs
-
-    opts = _options(**options)._replace(with_split=with_split)
-    _check_engine(opts.engine)
-    problems: list[Problem] = []
-    for paths, role in ((opts.declarations, DECLARATIONS), (opts.dfe_statements, DFE_STATEMENTS),
-                        (opts.participants, PARTICIPANTS)):
-        try:
-            expand_inputs(paths, role)
-        except UsageError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise UsageError(problems)
-    return opts
+def _outputs(result: RunResult) -> Outputs:
+    """What the options ask to write, in order: workbook, JSON, split JSON, split
+    workbook, remittances. Each file is rendered only when committed."""
+    options, outputs = result.options, Outputs()
+    if options.out_dir is not None:
+        outputs.folder(options.out_dir)
+    workbook, json_value, split = result.workbook, result.json, result.split
+    if options.workbook is not None and workbook is not None:
+        outputs.file(options.workbook, lambda tmp: write_workbook(workbook, tmp))
+    if options.json_out is not None and json_value is not None:
+        outputs.json(options.json_out, lambda: json_value)
+    if split is not None:
+        if options.split_json is not None:
+            outputs.json(options.split_json, lambda: split_json(split))
+        if options.split_workbook is not None:
+            outputs.file(options.split_workbook,
+                         lambda tmp: write_workbook(split_workbook(split), tmp))
+        if options.remittances is not None:
+            _add_remittances(outputs, options.remittances, split)
+    return outputs
 
 
-def command_expected(**options) -> int:
-    opts = _checked(options)
-    from reconcile.jsonout import result_json
-
-    outputs = Outputs()
-    result = run(opts)
-    outputs.json(options["json_out"], lambda: result_json(result))
-    outputs.commit()
-    if not opts.quiet:
-        print(_summary(result), file=sys.stderr)
-    return _exit_status(result)
+def _add_remittances(outputs: Outputs, folder: Path, split: SplitResult) -> None:
+    """One remittance workbook per delivery partner in ``folder`` (made at commit)."""
+    outputs.folder(folder)
+    for file_name, build in remittance_workbooks(split).items():
+        outputs.file(folder / file_name, partial(_write_built, build))
 
 
-def command_run(**options) -> int:
-    from reconcile.jsonout import result_json
-    from reconcile.report import build_workbook
-    from reconcile.write import write_workbook
-
-    opts = _checked(options, with_split=True)
-    outputs = Outputs()
-    outputs.file(options["out"], lambda tmp: write_workbook(book, tmp))
-    if options.get("json_out"):
-        outputs.json(options["json_out"], lambda: result_json(result))
-    outputs.check_writable()  # before the work, not after it
-    result = run(opts)
-    progress = Progress(opts.quiet)
-    with progress.stage("report", "building the workbook"):
-        book = build_workbook(result)
-    with progress.stage("write", f"writing {options['out']}"):
-        outputs.commit()
-    if not opts.quiet:
-        print(_summary(result), file=sys.stderr)
-    return _exit_status(result)
-
-
-def command_split(**options) -> int:
-    from reconcile.split import split_json, write_remittances, write_split_workbook
-
-    opts = _checked(options, with_split=True)
-    if not (options.get("json_out") or options.get("out") or options.get("per_partner")):
-        raise UsageError("say where to write the split: --json, --out and/or --per-partner")
-    result = run(opts)
-    outputs = Outputs()
-    if options.get("json_out"):
-        outputs.json(options["json_out"], lambda: split_json(result.split))
-    if options.get("out"):
-        outputs.file(options["out"], lambda tmp: write_split_workbook(result.split, tmp))
-    if options.get("per_partner"):
-        write_remittances(result, options["per_partner"], outputs)
-    outputs.commit()
-    return _exit_status(result)  # INTERFACES §1: 1 when error findings, as for run
-
-
-def command_explain(**options) -> int:
-    from reconcile.explain import explain_declaration, render_explanation
-
-    opts = _checked(options)
-    result = run(opts._replace(quiet=True))
-    explanation = explain_declaration(result, options["declaration_id"])
-    if options.get("json_out"):
-        outputs = Outputs()
-        outputs.json(options["json_out"], explanation.as_json)
-        outputs.commit()
-    if str(options.get("json_out")) != "-":
-        print(render_explanation(explanation))
-    return EXIT_OK
-
-
-def command_rules_check(rules_dir: Path | None, contracts: Sequence[Path]) -> int:
-    from reconcile.rulebook.load import load_rulebook
-
-    rulebook = load_rulebook(rules_dir, tuple(contracts))  # every file problem, file:line
-    from reconcile.rulebook.evaluate import check_rules
-
-    check_rules(rulebook)  # then the rules compile into every available engine backend
-    print(f"reconcile: rulebook OK: {rulebook.summary()}")
-    for note in rulebook.notes:
-        print(f"reconcile: note: {note}")
-    return EXIT_OK
-
-
-def command_rules_show(rules_dir: Path | None, contracts: Sequence[Path]) -> int:
-    from reconcile.rulebook.load import load_rulebook
-    from reconcile.rulebook.show import render_rulebook
-
-    print(render_rulebook(load_rulebook(rules_dir, tuple(contracts))))
-    return EXIT_OK
-
-
-def command_template(kind: str, out: Path) -> int:
-    from reconcile.templates import write_template
-
-    write_template(kind, out)
-    return EXIT_OK
-
-
-def command_demo(out_dir: Path, engine: str = "auto", quiet: bool = False) -> int:
-    from reconcile.demo import run_demo
-
-    return run_demo(out_dir, engine=engine, quiet=quiet)
+def _write_built(build: Callable[[], Workbook], path: Path) -> None:
+    write_workbook(build(), path)

@@ -1,16 +1,16 @@
 """Delivery-partner workbooks: remittance advice per partner, the split workbook, the sheet.
 
-Stage: report/write (after split). In: a :class:`reconcile.split.SplitResult`.
-Out: workbook *values* (:mod:`reconcile.sheets`), rendered to ``.xlsx`` only by
-:mod:`reconcile.write` (imported when writing, so building a sheet stays pure):
+Stage: report (after split; pure). In: a :class:`reconcile.split.SplitResult`.
+Out: workbook *values* (:mod:`reconcile.sheets`); the pipeline renders them to
+``.xlsx`` with :mod:`reconcile.write`:
 
 * :func:`partner_sheet` — the "Delivery partners" sheet: per statement and partner,
   declarations by type, output fees, uplifts, clawbacks, service-fee share,
   adjustments, retained share and amount payable, with the lead provider's row and
   a statement total whose live formulas show ``Σ amounts + retained = net``;
-* :func:`split_workbook` / :func:`write_split_workbook` — ``reconcile split --out``:
-  how the split was made, that sheet, and every declaration's money;
-* :func:`remittance_workbook` / :func:`write_remittances` — ``reconcile split
+* :func:`split_workbook` — ``reconcile split --out``: how the split was made, that
+  sheet, and every declaration's money;
+* :func:`remittance_workbook` / :func:`remittance_workbooks` — ``reconcile split
   --per-partner DIR``: one workbook per delivery partner, ready to send: its
   statements (totals as live formulas over its declarations) and exactly its
   declarations. File names are safe and stable (``remittance-north-hub.xlsx``);
@@ -21,23 +21,20 @@ to); they are in the split workbook's "unassigned" rows and a finding.
 
 Example::
 
-    outputs = Outputs()
-    write_remittances(run_result, Path("remittances"), outputs)
-    outputs.commit()
+    for file_name, build in remittance_workbooks(split_result).items():
+        write_workbook(build(), folder / file_name)
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from reconcile import money
-from reconcile.errors import Problem, UsageError
-from reconcile.model import Source
 from reconcile.sheets import (
     Blank,
     Date,
@@ -212,12 +209,6 @@ def split_workbook(result: SplitResult) -> Workbook:
                     active=PARTNERS_SHEET)
 
 
-def write_split_workbook(result: SplitResult, path: Path | str) -> None:
-    from reconcile.write import write_workbook
-
-    write_workbook(split_workbook(result), path)
-
-
 # --------------------------------------------------------------------------- remittances
 
 _REMIT_HEAD = ("Lead provider", "Cohort", "Statement", "Payment date", "Output fees",
@@ -349,24 +340,13 @@ def remittance_file_names(result: SplitResult) -> dict[str, str]:
     return names
 
 
-def write_remittances(run_result: Any, folder: Path | str, outputs: Any) -> dict[str, Path]:
-    """Add one remittance workbook per delivery partner in ``folder`` to ``outputs``.
+def remittance_workbooks(result: SplitResult) -> dict[str, Callable[[], Workbook]]:
+    """File name → how to build that delivery partner's remittance workbook.
 
-    The folder is created if missing. Returns delivery partner id → path. Each
-    workbook is built only when ``outputs`` commits, one at a time.
+    One per delivery partner with a share (never for declarations without one), named
+    by :func:`remittance_file_names`; each is built only when called, so a run with
+    hundreds of partners holds one remittance at a time.
     """
-    from reconcile.write import write_workbook
-
-    result: SplitResult = run_result.split
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError([Problem(Source(str(folder)), "--per-partner needs a folder, "
-                                  "this is a file", "give a folder name")])
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
     index = _by_partner(result)
-    for pid, file_name in remittance_file_names(result).items():
-        path = paths[pid] = folder / file_name
-        outputs.file(path, lambda tmp, pid=pid: write_workbook(
-            remittance_workbook(result, pid, index), tmp))
-    return paths
+    return {file_name: partial(remittance_workbook, result, pid, index)
+            for pid, file_name in remittance_file_names(result).items()}

@@ -62,6 +62,8 @@ from reconcile.compare import (
     without_dfe,
 )
 from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
+from reconcile.remittance import partner_sheet
+from reconcile.result import PRESENTATION_OPTIONS
 from reconcile.sheets import (
     AutoFilter,
     Blank,
@@ -800,7 +802,7 @@ def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
     if options is not None:
         for field in options._fields:
             value = getattr(options, field)
-            if field == "quiet":
+            if field in PRESENTATION_OPTIONS:
                 continue
             if isinstance(value, tuple):
                 value = ", ".join(str(v) for v in value) or "-"
@@ -852,6 +854,4 @@ def _partner_sheet(result: Any) -> Sheet | None:
     """The Delivery partners sheet of the split (:func:`reconcile.remittance.partner_sheet`)."""
     if getattr(result, "split", None) is None:
         return None
-    from reconcile.remittance import partner_sheet
-
     return partner_sheet(result.split, PARTNERS)

@@ -590,13 +590,3 @@ def split_json(result: SplitResult) -> dict:
         "splits": splits,
         "findings": [f.as_json() for f in result.findings],
     }
-
-
-def __getattr__(name: str):
-    # The remittance writers live in reconcile.remittance (they build workbooks);
-    # the pipeline imports them from here.
-    if name in ("write_remittances", "write_split_workbook", "partner_sheet"):
-        from reconcile import remittance
-
-        return getattr(remittance, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

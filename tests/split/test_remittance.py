@@ -11,21 +11,17 @@ import datetime as dt
 import re
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 
 import openpyxl
 import pytest
 
-from reconcile.errors import UsageError
-from reconcile.outputs import Outputs
 from reconcile.remittance import (
     LP_KEEPS,
     partner_sheet,
     remittance_file_names,
     remittance_workbook,
+    remittance_workbooks,
     split_workbook,
-    write_remittances,
-    write_split_workbook,
 )
 from reconcile.sheets import STYLES
 from reconcile.split import split_payments
@@ -142,15 +138,19 @@ def test_remittance_covers_every_statement_of_the_partner(tmp_path):
     assert check_formulas(path) > 0
 
 
+def write_remittances(result, folder: Path) -> list[str]:
+    """Every partner's remittance workbook into ``folder``, as ``split --per-partner``."""
+    folder.mkdir(parents=True)
+    for file_name, build in remittance_workbooks(result).items():
+        write_workbook(build(), folder / file_name)
+    return sorted(p.name for p in folder.iterdir())
+
+
 def test_remittance_files_are_byte_identical_run_after_run(tmp_path):
     result = worked_split()
-    for name in ("one", "two"):
-        outputs = Outputs()
-        write_remittances(SimpleNamespace(split=result), tmp_path / name, outputs)
-        outputs.commit()
-    one = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert one == ["remittance-east-hub.xlsx", "remittance-north-hub.xlsx",
-                   "remittance-south-hub.xlsx"]
+    one = write_remittances(result, tmp_path / "one")
+    assert one == write_remittances(result, tmp_path / "two") == [
+        "remittance-east-hub.xlsx", "remittance-north-hub.xlsx", "remittance-south-hub.xlsx"]
     for name in one:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
@@ -158,18 +158,8 @@ def test_remittance_files_are_byte_identical_run_after_run(tmp_path):
 def test_no_remittance_for_unassigned_declarations(tmp_path):
     atts = (att("a-1", "dp-a"), att("u-1", None))
     result = split_payments(Calc((statement(atts),), atts), (), rulebook())
-    outputs = Outputs()
-    paths = write_remittances(SimpleNamespace(split=result), tmp_path / "new" / "dir", outputs)
-    outputs.commit()
-    assert list(paths) == ["dp-a"]
-    assert sorted(p.name for p in (tmp_path / "new" / "dir").iterdir()) == [
-        "remittance-a-hub.xlsx"]
-
-
-def test_per_partner_folder_that_is_a_file_is_a_usage_error(tmp_path):
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(UsageError, match="needs a folder"):
-        write_remittances(SimpleNamespace(split=worked_split()), tmp_path / "file", Outputs())
+    assert list(remittance_file_names(result)) == ["dp-a"]
+    assert write_remittances(result, tmp_path / "dir") == ["remittance-a-hub.xlsx"]
 
 
 def test_file_names_are_safe_unique_and_stable():
@@ -209,7 +199,7 @@ def test_delivery_partners_sheet_adds_up_to_the_statement(tmp_path):
     assert total["Amount payable"] + total["Retained"] == total["Gross"]
     assert total["Service fee"] == D("1086.21") and total["started"] == 11
     path = tmp_path / "split.xlsx"
-    write_split_workbook(result, path)
+    write_workbook(split_workbook(result), path)
     # 3 partners × (gross, amount), the lead provider's (gross, retained), 11 totals
     assert check_formulas(path) == 19
     book = openpyxl.load_workbook(path, data_only=True)
@@ -239,7 +229,7 @@ def test_a_retained_percentage_with_a_fraction_is_shown_as_written(tmp_path):
     write_workbook(remittance_workbook(result, "dp-a"), path)
     cell = openpyxl.load_workbook(path)["Remittance"]["K7"]
     assert (cell.value, cell.number_format) == (7.5, "General")
-    write_split_workbook(result, tmp_path / "split.xlsx")
+    write_workbook(split_workbook(result), tmp_path / "split.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "split.xlsx")["Delivery partners"]
     column = [c.value for c in sheet[1]].index("Retained %")
     cell = sheet.cell(2, column + 1)

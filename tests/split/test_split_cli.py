@@ -10,9 +10,12 @@ import json
 from decimal import Decimal
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from reconcile.cli import main
+from reconcile.errors import UsageError
+from reconcile.pipeline import RunOptions, run
 from reconcile.paths import bundled_rules_dir
 
 #: the bundled example contracts (Example Teaching Institute): given explicitly, as a
@@ -78,3 +81,25 @@ def test_bad_input_writes_nothing_and_exits_2(tmp_path):
 def test_split_needs_somewhere_to_write(tmp_path):
     result = split(tmp_path)
     assert result.exit_code == 2 and "--per-partner" in result.output
+
+
+def test_per_partner_folder_that_is_a_file_is_a_usage_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    result = split(tmp_path, "--per-partner", str(tmp_path / "file"), "--json",
+                   str(tmp_path / "split.json"))
+    assert result.exit_code == 2
+    assert "is a file" in result.output and not (tmp_path / "split.json").exists()
+    # the pipeline checks it too, for callers other than the command line
+    with pytest.raises(UsageError, match="needs a folder"):
+        run(RunOptions(tmp_path / "d.csv", with_split=True, remittances=tmp_path / "file"))
+
+
+def test_per_partner_folder_is_made_with_its_parents_only_when_writing(tmp_path):
+    folder = tmp_path / "new" / "dir"
+    (tmp_path / "d.csv").write_text(CSV, encoding="utf-8")
+    bad = CliRunner().invoke(main, ["split", "--declarations", str(tmp_path / "d.csv"),
+                                    "--as-of", "not-a-date", "--per-partner", str(folder)])
+    assert bad.exit_code == 2 and not (tmp_path / "new").exists()
+    result = split(tmp_path, "--per-partner", str(folder))
+    assert result.exit_code == 0, result.output
+    assert len(list(folder.iterdir())) == 3
