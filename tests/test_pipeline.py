@@ -40,10 +40,13 @@ def test_every_stage_is_timed_and_heard_in_order(declarations, tmp_path):
     # no DfE statements: no compare stage; everything else, report and write included
     assert ran == [s for s in STAGES if s != "compare"]
     assert all(seconds >= 0 for _, seconds in result.timings)
-    starts = [e.stage for e in heard if not e.finished and e.done is None]
+    starts = [e.stage for e in heard if not e.finished and e.done is None and not e.note]
     ends = [e.stage for e in heard if e.finished]
     assert starts == ends == ran
     assert [e.index for e in heard if e.finished] == sorted(e.index for e in heard if e.finished)
+    # the read stage names each file it reads
+    assert [(e.stage, e.note) for e in heard if e.note] == [
+        ("read", f"reading declarations {declarations}")]
     # the write stage counts its files
     assert [(e.done, e.total) for e in heard if e.stage == "write" and e.done is not None] == [
         (0, 2), (1, 2), (2, 2)]
