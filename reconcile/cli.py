@@ -128,20 +128,26 @@ def _run_options(options: dict[str, Any], **more: Any) -> RunOptions:
     return run_options
 
 
-def _finished(result: RunResult) -> NoReturn:
-    """The summary on standard error (unless quiet); exit 1 on error findings."""
+def summary(result: RunResult) -> str:
+    """The lines ``run`` and ``expected`` end with on standard error: with several
+    providers, the ones that differ most first; then statements, declarations and
+    findings by severity."""
     from reconcile.compare import without_dfe
     from reconcile.providers import console_lines
 
+    by_severity = Counter(f.severity.value for f in result.findings)
+    parts = [f"{len(result.calculation.statements)} statement(s)",
+             f"{len(result.declarations):,} declaration(s)",
+             ", ".join(f"{by_severity.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
+    leading = console_lines(result.comparison or without_dfe(result.calculation),
+                            result.findings)
+    return "\n".join([*leading, "reconcile: " + "; ".join(parts)])
+
+
+def _finished(result: RunResult) -> NoReturn:
+    """The summary on standard error (unless quiet); exit 1 on error findings."""
     if not result.options.quiet:
-        by_severity = Counter(f.severity.value for f in result.findings)
-        parts = [f"{len(result.calculation.statements)} statement(s)",
-                 f"{len(result.declarations):,} declaration(s)",
-                 ", ".join(f"{by_severity.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
-        # several providers: the ones that differ most lead (reconcile.providers)
-        leading = console_lines(result.comparison or without_dfe(result.calculation),
-                                result.findings)
-        click.echo("\n".join([*leading, "reconcile: " + "; ".join(parts)]), err=True)
+        click.echo(summary(result), err=True)
     sys.exit(EXIT_FINDINGS if result.has_errors else EXIT_OK)
 
 

@@ -21,7 +21,8 @@ from reconcile import providers as prov
 from reconcile import report
 from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, MISSING, NOT_EXPECTED
 from reconcile.jsonout import result_json
-from reconcile.pipeline import RunOptions, _summary, run
+from reconcile.cli import summary
+from reconcile.pipeline import RunOptions, run
 from reconcile.sheets import Formula, Link, Number, Text, cell_value
 from reconcile.write import write_workbook
 from samples import generate as gen
@@ -104,7 +105,7 @@ def test_a_two_provider_run_leads_with_its_providers_and_they_recalculate(tmp_pa
     assert len({r[0].value for r in rows}) == 2 and len(made.planted) > 0
     assert any(cell_value(r[prov.P_DIFF]) for r in rows)  # the planted discrepancies show
     # the console summary leads with the provider that differs most
-    lines = _summary(result).splitlines()
+    lines = summary(result).splitlines()
     top = rows[0]
     assert "differ from DfE; largest first" in lines[0]
     assert lines[1].startswith(f"reconcile:   {top[0].value} {top[1].value}: DfE − expected")
@@ -125,16 +126,16 @@ def test_a_two_provider_run_leads_with_its_providers_and_they_recalculate(tmp_pa
     assert checked >= 2 * 4 * 10
 
 
-def test_a_twenty_provider_run_sums_every_provider_from_the_summary(tmp_path):
+def test_a_twenty_provider_run_sums_every_provider_from_thesummary(tmp_path):
     result, _ = _run(tmp_path / "data", 20, 3000)
     rows = _check_providers_equal_the_summary(result)
     assert len({r[0].value for r in rows}) == 20
 
 
-def test_one_provider_has_no_providers_sheet_and_a_plain_console_summary(tmp_path):
+def test_one_provider_has_no_providers_sheet_and_a_plain_consolesummary(tmp_path):
     result, _ = _run(tmp_path / "data", 1, 300)
     assert prov.PROVIDERS not in report.build_workbook(result).sheet_names
-    assert len(_summary(result).splitlines()) == 1
+    assert len(summary(result).splitlines()) == 1
     assert len(result_json(result)["providers"]) == len({p.key.cohort for p in
                                                          result.comparison.pairs})
 
