@@ -307,7 +307,12 @@ class _Context(NamedTuple):
         if e is not None:
             contract = contracts.get((e.key.lead_provider, e.key.cohort))
             if contract is not None:
+                # the terms of the statement's contract version (its own VAT rate, if any)
+                contract = next((t for t in contract.all_terms
+                                 if t.effective_from == e.terms_from), contract)
                 chargeable = bool(contract.vat_chargeable)
+                if contract.vat_rate is not None:
+                    percentage = contract.vat_rate
         if chargeable is None and d.vat_chargeable is not None:
             chargeable = d.vat_chargeable
         if percentage is None and e is not None and e.net != 0:
@@ -560,6 +565,17 @@ def _metadata_findings(e: ExpectedStatement, d: DfeStatement) -> list[Finding]:
                 f"(rules/calendars.yaml) says {ours}.",
                 **_at(key, what), expected=str(ours), actual=str(theirs),
                 difference=f"{(theirs - ours).days} days", source=d.source))
+    if (d.contract_version and e.contract_version
+            and _norm(d.contract_version) != _norm(e.contract_version)):
+        # ECF statements record the contract version they are calculated with; ours is
+        # the contract file's version for this statement (its versions: entries)
+        ours = e.contract_version + (f" (from {e.terms_from})" if e.terms_from else "")
+        out.append(finding(
+            "CONTRACT_VERSION_DIFFERS",
+            f"DfE calculated {key.name} with contract version {d.contract_version}; the "
+            f"contract file gives version {ours} for it.",
+            **_at(key, "contract version"), expected=e.contract_version,
+            actual=d.contract_version, source=d.source))
     if e.output_fee != d.output_fee:
         out.append(finding(
             "STATEMENT_OUTPUT_FEE_DIFFERS",
@@ -1135,6 +1151,7 @@ def _dfe_block(pair: StatementPair) -> dict:
     return {
         "statement_id": d.statement_id,
         "paid": d.paid,
+        "contract_version": d.contract_version,
         "output_payments": outputs,
         "clawbacks": clawbacks,
         "uplift": count_amount(UPLIFT),

@@ -148,6 +148,10 @@ CATALOGUE: dict[str, CodeInfo] = {
         "CALC", I, "Clawback valued at a different band fee from the one originally paid",
         "DfE claws back from the top band filled, not at the fee originally paid. "
         "This is DfE's method; the difference is explained, not an error."),
+    "CALC_CONTRACT_VERSION": CodeInfo(
+        "CALC", I, "A new contract version applies from this statement",
+        "No action needed if this matches your contract; the amounts of this statement "
+        "and later ones use the new terms."),
     "CALC_SERVICE_FEE_REDUCED": CodeInfo(
         "CALC", W, "Service fee reduced: recruitment below the threshold of the target",
         "Recruitment is under the contract's threshold; check the reduction with DfE."),
@@ -187,6 +191,10 @@ CATALOGUE: dict[str, CodeInfo] = {
     "UPLIFT_CLAWBACK_MISMATCH": CodeInfo(
         "RECON", E, "Uplift clawbacks differ from DfE's",
         "Check the flags of the clawed-back started declarations."),
+    "CONTRACT_VERSION_DIFFERS": CodeInfo(
+        "RECON", W, "DfE's statement names another contract version than ours",
+        "Check which terms DfE applied to this statement; add or correct the version "
+        "(its 'from' statement and 'version') in the contract file."),
     "SERVICE_FEE_MISMATCH": CodeInfo(
         "RECON", E, "Service fee differs from DfE's",
         "Check the contract version (recruitment target, set-up fee, monthly fee)."),

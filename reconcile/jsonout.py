@@ -11,7 +11,8 @@ Out: ``{"statements": [...], "findings": [...], "declarations": [...]}``:
   ``adjustments``, ``net``, ``vat``, ``total``} and ``dfe`` (DfE's figures in the
   same keys, from the comparison: ``comparison.dfe_json(key)``; ``null`` without
   DfE statements). Extensions: ``cut_off_date``, ``expected.counts`` (started, retained, completed, extended, voided,
-  clawed_back) and, on each line, ``fee_per_declaration_exact`` (the unrounded
+  clawed_back, awaiting_clawback), ``expected.contract_version`` and
+  ``expected.terms_from`` (the contract version applied) and, on each line, ``fee_per_declaration_exact`` (the unrounded
   fee). DfE statements with no expected counterpart follow, with
   ``expected: null``. Signs: clawback and uplift-clawback amounts are negative.
 * ``findings`` — every finding of the run (``Finding.as_json()``), in the run's
@@ -80,6 +81,10 @@ def expected_json(statement: ExpectedStatement) -> dict[str, Any]:
         "vat": show(statement.vat),
         "total": show(statement.total),
         "counts": dict(statement.counts),
+        # the contract version the statement is calculated with: DfE's name for it (or
+        # null) and its first statement (null: the contract's first terms)
+        "contract_version": statement.contract_version,
+        "terms_from": statement.terms_from,
     }
 
 

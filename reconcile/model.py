@@ -127,6 +127,8 @@ class DfeStatement(NamedTuple):
     total: Decimal | None = None
     lines: tuple[DfeLine, ...] = ()
     source: Source | None = None
+    #: the contract version DfE calculated it with (ECF statements' contract_version)
+    contract_version: str | None = None
 
 
 class StatementKey(NamedTuple):
@@ -201,5 +203,10 @@ class ExpectedStatement(NamedTuple):
     vat: Decimal
     total: Decimal
     #: counts shown on a DfE statement: started, retained, completed, extended,
-    #: voided, clawed_back
+    #: voided, clawed_back (state clawed-back), awaiting_clawback
     counts: tuple[tuple[str, int], ...] = ()
+    #: the contract version this statement is calculated with: DfE's name for it when
+    #: the contract gives one (e.g. 0.0.3), else None
+    contract_version: str | None = None
+    #: the first statement of that version's terms (None: the contract's first terms)
+    terms_from: str | None = None

@@ -62,6 +62,7 @@ from reconcile.compare import (
     without_dfe,
 )
 from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
+from reconcile.model import ExpectedStatement
 from reconcile.remittance import partner_sheet
 from reconcile.result import PRESENTATION_OPTIONS
 from reconcile.sheets import (
@@ -238,6 +239,13 @@ def statement_sheet(pair: StatementPair, name: str,
     rows.append((Text("DfE statement id", "text_bold"), Text(pair.statement_id or "-")))
     output_fee = e.output_fee if e is not None else d.output_fee
     rows.append((Text("Output-fee statement", "text_bold"), Text("yes" if output_fee else "no")))
+    version = _version_text(e)
+    if version or (d is not None and d.contract_version):
+        # which contract version the statement is calculated with (docs/rules.md
+        # "Contract versions"), beside the one DfE's statement names
+        rows.append((Text("Contract version", "text_bold"), Text(version or "-"),
+                     Text(f"DfE: {d.contract_version}" if d is not None and d.contract_version
+                          else "", "note")))
     rows.append((Text("Money status", "text_bold"), Text(pair.status, "text_bold"),
                  Text(_status_note(pair), "note")))
     rows.append(())
@@ -356,6 +364,34 @@ def statement_sheet(pair: StatementPair, name: str,
                        sheet_cell(name, total_row, C_DAMOUNT) if has_dfe_money else None,
                        total_e, total_d)
     return sheet, cells
+
+
+def _version_text(e: ExpectedStatement | None) -> str:
+    """Our contract version of a statement: '0.0.2 (terms from October 2023)'."""
+    if e is None or not (e.contract_version or e.terms_from):
+        return ""
+    since = f"terms from {e.terms_from}" if e.terms_from else "the contract's first terms"
+    return f"{e.contract_version} ({since})" if e.contract_version else since
+
+
+def _versions_rows(calculation: Any) -> list[tuple]:
+    """Rules sheet: which contract version applied to which statements."""
+    runs: list[list] = []
+    for e in getattr(calculation, "statements", ()) or ():
+        tag = (e.key.lead_provider, e.key.cohort, e.contract_version, e.terms_from)
+        if runs and runs[-1][0] == tag:
+            runs[-1][2] = e.key.name
+        else:
+            runs.append([tag, e.key.name, e.key.name])
+    if not any(tag[2] or tag[3] for tag, _first, _last in runs):
+        return []
+    rows: list[tuple] = [(), (Text("Contract versions by statement", "header"),
+                              Text("Version", "header"), Text("Statements", "header"))]
+    for (provider, cohort, version, since), first, last in runs:
+        label = version or (f"from {since}" if since else "first terms")
+        rows.append((Text(f"{provider}, cohort {cohort}"), Text(label),
+                     Text(first if first == last else f"{first} to {last}")))
+    return rows
 
 
 def _status_note(pair: StatementPair) -> str:
@@ -828,6 +864,7 @@ def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
         for f in notices:
             rows.append((Text(f.message), Text(f.code),
                          Text(str(f.source)) if f.source else None))
+    rows.extend(_versions_rows(getattr(result, "calculation", None)))
     rows.append(())
     rows.append((Text("Rule and contract files read", "header"), Text("SHA-256", "header")))
     for path, digest in getattr(rulebook, "files", ()) or ():

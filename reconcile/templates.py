@@ -119,6 +119,8 @@ def statement_columns() -> list[Column]:
                width=14),
         Column("total", "no", "The total DfE will pay, VAT included.", "1500.48", "number",
                width=14),
+        Column("contract_version", "no", "The contract version DfE calculated the statement "
+               "with, e.g. 0.0.2 (shown beside the contract file's).", "0.0.1", width=16),
     ]
 
 
@@ -257,8 +259,14 @@ lead_provider: Your Lead Provider Name
 # The cohort (start year) this contract funds.
 cohort: 2025
 
+# DfE's name of this version of the contract (optional), e.g. 0.0.1.
+# version: 0.0.1
+
 # true if DfE adds VAT to your statements.
 vat_chargeable: true
+
+# The VAT rate in per cent (optional; default 20, fees.yaml vat_percentage).
+# vat_rate: 20
 
 # The number of participants you are contracted to recruit; it sets the service fee.
 recruitment_target: 4500
@@ -285,6 +293,21 @@ bands:
 # banded with ECTs under your contract.
 mentor:
   payment_per_participant: 1000
+
+# Later versions of the terms (optional), earliest first. DfE changes a contract from
+# a given statement on by a new contract version; each version names the first
+# statement with its terms and gives only what changes (any term but lead_provider
+# and cohort); everything else is the previous version's. For example:
+# versions:
+#   - from: January 2026         # a statement of the cohort's calendar, by name
+#     version: 0.0.2             # DfE's name for it (optional)
+#     monthly_service_fee: 0     # the service fee ends from January 2026
+#   - from: April 2026
+#     recruitment_target: 5000
+#     bands:                     # the whole list of bands from April 2026
+#       - {name: A, min: 0, max: 2000, per_participant: 995}
+#       - {name: B, min: 2001, max: 3500, per_participant: 979}
+#       - {name: C, min: 3501, max: 5000, per_participant: 966}
 """
 
 

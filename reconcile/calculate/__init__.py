@@ -77,6 +77,7 @@ from reconcile.calculate.fees import (
     has_sub_penny,
     statement_totals,
 )
+from reconcile.rulebook.versions import describe_change, terms_by_statement
 from reconcile.calculate.service_fee import (
     ServiceFeePolicy,
     Tranche,
@@ -281,8 +282,11 @@ class _Calculator:
         self.lines: dict[tuple, list[_Line]] = defaultdict(list)
         self.unpaid: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
         self.unmatched: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
-        #: band each clawed-back declaration was paid in (None: beyond the last band)
-        self.paid_band: dict[int, int | None] = {}
+        #: band (name, fee) each clawed-back declaration was paid in (None: beyond the
+        #: last band)
+        self.paid_band: dict[int, tuple[str, Decimal] | None] = {}
+        #: (contract) -> the terms of each of its statements (contract versions)
+        self.terms: dict[tuple, tuple[Any, ...]] = {}
         self.refunded: Sequence[int | None] = ()
         self.refunded_set: set[int] = set()
         self.participant_type: list[str] = []
@@ -375,8 +379,15 @@ class _Calculator:
         self.refunded_set = set(compress(range(len(assignment.clawback)), map(
             is_not, assignment.clawback, repeat(None))))
         self.participant_type = list(map(_GET_PTYPE, self.declarations))
-        tables = {key: fee_table(self.rulebook.contracts[key], self.rulebook.fees)
-                  for key in assignment.calendars}
+        # the terms of each statement (contract versions) and their fee tables, one
+        # table per version, looked up per statement
+        self.terms = {key: terms_by_statement(self.rulebook.contracts[key],
+                                              [slot.key.name for slot in calendar.slots])
+                      for key, calendar in assignment.calendars.items()}
+        by_version: dict[int, FeeTable] = {}
+        tables = {key: [by_version.setdefault(id(t), fee_table(t, self.rulebook.fees))
+                        for t in terms]
+                  for key, terms in self.terms.items()}
         groups = self._group(assignment)
         banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund = groups
         for group in sorted(set(banded_pay) | set(banded_refund), key=repr):
@@ -470,13 +481,16 @@ class _Calculator:
         return banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund
 
     def _band_group(self, group: tuple, pay: dict[int, list[int]],
-                    refund: dict[int, list[int]], table: FeeTable,
+                    refund: dict[int, list[int]], tables: Sequence[FeeTable],
                     calendar: ContractCalendar) -> None:
-        """One contract and declaration type over its statements (DOMAIN.md §Banding)."""
+        """One contract and declaration type over its statements (DOMAIN.md §Banding).
+
+        ``tables``: the fee table of each statement (its contract version's terms): the
+        earlier fill is a count, laid over the bands of the statement being calculated.
+        """
         key, declaration_type = group[0], group[-1]
-        fees = table.banded.get(declaration_type)
         declarations = self.declarations
-        if fees is None:
+        if tables[0].banded.get(declaration_type) is None:
             self._no_fee(key, calendar, declaration_type, pay, refund,
                          f"rules/fees.yaml has no proportion for {declaration_type}")
             return
@@ -485,17 +499,18 @@ class _Calculator:
         previous_billable = previous_refundable = 0
         for s in statements:
             billable, refundable = len(pay.get(s, ())), len(refund.get(s, ()))
-            allocations.append((s, allocate_bands(table.capacities, previous_billable,
+            allocations.append((s, allocate_bands(tables[s].capacities, previous_billable,
                                                   previous_refundable, billable, refundable,
                                                   self.policy.previous_fill)))
             previous_billable += billable
             previous_refundable += refundable
         # additions first for every statement (so each clawback knows the band it was
         # paid in, even when data put the clawback before the payment), then refunds
-        split = [has_sub_penny(fee) for fee in fees]
         for s, allocation in allocations:
-            members = self._ordered(pay.get(s, []), allocation.additions, split,
-                                    allocation.unpaid)
+            table = tables[s]
+            fees = table.banded[declaration_type]
+            members = self._ordered(pay.get(s, []), allocation.additions,
+                                    [has_sub_penny(fee) for fee in fees], allocation.unpaid)
             if not members:
                 continue
             paid = sum(allocation.additions)
@@ -509,7 +524,10 @@ class _Calculator:
                         self.paid_band[i] = None
         differs: dict[tuple, list[str]] = defaultdict(list)
         for s, allocation in allocations:
-            members = self._ordered(refund.get(s, []), allocation.subtractions, split,
+            table = tables[s]
+            fees = table.banded[declaration_type]
+            members = self._ordered(refund.get(s, []), allocation.subtractions,
+                                    [has_sub_penny(fee) for fee in fees],
                                     allocation.unmatched_refunds)
             if not members:
                 continue
@@ -519,15 +537,16 @@ class _Calculator:
                             list(reversed(list(enumerate(allocation.subtractions)))),
                             declaration_type, fees, table)
             for i, band in zip(members, bands):
-                original = self.paid_band.get(i, band)
-                if original != band:
+                taken = (table.band_names[band], fees[band])
+                original = self.paid_band.get(i, taken)
+                if original != taken:
                     d = declarations[i]
-                    differs[(s, d.participant_type, original, band)].append(d.declaration_id)
+                    differs[(s, d.participant_type, original, taken)].append(d.declaration_id)
             for i in members[matched:]:
                 self.unmatched[(key, s)].append((declaration_type, "banded", i))
-        for (s, participant_type, original, band), ids in sorted(differs.items(), key=repr):
+        for (s, participant_type, original, taken), ids in sorted(differs.items(), key=repr):
             self._band_differs(key, calendar, s, participant_type, declaration_type,
-                               original, band, fees, table, ids)
+                               original, taken, ids)
 
     def _add_lines(self, where: tuple, kind: str, members: list[int],
                    per_band: Sequence[int], declaration_type: str,
@@ -548,7 +567,7 @@ class _Calculator:
             start += count
             if kind == OUTPUT and refunded:
                 for i in refunded.intersection(chunk):
-                    self.paid_band[i] = band
+                    self.paid_band[i] = (table.band_names[band], fees[band])
             types_of = list(map(ptype.__getitem__, chunk))
             types = set(types_of)
             for participant_type in sorted(types):
@@ -559,14 +578,14 @@ class _Calculator:
                                                line_members))
 
     def _flat_rate(self, group: tuple, pay: dict[int, list[int]],
-                   refund: dict[int, list[int]], table: FeeTable,
+                   refund: dict[int, list[int]], tables: Sequence[FeeTable],
                    calendar: ContractCalendar) -> None:
-        """Mentor flat-rate lines of one contract and type: no bands (DOMAIN.md §Prices)."""
+        """Mentor flat-rate lines of one contract and type: no bands (DOMAIN.md §Prices);
+        each statement at its contract version's rate."""
         key, declaration_type = group
         if not pay and not refund:
             return
-        fee = table.flat_rate.get(declaration_type)
-        if fee is None:
+        if tables[0].flat_rate.get(declaration_type) is None:
             self._no_fee(key, calendar, f"flat-rate {declaration_type}", pay, refund,
                          "no flat-rate fee: the contract has no mentor block, or "
                          "rules/fees.yaml mentor_flat_rate_proportions has no "
@@ -575,6 +594,7 @@ class _Calculator:
         ptype = self.participant_type
         for kind, by_statement in ((OUTPUT, pay), (CLAWBACK, refund)):
             for s, members in sorted(by_statement.items()):
+                fee = tables[s].flat_rate[declaration_type]
                 ordered = self._ordered(members, always=has_sub_penny(fee))
                 for participant_type in sorted(set(map(ptype.__getitem__, ordered))):
                     line_members = [i for i in ordered if ptype[i] == participant_type]
@@ -601,31 +621,30 @@ class _Calculator:
             else None, declaration_ids=tuple(ids)))
 
     def _band_differs(self, key: tuple, calendar: ContractCalendar, s: int,
-                      participant_type: str, declaration_type: str, original: int | None,
-                      band: int, fees: tuple[Decimal, ...], table: FeeTable,
+                      participant_type: str, declaration_type: str,
+                      original: tuple[str, Decimal] | None, taken: tuple[str, Decimal],
                       ids: list[str]) -> None:
+        """Clawbacks taken at another band's fee (or another version's price) than paid."""
         name = calendar.slots[s].key.name
-        taken = fees[band]
+        band, fee = taken
         if original is None:
             paid_text = "were not paid when declared (beyond the last band)"
-            difference = taken
+            difference = fee
         else:
-            paid_text = (f"were paid in band {table.band_names[original]} at "
-                         f"{pounds(fees[original])}")
-            difference = taken - fees[original]
+            paid_text = f"were paid in band {original[0]} at {pounds(original[1])}"
+            difference = fee - original[1]
         self.findings.append(finding(
             "CALC_CLAWBACK_BAND_DIFFERS",
             f"{len(ids)} {participant_type} {declaration_type} clawback(s) on {name} come off "
-            f"band {table.band_names[band]} at {pounds(taken)} each (DfE takes clawbacks "
+            f"band {band} at {pounds(fee)} each (DfE takes clawbacks "
             f"from the top band filled) but {paid_text}: {pounds(abs(difference))} "
             f"{'more' if difference > 0 else 'less'} clawed back each ({some_ids(ids)}).",
             lead_provider=key[0], cohort=key[1], statement=name,
             declaration_id=ids[0] if len(ids) == 1 else None,
-                declaration_ids=tuple(ids),
-            line=f"clawback {participant_type} {declaration_type} band "
-                 f"{table.band_names[band]}",
-            expected=_plain(fees[original]) if original is not None else "0",
-            actual=_plain(taken)))
+            declaration_ids=tuple(ids),
+            line=f"clawback {participant_type} {declaration_type} band {band}",
+            expected=_plain(original[1]) if original is not None else "0",
+            actual=_plain(fee)))
 
     def _report_unpaid(self, assignment: Assignment) -> None:
         declarations = self.declarations
@@ -661,7 +680,7 @@ class _Calculator:
 
     # -- statements and attributions --
 
-    def _statements(self, assignment: Assignment, tables: dict[tuple, FeeTable],
+    def _statements(self, assignment: Assignment, tables: dict[tuple, list[FeeTable]],
                     uplift_pay: dict, uplift_refund: dict, banded_pay: dict,
                     banded_refund: dict) -> tuple[tuple, tuple]:
         statements: list[ExpectedStatement] = []
@@ -675,22 +694,43 @@ class _Calculator:
             if key not in assignment.last_attached:
                 continue
             calendar = assignment.calendars[key]
-            contract = self.rulebook.contracts[key]
-            table = tables[key]
-            # the uplift order only decides who gets the odd penny of a sub-penny amount
-            uplift_split = table.uplift is not None and has_sub_penny(table.uplift)
-            self._check_recruitment(key, contract, recruited.get(key, 0))
-            for slot in calendar.slots[:assignment.last_attached[key] + 1]:
+            shown = calendar.slots[:assignment.last_attached[key] + 1]
+            terms = self.terms[key]
+            # recruitment against the terms in force on the last statement shown
+            self._check_recruitment(key, terms[shown[-1].index], recruited.get(key, 0))
+            previous: ExpectedStatement | None = None
+            for slot in shown:
                 where = (key, slot.index)
+                table, contract = tables[key][slot.index], terms[slot.index]
+                # a version without an uplift amount pays none (ECF include_uplift_fees?);
+                # the uplift order only decides who gets the odd penny of a sub-penny amount
+                uplift_split = table.uplift is not None and has_sub_penny(table.uplift)
+                uplifted = [] if table.uplift is None else uplift_pay.get(where, [])
+                uplift_back = [] if table.uplift is None else uplift_refund.get(where, [])
                 statement, shares = self._statement(
                     where, slot, contract, table, self.lines.get(where, []),
-                    self._ordered(uplift_pay.get(where, []), always=uplift_split),
-                    self._ordered(uplift_refund.get(where, []), always=uplift_split),
+                    self._ordered(uplifted, always=uplift_split),
+                    self._ordered(uplift_back, always=uplift_split),
                     voided.get(where, 0), recruited.get(key, 0),
                     refund_states.get(where, {}))
+                if previous is not None and contract is not terms[slot.index - 1]:
+                    self._version_changed(key, slot, terms[slot.index - 1], contract,
+                                          previous, statement)
+                previous = statement
                 statements.append(statement)
                 attributions.extend(self._attributions(where, slot.key, shares))
         return tuple(statements), tuple(attributions)
+
+    def _version_changed(self, key: tuple, slot: Any, before: Any, after: Any,
+                         previous: ExpectedStatement, statement: ExpectedStatement) -> None:
+        """Where a contract version changes the money, say so on its first statement."""
+        change = describe_change(before, after, previous.service_fee, statement.service_fee)
+        self.findings.append(finding(
+            "CALC_CONTRACT_VERSION",
+            f"From {slot.key.name} the contract's version {after.label} applies "
+            f"({after.source}): {change}.",
+            lead_provider=key[0], cohort=key[1], statement=slot.key.name,
+            line="service fee" if previous.service_fee != statement.service_fee else None))
 
     def _refund_states(self, assignment: Assignment) -> dict[tuple, Counter]:
         """(contract, statement) -> state -> declarations now clawed back or awaiting it.
@@ -786,7 +826,8 @@ class _Calculator:
             output_payments=outputs, clawbacks=clawbacks, uplift=uplift,
             uplift_clawback=uplift_clawback, service_fee=service_fee,
             adjustments=adjustments, net=totals.net, vat=totals.vat, total=totals.total,
-            counts=ordered_counts + extra)
+            counts=ordered_counts + extra, contract_version=contract.version,
+            terms_from=contract.effective_from)
         shares = {
             "lines": lines,
             "uplift": dict(zip(uplifted, line_shares(len(uplifted), uplift_fee)))

@@ -86,6 +86,9 @@ STATEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "paid": ("paid", "Paid"),
     "vat_chargeable": ("vat_chargeable", "VAT Chargeable", "vat_registered"),
     "total": ("total", "Total", "total_incl_vat", "Total (incl. VAT)", "Total including VAT"),
+    # the version of the contract DfE calculated the statement with (ECF statements
+    # record contract_version; optional)
+    "contract_version": ("contract_version", "Contract Version"),
 }
 STATEMENT_REQUIRED = ("statement_id", "cohort", "name", "output_fee")
 

@@ -4,7 +4,8 @@ Workbook (INTERFACES.md §3; ``reconcile template dfe-statements``):
 
 * sheet ``Statements``: ``statement_id``, ``lead_provider``, ``cohort``, ``name``
   ("May 2023"), ``cut_off_date``, ``payment_date``, ``output_fee``, ``paid`` (blank =
-  false), ``vat_chargeable`` (optional), ``total`` (optional, VAT included);
+  false), ``vat_chargeable`` (optional), ``total`` (optional, VAT included),
+  ``contract_version`` (optional: the contract version DfE used, e.g. 0.0.3);
 * sheet ``Lines`` (optional): one money line per row, ``statement_id``, ``line_type``
   (output, clawback, uplift, uplift_clawback, service_fee, adjustment, vat),
   ``participant_type``, ``declaration_type``, ``band``, ``count``,
@@ -120,6 +121,7 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
         "cut_off_date": values.parse_date, "payment_date": values.parse_date,
         "output_fee": values.parse_bool, "paid": values.parse_bool,
         "vat_chargeable": values.parse_bool, "total": values.parse_money,
+        "contract_version": values.parse_text,
     }
     fixes = {"statement_id": "give every statement its id (the API's statement id, or any "
                              "unique text that the Lines sheet uses)",
@@ -162,6 +164,7 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
             total=cols["total"][index],
             lines=tuple(lines_by_statement.get(statement_id, ())),
             source=statements.source(index),
+            contract_version=cols["contract_version"][index],
         ))
     return tuple(result)
 

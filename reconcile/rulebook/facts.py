@@ -107,7 +107,7 @@ def fact_vocabulary(vocabulary) -> dict[str, FactField]:
         FactField("contract_found", "bool", False, None,
                   "a contract exists for the lead provider and cohort"),
         FactField("contract_uplift", "bool", False, None,
-                  "the contract has an uplift_amount (false without a contract)"),
+                  "the contract (any of its versions) has an uplift_amount (false without a contract)"),
         FactField("mentor_flat_rate", "bool", False, None,
                   "the contract has a mentor block: flat-rate mentor funding "
                   "(false without a contract)"),
@@ -383,7 +383,10 @@ class _Columns:
         contract = self.rulebook.contract_for(*key)
         if contract is None:
             return (False, False, False)
-        return (True, bool(contract.uplift_amount), contract.mentor is not None)
+        # uplift: when any version of the terms pays one (the statement's own version
+        # decides the amount, none where it has none: ECF include_uplift_fees?)
+        return (True, any(bool(t.uplift_amount) for t in contract.all_terms),
+                contract.mentor is not None)
 
     def _last_cut_off(self, cohort: int) -> dt.date:
         cut_offs = [s.cut_off_date for s in self.rulebook.statements_for(cohort) if s.output_fee]

@@ -38,7 +38,7 @@ import hashlib
 import inspect
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -290,7 +290,7 @@ def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = (),
     folder_contracts = rules_dir is not None or example_contracts
     notes: list[str] = []
     loaded_contracts = _contracts(reader, directory if folder_contracts else None, shown,
-                                  contracts, fees, banding, notes)
+                                  contracts, fees, banding, notes, calendar)
     split = _split_policy(reader, directory, shown, present, vocabulary)
 
     if reader.problems:
@@ -498,9 +498,55 @@ def _contract_paths(reader: _Reader, directory: Path | None, shown: str,
     return found
 
 
+def _contract_terms(terms: dict, split: schema.BandSplit, floor: int, header: ContractFile,
+                    source: Source, **extra: Any) -> Contract:
+    """A rulebook Contract from one version's whole terms (band percentages resolved)."""
+    bands = tuple(Band(b.name, b.min, b.max, b.per_participant,
+                       split.output_payment_percentage if b.output_payment_percentage is None
+                       else b.output_payment_percentage,
+                       split.service_fee_percentage if b.service_fee_percentage is None
+                       else b.service_fee_percentage, floor)
+                  for b in terms["bands"])
+    return Contract(header.lead_provider, header.cohort, terms["vat_chargeable"],
+                    terms["recruitment_target"], terms["set_up_fee"], terms["uplift_amount"],
+                    terms["monthly_service_fee"], bands, terms["mentor"], source,
+                    terms["vat_rate"], **extra)
+
+
+def _version_issues(terms: ContractFile, located: Located,
+                    calendar: dict) -> Iterator[tuple[tuple, str, str]]:
+    """Each version's ``from`` names a statement of the cohort's calendar, in order.
+
+    A cohort without a calendar in the rulebook takes DfE's statements as its calendar:
+    its versions are checked when the calculation builds it.
+    """
+    rows = calendar.get(terms.cohort)
+    if not rows:
+        return
+    by_name = {" ".join(r.name.split()).casefold(): r for r in rows}
+    previous = None
+    for item, version in enumerate(terms.versions):
+        path = ("versions", item, "from")
+        row = by_name.get(" ".join(version.from_.split()).casefold())
+        if row is None:
+            names = [r.name for r in rows]
+            yield (path, f"versions: {version.from_!r} is not a statement of cohort "
+                   f"{terms.cohort}'s calendar",
+                   did_you_mean(version.from_, names,
+                                f"name the first statement with these terms as calendars.yaml "
+                                f"does, from {names[0]} to {names[-1]}"))
+            continue
+        if previous is not None and row.payment_date <= previous.payment_date:
+            yield (path, f"versions: {row.name} (paid {row.payment_date}) comes after "
+                   f"{previous.name} (paid {previous.payment_date}) in the list",
+                   "list the versions in payment-date order, earliest first; each starts "
+                   "a later statement than the one before")
+        previous = row
+
+
 def _contracts(reader: _Reader, directory: Path | None, shown: str, extra: Sequence[Path],
                fees: FeesFile | None, banding: BandingFile | None,
-               notes: list[str] | None = None) -> dict:
+               notes: list[str] | None = None, calendar: dict | None = None) -> dict:
     contracts: dict = {}
     first_seen: dict[tuple[str, int], Contract] = {}
     from_folder: set[tuple[str, int]] = set()
@@ -511,18 +557,17 @@ def _contracts(reader: _Reader, directory: Path | None, shown: str, extra: Seque
         terms: ContractFile | None = reader.validate(ContractFile, located)
         if terms is None or located is None:
             continue
-        if reader.issues(located, terms.issues(split)) or split is None:
+        if (reader.issues(located, terms.issues(split))
+                + reader.issues(located, _version_issues(terms, located, calendar or {}))
+                or split is None):
             continue
-        bands = tuple(Band(b.name, b.min, b.max, b.per_participant,
-                           split.output_payment_percentage if b.output_payment_percentage is None
-                           else b.output_payment_percentage,
-                           split.service_fee_percentage if b.service_fee_percentage is None
-                           else b.service_fee_percentage, floor)
-                      for b in terms.bands)
-        contract = Contract(terms.lead_provider, terms.cohort, terms.vat_chargeable,
-                            terms.recruitment_target, terms.set_up_fee, terms.uplift_amount,
-                            terms.monthly_service_fee, bands, terms.mentor, located.source(),
-                            terms.vat_rate)
+        versions = tuple(
+            _contract_terms(whole, split, floor, terms, located.source(("versions", item)),
+                            version=version.version, effective_from=version.from_)
+            for item, (version, whole) in enumerate(zip(terms.versions,
+                                                        terms.version_terms())))
+        contract = _contract_terms(terms.terms(), split, floor, terms, located.source(),
+                                   version=terms.version, versions=versions)
         key = (_provider_key(contract.lead_provider), contract.cohort)
         if key in first_seen and given and key in from_folder:
             # a contract given with --contracts is the run's: it shadows the rules folder's

@@ -621,11 +621,62 @@ class MentorTerms(Strict):
     payment_per_participant: Money = Field(description="price per mentor in pounds, e.g. 1000")
 
 
+def _label(value: Any) -> Any:
+    """A version label as written: ``0.0.3`` is text in YAML, ``1.0`` a number: keep both."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+#: DfE's name of a contract version, e.g. 0.0.3 (ECF statements record contract_version)
+Label = Annotated[str, BeforeValidator(_label),
+                  StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+#: the terms a contract version may change: every term but lead_provider and cohort
+VERSION_TERMS = ("vat_chargeable", "vat_rate", "recruitment_target", "set_up_fee",
+                 "uplift_amount", "monthly_service_fee", "bands", "mentor")
+#: the terms that may be set to null (none from that statement on)
+NULLABLE_TERMS = ("vat_rate", "uplift_amount", "monthly_service_fee", "mentor")
+
+
+class ContractVersionFile(Strict):
+    """A later version of a contract's terms: from a statement on, some terms change;
+    every term it does not give is the previous version's."""
+
+    from_: Text = Field(alias="from", description=(
+        "the first statement (by name, of this provider and cohort) with these terms, "
+        "e.g. October 2023"))
+    version: Label | None = Field(
+        default=None, description="DfE's contract version of these terms, e.g. 0.0.3")
+    vat_chargeable: bool | None = Field(default=None, description="true or false")
+    vat_rate: Percent | None = Field(default=None, description="VAT rate in per cent, e.g. 20")
+    recruitment_target: int | None = Field(
+        default=None, gt=0, description="contracted number of participants, e.g. 4500")
+    set_up_fee: Money | None = Field(default=None, description="set-up fee in pounds")
+    uplift_amount: Money | None = Field(
+        default=None, description="uplift fee per eligible start, or null for none from here")
+    monthly_service_fee: Money | None = Field(
+        default=None, description="a monthly service fee (0 ends it), or null to calculate it")
+    bands: tuple[BandTerms, ...] | None = Field(
+        default=None, min_length=1,
+        description="the whole list of bands from this statement on, ascending")
+    mentor: MentorTerms | None = Field(
+        default=None, description="{payment_per_participant: 1000} for flat-rate mentors")
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """The terms this version sets (a null included), by name."""
+        return {name: getattr(self, name) for name in VERSION_TERMS
+                if name in self.model_fields_set}
+
+
 class ContractFile(Strict):
-    """A call-off contract (INTERFACES.md §4)."""
+    """A call-off contract (INTERFACES.md §4), with its later versions."""
 
     lead_provider: Text = Field(description="the lead provider's name as in the declarations")
     cohort: Cohort = Field(description="the cohort's start year, e.g. 2023")
+    version: Label | None = Field(
+        default=None, description="DfE's contract version of these terms, e.g. 0.0.1")
     vat_chargeable: bool = Field(description="true if VAT is added to the statements")
     vat_rate: Percent | None = Field(
         default=None, description="VAT rate in per cent when VAT chargeable, e.g. 20 "
@@ -640,40 +691,80 @@ class ContractFile(Strict):
         min_length=1, description="list of {name, min, max, per_participant}, ascending")
     mentor: MentorTerms | None = Field(
         default=None, description="{payment_per_participant: 1000} for flat-rate mentors")
+    versions: tuple[ContractVersionFile, ...] = Field(
+        default=(), description="later versions, earliest first: each {from: <statement>, "
+                                "the terms that change}")
+
+    def terms(self) -> dict[str, Any]:
+        """The base terms by name (what a version may change)."""
+        return {name: getattr(self, name) for name in VERSION_TERMS}
+
+    def version_terms(self) -> list[dict[str, Any]]:
+        """The whole terms of each version: the previous version's, updated by its own."""
+        result = []
+        terms = self.terms()
+        for version in self.versions:
+            terms = {**terms, **version.changes}
+            result.append(terms)
+        return result
 
     def issues(self, default_split: BandSplit | None) -> Iterator[Issue]:
-        names: dict[str, int] = {}
-        previous: BandTerms | None = None
-        for item, band in enumerate(self.bands):
-            path = ("bands", item)
-            if band.name in names:
-                yield (path + ("name",), f"band {band.name!r} appears twice",
-                       "give every band its own name (A, B, C, D)")
-            names.setdefault(band.name, item)
-            if band.max < band.min:
-                yield (path + ("max",), f"band {band.name}: max {band.max} is below min {band.min}",
-                       "a band holds participants min..max: make max at least min")
-            if previous is None:
-                if band.min not in (0, 1):
-                    yield (path + ("min",),
-                           f"band {band.name}: the first band starts at {band.min}",
-                           "the first band must start at 0 or 1 (participants are counted from 1)")
-            elif band.min != previous.max + 1:
-                gap = "overlaps" if band.min <= previous.max else "leaves a gap after"
+        yield from _band_issues(self.bands, default_split, ())
+        for item, version in enumerate(self.versions):
+            path = ("versions", item)
+            for name, value in version.changes.items():
+                if value is None and name not in NULLABLE_TERMS:
+                    yield (path + (name,), f"versions: {name} of the version from "
+                           f"{version.from_} is null",
+                           f"give a value, or leave {name} out to keep the previous one")
+            if "mentor" in version.changes and \
+                    (version.mentor is None) != (self.mentor is None):
+                yield (path + ("mentor",),
+                       f"the version from {version.from_} "
+                       + ("removes" if version.mentor is None else "adds")
+                       + " flat-rate mentor funding",
+                       "a version may change mentor.payment_per_participant, not add or remove "
+                       "the mentor block: DfE funds mentors at a flat rate by cohort "
+                       "(a separate mentor contract), not from a statement on")
+            if version.bands is not None:
+                yield from _band_issues(version.bands, default_split, path)
+
+
+def _band_issues(bands: tuple[BandTerms, ...], default_split: BandSplit | None,
+                 prefix: tuple) -> Iterator[Issue]:
+    """Bands ascending, without gaps or overlaps, percentages adding up to 100."""
+    names: dict[str, int] = {}
+    previous: BandTerms | None = None
+    for item, band in enumerate(bands):
+        path = (*prefix, "bands", item)
+        if band.name in names:
+            yield (path + ("name",), f"band {band.name!r} appears twice",
+                   "give every band its own name (A, B, C, D)")
+        names.setdefault(band.name, item)
+        if band.max < band.min:
+            yield (path + ("max",), f"band {band.name}: max {band.max} is below min {band.min}",
+                   "a band holds participants min..max: make max at least min")
+        if previous is None:
+            if band.min not in (0, 1):
                 yield (path + ("min",),
-                       (f"band {band.name}: min {band.min} {gap} band {previous.name} "
-                       f"(max {previous.max})"),
-                       f"start band {band.name} at {previous.max + 1} (the previous max + 1)")
-            previous = band
-            output = band.output_payment_percentage
-            service = band.service_fee_percentage
-            if default_split is not None:
-                output = default_split.output_payment_percentage if output is None else output
-                service = default_split.service_fee_percentage if service is None else service
-            if output is not None and service is not None and output + service != HUNDRED:
-                yield (path, (f"band {band.name}: output {_pct(output)} + service {_pct(service)} "
-                             f"= {_pct(output + service)}, not 100%"),
-                       "make output_payment_percentage and service_fee_percentage add up to 100")
+                       f"band {band.name}: the first band starts at {band.min}",
+                       "the first band must start at 0 or 1 (participants are counted from 1)")
+        elif band.min != previous.max + 1:
+            gap = "overlaps" if band.min <= previous.max else "leaves a gap after"
+            yield (path + ("min",),
+                   (f"band {band.name}: min {band.min} {gap} band {previous.name} "
+                   f"(max {previous.max})"),
+                   f"start band {band.name} at {previous.max + 1} (the previous max + 1)")
+        previous = band
+        output = band.output_payment_percentage
+        service = band.service_fee_percentage
+        if default_split is not None:
+            output = default_split.output_payment_percentage if output is None else output
+            service = default_split.service_fee_percentage if service is None else service
+        if output is not None and service is not None and output + service != HUNDRED:
+            yield (path, (f"band {band.name}: output {_pct(output)} + service {_pct(service)} "
+                         f"= {_pct(output + service)}, not 100%"),
+                   "make output_payment_percentage and service_fee_percentage add up to 100")
 
 # ------------------------------------------------------------- rulebook values
 
@@ -721,9 +812,28 @@ class Contract(NamedTuple):
     source: Source
     #: VAT rate in per cent when VAT chargeable; None: the rulebook's (fees.yaml)
     vat_rate: Decimal | None = None
+    #: DfE's name of this version of the terms (e.g. 0.0.3), when the contract gives it
+    version: str | None = None
+    #: the first statement (by name) with these terms; None for the contract's first terms
+    effective_from: str | None = None
+    #: the later versions, earliest first, each with its whole terms (their own
+    #: ``versions`` empty); docs/rules.md "Contract versions"
+    versions: tuple[Contract, ...] = ()
 
     def band(self, name: str) -> Band | None:
         return next((b for b in self.bands if b.name == name), None)
+
+    @property
+    def all_terms(self) -> tuple[Contract, ...]:
+        """The first terms, then every later version."""
+        return (self, *self.versions)
+
+    @property
+    def label(self) -> str:
+        """How a version is named to a reader: DfE's version, else where it starts."""
+        if self.version:
+            return self.version
+        return f"from {self.effective_from}" if self.effective_from else "first terms"
 
 
 class Milestone(NamedTuple):

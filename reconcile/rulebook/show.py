@@ -22,6 +22,7 @@ from decimal import Decimal
 from reconcile import money
 from reconcile.rulebook.facts import DECLARATION_PLACEHOLDERS, fact_vocabulary
 from reconcile.rulebook.schema import Band, Classify, FindingSpec
+from reconcile.rulebook.versions import describe_change, terms_by_statement
 
 #: the price of the worked example (seed 002: "a price per participant of £1,000")
 EXAMPLE_PRICE = Decimal(1000)
@@ -195,7 +196,8 @@ def _service_fee(rulebook) -> str:
               + (" (paid in full; reported as a warning)." if target.reduction == "none"
                  else " (service fee x recruited / target)."),
               ("Statements counted: every statement of the cohort's calendar, output fee or "
-               "not, in payment-date order.")]
+               "not, in payment-date order; a contract version changes the terms (and so "
+               "the fee) from its statement on (see Contracts).")]
     return "\n".join(lines)
 
 
@@ -298,7 +300,31 @@ def _contracts(rulebook) -> str:
             shares = ", ".join(f"{t} {money.pounds(fees.mentor_fee(price, t))}"
                                for t in fees.mentor_flat_rate_proportions)
             lines.append(f"  Mentors: flat rate {money.pounds(price)} per participant ({shares}).")
+        lines.extend(_versions(rulebook, contract))
     return "\n".join(lines)
+
+
+def _versions(rulebook, contract) -> list[str]:
+    """Which version of the terms applies to which statements of the cohort's calendar."""
+    if not contract.versions and not contract.version:
+        return []
+    names = [s.name for s in rulebook.statements_for(contract.cohort)]
+    lines = ["  Contract versions (each statement is calculated with its version's terms):"]
+    if not names:
+        return lines + ["    (no calendar for this cohort in calendars.yaml: DfE's statements "
+                        "decide)"]
+    terms = terms_by_statement(contract, names)
+    start = 0
+    for index in range(1, len(names) + 1):
+        if index < len(names) and terms[index] is terms[start]:
+            continue
+        version = terms[start]
+        span = names[start] if index - 1 == start else f"{names[start]} to {names[index - 1]}"
+        change = "" if version is contract else ": " + describe_change(
+            terms[start - 1], version, Decimal(0), Decimal(0))
+        lines.append(f"    {version.label}: {span}{change}  ({version.source})")
+        start = index
+    return lines
 
 
 def _schedules(rulebook) -> str:

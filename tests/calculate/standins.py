@@ -50,6 +50,18 @@ class Contract(NamedTuple):
     monthly_service_fee: Decimal | None = None
     mentor: MentorTerms | None = None
     vat_rate: Decimal | None = None
+    version: str | None = None
+    effective_from: str | None = None
+    versions: tuple = ()
+
+    @property
+    def all_terms(self) -> tuple:
+        return (self, *self.versions)
+
+    @property
+    def label(self) -> str:
+        return self.version or (f"from {self.effective_from}" if self.effective_from
+                                else "first terms")
 
 
 class CalendarStatement(NamedTuple):

@@ -116,3 +116,82 @@ def test_previous_fill_after_an_over_capacity_statement(tmp_path, policy, paid):
     unpaid = [d["declaration_id"] for d in data["declarations"]
               if d["unpaid"] and d["statement"] == "August 2024"]
     assert len(unpaid) == 3 - sum(n for _b, n, _a in paid)
+
+
+# --- contract versions (ECF oneoffs/change_service_fees.rb, oneoffs/add_band_c.rb) -----
+
+def test_service_fee_stopped_from_a_versions_statement(tmp_path):
+    # As DfE ended the 2021 contracts' service fee from the October 2023 statements: a
+    # version from October 2023 with monthly_service_fee 0. Before it £1,086.21 (31,500/29).
+    versions = ("version: 0.0.1\nversions:\n"
+                "  - {from: October 2023, version: 0.0.2, monthly_service_fee: 0}\n")
+    rows = [row("a", cohort=2021, date="2021-10-02", created="2021-10-05T09:00:00Z")]
+    result, data = run_expected(tmp_path, rows, contract_2021(versions), as_of="2024-01-01")
+    assert result.exit_code in (0, 1), result.output
+    fees = {s["name"]: (s["expected"]["service_fee"], s["expected"]["contract_version"],
+                        s["expected"]["terms_from"])
+            for s in data["statements"] if s["cohort"] == 2021}
+    assert fees["September 2023"] == ("1086.21", "0.0.1", None)
+    assert fees["October 2023"] == ("0.00", "0.0.2", "October 2023")
+    assert fees["December 2023"] == ("0.00", "0.0.2", "October 2023")
+    [why] = [f for f in data["findings"] if f["code"] == "CALC_CONTRACT_VERSION"]
+    assert why["statement"] == "October 2023" and why["severity"] == "info"
+    assert "service fee £1,086.21 -> £0.00" in why["message"]
+    assert "version 0.0.2" in why["message"]
+
+
+def test_band_c_added_mid_contract(tmp_path):
+    # As ECF's AddBandC: from April 2024 band B's max is lowered to 4 and a band C 5-8
+    # added (the recruitment target stays 8). January 2024 pays 4 starts under the first
+    # bands (A 2 at £48, B 2 at £36). April 2024's 3 starts: the earlier fill of 4 is a
+    # count, laid over April's bands (A 2, B 2), so the 3 go to the new band C at
+    # 20% x 60% x £200 = £24: £72 (under the first bands they would be B at £36).
+    text = (f"lead_provider: {LP}\ncohort: 2023\nvat_chargeable: false\n"
+            "recruitment_target: 8\nbands:\n"
+            "  - {name: A, min: 0, max: 2, per_participant: 400}\n"
+            "  - {name: B, min: 3, max: 8, per_participant: 300}\n"
+            "versions:\n"
+            "  - from: April 2024\n"
+            "    bands:\n"
+            "      - {name: A, min: 0, max: 2, per_participant: 400}\n"
+            "      - {name: B, min: 3, max: 4, per_participant: 300}\n"
+            "      - {name: C, min: 5, max: 8, per_participant: 200}\n")
+    rows = ([row(f"j{n}") for n in range(4)]
+            + [row(f"a{n}", created="2024-02-10T09:00:00Z") for n in range(3)])
+    result, data = run_expected(tmp_path, rows, text)
+    assert result.exit_code == 0, result.output
+    out = {s["name"]: s["expected"] for s in data["statements"]}
+    assert [(ln["band"], ln["count"], ln["amount"]) for ln in
+            out["January 2024"]["output_payments"]] == [("A", 2, "96.00"), ("B", 2, "72.00")]
+    assert [(ln["band"], ln["count"], ln["fee_per_declaration"], ln["amount"]) for ln in
+            out["April 2024"]["output_payments"]] == [("C", 3, "24.00", "72.00")]
+    # the service fee follows the bands: 40% of each price over the target of 8, / 29
+    #   first terms: 2 x £160 + 6 x £120 = £1,040 / 29 = £35.86
+    #   from April:  2 x £160 + 2 x £120 + 4 x £80 = £880 / 29 = £30.34
+    assert out["March 2024"]["service_fee"] == "35.86"
+    assert out["April 2024"]["service_fee"] == "30.34"
+    assert out["April 2024"]["terms_from"] == "April 2024"
+    [why] = [f for f in data["findings"] if f["code"] == "CALC_CONTRACT_VERSION"]
+    assert why["statement"] == "April 2024"
+    assert "service fee £35.86 -> £30.34" in why["message"]
+    assert "C 5-8 £200.00" in why["message"]
+
+
+def test_versions_naming_an_unknown_statement_or_out_of_order(tmp_path):
+    from click.testing import CliRunner
+
+    from reconcile.cli import main
+
+    path = tmp_path / "contract.yaml"
+    path.write_text(contract_2021("versions:\n"
+                                  "  - {from: October 2023, monthly_service_fee: 0}\n"
+                                  "  - {from: Sept 2023, monthly_service_fee: 10}\n"
+                                  "  - {from: May 2022, monthly_service_fee: 20}\n"),
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["rules", "check", "--contracts", str(path)])
+    assert result.exit_code == 2
+    assert (f"{path}:11: versions: 'Sept 2023' is not a statement of cohort 2021's "
+            "calendar — did you mean 'September 2023'?") in result.output
+    assert (f"{path}:12: versions: May 2022 (paid 2022-05-25) comes after October 2023 "
+            "(paid 2023-10-25) in the list — list the versions in payment-date order, "
+            "earliest first") in result.output

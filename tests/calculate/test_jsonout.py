@@ -51,6 +51,7 @@ def test_statements_in_the_shape_of_interfaces_5():
             # on both statements (ECF statement_calculator.rb clawed_back_count)
             "counts": {"started": 2, "retained": 0, "completed": 0, "extended": 0,
                        "voided": 0, "clawed_back": 1, "awaiting_clawback": 0},
+            "contract_version": None, "terms_from": None,
         },
         "dfe": None,
     }

@@ -50,6 +50,12 @@ class Fees(NamedTuple):
 
 class Contract(NamedTuple):
     vat_chargeable: bool = True
+    vat_rate: Decimal | None = None
+    effective_from: str | None = None
+
+    @property
+    def all_terms(self) -> tuple["Contract", ...]:
+        return (self,)
 
 
 class Rulebook(NamedTuple):

@@ -104,6 +104,10 @@ class Contract(NamedTuple):
     uplift_amount: Decimal | None = Decimal(100)
     mentor: MentorTerms | None = None
 
+    @property
+    def all_terms(self) -> tuple["Contract", ...]:
+        return (self,)
+
 
 def _date(text: str) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None

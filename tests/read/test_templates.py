@@ -84,7 +84,7 @@ def test_filled_statements_template_reads_back(tmp_path, vocabulary):
     book = openpyxl.load_workbook(COMMITTED / "dfe-statements.xlsx")
     book["Statements"].append(["s-nov23", "Example Teaching Institute", 2023, "November 2023",
                                dt.datetime(2023, 10, 31), dt.datetime(2023, 11, 25), True, True,
-                               True, 1432.8])
+                               True, 1432.8, "0.0.2"])
     lines = book["Lines"]
     lines.append(["s-nov23", "output", "ect", "started", "A", 10, 119.4, 1194])
     lines.append(["s-nov23", "vat", None, None, None, None, None, 238.8])
@@ -93,9 +93,9 @@ def test_filled_statements_template_reads_back(tmp_path, vocabulary):
     (statement,) = read_dfe_statements(filled, vocabulary)
     assert (statement.statement_id, statement.cohort, statement.name, statement.cut_off_date,
             statement.payment_date, statement.output_fee, statement.paid,
-            statement.vat_chargeable, statement.total) == (
+            statement.vat_chargeable, statement.total, statement.contract_version) == (
         "s-nov23", 2023, "November 2023", dt.date(2023, 10, 31), dt.date(2023, 11, 25),
-        True, True, True, Decimal("1432.8"))
+        True, True, True, Decimal("1432.8"), "0.0.2")
     output, vat = statement.lines
     # 10 started declarations at £119.40 (20% of 60% of £995) = £1,194.00
     assert (output.line_type, output.participant_type, output.declaration_type, output.band,

@@ -96,8 +96,8 @@ def test_unknown_key_lists_the_allowed_keys(rules):
     edit(contract, "set_up_fee: 0\n", "set_up_fee: 0\nnotes: blue\n")
     assert check(rules) == [
         (f"{where(contract, 'notes: blue')}: unknown key 'notes' — remove it (the keys allowed "
-        "here: lead_provider, cohort, vat_chargeable, vat_rate, recruitment_target, "
-        "set_up_fee, uplift_amount, monthly_service_fee, bands, mentor)")]
+        "here: lead_provider, cohort, version, vat_chargeable, vat_rate, recruitment_target, "
+        "set_up_fee, uplift_amount, monthly_service_fee, bands, mentor, versions)")]
 
 
 def test_wrong_type(rules):
