@@ -30,7 +30,10 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
+import tempfile
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,7 +42,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import re_dynamic_function
 from xlsxwriter.xmlwriter import XMLwriter
 
-from reconcile import __version__, continuation
+from reconcile import __version__, continuation, xlsxzip
 from reconcile.sheets import (
     CELL_TYPES,
     STYLES,
@@ -70,8 +73,39 @@ WORKBOOK_OPTIONS = {
 
 
 def write_workbook(book: Workbook, path: Path | str) -> None:
-    """Write ``book`` to ``path`` (overwriting it)."""
+    """Write ``book`` to ``path`` (overwriting it).
+
+    XlsxWriter writes every part but the rows the tool renders itself (:func:`_stream_rows`),
+    which are deflated on a second thread as they are made; :mod:`reconcile.xlsxzip`
+    then puts the final zip together (``STREAM_FAST = False``: XlsxWriter alone).
+    """
     plans = continuation.layouts(_size(sheet) for sheet in book.sheets)
+    path = Path(path)
+    if not STREAM_FAST:
+        _write_with_xlsxwriter(book, path, plans, None)
+        return
+    packer = xlsxzip.Packer()
+    try:
+        # XlsxWriter's zip, small without the rendered rows: in the temporary folder,
+        # never beside the output
+        with tempfile.NamedTemporaryFile(prefix="reconcile-", suffix=".xlsx",
+                                         delete=False) as handle:
+            parts = Path(handle.name)
+        try:
+            rendered = _write_with_xlsxwriter(book, parts, plans, packer)
+            deflated = packer.finish()
+            _assemble(parts, path, rendered, deflated, packer)
+        finally:
+            parts.unlink(missing_ok=True)
+    finally:
+        packer.close()
+
+
+def _write_with_xlsxwriter(book: Workbook, path: Path, plans: dict[str, continuation.Layout],
+                           packer: xlsxzip.Packer | None) -> dict[str, str | None]:
+    """Every sheet through XlsxWriter (the rendered rows to ``packer``); returns the
+    rendered sheets: name -> their cells' dimension (None: no cell)."""
+    rendered: dict[str, str | None] = {}
     workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     try:
         workbook.set_properties({
@@ -86,7 +120,8 @@ def write_workbook(book: Workbook, path: Path | str) -> None:
         formats = _Formats(workbook)
         worksheets = {}
         for sheet in book.sheets:
-            worksheets[sheet.name] = _write_sheet(workbook, sheet, formats, plans)
+            worksheets[sheet.name] = _write_sheet(workbook, sheet, formats, plans, packer,
+                                                  rendered)
         for sheet in book.sheets:
             for chart in sheet.charts:
                 _insert_chart(workbook, worksheets[sheet.name], chart, plans)
@@ -94,6 +129,44 @@ def write_workbook(book: Workbook, path: Path | str) -> None:
             worksheets[book.active].activate()
     finally:
         workbook.close()
+    return rendered
+
+
+def _assemble(parts: Path, path: Path, rendered: dict[str, str | None],
+              deflated: dict[str, xlsxzip.Deflated], packer: xlsxzip.Packer) -> None:
+    """The final zip: XlsxWriter's parts in their order, rendered rows spliced in."""
+    with zipfile.ZipFile(parts) as source:
+        members = _sheet_members(source)
+        with path.open("wb") as out:
+            target = xlsxzip.ZipWriter(out)
+            for info in source.infolist():
+                data = source.read(info)
+                name = members.get(info.filename)
+                if name is not None and name in deflated:
+                    pieces, crc, size, compressed = xlsxzip.spliced(
+                        data, deflated[name], rendered[name], packer.file)
+                    target.add_deflated(info.filename, pieces, crc, size, compressed)
+                else:
+                    target.add(info.filename, data)
+            target.close()
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Zip member -> sheet name, from the workbook part and its relationships."""
+    book = archive.read("xl/workbook.xml").decode("utf-8")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = dict(re.findall(r'<Relationship Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
+    targets.update((rid, target) for target, rid in
+                   re.findall(r'<Relationship [^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels))
+    out = {}
+    for attrs in re.findall(r"<sheet ([^>]*)/>", book):
+        name = re.search(r'name="([^"]*)"', attrs)
+        rid = re.search(r'r:id="([^"]*)"', attrs)
+        if name and rid and rid.group(1) in targets:
+            target = targets[rid.group(1)]
+            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            out[member] = html.unescape(name.group(1))
+    return out
 
 
 def _size(sheet: Sheet) -> tuple[str, int, int, int, int]:
@@ -205,14 +278,15 @@ def _add_part(workbook, sheet: Sheet, name: str):
 
 
 def _write_sheet(workbook, sheet: Sheet, formats: _Formats,
-                 plans: dict[str, continuation.Layout]):
+                 plans: dict[str, continuation.Layout], packer: xlsxzip.Packer | None = None,
+                 rendered: dict[str, str | None] | None = None):
     """Every part of ``sheet`` (one, unless it passes Excel's limits); returns the first."""
     layout = plans[sheet.name]
     ctx = _Context(workbook, sheet, layout, plans, formats)
     first = ctx.worksheets[0]
-    if (first.constant_memory and STREAM_FAST and layout.col_blocks == 1
-            and (sheet.streamed or not _has_links(sheet))):
-        _stream_rows(ctx)
+    if (packer is not None and rendered is not None and first.constant_memory
+            and layout.col_blocks == 1 and (sheet.streamed or not _has_links(sheet))):
+        rendered.update(_stream_rows(ctx, packer))
     else:
         for row, height in sorted(sheet.heights):  # before the rows: constant_memory
             for part, ws in enumerate(ctx.worksheets):
@@ -470,17 +544,17 @@ def _excel_serial(value: dt.date | dt.datetime) -> int | float:  # a day number,
     return serial + 1 if serial > 59 else serial
 
 
-def _stream_rows(ctx: _Context) -> None:
-    """A sheet's rows written as XML straight into XlsxWriter's row file.
+def _stream_rows(ctx: _Context, packer: xlsxzip.Packer) -> dict[str, str | None]:
+    """A sheet's rows rendered as XML and deflated as they come (:class:`xlsxzip.Packer`).
 
     Why: through the cell API XlsxWriter spends about 10 µs a cell (bounds checks,
     a cell tuple in a dict, attribute escaping, 30 regular expressions per formula,
     one file write per cell): over three minutes for a million 22-column
     declarations. This writes the *same* XML that XlsxWriter's ``constant_memory``
-    mode writes (inline strings, no spans; proven byte-equal by
-    tests/report/test_write.py and test_golden.py), a row per string join. It relies
-    on XlsxWriter internals present since 1.x: in ``constant_memory`` mode ``ws.fh``
-    is the row-data file, ``dim_*`` bound the sheet, ``Format._get_xf_index()``
+    mode writes (inline strings, no spans; proven equal, part by part, by
+    tests/report/test_write.py and test_golden.py), a row per string join, and
+    returns each part's dimension (the cells' range, as XlsxWriter would say it). It
+    relies on two XlsxWriter internals present since 1.x: ``Format._get_xf_index()``
     numbers a format, ``_prepare_formula`` rewrites newer functions. Every cell kind
     but links (a sheet with links goes through the API). Rows past Excel's limit go
     to the continuation parts (one column block: wider sheets take the API path).
@@ -513,7 +587,10 @@ def _stream_rows(ctx: _Context) -> None:
     parts: list[str] = []
     append = parts.append
     part = 0
-    fh = ctx.worksheets[0].fh
+    names = layout.parts
+    packer.begin(names[0])
+    write = packer.write
+    dimensions: dict[str, str | None] = {}
     # the sheet's bounds per part, as XlsxWriter keeps them from the cells written
     bounds: list[list] = [[None, -1, None, -1] for _ in ctx.worksheets]
     note = layout.note if layout.split else None
@@ -614,16 +691,18 @@ def _stream_rows(ctx: _Context) -> None:
         append("</row>")
 
     def finish(part: int) -> None:
-        fh.write("".join(parts))
+        write("".join(parts))
         parts.clear()
+        packer.end(names[part])
         first_row, last_row, first_col, last_col = bounds[part]
-        if first_row is not None:
-            ws = ctx.worksheets[part]
-            ws._check_dimensions(first_row, first_col)
-            ws._check_dimensions(last_row, last_col)
-            # nothing of this sheet is left for XlsxWriter's own row flushing
-            ws.previous_row = last_row + 1
-            ctx.last_rows[part] = last_row
+        if first_row is None:
+            dimensions[names[part]] = None  # XlsxWriter's own (no cell) stands
+            return
+        dimensions[names[part]] = (cell_ref(first_row, first_col)
+                                   if (first_row, first_col) == (last_row, last_col) else
+                                   f"{cell_ref(first_row, first_col)}:"
+                                   f"{cell_ref(last_row, last_col)}")
+        ctx.last_rows[part] = last_row
 
     header_rows: list[tuple] = []
     header = layout.header
@@ -635,7 +714,7 @@ def _stream_rows(ctx: _Context) -> None:
             part += 1
             if part >= len(ctx.worksheets):
                 raise ctx.overflow(r)
-            fh = ctx.worksheets[part].fh
+            packer.begin(names[part])
             next_break += layout.rows_per
             offset += layout.rows_per
             for h, head in enumerate(header_rows):
@@ -646,9 +725,10 @@ def _stream_rows(ctx: _Context) -> None:
         else:
             render(row, r, r - offset)
         if r % _ROWS_PER_WRITE == 0:
-            fh.write("".join(parts))
+            write("".join(parts))
             parts.clear()
     finish(part)
+    return dimensions
 
 
 def _chart_range(ref, plans: dict[str, continuation.Layout]) -> list:
