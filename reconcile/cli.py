@@ -384,6 +384,42 @@ def rules_show(rules_dir: Path | None, contracts: tuple[Path, ...]) -> None:
     sys.exit(EXIT_OK)
 
 
+@main.group(cls=_Group)
+def contracts() -> None:
+    """Make contract YAML from DfE's own contract files."""
+
+
+@contracts.command("import")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the contract YAML files (made if missing).")
+@click.option("--vat-chargeable/--not-vat-chargeable", default=True, show_default=True,
+              help="VAT registration of the lead providers (not in DfE's contract CSVs).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace contract files that already exist in --out.")
+def contracts_import(files: tuple[Path, ...], out: Path, vat_chargeable: bool,
+                     overwrite: bool) -> None:
+    """DfE's call-off (and mentor) contract CSVs -> one contract YAML per provider and cohort.
+
+    The CSVs have the headers of DfE's contract importers (lead-provider-name,
+    cohort-start-year, uplift-target, ..., band-d-per-participant; mentor:
+    lead-provider-name, cohort-start-year, recruitment-target, payment-per-participant).
+    A bad row stops the import (exit 2) with its file, row, column and value; nothing is
+    written.
+
+    \b
+    Example:
+      reconcile contracts import call-off.csv mentor.csv --out my-contracts/
+      reconcile rules check --contracts my-contracts/
+    """
+    from reconcile.contract_import import write_contracts
+
+    write_contracts(files, out, vat_chargeable=vat_chargeable, overwrite=overwrite,
+                    echo=lambda line: click.echo(line, err=True))
+    sys.exit(EXIT_OK)
+
+
 @main.command()
 @click.argument("kind", type=click.Choice(["declarations", "dfe-statements", "contract"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),

@@ -1,0 +1,107 @@
+"""``reconcile contracts import``: DfE's contract CSVs in, contract YAML out.
+
+The rows are those of DfE's own importer specs (early-careers-framework
+spec/services/importers/create_call_off_contract_spec.rb and
+create_mentor_call_off_contract_spec.rb), so the shape is exactly DfE's.
+"""
+
+from decimal import Decimal as D
+
+from click.testing import CliRunner
+
+from reconcile.cli import main
+from reconcile.rulebook.load import load_rulebook
+
+HEADER = ("lead-provider-name,cohort-start-year,uplift-target,uplift-amount,"
+          "recruitment-target,revised-target,set-up-fee,monthly-service-fee,band-a-min,"
+          "band-a-max,band-a-per-participant,band-b-min,band-b-max,band-b-per-participant,"
+          "band-c-min,band-c-max,band-c-per-participant,band-d-min,band-d-max,"
+          "band-d-per-participant")
+MENTOR_HEADER = "lead-provider-name,cohort-start-year,recruitment-target,payment-per-participant"
+
+
+def run(tmp_path, *files, extra=()):
+    paths = []
+    for name, text in files:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+    out = tmp_path / "contracts"
+    result = CliRunner().invoke(main, ["contracts", "import", *paths, "--out", str(out),
+                                       *extra])
+    return result, out
+
+
+def test_dfe_spec_rows_become_contracts_that_rules_check_accepts(tmp_path):
+    call_off = (HEADER + "\n"
+                # the spec's row: band D present (all output), monthly fee 2300
+                "Butterfly Institute,2024,0.44,200,4600,4790,0,2300,0,90,895,91,199,700,"
+                "200,299,600,300,400,500\n"
+                # the spec's "no band D" row, for cohort 2025 with no uplift
+                "Butterfly Institute,2025,0.44,,4600,4790,0,,0,90,895,91,199,700,"
+                "200,299,600,,,\n")
+    mentor = MENTOR_HEADER + "\nButterfly Institute,2025,9999,333.0\n"
+    result, out = run(tmp_path, ("call-off.csv", call_off), ("mentor.csv", mentor))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["butterfly-institute-2024.yaml",
+                                                      "butterfly-institute-2025.yaml"]
+    rulebook = load_rulebook(None, (out,))
+    c2024 = rulebook.contract_for("Butterfly Institute", 2024)
+    assert (c2024.recruitment_target, c2024.uplift_amount, c2024.set_up_fee,
+            c2024.monthly_service_fee, c2024.vat_chargeable) == (4600, D(200), 0, D(2300), True)
+    # as the spec: A 0-90 £895, B 91-199 £700, C 200-299 £600 (60/40), D 300-400 £500 (100/0)
+    assert [(b.name, b.min, b.max, b.per_participant, b.output_payment_percentage,
+             b.service_fee_percentage) for b in c2024.bands] == [
+        ("A", 0, 90, 895, 60, 40), ("B", 91, 199, 700, 60, 40), ("C", 200, 299, 600, 60, 40),
+        ("D", 300, 400, 500, 100, 0)]
+    assert c2024.mentor is None
+    c2025 = rulebook.contract_for("Butterfly Institute", 2025)
+    assert [b.name for b in c2025.bands] == ["A", "B", "C"]
+    assert (c2025.uplift_amount, c2025.monthly_service_fee) == (None, None)
+    assert c2025.mentor.payment_per_participant == D(333)
+    assert "uplift-target 0.44" in (out / "butterfly-institute-2025.yaml").read_text()
+
+
+def test_bad_rows_are_located_and_nothing_is_written(tmp_path):
+    call_off = (HEADER + "\n"
+                "Good One,2024,0.44,200,4600,,0,,0,90,895,91,199,700,200,299,600,,,\n"
+                "Bad One,20x4,0.44,200,-5,,0,,0,90,895,,199,700,200,299,600,300,,500\n"
+                "Good One,2024,0.44,200,4600,,0,,0,90,895,91,199,700,200,299,600,,,\n")
+    mentor = MENTOR_HEADER + "\nNobody,2025,10,1000\n"
+    result, out = run(tmp_path, ("c.csv", call_off), ("m.csv", mentor))
+    assert result.exit_code == 2
+    assert not out.exists()
+    c, m = tmp_path / "c.csv", tmp_path / "m.csv"
+    for line in [
+        f"{c}, row 3, column cohort-start-year: '20x4' is not a number — write the "
+        "cohort's start year, e.g. 2023",
+        f"{c}, row 3, column recruitment-target: '-5' is too small",
+        f"{c}, row 3, column band-b-min: band B has no band-b-min — give band B's min, max "
+        "and price per participant, or none of them",
+        f"{c}, row 3, column band-d-max: band D has no band-d-max",
+        f"{c}, row 4, column lead-provider-name: a second contract for Good One, cohort "
+        f"2024 (the first is {c}, row 2)",
+        f"{m}, row 2, column lead-provider-name: a mentor contract for Nobody, cohort 2025, "
+        "without a call-off contract row for them",
+    ]:
+        assert line in result.output, (line, result.output)
+    assert "Traceback" not in result.output
+
+
+def test_wrong_headers_and_existing_files(tmp_path):
+    result, out = run(tmp_path, ("c.csv", "some-other-column,cohort-start-year\nX,2021\n"))
+    assert result.exit_code == 2
+    assert ("c.csv, row 1: not DfE's call-off or mentor contract CSV: as the nearer, a "
+            "mentor CSV, the header row lacks 'lead-provider-name'") in result.output
+    good = HEADER + "\nOne,2024,0.44,200,4600,,0,,0,90,895,91,199,700,200,299,600,,,\n"
+    result, out = run(tmp_path, ("c.csv", good))
+    assert result.exit_code == 0, result.output
+    before = (out / "one-2024.yaml").read_bytes()
+    result, out = run(tmp_path, ("c.csv", good.replace("4600", "4700")))
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert (out / "one-2024.yaml").read_bytes() == before
+    result, out = run(tmp_path, ("c.csv", good.replace("4600", "4700")),
+                      extra=("--overwrite", "--not-vat-chargeable"))
+    assert result.exit_code == 0
+    assert "recruitment_target: 4700" in (out / "one-2024.yaml").read_text()
+    assert "vat_chargeable: false" in (out / "one-2024.yaml").read_text()
