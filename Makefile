@@ -37,7 +37,9 @@ system:
 
 libreoffice: system
 
+# the bench extra: the floors' readers and the compared xlsx writers (not the product's)
 bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 # The same suite on Python 3.13, where durable-rules cannot import: the pure-Python
@@ -52,6 +54,7 @@ test-py313: system
 	$(VENV313)/bin/python -m pytest -q -n 2 -p no:cacheprovider
 
 bench-quick: venv
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench --quick
 
 lint: venv

@@ -2,18 +2,25 @@
 
 For each size (declarations):
 
-1. **data** — :mod:`samples.generate` writes ``bench-data/seed<S>-n<N>-v<V>/``
-   (declarations, contracts, consistent and planted DfE statements) once; later runs
-   reuse it (the cache key is seed + size + generator version). The generator's own
-   time and peak memory are recorded when it runs.
-2. **floor** — in a fresh process: the raw read of the same ``declarations.xlsx`` by
-   the fastest xlsx reader we have (python-calamine ``to_python()``), plus a raw write
-   of as many rows (the rows just read) by xlsxwriter in constant-memory mode. No tool
-   that reads this workbook and writes one row per declaration can beat it by much.
-3. **run** — the real command line in a fresh process, as a user runs it::
+1. **data** — :mod:`samples.generate` writes ``bench-data/seed<S>-n<N>-p<P>-v<V>/``
+   (declarations as CSV, and as xlsx while they fit a sheet; contracts; consistent
+   and planted DfE statements) for :data:`PROVIDERS` lead providers, every cohort,
+   once; later runs reuse it (the cache key is seed + size + providers + generator
+   version). The generator's own time and peak memory are recorded when it runs.
+2. **floor** — in a fresh process: the raw read of the same ``declarations.csv`` by
+   the fastest CSV reader installed (polars, else pyarrow, else the standard
+   library's ``csv``), plus a raw write of the same rows by XlsxWriter (``write_row``,
+   constant-memory mode; rows past a sheet's 1,048,575 go on a second sheet, as the
+   tool's do). No tool that reads this file and writes one row per declaration with
+   XlsxWriter can beat it by much.
+3. **strong floor** — the same read, and the same rows written by the fastest xlsx
+   writer installed (the Rust writers of :mod:`bench.bench_writers`, each tried, the
+   fastest kept): what the hardware allows with today's fastest libraries.
+4. **run** — the real command line in a fresh process, as a user runs it::
 
-       python -m reconcile run --declarations ... --dfe-statements ...planted.xlsx \\
-              --contracts .../contracts --out reconciliation.xlsx --as-of ...
+       python -m reconcile run --declarations .../declarations.csv \\
+              --dfe-statements ...planted.xlsx --contracts .../contracts \\
+              --out reconciliation.xlsx --as-of ...
 
    timed from outside (wall clock, interpreter start included), its stages timed from
    its own progress lines (``reconcile: <stage> done in <t>s``: rules, read, evaluate,
@@ -42,6 +49,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bench import DATA_DIR, ROOT, SEED, note
+
+#: lead providers of the bench data: a national programme (every cohort the generator
+#: makes, 2022-2025, for each)
+PROVIDERS = 8
+#: Excel's rows below the header row of a sheet
+SHEET_ROWS = 1_048_575
+#: the Rust writers tried for the strong floor (bench/bench_writers.py compares them)
+FAST_WRITERS = ("rustpy-xlsxwriter", "rvgsrust-xlsxwriter", "fastxlsxio")
 
 #: the stages ``reconcile run`` reports, in pipeline order
 STAGES = ("rules", "read", "evaluate", "calculate", "compare", "split", "report", "write")
@@ -76,11 +91,12 @@ def child(command: list[str], cwd: Path = ROOT) -> Child:
 
 # --- data -----------------------------------------------------------------------------------
 
-def dataset(size: int, seed: int = SEED, regenerate: bool = False) -> tuple[Path, dict]:
+def dataset(size: int, seed: int = SEED, regenerate: bool = False,
+            providers: int = PROVIDERS) -> tuple[Path, dict]:
     """The generated data of ``size`` declarations (made once, then cached)."""
     from samples.generate import GENERATOR_VERSION
 
-    folder = DATA_DIR / f"seed{seed}-n{size}-v{GENERATOR_VERSION}"
+    folder = DATA_DIR / f"seed{seed}-n{size}-p{providers}-v{GENERATOR_VERSION}"
     stamp = folder / "generated.json"
     if stamp.exists() and not regenerate:
         info = json.loads(stamp.read_text(encoding="utf-8"))
@@ -90,7 +106,7 @@ def dataset(size: int, seed: int = SEED, regenerate: bool = False) -> tuple[Path
         shutil.rmtree(folder)
     note(f"generating {size:,} declarations into {folder.relative_to(ROOT)} ...")
     made = child([sys.executable, "-m", "bench.bench_pipeline", "generate", str(folder),
-                  str(size), str(seed)])
+                  str(size), str(seed), str(providers)])
     if made.returncode != 0:
         raise RuntimeError(f"the generator failed:\n{made.stderr[-3000:]}")
     info = json.loads(made.stdout)
@@ -101,46 +117,192 @@ def dataset(size: int, seed: int = SEED, regenerate: bool = False) -> tuple[Path
     return folder, info
 
 
-def _generate_child(out: str, size: str, seed: str) -> None:
+def _generate_child(out: str, size: str, seed: str, providers: str = "2") -> None:
     from samples.generate import generate
 
-    result = generate(Path(out), int(size), int(seed), planted=True, quiet=False)
+    result = generate(Path(out), int(size), int(seed), planted=True, csv_file=True,
+                      quiet=False, lead_providers=int(providers))
     print(json.dumps({"declarations": result.declarations, "participants": result.participants,
+                      "providers": int(providers),
                       "seconds": result.seconds, "step_peak_mb": result.peak_mb}))
 
 
 # --- the floor ------------------------------------------------------------------------------
 
-def _floor_child(declarations: str, out: str) -> None:
-    import xlsxwriter
-    from python_calamine import CalamineWorkbook
+def read_fastest(path: str):
+    """The CSV read by the fastest reader installed: (reader, its table, rows as tuples)."""
+    try:
+        import polars
 
+        frame = polars.read_csv(path)
+        return "polars", frame, frame.iter_rows
+    except ImportError:
+        pass
+    try:
+        from pyarrow import csv as arrow_csv
+
+        table = arrow_csv.read_csv(path)
+        return "pyarrow", table, lambda: (tuple(r.values()) for r in table.to_pylist())
+    except ImportError:
+        pass
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [tuple(r) for r in csv.reader(handle)][1:]
+    return "csv (standard library)", rows, lambda: iter(rows)
+
+
+def _floor_child(declarations: str, out: str, writer: str = "xlsxwriter") -> None:
     start = time.perf_counter()
-    book = CalamineWorkbook.from_path(declarations)
-    rows = book.get_sheet_by_name("Declarations").to_python()
+    reader, table, rows = read_fastest(declarations)
     read = time.perf_counter() - start
+    n = len(table)
     start = time.perf_counter()
-    writer = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
-                                       "strings_to_urls": False, "strings_to_numbers": False})
-    sheet = writer.add_worksheet("Declarations")
-    for r, row in enumerate(rows):
-        sheet.write_row(r, 0, row)
-    writer.close()
+    if writer == "xlsxwriter":
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
+                                         "strings_to_urls": False,
+                                         "strings_to_numbers": False})
+        header = list(table.columns) if reader != "csv (standard library)" else None
+        sheet = None
+        for i, row in enumerate(rows()):
+            r = i % SHEET_ROWS
+            if r == 0:
+                sheet = book.add_worksheet("Declarations" + (f" ({i // SHEET_ROWS + 1})"
+                                                             if i else ""))
+                if header:
+                    sheet.write_row(0, 0, header)
+            sheet.write_row(r + 1, 0, row)
+        book.close()
+    else:
+        _fast_write(writer, reader, table, rows, out)
     write = time.perf_counter() - start
-    print(json.dumps({"read_s": read, "write_s": write, "rows": len(rows),
-                      "columns": len(rows[0]) if rows else 0}))
+    print(json.dumps({"read_s": read, "write_s": write, "rows": n, "reader": reader,
+                      "writer": writer}))
 
 
-def floor(declarations: Path, work: Path) -> dict:
+def _fast_write(writer: str, reader: str, table, rows, out: str) -> None:
+    """The same rows, a sheet per 1,048,575, by one of the Rust writers."""
+    import polars
+
+    frame = table if reader == "polars" else polars.from_arrow(table) if reader == "pyarrow" \
+        else polars.DataFrame(table, orient="row")
+    parts = [(("Declarations" + (f" ({k + 1})" if k else "")),
+              frame.slice(k * SHEET_ROWS, SHEET_ROWS))
+             for k in range(max(1, -(-len(frame) // SHEET_ROWS)))]
+    if writer == "rustpy-xlsxwriter":
+        import rustpy_xlsxwriter
+
+        rustpy_xlsxwriter.write_worksheets(parts, out)
+    elif writer == "rvgsrust-xlsxwriter":
+        import rvgsrust_xlsxwriter
+
+        book = rvgsrust_xlsxwriter.Workbook(out)
+        for name, part in parts:
+            sheet = book.add_worksheet(name, constant_memory=True)
+            sheet.write_dataframe(0, 0, part)
+        book.close()
+    elif writer == "fastxlsxio":
+        import fastxlsxio
+
+        book = fastxlsxio.XIOWWorkbook(out)
+        for name, part in parts:
+            sheet = book.add_worksheet(name)
+            sheet.write_row(0, 0, list(part.columns))
+            start = 1
+            for batch in part.iter_slices(10_000):
+                sheet.write_rows(start, 0, batch.rows())
+                start += len(batch)
+        book.save()
+    else:
+        raise ValueError(f"unknown writer {writer!r}")
+
+
+def floor(declarations: Path, work: Path, writer: str = "xlsxwriter") -> dict:
     out = work / "floor.xlsx"
     done = child([sys.executable, "-m", "bench.bench_pipeline", "floor", str(declarations),
-                  str(out)])
+                  str(out), writer])
     if done.returncode != 0:
-        raise RuntimeError(f"the floor measurement failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"the floor measurement ({writer}) failed:\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout)
     figures["peak_mb"] = done.peak_mb
     out.unlink(missing_ok=True)
     return figures
+
+
+def strong_floor(declarations: Path, work: Path) -> dict | None:
+    """The fastest of the installed Rust writers (None when none is installed)."""
+    from importlib.util import find_spec
+
+    best = None
+    for writer in FAST_WRITERS:
+        if find_spec(writer.replace("-", "_")) is None or find_spec("polars") is None:
+            continue
+        try:
+            figures = floor(declarations, work, writer)
+        except RuntimeError as error:
+            note(f"strong floor with {writer} failed: {str(error).splitlines()[0]}")
+            continue
+        if best is None or figures["write_s"] < best["write_s"]:
+            best = figures
+    return best
+
+
+# --- Excel's limits -------------------------------------------------------------------------
+
+_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]+)\d+"')
+_TEXT = re.compile(rb"<t(?: [^>]*)?>([^<]*)</t>")
+
+
+def check_limits(path: Path) -> dict:
+    """Every sheet of the workbook against Excel's limits, from its parts.
+
+    Each worksheet part is decompressed as a stream; its highest row number, widest
+    column and longest text (in UTF-16 units, with XML escapes counted as one
+    character) are measured from the XML itself, not from what the writer meant.
+    """
+    import zipfile
+
+    sheets = 0
+    worst = {"rows": 0, "columns": 0, "text": 0}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not name.startswith("xl/worksheets/sheet"):
+                continue
+            sheets += 1
+            carry = b""
+            with archive.open(name) as part:
+                while block := part.read(8 << 20):
+                    data = carry + block
+                    cut = data.rfind(b"</c>") + 4  # whole cells only; the rest carries on
+                    whole, carry = data[:cut], data[cut:]
+                    rows = _ROW_NUMBER.findall(whole)
+                    if rows:
+                        worst["rows"] = max(worst["rows"], int(rows[-1]))
+                    for letters in set(_CELL_COLUMN.findall(whole)):
+                        worst["columns"] = max(worst["columns"], _column_number(letters))
+                    for text in _TEXT.findall(whole):
+                        if len(text) > 32767 // 4:
+                            worst["text"] = max(worst["text"], _utf16_units(text))
+    ok = worst["rows"] <= 1_048_576 and worst["columns"] <= 16_384 and worst["text"] <= 32_767
+    return {"sheets": sheets, "max_row": worst["rows"], "max_column": worst["columns"],
+            "longest_text": worst["text"], "within_limits": ok}
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _utf16_units(xml_text: bytes) -> int:
+    import html
+
+    text = html.unescape(xml_text.decode("utf-8"))
+    return len(text.encode("utf-16-le")) // 2
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -154,7 +316,7 @@ def reconcile_run(folder: Path, as_of: str, work: Path, engine: str = "auto",
     only when asked for.
     """
     command = [sys.executable, "-m", "reconcile", "run",
-               "--declarations", str(folder / "declarations.xlsx"),
+               "--declarations", str(folder / "declarations.csv"),
                "--dfe-statements", str(folder / "dfe-statements-planted.xlsx"),
                "--contracts", str(folder / "contracts"),
                "--out", str(work / "reconciliation.xlsx"),
@@ -169,8 +331,9 @@ def reconcile_run(folder: Path, as_of: str, work: Path, engine: str = "auto",
         stages[name] = stages.get(name, 0.0) + float(seconds)
     sizes = {name: (work / name).stat().st_size for name in ("reconciliation.xlsx", "result.json")
              if (work / name).exists()}
+    limits = check_limits(work / "reconciliation.xlsx")
     return {"seconds": done.seconds, "exit": done.returncode, "peak_mb": done.peak_mb,
-            "stages": stages, "output_bytes": sizes}
+            "stages": stages, "output_bytes": sizes, "limits": limits}
 
 
 def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool = False
@@ -182,13 +345,17 @@ def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool =
         as_of = _as_of(folder)
         work = Path(tempfile.mkdtemp(prefix=f"run-{size}-", dir=DATA_DIR))
         try:
-            note(f"{size:,}: floor (calamine read + xlsxwriter write) ...")
-            low = floor(folder / "declarations.xlsx", work)
-            note(f"{size:,}: floor {low['read_s'] + low['write_s']:.1f}s; reconcile run ...")
+            note(f"{size:,}: floor (fastest CSV read + xlsxwriter write) ...")
+            low = floor(folder / "declarations.csv", work)
+            note(f"{size:,}: floor {low['read_s'] + low['write_s']:.1f}s ({low['reader']}); "
+                 "strong floor (fastest CSV read + fastest xlsx writer) ...")
+            strong = strong_floor(folder / "declarations.csv", work)
+            note(f"{size:,}: reconcile run ...")
             done = reconcile_run(folder, as_of, work, engine, with_json)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         floor_s = low["read_s"] + low["write_s"]
+        strong_s = strong["read_s"] + strong["write_s"] if strong else None
         stages = done["stages"]
         rules_and_calc = stages.get("evaluate", 0.0) + stages.get("calculate", 0.0)
         row = {
@@ -201,7 +368,15 @@ def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool =
             "floor_write_s": low["write_s"],
             "floor_s": floor_s,
             "floor_peak_mb": low["peak_mb"],
+            "floor_reader": low["reader"],
             "ratio": done["seconds"] / floor_s if floor_s else None,
+            "strong_floor_s": strong_s,
+            "strong_floor_read_s": strong["read_s"] if strong else None,
+            "strong_floor_write_s": strong["write_s"] if strong else None,
+            "strong_floor_writer": strong["writer"] if strong else None,
+            "strong_ratio": done["seconds"] / strong_s if strong_s else None,
+            "providers": generated.get("providers", PROVIDERS),
+            "limits": done["limits"],
             "evaluate_calculate_share": rules_and_calc / done["seconds"],
             "outside_stages_s": max(done["seconds"] - sum(stages.values()), 0.0),
             "generate_s": generated.get("total_s"),
@@ -214,8 +389,10 @@ def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool =
         }
         for name, seconds in stages.items():
             row[f"stage_{name}_s"] = seconds
-        note(f"{size:,}: run {done['seconds']:.1f}s = {row['ratio']:.2f}x the floor, "
-             f"peak {done['peak_mb']:.0f} MB, exit {done['exit']}")
+        note(f"{size:,}: run {done['seconds']:.1f}s = {row['ratio']:.2f}x the floor"
+             + (f", {row['strong_ratio']:.2f}x the strong floor" if strong_s else "")
+             + f", peak {done['peak_mb']:.0f} MB, exit {done['exit']}, "
+             f"within Excel's limits: {done['limits']['within_limits']}")
         rows.append(row)
     return rows
 

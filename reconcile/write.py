@@ -135,19 +135,22 @@ def _write_with_xlsxwriter(book: Workbook, path: Path, plans: dict[str, continua
 def _assemble(parts: Path, path: Path, rendered: dict[str, str | None],
               deflated: dict[str, xlsxzip.Deflated], packer: xlsxzip.Packer) -> None:
     """The final zip: XlsxWriter's parts in their order, rendered rows spliced in."""
-    with zipfile.ZipFile(parts) as source:
+    with zipfile.ZipFile(parts) as source, parts.open("rb") as raw:
         members = _sheet_members(source)
         with path.open("wb") as out:
             target = xlsxzip.ZipWriter(out)
             for info in source.infolist():
-                data = source.read(info)
                 name = members.get(info.filename)
                 if name is not None and name in deflated:
                     pieces, crc, size, compressed = xlsxzip.spliced(
-                        data, deflated[name], rendered[name], packer.file)
+                        source.read(info), deflated[name], rendered[name], packer.file)
                     target.add_deflated(info.filename, pieces, crc, size, compressed)
+                elif info.compress_type == zipfile.ZIP_DEFLATED:
+                    # XlsxWriter's deflated bytes as they are (no second compression)
+                    target.add_deflated(info.filename, [xlsxzip.raw_member(raw, info)],
+                                        info.CRC, info.file_size, info.compress_size)
                 else:
-                    target.add(info.filename, data)
+                    target.add(info.filename, source.read(info))
             target.close()
 
 

@@ -259,6 +259,17 @@ class ZipWriter:
                                 start if start < ZIP64_AT else _SENTINEL, 0))
 
 
+def raw_member(file: IO[bytes], info) -> bytes:
+    """A member's compressed bytes as stored (``info``: its ``zipfile.ZipInfo``)."""
+    file.seek(info.header_offset)
+    header = file.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise ValueError(f"no local header for {info.filename}")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    file.seek(info.header_offset + 30 + name_length + extra_length)
+    return file.read(info.compress_size)
+
+
 # --------------------------------------------------------------------------- splicing
 
 _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
