@@ -98,7 +98,8 @@ COLUMNS = (
 )
 
 STATEMENT_COLUMNS = ("statement_id", "lead_provider", "cohort", "name", "cut_off_date",
-                     "payment_date", "output_fee", "paid", "vat_chargeable", "total")
+                     "payment_date", "output_fee", "paid", "vat_chargeable", "total",
+                     "contract_version")
 LINE_COLUMNS = ("statement_id", "line_type", "participant_type", "declaration_type", "band",
                 "count", "fee_per_declaration", "amount", "description")
 
@@ -219,6 +220,11 @@ PROVIDERS = (
 
 #: the contract whose bands are too small for its declarations (CALC_OVER_CAPACITY)
 OVER_CAPACITY = (PROVIDERS[1].name, 2024)
+#: contracts with a later version (docs/rules.md "Contract versions"), as DfE made them:
+#: the service fee stopped part-way (ECF oneoffs/change_service_fees.rb) and a band C
+#: added by lowering band B's max (ECF oneoffs/add_band_c.rb)
+FEE_STOPPED = (PROVIDERS[0].name, 2022)
+BAND_C_ADDED = (PROVIDERS[0].name, 2024)
 
 #: names of the further providers of a national sample (``--providers N``): fictional
 MORE_PROVIDER_PLACES = (
@@ -752,9 +758,29 @@ WITH_BAND_D = (0.4, 0.7, 0.95, 1.2)     # band D: "over the original band C targ
 SMALL_BANDS = (0.3, 0.6, 0.9)           # OVER_CAPACITY: a tenth of the starts unpaid
 
 
+def version_start(reference: Reference, cohort: int, as_of: dt.date = AS_OF) -> str:
+    """The statement a generated contract version starts from: the middle output-fee
+    statement of the cohort paid by ``as_of`` (so the sample shows both versions)."""
+    rows = [r for r in reference.calendars[cohort] if r.output_fee and r.payment <= as_of]
+    return rows[len(rows) // 2].name
+
+
+def _band_lines(band_rows: list, indent: str = "  ") -> list[str]:
+    lines = []
+    for (name, price, output_pct, service_pct), (low, high) in band_rows:
+        extra = ""
+        if output_pct is not None:
+            extra = (f", output_payment_percentage: {output_pct}, "
+                     f"service_fee_percentage: {service_pct}")
+        lines.append(f"{indent}- {{name: {name}, min: {low}, max: {high}, "
+                     f"per_participant: {price}{extra}}}")
+    return lines
+
+
 def write_contracts(out: Path, started: Counter, reference: Reference,
                     lead_providers: tuple[ProviderSpec, ...] = PROVIDERS) -> tuple[Path, ...]:
-    """One contract YAML per provider and cohort (INTERFACES.md §4), sized to the data."""
+    """One contract YAML per provider and cohort (INTERFACES.md §4), sized to the data;
+    two of them with a later version (FEE_STOPPED, BAND_C_ADDED)."""
     folder = out / "contracts"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -787,16 +813,38 @@ def write_contracts(out: Path, started: Counter, reference: Reference,
             monthly = lp.monthly_service_fee.get(cohort)
             lines.append(f"monthly_service_fee: {monthly if monthly is not None else 'null'}")
             lines.append("bands:")
-            for (name, price, output_pct, service_pct), (low, high) in band_rows:
-                extra = ""
-                if output_pct is not None:
-                    extra = (f", output_payment_percentage: {output_pct}, "
-                             f"service_fee_percentage: {service_pct}")
-                lines.append(f"  - {{name: {name}, min: {low}, max: {high}, "
-                             f"per_participant: {price}{extra}}}")
+            key = (lp.name, cohort)
+            if key == BAND_C_ADDED and len(band_rows) == 3:
+                # the first terms have bands A and B, B running to where C will end
+                (a, a_range), (b, b_range), (c, c_range) = band_rows
+                lines += _band_lines([(a, a_range), (b, (b_range[0], c_range[1]))])
+            else:
+                lines += _band_lines(band_rows)
             if cohort >= FLAT_RATE_FROM:
                 lines.append("mentor:")
                 lines.append(f"  payment_per_participant: {MENTOR_PAYMENT}")
+            if key == FEE_STOPPED:
+                lines[5:5] = ["version: 0.0.1"]
+                lines += [
+                    "# DfE stopped the service fee from the statement below by a new contract",
+                    "# version, as it did for the 2021 contracts from October 2023.",
+                    "versions:",
+                    f"  - from: {version_start(reference, cohort)}",
+                    "    version: 0.0.2",
+                    "    monthly_service_fee: 0",
+                ]
+            elif key == BAND_C_ADDED and len(band_rows) == 3:
+                lines[5:5] = ["version: 0.0.1"]
+                lines += [
+                    "# DfE added a band C from the statement below by a new contract version:",
+                    "# band B's max lowered, band C added, the target raised to C's max.",
+                    "versions:",
+                    f"  - from: {version_start(reference, cohort)}",
+                    "    version: 0.0.2",
+                    f"    recruitment_target: {band_rows[2][1][1]}",
+                    "    bands:",
+                    *_band_lines(band_rows, "      "),
+                ]
             path = folder / f"{slug(lp.name)}-{cohort}.yaml"
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             paths.append(path)
@@ -828,6 +876,8 @@ class DfeStatementRow(NamedTuple):
     vat_chargeable: bool
     total: Decimal
     lines: tuple[DfeLineRow, ...]
+    #: the contract version DfE records on the statement (ECF contract_version)
+    contract_version: str | None = None
 
 
 def line_label(line: DfeLineRow) -> str:
@@ -849,6 +899,9 @@ def dfe_statements_from(calculation, rulebook, as_of: dt.date) -> tuple[DfeState
     for expected in calculation.statements:
         key = expected.key
         contract = contracts.get((key.lead_provider, key.cohort))
+        if contract is not None:  # the terms of the statement's contract version
+            contract = next((t for t in contract.all_terms
+                             if t.effective_from == expected.terms_from), contract)
         vat = bool(contract.vat_chargeable) if contract is not None else expected.vat != 0
         lines = [DfeLineRow("output", pl.participant_type, pl.declaration_type, pl.band, pl.count,
                             pl.fee_per_declaration, pl.amount,
@@ -879,7 +932,7 @@ def dfe_statements_from(calculation, rulebook, as_of: dt.date) -> tuple[DfeState
             sid, key.lead_provider, key.cohort, key.name, expected.cut_off_date,
             expected.payment_date, bool(expected.output_fee),
             expected.payment_date is not None and expected.payment_date <= as_of, vat,
-            expected.total, tuple(lines)))
+            expected.total, tuple(lines), expected.contract_version))
     return tuple(statements)
 
 
@@ -1012,6 +1065,8 @@ def write_dfe_statements(path: Path, statements: tuple[DfeStatementRow, ...], ti
         # a spreadsheet cell holds a binary double; a two-decimal amount round-trips
         # exactly through its shortest repr, which is how reconcile.money reads it
         sheet.write_number(r, 9, float(s.total), money_format)
+        if s.contract_version:
+            sheet.write_string(r, 10, s.contract_version)
     sheet = book.add_worksheet("Lines")
     sheet.write_row(0, 0, LINE_COLUMNS, bold)
     r = 1

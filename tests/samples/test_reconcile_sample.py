@@ -117,6 +117,21 @@ def test_a_clean_sample_reconciles_with_exit_0(clean, tmp_path):
     status, result = _run(clean, "dfe-statements.xlsx", tmp_path)
     assert [f for f in result["findings"] if f["severity"] == "error"] == []
     assert status == 0
+    # ... contract versions included: the generator stops one contract's service fee
+    # and adds a band C to another part-way (docs/rules.md "Contract versions"); DfE's
+    # statements, made from the same terms, name the same versions
+    changed = {(f["lead_provider"], f["cohort"]): f["statement"] for f in result["findings"]
+               if f["code"] == "CALC_CONTRACT_VERSION"}
+    assert changed == {gen.FEE_STOPPED: gen.version_start(gen.load_reference(), 2022),
+                       gen.BAND_C_ADDED: gen.version_start(gen.load_reference(), 2024)}
+    for s in result["statements"]:
+        key = (s["lead_provider"], s["cohort"])
+        if key in changed:
+            assert s["dfe"]["contract_version"] == s["expected"]["contract_version"] \
+                == ("0.0.2" if s["expected"]["terms_from"] else "0.0.1")
+    stopped = [s["expected"]["service_fee"] for s in result["statements"]
+               if (s["lead_provider"], s["cohort"]) == gen.FEE_STOPPED]
+    assert stopped[0] != "0.00" and stopped[-1] == "0.00"
 
 
 def test_the_dfe_side_is_byte_identical_for_one_seed(planted, tmp_path):
