@@ -126,13 +126,13 @@ def test_a_two_provider_run_leads_with_its_providers_and_they_recalculate(tmp_pa
     assert checked >= 2 * 4 * 10
 
 
-def test_a_twenty_provider_run_sums_every_provider_from_thesummary(tmp_path):
+def test_a_twenty_provider_run_sums_every_provider_from_the_summary(tmp_path):
     result, _ = _run(tmp_path / "data", 20, 3000)
     rows = _check_providers_equal_the_summary(result)
     assert len({r[0].value for r in rows}) == 20
 
 
-def test_one_provider_has_no_providers_sheet_and_a_plain_consolesummary(tmp_path):
+def test_one_provider_has_no_providers_sheet_and_a_plain_console_summary(tmp_path):
     result, _ = _run(tmp_path / "data", 1, 300)
     assert prov.PROVIDERS not in report.build_workbook(result).sheet_names
     assert len(summary(result).splitlines()) == 1
