@@ -427,8 +427,8 @@ def _expected_only(e: ExpectedStatement, related: tuple, spans: dict,
         f"We expect a statement {e.key.name} for {e.key.lead_provider}, cohort "
         f"{e.key.cohort}, paid {e.payment_date} ({money.pounds(e.total)}), between DfE's "
         f"statements of {first} and {last}, but DfE's statements do not include it.",
-        **_at(e.key), expected=money.show(e.total), actual=None,
-        difference=money.show(-e.total))
+        **_at(e.key), expected=e.total, actual=None,
+        amount=-e.total)
     return StatementPair(e.key, e, None, lines, (f,), related, MISSING)
 
 
@@ -458,7 +458,7 @@ def _not_expected(key: StatementKey, d: DfeStatement) -> tuple[Finding, ...]:
         "STATEMENT_NOT_EXPECTED",
         f"DfE's statement {d.name} (cohort {d.cohort}, paid {d.payment_date}) has no "
         f"expected counterpart: {why}.",
-        **_at(key), actual=money.show(d.total) if d.total is not None else None,
+        **_at(key), actual=d.total,
         source=d.source),) + _calendar_findings(key, d)
 
 
@@ -524,8 +524,8 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
                 f"DfE's total for {key.name} is {money.pounds(d.total)}, but its lines "
                 f"add up to {money.pounds(d.total - hidden)}: {money.pounds(hidden)} is "
                 f"in the total without being shown as a line.",
-                **_at(key, "reconcile amount"), expected=money.show(ZERO),
-                actual=money.show(hidden), difference=money.show(hidden), source=d.source))
+                **_at(key, "reconcile amount"), expected=ZERO,
+                actual=hidden, amount=hidden, source=d.source))
             lines.append(LineComparison(RECONCILE, "reconcile amount (in DfE's total only)",
                                         expected_amount=ZERO, dfe_amount=hidden,
                                         codes=("HIDDEN_RECONCILE_AMOUNT",)))
@@ -538,8 +538,8 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
             "TOTAL_MISMATCH",
             f"DfE's total for {key.name} is {money.pounds(d.total)}; we expect "
             f"{money.pounds(e.total)}. DfE's statement as given has no lines to compare.",
-            **_at(key, "total"), expected=money.show(e.total), actual=money.show(d.total),
-            difference=money.show(d.total - e.total), source=d.source))
+            **_at(key, "total"), expected=e.total, actual=d.total,
+            amount=d.total - e.total, source=d.source))
         lines = list(_expected_lines_only(e))
     lines = _attach_codes(lines, findings)
     status = _status(findings, lines, total - e.total, context)
@@ -564,7 +564,7 @@ def _metadata_findings(e: ExpectedStatement, d: DfeStatement) -> list[Finding]:
                 f"DfE's {what} for {key.name} is {theirs}; the statement calendar "
                 f"(rules/calendars.yaml) says {ours}.",
                 **_at(key, what), expected=str(ours), actual=str(theirs),
-                difference=f"{(theirs - ours).days} days", source=d.source))
+                days=(theirs - ours).days, source=d.source))
     if (d.contract_version and e.contract_version
             and _norm(d.contract_version) != _norm(e.contract_version)):
         # ECF statements record the contract version they are calculated with; ours is
@@ -664,8 +664,8 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                     f"in {_band_words(band)} on {e.key.name} ({money.pounds(x.amount)}), but "
                     f"DfE's statement has no such {_WHAT[section][:-1]} line.{note}",
                     f"{CATALOGUE['LINE_MISSING_FROM_DFE'].suggestion} {trace}",
-                    severity=severity, **where, expected=money.show(x.amount),
-                    actual=money.show(ZERO), difference=money.show(-x.amount)))
+                    severity=severity, **where, expected=x.amount,
+                    actual=ZERO, amount=-x.amount))
             continue
         if x_empty:
             if y.amount != 0 or (y.count or 0) != 0:
@@ -674,8 +674,8 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                     f"DfE's statement {e.key.name} has {_count_words(y.count)}{dtype} "
                     f"{_WHAT[section]} of {ptype or 'participants'} in {_band_words(band)} "
                     f"({money.pounds(y.amount)}); we expect none there.{note}",
-                    severity=severity, **where, expected=money.show(ZERO),
-                    actual=money.show(y.amount), difference=money.show(y.amount)))
+                    severity=severity, **where, expected=ZERO,
+                    actual=y.amount, amount=y.amount))
             continue
         reported = False
         if y.count is not None and y.count != x.count:
@@ -685,8 +685,8 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                 f"{label}: DfE counts {y.count}, we expect {x.count} "
                 f"({money.pounds(y.amount - x.amount)} on the line).{note}",
                 f"{CATALOGUE[count_code].suggestion} {trace}",
-                severity=severity, **where, expected=str(x.count), actual=str(y.count),
-                difference=str(y.count - x.count)))
+                severity=severity, **where, expected=x.count, actual=y.count,
+                count=y.count - x.count))
         if y.fee is not None and x.fee is not None and context.differ(y.fee, x.fee):
             reported = True
             findings.append(finding(
@@ -694,8 +694,8 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                 f"{label}: DfE's fee per declaration is {money.pounds(y.fee)}, the contract "
                 f"gives {money.pounds(x.fee)} ({money.pounds((y.fee - x.fee) * x.count)} "
                 f"over {x.count} declaration(s)).{note}",
-                severity=severity, **where, expected=money.show(x.fee),
-                actual=money.show(y.fee), difference=money.show(y.fee - x.fee)))
+                severity=severity, **where, expected=x.fee,
+                actual=y.fee, amount=y.fee - x.fee))
         adds_up = True
         if y.count is not None and y.fee is not None:
             own = money.line_amount(y.count, y.fee)
@@ -708,8 +708,8 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
                 amount_code,
                 f"{label}: DfE pays {money.pounds(y.amount)}, we expect "
                 f"{money.pounds(x.amount)}.{tail}{note}",
-                severity=severity, **where, expected=money.show(x.amount),
-                actual=money.show(y.amount), difference=money.show(y.amount - x.amount)))
+                severity=severity, **where, expected=x.amount,
+                actual=y.amount, amount=y.amount - x.amount))
     return lines, findings
 
 
@@ -758,8 +758,8 @@ def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
             f"We expect {words} of {money.pounds(x_amount)}"
             f"{f' ({x_count} declaration(s))' if x_count else ''} on {e.key.name}, but "
             f"DfE's statement has no {label} line.",
-            **_at(e.key, label), expected=money.show(x_amount), actual=money.show(ZERO),
-            difference=money.show(-x_amount), source=d.source)
+            **_at(e.key, label), expected=x_amount, actual=ZERO,
+            amount=-x_amount, source=d.source)
         return (LineComparison(section, label, expected_count=x_count,
                                expected_amount=x_amount, codes=(f.code,)), [f])
     counts = [line.count for line in dfe_lines if line.count is not None]
@@ -776,8 +776,8 @@ def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
             code,
             f"{e.key.name}: DfE's {words} {'is' if section == SERVICE_FEE else 'are'} "
             f"{money.pounds(y_amount)}, we expect {money.pounds(x_amount)}{counts_text}.",
-            **_at(e.key, label), expected=money.show(x_amount), actual=money.show(y_amount),
-            difference=money.show(y_amount - x_amount), source=dfe_lines[0].source)
+            **_at(e.key, label), expected=x_amount, actual=y_amount,
+            amount=y_amount - x_amount, source=dfe_lines[0].source)
         return line, [f]
     return line, []
 
@@ -799,16 +799,16 @@ def _compare_adjustments(e: ExpectedStatement, d: DfeStatement,
             f"DfE's statement {e.key.name} has an additional adjustment of "
             f"{money.pounds(line.amount)}: \"{text}\". Adjustments are manual and not "
             f"computed from declarations; it is in DfE's total but not in ours.",
-            **_at(e.key, label), expected=money.show(ZERO), actual=money.show(line.amount),
-            difference=money.show(line.amount), source=line.source))
+            **_at(e.key, label), expected=ZERO, actual=line.amount,
+            amount=line.amount, source=line.source))
     dfe_sum = sum((line.amount for line in dfe_lines), ZERO)
     if e.adjustments != 0 and context.differ(dfe_sum, e.adjustments):
         findings.append(finding(
             "ADJUSTMENT_MISMATCH",
             f"{e.key.name}: DfE's additional adjustments add up to {money.pounds(dfe_sum)}, "
             f"we expect {money.pounds(e.adjustments)}.",
-            **_at(e.key, "adjustments"), expected=money.show(e.adjustments),
-            actual=money.show(dfe_sum), difference=money.show(dfe_sum - e.adjustments),
+            **_at(e.key, "adjustments"), expected=e.adjustments,
+            actual=dfe_sum, amount=dfe_sum - e.adjustments,
             source=d.source))
     return lines, findings
 
@@ -857,7 +857,7 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
             "VAT_NOT_GIVEN",
             f"We expect VAT of {money.pounds(e.vat)} on {e.key.name}; DfE's statement as "
             f"given has neither a VAT line nor a total.",
-            **_at(e.key, label), expected=money.show(e.vat),
+            **_at(e.key, label), expected=e.vat,
             actual=None, source=d.source)
         return line._replace(codes=(f.code,)), [f]
     if not given:
@@ -872,16 +872,16 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
                 f"{e.key.name}: DfE's VAT is {money.pounds(vat)}; {rate.normalize():f}% of "
                 f"DfE's own net {money.pounds(net)} is {money.pounds(due)}"
                 f"{' (the contract is not VAT chargeable)' if rate == 0 else ''}.",
-                **_at(e.key, label), expected=money.show(due), actual=money.show(vat),
-                difference=money.show(vat - due), source=d.source))
+                **_at(e.key, label), expected=due, actual=vat,
+                amount=vat - due, source=d.source))
     elif d.vat_chargeable is not None and (e.vat != 0) != d.vat_chargeable:
         findings.append(finding(
             "VAT_MISMATCH",
             f"{e.key.name}: DfE's statement says VAT chargeable "
             f"{str(d.vat_chargeable).lower()}, our calculation "
             f"{'charges' if e.vat else 'does not charge'} VAT.",
-            **_at(e.key, label), expected=money.show(e.vat), actual=money.show(vat),
-            difference=money.show(vat - e.vat), source=d.source))
+            **_at(e.key, label), expected=e.vat, actual=vat,
+            amount=vat - e.vat, source=d.source))
     return line, findings
 
 
@@ -1068,7 +1068,7 @@ def _placement(out: dict, declaration_id: str, provider: str, pay_cohort: int,
             "CLAWBACK_OTHER_COHORT",
             f"Declaration {declaration_id} (cohort {pay_cohort}) is clawed back on "
             f"{claw_name}, a statement of cohort {claw_cohort}.",
-            **where, expected=str(pay_cohort), actual=str(claw_cohort))
+            **where, expected=pay_cohort, actual=claw_cohort)
     if (pay_date and claw_date and claw_date < pay_date
             and (declaration_id, "CLAWBACK_BEFORE_PAYMENT") not in out):
         out[(declaration_id, "CLAWBACK_BEFORE_PAYMENT")] = finding(

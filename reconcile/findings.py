@@ -9,18 +9,19 @@ Codes are stable and catalogued here (:data:`CATALOGUE`); the eligibility rules 
 suggestions in the YAML (the rulebook is their catalogue).
 
 >>> f = finding("OUTPUT_COUNT_MISMATCH", "Band A started: DfE counts 9, we expect 10",
-...             statement="May 2024", expected="10", actual="9", difference="-1")
->>> f.severity
-<Severity.ERROR: 'error'>
+...             statement="May 2024", expected=10, actual=9, count=-1)
+>>> f.severity, f.difference
+(<Severity.ERROR: 'error'>, '-1')
 """
 
 from __future__ import annotations
 
 import enum
-from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from reconcile.model import Source
+from reconcile.money import round_money, show
 
 
 class Severity(str, enum.Enum):
@@ -31,6 +32,17 @@ class Severity(str, enum.Enum):
     @property
     def rank(self) -> int:
         return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+#: a finding's expected or actual figure: money (``Decimal``, in pennies), a number of
+#: declarations or a year (``int``), or words (a name, a date, a flag, an exact fee as
+#: written). The JSON and the report turn it into text and cells; nothing parses it back.
+Figure = Decimal | int | str
+
+#: which line of a statement a finding is about (``LineComparison.key``): the section,
+#: then what tells lines of the section apart (participant type, declaration type, band;
+#: an adjustment's position)
+LineKey = tuple[str | int | None, ...]
 
 
 class Finding(NamedTuple):
@@ -44,6 +56,11 @@ class Finding(NamedTuple):
     ``declaration_ids`` is not in :meth:`as_json`: a group can hold thousands of
     ids, and the JSON's ``declarations`` entries already mark each one (``unpaid``,
     its statement); the message keeps the JSON finding readable.
+
+    The difference (DfE's figure minus ours) is typed by what it counts: ``amount``
+    (money), ``count`` (declarations) or ``days``; at most one is set.
+    :attr:`difference` is its text. ``line`` names the statement line for people;
+    ``line_key`` (not in the JSON) says which line it is for the program.
     """
 
     code: str
@@ -55,14 +72,28 @@ class Finding(NamedTuple):
     statement: str | None = None
     declaration_id: str | None = None
     line: str | None = None  # e.g. "output ect started band A"
-    expected: str | None = None
-    actual: str | None = None
-    difference: str | None = None
+    expected: Figure | None = None
+    actual: Figure | None = None
+    amount: Decimal | None = None  # DfE's money minus ours
+    count: int | None = None  # DfE's number of declarations minus ours
+    days: int | None = None  # DfE's date minus ours, in days
     source: Source | None = None
     rule: str | None = None  # rule id and file:line that produced it
     declaration_ids: tuple[str, ...] = ()  # every member of a grouped finding (not in JSON)
+    line_key: LineKey | None = None  # the statement line it is about (not in JSON)
 
-    def as_json(self) -> dict:
+    @property
+    def difference(self) -> str | None:
+        """The difference as the JSON and the Findings sheet's words show it."""
+        if self.amount is not None:
+            return show(self.amount)
+        if self.count is not None:
+            return str(self.count)
+        if self.days is not None:
+            return f"{self.days} days"
+        return None
+
+    def as_json(self) -> dict[str, object]:
         return {
             "code": self.code,
             "severity": self.severity.value,
@@ -71,14 +102,23 @@ class Finding(NamedTuple):
             "statement": self.statement,
             "declaration_id": self.declaration_id,
             "line": self.line,
-            "expected": self.expected,
-            "actual": self.actual,
+            "expected": figure_text(self.expected),
+            "actual": figure_text(self.actual),
             "difference": self.difference,
             "message": self.message,
             "suggestion": self.suggestion,
             "source": str(self.source) if self.source else None,
             "rule": self.rule,
         }
+
+
+def figure_text(value: Figure | None) -> str | None:
+    """A figure as text: money with two decimals, a number as digits, words as they are."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return show(value)
+    return str(value)
 
 
 class CodeInfo(NamedTuple):
@@ -279,23 +319,24 @@ CATALOGUE: dict[str, CodeInfo] = {
 
 
 def finding(code: str, message: str, suggestion: str | None = None, *,
-            severity: Severity | None = None, **where) -> Finding:
-    """A finding of a catalogued code; the catalogue supplies severity and suggestion."""
+            severity: Severity | None = None, **where: Any) -> Finding:
+    """A finding of a catalogued code; the catalogue supplies severity and suggestion.
+
+    Money (``expected``, ``actual``, ``amount``) is kept in pennies, as it is shown.
+    """
     info = CATALOGUE.get(code)
     if info is None:
         raise KeyError(f"finding code {code!r} is not in the catalogue")
+    for name in ("expected", "actual", "amount"):
+        value = where.get(name)
+        if isinstance(value, Decimal):
+            where[name] = round_money(value)
     return Finding(code, severity or info.severity, message,
                    info.suggestion if suggestion is None else suggestion, **where)
 
 
-def sort_key(f: Finding) -> tuple:
-    """Severity first, then the size of the money difference (largest first), then place."""
-    return (f.severity.rank, -_magnitude(f.difference), f.lead_provider or "",
+def sort_key(f: Finding) -> tuple[object, ...]:
+    """Severity first, then the size of the difference (largest first), then place."""
+    size = abs(f.amount) if f.amount is not None else abs(f.count or 0)
+    return (f.severity.rank, -size, f.lead_provider or "",
             f.cohort or 0, f.statement or "", f.code, f.declaration_id or "")
-
-
-def _magnitude(text: str | None) -> Decimal:
-    try:
-        return abs(Decimal(text)) if text else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)

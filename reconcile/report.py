@@ -61,13 +61,14 @@ from reconcile.compare import (
     StatementPair,
     without_dfe,
 )
-from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
+from reconcile.findings import CATALOGUE, Figure, Finding, Severity, sort_key
 from reconcile.model import ExpectedStatement
 from reconcile.remittance import partner_sheet
 from reconcile.result import PRESENTATION_OPTIONS
 from reconcile.sheets import (
     AutoFilter,
     Blank,
+    Cell,
     Chart,
     ConditionalFormat,
     Date,
@@ -343,7 +344,7 @@ def statement_sheet(pair: StatementPair, name: str,
         for f in on_statement:
             # the message is last so that it reads on across the empty cells to its right
             rows.append((Text(f.line or "-"), Text(f.severity.value), Text(f.code), None,
-                         _typed(f.expected), _typed(f.actual), _typed(f.difference),
+                         _figure(f.expected), _figure(f.actual), _difference(f),
                          Text(f.message)))
     else:
         rows.append((Text("None.", "note"),))
@@ -484,19 +485,24 @@ def _vat_row(r: int, vat_e: Decimal | None, vat_d: Decimal | None, has_dfe: bool
     return tuple(cells)
 
 
-_MONEY_TEXT = re.compile(r"^-?\d+\.\d\d$")
-_INT_TEXT = re.compile(r"^-?\d+$")
-
-
-def _typed(text: str | None):
-    """A finding's expected/actual/difference as a number cell when it is one."""
-    if text is None:
+def _figure(value: Figure | None) -> Cell | None:
+    """A finding's expected or actual figure as a cell: money, a number, or words."""
+    if value is None:
         return None
-    if _MONEY_TEXT.match(text):
-        return Money(Decimal(text))
-    if _INT_TEXT.match(text):
-        return Number(int(text))
-    return Text(text)
+    if isinstance(value, Decimal):
+        return Money(value)
+    if isinstance(value, int):
+        return Number(value)
+    return Text(value)
+
+
+def _difference(f: Finding) -> Cell | None:
+    """A finding's difference as a cell: money, a number of declarations, or days."""
+    if f.amount is not None:
+        return Money(f.amount)
+    if f.count is not None:
+        return Number(f.count)
+    return Text(f.difference) if f.difference is not None else None
 
 
 # --------------------------------------------------------------------------- summary
@@ -726,7 +732,7 @@ def findings_sheet(findings: Sequence[Finding]) -> Sheet:
                    Text(f.statement) if f.statement else None,
                    Text(f.line) if f.line else None,
                    Text(f.declaration_id) if f.declaration_id else None,
-                   _typed(f.expected), _typed(f.actual), _typed(f.difference),
+                   _figure(f.expected), _figure(f.actual), _difference(f),
                    Text(f.message), Text(f.suggestion) if f.suggestion else None,
                    Text(str(f.source)) if f.source else None,
                    Text(f.rule) if f.rule else None)

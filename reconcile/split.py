@@ -523,7 +523,7 @@ def _findings(split: StatementSplit, parts: _LineParts) -> list[Finding]:
             + (f", and {money.pounds(shared)} of service fee and adjustments shared by them,"
                if shared else "")
             + " are in the unassigned entry.",
-            declaration_id=ids[0] if len(ids) == 1 else None, actual=str(len(ids)),
+            declaration_id=ids[0] if len(ids) == 1 else None, actual=len(ids),
             **where))
     if parts.unattributed:
         found.append(finding(

@@ -298,7 +298,7 @@ def test_the_demo_findings_quoted_in_the_readme_are_real():
     count = one("OUTPUT_COUNT_MISMATCH", lead_provider="Harbour Lane Education Trust",
                 cohort=2024, statement="October 2025")
     assert (count.line, count.expected, count.actual, count.difference) == (
-        "output ect retained-2 band C", "3", "2", "-1")
+        "output ect retained-2 band C", 3, 2, "-1")
     assert "we expect 3 (-£97.20 on the line)" in count.message
     hidden = one("HIDDEN_RECONCILE_AMOUNT", lead_provider="Northbrook Teaching Institute",
                  cohort=2022, statement="June 2023")

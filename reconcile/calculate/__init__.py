@@ -663,7 +663,7 @@ class _Calculator:
                     lead_provider=key[0], cohort=key[1], statement=name,
                     declaration_id=ids[0] if len(ids) == 1 else None,
                 declaration_ids=tuple(ids),
-                    line=f"output {declaration_type}", expected="0", actual=str(len(ids))))
+                    line=f"output {declaration_type}", expected=0, actual=len(ids)))
         for (key, s), entries in sorted(self.unmatched.items(), key=repr):
             ids = [declarations[i].declaration_id for _t, scheme, i in entries
                    if scheme == "banded"]
@@ -777,7 +777,7 @@ class _Calculator:
             f"{key[0]} (cohort {key[1]}) has {recruited} net started declaration(s), under "
             f"{policy.reduction_threshold_percentage}% of its recruitment target {target}: "
             f"{what} ({policy.source}).",
-            lead_provider=key[0], cohort=key[1], expected=str(target), actual=str(recruited)))
+            lead_provider=key[0], cohort=key[1], expected=target, actual=recruited))
 
     def _statement(self, where: tuple, slot: Any, contract: Any, table: FeeTable, lines: list[_Line],
                    uplifted: list[int], uplift_back: list[int], voided: int,

@@ -457,7 +457,7 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             f"cohort {key[1]} instead.",
             lead_provider=key[0], cohort=key[1], statement=label,
             declaration_id=_single(ids),
-            declaration_ids=tuple(ids), expected=str(key[1]), actual=str(cohort)))
+            declaration_ids=tuple(ids), expected=key[1], actual=cohort))
     for (key, paid, target), ids in assumed.items():
         calendar = calendars[key]
         findings.append(finding(

@@ -79,7 +79,7 @@ def test_statement_order_is_provider_cohort_payment_date():
 def test_findings_and_declarations_blocks():
     calc = small_calculation()
     extra = finding("OUTPUT_COUNT_MISMATCH", "Band A started: DfE counts 1, we expect 2",
-                    statement="February 2024", expected="2", actual="1", difference="-1")
+                    statement="February 2024", expected=2, actual=1, count=-1)
     data = result_json(run_result(calc, findings=(extra,)))
     assert data["findings"] == [extra.as_json()]
     assert data["declarations"][0] == {

@@ -119,6 +119,6 @@ def test_under_target_finding_says_what_the_policy_does():
         *[(decl(f"s{n}", created="2024-01-05"), "billable") for n in range(50)])
     calc = calculate(declarations, evaluation, rulebook(contract, service_fee=policy))
     [reduced] = [f for f in calc.findings if f.code == "CALC_SERVICE_FEE_REDUCED"]
-    assert (reduced.expected, reduced.actual) == ("100", "50")
+    assert (reduced.expected, reduced.actual) == (100, 50)
     # pro rata: 32,000 / 29 × 50 / 100 = 551.72
     assert calc.statements[0].service_fee == D("551.72")

@@ -109,7 +109,7 @@ def test_count_off_by_one_in_a_band_is_one_count_finding():
     (f,) = result.findings
     assert f.code == "OUTPUT_COUNT_MISMATCH" and f.severity is Severity.ERROR
     assert (f.statement, f.line, f.expected, f.actual, f.difference) == (
-        "May 2024", "output ect started band A", "10", "9", "-1")
+        "May 2024", "output ect started band A", 10, 9, "-1")
     assert "-£119.40" in f.message and str(f.source) == "dfe.xlsx, sheet Lines, row 7"
     assert f.suggestion.endswith(
         "They are in the Declarations sheet: filter Expected statement = May 2024, "
@@ -130,7 +130,7 @@ def test_a_wrong_fee_per_participant_is_one_fee_finding():
     assert codes(result) == ["OUTPUT_FEE_MISMATCH"]
     (f,) = result.findings
     assert (f.line, f.expected, f.actual, f.difference) == (
-        "output ect retained-1 band A", "89.55", "88.00", "-1.55")
+        "output ect retained-1 band A", D("89.55"), D("88.00"), "-1.55")
     assert "-£6.20 over 4 declaration(s)" in f.message
 
 
@@ -152,7 +152,7 @@ def test_a_missing_uplift_line_is_reported_as_missing():
     result = run([e], [d])
     assert codes(result) == ["LINE_MISSING_FROM_DFE"]
     (f,) = result.findings
-    assert (f.line, f.expected, f.actual, f.difference) == ("uplift", "300.00", "0.00",
+    assert (f.line, f.expected, f.actual, f.difference) == ("uplift", D("300.00"), D("0.00"),
                                                             "-300.00")
     assert "(3 declaration(s))" in f.message
 
@@ -162,7 +162,7 @@ def test_uplift_count_differs_is_an_uplift_finding():
     d = with_line(dfe_like(e, total=False), lambda x: x.line_type in ("uplift", "vat"), None)
     d = d._replace(lines=(*d.lines, line("uplift", "200", count=2), line("vat", "591.56")))
     (f,) = run([e], [d]).findings
-    assert (f.code, f.expected, f.actual) == ("UPLIFT_MISMATCH", "300.00", "200.00")
+    assert (f.code, f.expected, f.actual) == ("UPLIFT_MISMATCH", D("300.00"), D("200.00"))
     assert "DfE 2 declaration(s), we expect 3" in f.message
 
 
@@ -175,7 +175,7 @@ def test_an_adjustment_is_listed_for_follow_up_and_is_the_dfe_adjustment_status(
     result = run([e], [d])
     (f,) = result.findings
     assert f.code == "UNEXPLAINED_ADJUSTMENT" and f.severity is Severity.INFO
-    assert f.line == "adjustment: =Replacement mentor uplift" and f.actual == "-250.00"
+    assert f.line == "adjustment: =Replacement mentor uplift" and f.actual == D("-250.00")
     pair = result.pairs[0]
     # every line of ours matches; DfE's total differs by its own adjustment (x 1.2 VAT)
     assert pair.status == DFE_ADJUSTMENT == "DfE adjustment"
@@ -191,7 +191,7 @@ def test_a_total_above_the_sum_of_dfes_lines_is_a_hidden_reconcile_amount():
     result = run([e], [d])
     assert codes(result) == ["HIDDEN_RECONCILE_AMOUNT"]
     (f,) = result.findings
-    assert (f.actual, f.line) == ("50.00", "reconcile amount")
+    assert (f.actual, f.line) == (D("50.00"), "reconcile amount")
     pair = result.pairs[0]
     assert pair.hidden == D("50.00") and pair.dfe_net == D("3107.81")
     assert pair.lines[-2].label == "reconcile amount (in DfE's total only)"
@@ -204,7 +204,7 @@ def test_a_total_without_vat_lines_takes_the_vat_out_at_the_contract_rate():
     assert run([e], [d]).findings == ()
     d = d._replace(total=D("3729.37"))  # £50 net hidden: 50 x 1.2 = 60 more in the total
     (f,) = run([e], [d]).findings
-    assert f.code == "HIDDEN_RECONCILE_AMOUNT" and f.actual == "50.00"
+    assert f.code == "HIDDEN_RECONCILE_AMOUNT" and f.actual == D("50.00")
 
 
 def test_vat_not_on_dfes_own_net_is_a_vat_finding():
@@ -212,7 +212,7 @@ def test_vat_not_on_dfes_own_net_is_a_vat_finding():
     d = with_line(dfe_like(e, total=False), lambda x: x.line_type == "vat",
                   line("vat", "0.00"))
     (f,) = run([e], [d]).findings
-    assert (f.code, f.expected, f.actual) == ("VAT_MISMATCH", "611.56", "0.00")
+    assert (f.code, f.expected, f.actual) == ("VAT_MISMATCH", D("611.56"), D("0.00"))
 
 
 def test_a_missing_statement_inside_dfes_list_is_an_error():
@@ -224,7 +224,7 @@ def test_a_missing_statement_inside_dfes_list_is_an_error():
     (f,) = result.findings
     assert (f.code, f.severity, f.statement) == ("STATEMENT_MISSING_FROM_DFE", Severity.ERROR,
                                                  "May 2024")
-    assert f.expected == "3669.37"
+    assert f.expected == D("3669.37")
     assert [p.status for p in result.pairs] == [OK, MISSING, OK]
 
 
@@ -349,9 +349,9 @@ def test_an_expected_line_dfe_does_not_have_and_a_dfe_line_we_do_not_expect():
     result = run([e], [d])
     assert codes(result) == ["LINE_MISSING_FROM_DFE", "LINE_NOT_EXPECTED", "VAT_MISMATCH"]
     missing = next(f for f in result.findings if f.code == "LINE_MISSING_FROM_DFE")
-    assert (missing.line, missing.expected) == ("output mentor started band A", "238.80")
+    assert (missing.line, missing.expected) == ("output mentor started band A", D("238.80"))
     extra = next(f for f in result.findings if f.code == "LINE_NOT_EXPECTED")
-    assert (extra.line, extra.actual) == ("output ect started band B", "117.48")
+    assert (extra.line, extra.actual) == ("output ect started band B", D("117.48"))
 
 
 def test_clawback_placement_other_cohort_and_before_payment():

@@ -109,4 +109,4 @@ def test_partners_add_up_to_every_line_and_to_the_net(calc, policy):
         reported = [f for f in result.findings if f.statement == expected.key.name]
         assert bool(unassigned) == bool(reported)
         if unassigned:
-            assert reported[0].actual == str(len(unassigned))
+            assert reported[0].actual == len(unassigned)
