@@ -58,7 +58,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from reconcile import money
-from reconcile.findings import CATALOGUE, Finding, Severity, finding
+from reconcile.findings import CATALOGUE, Finding, LineKey, Severity, finding
 from reconcile.model import (
     DfeLine,
     DfeStatement,
@@ -91,7 +91,9 @@ DFE_ADJUSTING = (ADJUSTMENT, RECONCILE)
 class LineComparison(NamedTuple):
     """One line of a statement on both sides (``None``: that side has no such line).
 
-    ``codes`` are the finding codes raised on this line.
+    ``codes`` are the finding codes raised on this line; ``key`` tells it apart from
+    the statement's other lines (section, participant type, declaration type, band; an
+    adjustment's position), whatever its label says.
     """
 
     section: str
@@ -107,6 +109,8 @@ class LineComparison(NamedTuple):
     dfe_amount: Decimal | None = None
     description: str | None = None
     codes: tuple[str, ...] = ()
+    #: which line this is (findings about it carry the same ``line_key``)
+    key: LineKey = ()
 
     @property
     def difference(self) -> Decimal:
@@ -376,9 +380,11 @@ def _where(d: DfeStatement) -> str:
     return str(d.source) if d.source else d.name
 
 
-def _at(key: StatementKey, line: str | None = None) -> dict:
+def _at(key: StatementKey, line: str | None = None, line_key: LineKey | None = None
+        ) -> dict[str, Any]:
+    """Where a finding is: the statement, and the line by its label and its key."""
     return {"lead_provider": key.lead_provider, "cohort": key.cohort, "statement": key.name,
-            "line": line}
+            "line": line, "line_key": line_key}
 
 
 def _dfe_spans(matched: dict, dfe_only: list) -> dict[tuple[str, int], tuple]:
@@ -524,11 +530,11 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
                 f"DfE's total for {key.name} is {money.pounds(d.total)}, but its lines "
                 f"add up to {money.pounds(d.total - hidden)}: {money.pounds(hidden)} is "
                 f"in the total without being shown as a line.",
-                **_at(key, "reconcile amount"), expected=ZERO,
+                **_at(key, "reconcile amount", (RECONCILE,)), expected=ZERO,
                 actual=hidden, amount=hidden, source=d.source))
             lines.append(LineComparison(RECONCILE, "reconcile amount (in DfE's total only)",
                                         expected_amount=ZERO, dfe_amount=hidden,
-                                        codes=("HIDDEN_RECONCILE_AMOUNT",)))
+                                        key=(RECONCILE,)))
         vat_line, vat_findings = _compare_vat(e, d, net, vat, context)
         lines.append(vat_line)
         findings.extend(vat_findings)
@@ -650,8 +656,9 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
         lines.append(LineComparison(
             section, label, ptype, dtype, band,
             x.count if x else None, x.fee if x else None, x.amount if x else None,
-            y.count if y else None, y.fee if y else None, y.amount if y else None))
-        where = {**_at(e.key, label), "source": y.source if y else d.source}
+            y.count if y else None, y.fee if y else None, y.amount if y else None,
+            key=(section, *k)))
+        where = {**_at(e.key, label, (section, *k)), "source": y.source if y else d.source}
         trace = _trace(e.key, section, ptype, dtype, band, x.count if x else 0)
         note = notes.get((ptype, dtype), "") if section == CLAWBACK else ""
         severity = Severity.WARNING if note else None
@@ -758,16 +765,16 @@ def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
             f"We expect {words} of {money.pounds(x_amount)}"
             f"{f' ({x_count} declaration(s))' if x_count else ''} on {e.key.name}, but "
             f"DfE's statement has no {label} line.",
-            **_at(e.key, label), expected=x_amount, actual=ZERO,
+            **_at(e.key, label, (section,)), expected=x_amount, actual=ZERO,
             amount=-x_amount, source=d.source)
         return (LineComparison(section, label, expected_count=x_count,
-                               expected_amount=x_amount, codes=(f.code,)), [f])
+                               expected_amount=x_amount, codes=(f.code,), key=(section,)), [f])
     counts = [line.count for line in dfe_lines if line.count is not None]
     y_count = sum(counts) if counts else None
     y_amount = sum((-abs(line.amount) if section == UPLIFT_CLAWBACK else line.amount
                     for line in dfe_lines), ZERO)
     line = LineComparison(section, label, expected_count=x_count, expected_amount=x_amount,
-                          dfe_count=y_count, dfe_amount=y_amount)
+                          dfe_count=y_count, dfe_amount=y_amount, key=(section,))
     count_differs = x_count is not None and y_count is not None and x_count != y_count
     if context.differ(y_amount, x_amount) or count_differs:
         counts_text = (f" (DfE {y_count} declaration(s), we expect {x_count})"
@@ -776,7 +783,7 @@ def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
             code,
             f"{e.key.name}: DfE's {words} {'is' if section == SERVICE_FEE else 'are'} "
             f"{money.pounds(y_amount)}, we expect {money.pounds(x_amount)}{counts_text}.",
-            **_at(e.key, label), expected=x_amount, actual=y_amount,
+            **_at(e.key, label, (section,)), expected=x_amount, actual=y_amount,
             amount=y_amount - x_amount, source=dfe_lines[0].source)
         return line, [f]
     return line, []
@@ -788,18 +795,18 @@ def _compare_adjustments(e: ExpectedStatement, d: DfeStatement,
     lines, findings = [], []
     if e.adjustments != 0:
         lines.append(LineComparison(ADJUSTMENT, "adjustments (expected)",
-                                    expected_amount=e.adjustments))
-    for line in dfe_lines:
+                                    expected_amount=e.adjustments, key=(ADJUSTMENT,)))
+    for n, line in enumerate(dfe_lines, start=1):
         text = (line.description or "").strip() or "(no description)"
         label = f"adjustment: {text}"
         lines.append(LineComparison(ADJUSTMENT, label, dfe_amount=line.amount,
-                                    description=line.description))
+                                    description=line.description, key=(ADJUSTMENT, n)))
         findings.append(finding(
             "UNEXPLAINED_ADJUSTMENT",
             f"DfE's statement {e.key.name} has an additional adjustment of "
             f"{money.pounds(line.amount)}: \"{text}\". Adjustments are manual and not "
             f"computed from declarations; it is in DfE's total but not in ours.",
-            **_at(e.key, label), expected=ZERO, actual=line.amount,
+            **_at(e.key, label, (ADJUSTMENT, n)), expected=ZERO, actual=line.amount,
             amount=line.amount, source=line.source))
     dfe_sum = sum((line.amount for line in dfe_lines), ZERO)
     if e.adjustments != 0 and context.differ(dfe_sum, e.adjustments):
@@ -807,7 +814,7 @@ def _compare_adjustments(e: ExpectedStatement, d: DfeStatement,
             "ADJUSTMENT_MISMATCH",
             f"{e.key.name}: DfE's additional adjustments add up to {money.pounds(dfe_sum)}, "
             f"we expect {money.pounds(e.adjustments)}.",
-            **_at(e.key, "adjustments"), expected=e.adjustments,
+            **_at(e.key, "adjustments", (ADJUSTMENT,)), expected=e.adjustments,
             actual=dfe_sum, amount=dfe_sum - e.adjustments,
             source=d.source))
     return lines, findings
@@ -849,7 +856,7 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
                  context: _Context) -> tuple[LineComparison, list]:
     label = "VAT"
     given = any(line.line_type == VAT for line in d.lines)
-    line = LineComparison(VAT, label, expected_amount=e.vat, dfe_amount=vat)
+    line = LineComparison(VAT, label, expected_amount=e.vat, dfe_amount=vat, key=(VAT,))
     if not given and d.total is None:
         if e.vat == 0:
             return line, []
@@ -857,7 +864,7 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
             "VAT_NOT_GIVEN",
             f"We expect VAT of {money.pounds(e.vat)} on {e.key.name}; DfE's statement as "
             f"given has neither a VAT line nor a total.",
-            **_at(e.key, label), expected=e.vat,
+            **_at(e.key, label, (VAT,)), expected=e.vat,
             actual=None, source=d.source)
         return line._replace(codes=(f.code,)), [f]
     if not given:
@@ -872,7 +879,7 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
                 f"{e.key.name}: DfE's VAT is {money.pounds(vat)}; {rate.normalize():f}% of "
                 f"DfE's own net {money.pounds(net)} is {money.pounds(due)}"
                 f"{' (the contract is not VAT chargeable)' if rate == 0 else ''}.",
-                **_at(e.key, label), expected=due, actual=vat,
+                **_at(e.key, label, (VAT,)), expected=due, actual=vat,
                 amount=vat - due, source=d.source))
     elif d.vat_chargeable is not None and (e.vat != 0) != d.vat_chargeable:
         findings.append(finding(
@@ -880,55 +887,61 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
             f"{e.key.name}: DfE's statement says VAT chargeable "
             f"{str(d.vat_chargeable).lower()}, our calculation "
             f"{'charges' if e.vat else 'does not charge'} VAT.",
-            **_at(e.key, label), expected=e.vat, actual=vat,
+            **_at(e.key, label, (VAT,)), expected=e.vat, actual=vat,
             amount=vat - e.vat, source=d.source))
     return line, findings
 
 
 def _expected_lines_only(e: ExpectedStatement) -> tuple[LineComparison, ...]:
-    lines = [LineComparison(OUTPUT, _line_label(OUTPUT, p.participant_type, p.declaration_type,
-                                                p.band), p.participant_type, p.declaration_type,
-                            p.band, p.count, p.fee_per_declaration, p.amount)
-             for p in e.output_payments]
+    def payment(section: str, p: PaymentLine) -> LineComparison:
+        return LineComparison(
+            section, _line_label(section, p.participant_type, p.declaration_type, p.band),
+            p.participant_type, p.declaration_type, p.band, p.count, p.fee_per_declaration,
+            p.amount, key=(section, p.participant_type, p.declaration_type, p.band))
+
+    lines = [payment(OUTPUT, p) for p in e.output_payments]
     if e.service_fee or not e.output_fee:
-        lines.append(LineComparison(SERVICE_FEE, "service fee", expected_amount=e.service_fee))
+        lines.append(LineComparison(SERVICE_FEE, "service fee", expected_amount=e.service_fee,
+                                    key=(SERVICE_FEE,)))
     if e.uplift.count or e.uplift.amount:
         lines.append(LineComparison(UPLIFT, "uplift", expected_count=e.uplift.count,
-                                    expected_amount=e.uplift.amount))
-    lines += [LineComparison(CLAWBACK, _line_label(CLAWBACK, p.participant_type,
-                                                   p.declaration_type, p.band),
-                             p.participant_type, p.declaration_type, p.band, p.count,
-                             p.fee_per_declaration, p.amount)
-              for p in e.clawbacks]
+                                    expected_amount=e.uplift.amount, key=(UPLIFT,)))
+    lines += [payment(CLAWBACK, p) for p in e.clawbacks]
     if e.uplift_clawback.count or e.uplift_clawback.amount:
         lines.append(LineComparison(UPLIFT_CLAWBACK, "uplift clawback",
                                     expected_count=e.uplift_clawback.count,
-                                    expected_amount=e.uplift_clawback.amount))
+                                    expected_amount=e.uplift_clawback.amount,
+                                    key=(UPLIFT_CLAWBACK,)))
     if e.adjustments:
         lines.append(LineComparison(ADJUSTMENT, "adjustments (expected)",
-                                    expected_amount=e.adjustments))
-    lines.append(LineComparison(VAT, "VAT", expected_amount=e.vat))
+                                    expected_amount=e.adjustments, key=(ADJUSTMENT,)))
+    lines.append(LineComparison(VAT, "VAT", expected_amount=e.vat, key=(VAT,)))
     return tuple(lines)
 
 
 def _dfe_only_lines(d: DfeStatement, context: _Context) -> tuple[LineComparison, ...]:
     lines = []
+    adjustments = 0
     for line in sorted(d.lines, key=lambda x: (SECTIONS.index(x.line_type)
                                                if x.line_type in SECTIONS else 99,
                                                x.participant_type or "",
                                                context.type_order(x.declaration_type),
                                                x.band or "")):
+        key: LineKey = (line.line_type,)
         if line.line_type in (OUTPUT, CLAWBACK):
             label = _line_label(line.line_type, line.participant_type, line.declaration_type,
                                 line.band)
+            key = (line.line_type, line.participant_type, line.declaration_type, line.band)
         elif line.line_type == ADJUSTMENT:
             label = f"adjustment: {line.description or '(no description)'}"
+            adjustments += 1
+            key = (ADJUSTMENT, adjustments)
         else:
             label = line.line_type.replace("_", " ")
         lines.append(LineComparison(line.line_type, label, line.participant_type,
                                     line.declaration_type, line.band, dfe_count=line.count,
                                     dfe_fee=line.fee_per_declaration, dfe_amount=_signed(line),
-                                    description=line.description))
+                                    description=line.description, key=key))
     return tuple(lines)
 
 
@@ -1082,12 +1095,13 @@ def _placement(out: dict, declaration_id: str, provider: str, pay_cohort: int,
 
 
 def _attach_codes(lines: list[LineComparison], findings: list[Finding]) -> list[LineComparison]:
-    codes: dict[str, list[str]] = defaultdict(list)
+    """Each line's codes: those of the findings about it (by line key)."""
+    codes: dict[LineKey, list[str]] = defaultdict(list)
     for f in findings:
-        if f.line:
-            codes[f.line].append(f.code)
-    return [line._replace(codes=tuple(dict.fromkeys(line.codes + tuple(codes.get(line.label,
-                                                                                 ())))))
+        if f.line_key is not None:
+            codes[f.line_key].append(f.code)
+    return [line._replace(codes=tuple(dict.fromkeys(line.codes + tuple(codes.get(line.key,
+                                                                               ())))))
             for line in lines]
 
 

@@ -637,14 +637,14 @@ def _summary_note(pair: StatementPair, findings: Sequence[Finding] = ()) -> str:
     line; 1 declaration finding to check (see Findings)."
     """
     own = sorted(pair.findings, key=sort_key)
-    adjusting = {line.label for line in pair.lines if line.section in DFE_ADJUSTING}
+    adjusting = {line.key for line in pair.lines if line.section in DFE_ADJUSTING}
     covered: set[Finding] = set()
     if pair.status == OK:
         text = "Money matches DfE line by line"
     elif pair.status == DFE_ADJUSTMENT:
         amount = sum(((line.dfe_amount or ZERO) - (line.expected_amount or ZERO)
                       for line in pair.lines if line.section in DFE_ADJUSTING), ZERO)
-        covered = {f for f in own if f.line in adjusting}
+        covered = {f for f in own if f.line_key in adjusting}
         codes = ", ".join(dict.fromkeys(f.code for f in own if f in covered))
         text = (f"Every line matches; the difference is DfE's own adjustments "
                 f"({money.pounds(amount)} before VAT" + (f", {codes}" if codes else "")

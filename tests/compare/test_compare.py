@@ -196,6 +196,26 @@ def test_a_total_above_the_sum_of_dfes_lines_is_a_hidden_reconcile_amount():
     assert pair.hidden == D("50.00") and pair.dfe_net == D("3107.81")
     assert pair.lines[-2].label == "reconcile amount (in DfE's total only)"
     assert pair.status == DFE_ADJUSTMENT  # a hidden amount is DfE's own adjustment too
+    # the finding is attached to its line by key, though its words differ from the label
+    assert pair.lines[-2].codes == ("HIDDEN_RECONCILE_AMOUNT",)
+    assert f.line_key == pair.lines[-2].key
+
+
+def test_two_adjustments_with_the_same_words_are_two_lines_each_with_its_finding():
+    e = may()
+    d = dfe_like(e, total=False)
+    d = d._replace(lines=tuple(x for x in d.lines if x.line_type != "vat") + (
+        line("adjustment", "-250.00", description="Correction"),
+        line("adjustment", "100.00", description="Correction"),
+        line("vat", "581.56")))
+    result = run([e], [d])
+    first, second = sorted(result.findings, key=lambda f: f.amount)
+    assert (first.amount, second.amount) == (D("-250.00"), D("100.00"))
+    assert first.line == second.line and first.line_key != second.line_key
+    adjustments = [x for x in result.pairs[0].lines if x.section == "adjustment"]
+    assert [(x.dfe_amount, x.codes) for x in adjustments] == [
+        (D("-250.00"), ("UNEXPLAINED_ADJUSTMENT",)), (D("100.00"), ("UNEXPLAINED_ADJUSTMENT",))]
+    assert [x.key for x in adjustments] == [first.line_key, second.line_key]
 
 
 def test_a_total_without_vat_lines_takes_the_vat_out_at_the_contract_rate():
