@@ -456,3 +456,36 @@ def demo(**options) -> None:
     # succeeding (reconcile/demo.py says more)
     click.echo(run_demo(options["out_dir"], engine=options["engine"], quiet=options["quiet"]))
     sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Only this computer can reach 127.0.0.1; "
+                   "another address lets other computers reach the page (they still "
+                   "need the token).")
+@click.option("--no-browser", "no_browser", is_flag=True,
+              help="Do not open the page in a browser.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for uploads, runs and kept contracts "
+                   "(default: $XDG_DATA_HOME/reconcile/serve, i.e. "
+                   "~/.local/share/reconcile/serve).")
+@click.option("--max-upload-mb", "max_upload_mb", type=click.FloatRange(min=0, min_open=True),
+              default=500, show_default=True,
+              help="Largest upload (all the files of one run together), in MB.")
+def serve(port: int, host: str, no_browser: bool, data_dir: Path | None,
+          max_upload_mb: float) -> None:
+    """A local web page: upload this month's files, read the answer, download the workbook.
+
+    \b
+    The first line printed is the page's address, with a secret token made at each
+    start:  reconcile: serving on http://127.0.0.1:8765/?token=...
+    Scripts send the token as 'Authorization: Bearer TOKEN' (see the README).
+    Example:
+      reconcile serve
+    """
+    from reconcile.serve import serve as start
+
+    sys.exit(start(host=host, port=port, open_browser=not no_browser, data_dir=data_dir,
+                   max_upload_mb=max_upload_mb))

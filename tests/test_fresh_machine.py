@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP = ROOT / "tools" / "system-setup.sh"
 FIND_PYTHON = ROOT / "tools" / "find-python.sh"
 BASICS = ("bash", "cat", "chmod", "date", "dirname", "mkdir")
-PROGRAMS = ("soffice", "pdftoppm")  # tools/system-packages.txt
-PACKAGES = "libreoffice-calc-nogui poppler-utils"
+PROGRAMS = ("soffice", "pdftoppm", "chromium")  # tools/system-packages.txt
+PACKAGES = "libreoffice-calc-nogui poppler-utils chromium fonts-liberation"
 
 
 def _script(path: Path, text: str) -> None:
@@ -98,7 +98,7 @@ def test_without_apt_get_it_names_the_programs_and_packages(tmp_path):
     _, env = _machine(tmp_path, uid=0, apt=False)
     done = _setup(env)
     assert done.returncode == 1
-    assert "install soffice pdftoppm" in done.stderr and PACKAGES in done.stderr
+    assert "install soffice pdftoppm chromium" in done.stderr and PACKAGES in done.stderr
 
 
 def test_the_package_list_is_extended_by_a_line(tmp_path):

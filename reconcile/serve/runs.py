@@ -1,0 +1,407 @@
+"""Runs of the web page: each upload's folder, its state, and the one worker that runs them.
+
+Stage: entry point (the page's side of ``reconcile run``). In: the files of an upload
+(:mod:`reconcile.serve.uploads`), or the bundled sample, and the as-of date.
+Out: a :class:`Run` whose folder holds the inputs under their own names, the
+reconciliation workbook and JSON result that ``reconcile run`` writes for them, and
+``run.json`` (what the run was and how it ended); while the server lives, the
+:class:`~reconcile.result.RunResult` the pages are drawn from.
+
+One orchestrator: a run calls :func:`reconcile.pipeline.run` exactly as the command
+line does, from the run's folder, with each input named by its file name, so that
+the workbook and the JSON are byte for byte what ``reconcile run --declarations NAME
+... --out reconciliation.xlsx --json result.json`` writes when run in a folder holding
+the same files. Changing the working folder is process-wide, so runs go one at a time
+through one worker thread, and nothing else in the server uses a relative path.
+
+Folder of a run (``DATA/runs/ID/``, readable by this user only)::
+
+    declarations.xlsx  dfe-statements.xlsx  contract-2024.yaml   the inputs, as uploaded
+    reconciliation.xlsx  result.json                             what reconcile run writes
+    remittances/                                                 reconcile split --per-partner
+    run.json                                                     this run's record
+
+Contracts uploaded with a run are also kept in ``DATA/contracts/`` (the whole set
+replaces the previous one); a run uploaded without contracts uses those.
+
+Example::
+
+    store = RunStore(Path("~/.local/share/reconcile/serve").expanduser())
+    run = store.create(upload)      # queued; the worker starts it
+    store.get(run.id).status        # 'running', then 'done' (or 'input-error', 'failed')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import queue
+import secrets
+import shutil
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from reconcile.errors import ReconcileError
+from reconcile.serve.uploads import UploadedFile, private_folder
+
+WORKBOOK, RESULT, RECORD, REMITTANCES = ("reconciliation.xlsx", "result.json", "run.json",
+                                         "remittances")
+#: names a run writes in its folder: an upload may not take them
+RESERVED = frozenset({WORKBOOK, RESULT, RECORD, REMITTANCES})
+
+#: the inputs a run takes, as (form field, what it is, the command line's option, suffixes)
+ROLES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("declarations", "declarations", "--declarations", (".xlsx", ".csv", ".json")),
+    ("dfe_statements", "DfE statements", "--dfe-statements", (".xlsx", ".json")),
+    ("participants", "participants", "--participants", (".json",)),
+    ("contracts", "contracts", "--contracts", (".yaml", ".yml")),
+)
+ROLE_NAMES = {field: what for field, what, _, _ in ROLES}
+
+QUEUED, RUNNING, DONE, INPUT_ERROR, FAILED, INTERRUPTED = (
+    "queued", "running", "done", "input-error", "failed", "interrupted")
+FINISHED = (DONE, INPUT_ERROR, FAILED, INTERRUPTED)
+
+#: how many finished runs keep their full result in memory for the pages
+KEEP_RESULTS = 3
+
+
+class InputRecord(NamedTuple):
+    role: str  # a form field of ROLES
+    name: str
+    size: int
+    sha256: str
+
+    def as_json(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class Stage(NamedTuple):
+    """What the progress page shows of one stage."""
+
+    name: str
+    state: str  # waiting, running, done
+    seconds: float | None = None
+
+
+class Run:
+    """One run: its record (saved as ``run.json``) and, while kept, its result."""
+
+    def __init__(self, run_id: str, folder: Path, record: dict[str, Any]) -> None:
+        self.id = run_id
+        self.folder = folder
+        self.record = record
+        self.result: Any = None
+        #: the pages' view of ``result`` (reconcile.serve.views.RunView), made when first shown
+        self.view: Any = None
+        self.lock = threading.Lock()
+
+    # ------------------------------------------------------------------ the record
+    @property
+    def status(self) -> str:
+        return str(self.record["status"])
+
+    @property
+    def inputs(self) -> tuple[InputRecord, ...]:
+        return tuple(InputRecord(**item) for item in self.record["inputs"])
+
+    def names(self, role: str) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs if i.role == role)
+
+    @property
+    def as_of(self) -> dt.date | None:
+        value = self.record.get("as_of")
+        return dt.date.fromisoformat(value) if value else None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def stages(self) -> tuple[Stage, ...]:
+        """Every stage of a run with its state, for the progress page."""
+        from reconcile.serve.pipeline_adapter import STAGES
+
+        done = dict(self.record.get("timings") or ())
+        current = self.record.get("stage")
+        out = []
+        for name in STAGES:
+            if name in done:
+                out.append(Stage(name, "done", done[name]))
+            elif name == current and self.status == RUNNING:
+                out.append(Stage(name, "running"))
+            else:
+                out.append(Stage(name, "waiting"))
+        return tuple(out)
+
+    def progress_json(self) -> dict[str, Any]:
+        """``GET /runs/{id}`` as JSON while the run is not finished."""
+        from reconcile.serve.pipeline_adapter import STAGE_TEXT
+
+        stage = self.record.get("stage")
+        return {"status": self.status, "stage": stage,
+                "stage_text": STAGE_TEXT.get(stage or "", ""),
+                "done": self.record.get("done"), "total": self.record.get("total"),
+                "fraction": self.fraction(),
+                "stages": [s._asdict() for s in self.stages()]}
+
+    def fraction(self) -> float:
+        """How far the run is, 0 to 1: finished stages, and the running one's share."""
+        from reconcile.serve.pipeline_adapter import STAGES
+
+        if self.finished:
+            return 1.0
+        finished = len(dict(self.record.get("timings") or ()))
+        part = 0.0
+        done, total = self.record.get("done"), self.record.get("total")
+        if done is not None and total:
+            part = min(1.0, done / total)
+        return min(1.0, (finished + part) / len(STAGES))
+
+    def save(self) -> None:
+        """Write ``run.json`` atomically (a killed server leaves the old or the new)."""
+        tmp = self.folder / f".{RECORD}.tmp"
+        tmp.write_text(json.dumps(self.record, indent=2, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, self.folder / RECORD)
+
+    def update(self, **changes: Any) -> None:
+        with self.lock:
+            self.record.update(changes)
+
+
+def _run_id() -> str:
+    """Sortable by time, unguessable, safe in a URL and a folder name."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(4)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        for block in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class RunStore:
+    """Every run in the data folder, and the worker thread that runs them in order."""
+
+    def __init__(self, data_dir: Path, execute: Callable[[Run], Any] | None = None) -> None:
+        self.data_dir = private_folder(Path(data_dir).resolve())
+        self.runs_dir = private_folder(self.data_dir / "runs")
+        self.contracts_dir = private_folder(self.data_dir / "contracts")
+        self.uploads_dir = private_folder(self.data_dir / "uploads")
+        self._runs: dict[str, Run] = {}
+        self._kept: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        if execute is None:
+            from reconcile.serve.pipeline_adapter import execute_run
+
+            execute = execute_run
+        self._execute = execute
+        self._load()
+        self._worker = threading.Thread(target=self._work, name="reconcile-runs", daemon=True)
+        self._worker.start()
+
+    # ------------------------------------------------------------------ loading
+    def _load(self) -> None:
+        """The runs of earlier starts: listed, downloadable; unfinished ones interrupted."""
+        for folder in sorted(self.runs_dir.iterdir()):
+            record_path = folder / RECORD
+            if not folder.is_dir() or not record_path.is_file():
+                continue
+            try:
+                record = json.loads(record_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            run = Run(folder.name, folder, record)
+            if not run.finished:
+                run.record.update(status=INTERRUPTED,
+                                  message="The server stopped before this run finished.")
+                run.save()
+            self._runs[run.id] = run
+        for leftover in self.uploads_dir.iterdir():  # uploads a stopped server left
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    # ------------------------------------------------------------------ creating
+    def upload_folder(self) -> Path:
+        """A new private folder for one request's files (see :meth:`create`)."""
+        return private_folder(self.uploads_dir / secrets.token_hex(8))
+
+    def saved_contracts(self) -> tuple[InputRecord, ...]:
+        """The contracts kept from the last upload that had some (``GET /contracts``)."""
+        return tuple(InputRecord("contracts", p.name, p.stat().st_size, sha256_of(p))
+                     for p in sorted(self.contracts_dir.iterdir()) if p.is_file())
+
+    def create(self, files: Sequence[UploadedFile], *, as_of: dt.date | None,
+               sample: bool = False, keep_contracts: bool = True,
+               options: dict[str, Any] | None = None) -> Run:
+        """A queued run of these files (moved into its folder under their own names).
+
+        Without contracts among ``files``, the kept contracts are copied in; with some
+        (and ``keep_contracts``), they become the kept set. Names were checked by the
+        caller (:func:`check_files`).
+        """
+        run_id = _run_id()
+        folder = private_folder(self.runs_dir / run_id)
+        inputs: list[InputRecord] = []
+        for item in files:
+            target = folder / item.name
+            if target.exists():  # cannot happen after check_files; never replace a file
+                raise FileExistsError(target)
+            shutil.move(str(item.path), target)
+            inputs.append(InputRecord(item.field, item.name, target.stat().st_size,
+                                      sha256_of(target)))
+        uploaded_contracts = [i for i in inputs if i.role == "contracts"]
+        if uploaded_contracts and keep_contracts:
+            self._keep_contracts(folder, uploaded_contracts)
+        elif not uploaded_contracts:
+            for kept in sorted(self.contracts_dir.iterdir()):
+                if kept.is_file() and not (folder / kept.name).exists():
+                    shutil.copyfile(kept, folder / kept.name)
+                    inputs.append(InputRecord("contracts", kept.name, kept.stat().st_size,
+                                              sha256_of(folder / kept.name)))
+        record = {
+            "id": run_id,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "status": QUEUED,
+            "sample": sample,
+            "as_of": as_of.isoformat() if as_of else None,
+            "options": dict(options or {}),
+            "inputs": [i.as_json() for i in inputs],
+            "timings": [],
+        }
+        run = Run(run_id, folder, record)
+        run.save()
+        with self._lock:
+            self._runs[run_id] = run
+        self._queue.put(run_id)
+        return run
+
+    def _keep_contracts(self, folder: Path, contracts: Sequence[InputRecord]) -> None:
+        """The contracts of this upload become the kept set (replacing the last one)."""
+        staging = private_folder(self.data_dir / f".contracts-{secrets.token_hex(4)}")
+        for item in contracts:
+            shutil.copyfile(folder / item.name, staging / item.name)
+        old = self.data_dir / f".contracts-old-{secrets.token_hex(4)}"
+        os.replace(self.contracts_dir, old)
+        os.replace(staging, self.contracts_dir)
+        shutil.rmtree(old, ignore_errors=True)
+
+    # ------------------------------------------------------------------ reading
+    def get(self, run_id: str) -> Run | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def all(self) -> list[Run]:
+        """Newest first."""
+        with self._lock:
+            return sorted(self._runs.values(), key=lambda r: r.id, reverse=True)
+
+    def delete(self, run_id: str) -> bool:
+        """Forget a finished run and delete its folder (inputs and outputs)."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or not run.finished:
+                return False
+            del self._runs[run_id]
+            self._kept.pop(run_id, None)
+        shutil.rmtree(run.folder, ignore_errors=True)
+        return True
+
+    def keep_result(self, run: Run, result: Any) -> None:
+        """Hold ``result`` for the pages; the oldest beyond :data:`KEEP_RESULTS` is let go."""
+        with self._lock:
+            run.result = result
+            self._kept[run.id] = None
+            self._kept.move_to_end(run.id)
+            while len(self._kept) > KEEP_RESULTS:
+                old_id, _ = self._kept.popitem(last=False)
+                old = self._runs.get(old_id)
+                if old is not None:
+                    old.result = None
+
+    # ------------------------------------------------------------------ the worker
+    def _work(self) -> None:
+        while True:
+            run_id = self._queue.get()
+            if run_id is None:
+                return
+            run = self.get(run_id)
+            if run is None:
+                continue
+            self._run_one(run)
+
+    def _run_one(self, run: Run) -> None:
+        start = time.perf_counter()
+        run.update(status=RUNNING, started=dt.datetime.now(dt.timezone.utc).isoformat(
+            timespec="seconds"))
+        run.save()
+        try:
+            result = self._execute(run)
+        except ReconcileError as error:
+            run.update(status=INPUT_ERROR, error_kind=error.kind,
+                       problems=[_problem_json(p) for p in error.problems])
+        except Exception as error:  # a bug: say so plainly, keep serving
+            run.update(status=FAILED, message=f"{type(error).__name__}: {error}",
+                       traceback=traceback.format_exc())
+        else:
+            self.keep_result(run, result)
+            run.update(status=DONE, **summary_counts(result))
+        run.update(seconds=round(time.perf_counter() - start, 3),
+                   finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                   stage=None, done=None, total=None)
+        run.save()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+
+def _problem_json(problem: Any) -> dict[str, Any]:
+    """One located problem of a bad input, for the page and the JSON (422)."""
+    source = problem.source
+    return {"file": source.file or None, "sheet": source.sheet, "row": source.row,
+            "column": source.column, "line": source.line, "where": str(source),
+            "what": problem.what, "fix": problem.fix, "message": str(problem)}
+
+
+def summary_counts(result: Any) -> dict[str, Any]:
+    """What the runs list shows of a finished run."""
+    from collections import Counter
+
+    severities = Counter(f.severity.value for f in result.findings)
+    return {"counts": {"statements": len(result.calculation.statements),
+                       "declarations": len(result.declarations),
+                       "errors": severities.get("error", 0),
+                       "warnings": severities.get("warning", 0),
+                       "info": severities.get("info", 0)}}
+
+
+def check_files(files: Sequence[UploadedFile]) -> list[str]:
+    """Problems with an upload's files before any run: roles, names, extensions."""
+    problems = []
+    if not any(f.field == "declarations" for f in files):
+        problems.append("Choose at least one declarations file (.xlsx, .csv or the API's "
+                        ".json)")
+    for item in files:
+        if item.field not in ROLE_NAMES:
+            problems.append(f"{item.name}: the field {item.field!r} is not an input of a run "
+                            f"(use {', '.join(ROLE_NAMES)})")
+            continue
+        suffixes = next(s for f, _, _, s in ROLES if f == item.field)
+        if not item.name.lower().endswith(suffixes):
+            problems.append(f"{item.name}: {ROLE_NAMES[item.field]} must be "
+                            f"{' or '.join(suffixes)} files")
+        if item.name in RESERVED:
+            problems.append(f"{item.name}: a run writes a file of that name; rename the "
+                            "upload")
+        if item.size == 0:
+            problems.append(f"{item.name}: the file is empty")
+    return problems

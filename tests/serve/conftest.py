@@ -1,0 +1,122 @@
+"""Shared pieces of the page's tests: the bundled sample as uploads, the command line's
+own outputs for it (the reference the page's downloads must equal), a server in-process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reconcile.paths import bundled_samples_dir
+
+SAMPLE_AS_OF = "2026-10-10"  # samples/planted.json: the sample is "as at" this day
+TOKEN = "test-token-0123456789"
+PORT = 8765
+
+
+def sample_files() -> list[tuple[str, Path]]:
+    """The bundled sample as an upload: (form field, file), in the order sent."""
+    folder = bundled_samples_dir()
+    files = [("declarations", folder / "declarations.xlsx"),
+             ("dfe_statements", folder / "dfe-statements-planted.xlsx")]
+    files += [("contracts", p) for p in sorted((folder / "contracts").glob("*.yaml"))]
+    return files
+
+
+def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``reconcile ARGS`` as a user types it, in ``cwd``."""
+    return subprocess.run([sys.executable, "-m", "reconcile", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def cli_reference(tmp_path_factory) -> Path:
+    """What the command line writes for the sample, run in a folder holding its files.
+
+    ``reconciliation.xlsx`` and ``result.json`` (reconcile run) and ``remittances/``
+    (reconcile split --per-partner), each input named by its file name, as the page
+    records the uploaded file names. Made once for all the test workers (pytest-xdist
+    workers share the parent of their temporary folders), under a lock.
+    """
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent
+    folder = shared / "serve-cli-reference"
+    with open(shared / "serve-cli-reference.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            _reference(folder)
+            (folder / "done").touch()
+    return folder
+
+
+def _reference(folder: Path) -> None:
+    options: list[str] = []
+    for field, path in sample_files():
+        shutil.copyfile(path, folder / path.name)
+        options += [f"--{field.replace('_', '-')}", path.name]
+    common = [*options, "--as-of", SAMPLE_AS_OF, "--quiet"]
+    done = cli(["run", *common, "--out", "reconciliation.xlsx", "--json", "result.json"],
+               folder)
+    assert done.returncode == 1, done.stderr  # the sample's planted discrepancies
+    done = cli(["split", *common, "--per-partner", "remittances"], folder)
+    assert done.returncode in (0, 1), done.stderr
+
+
+@pytest.fixture
+def store(tmp_path):
+    from reconcile.serve.runs import RunStore
+
+    store = RunStore(tmp_path / "data")
+    yield store
+    store.stop()
+
+
+def make_client(store, max_upload_bytes: int = 50 * 1024 * 1024):
+    from starlette.testclient import TestClient
+
+    from reconcile.serve.app import create_app
+    from reconcile.serve.security import Guard
+
+    guard = Guard("127.0.0.1", PORT, token=TOKEN)
+    app = create_app(store, guard, max_upload_bytes)
+    return TestClient(app, base_url=f"http://127.0.0.1:{PORT}"), guard
+
+
+@pytest.fixture
+def client(store):
+    client, _ = make_client(store)
+    return client
+
+
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def upload(client, files: list[tuple[str, Path]], **fields: str):
+    """``POST /runs`` as a script sends it (bearer token, multipart)."""
+    parts = [(field, (path.name, path.read_bytes())) for field, path in files]
+    return client.post("/runs", files=parts, data=fields, headers=BEARER,
+                       follow_redirects=False)
+
+
+def wait(client, location: str, timeout: float = 120) -> None:
+    """Until the run at ``location`` has finished (its progress says so)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"{location}/progress", headers=BEARER).json()
+        if state["status"] not in ("queued", "running"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{location} did not finish in {timeout}s")
+
+
+def as_of() -> dt.date:
+    return dt.date.fromisoformat(SAMPLE_AS_OF)

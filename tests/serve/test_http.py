@@ -1,0 +1,546 @@
+"""The page's HTTP interface without a browser: what a script sees (README "The page's
+HTTP interface"), and the guard in front of it.
+
+The sample upload is compared with what ``reconcile run`` writes for the same files,
+run from the folder holding them (``cli_reference``): the JSON and the workbook must be
+the same bytes, since the page calls the same pipeline with the same options.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from tests.serve.conftest import (
+    BEARER,
+    PORT,
+    SAMPLE_AS_OF,
+    TOKEN,
+    make_client,
+    sample_files,
+    upload,
+    wait,
+)
+
+pytestmark = pytest.mark.slow
+
+
+# ------------------------------------------------------------------ the sample, end to end
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    """One sample upload through POST /runs, shared by the tests that read its pages."""
+    from reconcile.serve.runs import RunStore
+
+    store = RunStore(tmp_path_factory.mktemp("serve") / "data")
+    client, guard = make_client(store)
+    answer = upload(client, sample_files(), as_of=SAMPLE_AS_OF)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert re.fullmatch(r"/runs/\d{8}-\d{6}-[0-9a-f]{8}", location)
+    wait(client, location)
+    yield client, location, store
+    store.stop()
+
+
+def test_post_runs_gives_the_json_result_of_the_command_line(sample_run, cli_reference):
+    client, location, _ = sample_run
+    answer = client.get(location, headers={**BEARER, "Accept": "application/json"})
+    assert answer.status_code == 200
+    expected = (cli_reference / "result.json").read_bytes()
+    assert answer.content == expected
+    # and as its own download
+    assert client.get(f"{location}/result.json", headers=BEARER).content == expected
+    data = json.loads(answer.content)
+    # the inputs are recorded by their uploaded names, as the command line records them
+    assert {f["code"] for f in data["findings"]} >= {
+        "OUTPUT_COUNT_MISMATCH", "OUTPUT_FEE_MISMATCH", "HIDDEN_RECONCILE_AMOUNT",
+        "STATEMENT_MISSING_FROM_DFE", "UNEXPLAINED_ADJUSTMENT"}
+
+
+def test_the_workbook_is_the_command_lines_byte_for_byte(sample_run, cli_reference):
+    client, location, _ = sample_run
+    answer = client.get(f"{location}/reconciliation.xlsx", headers=BEARER)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert 'filename="reconciliation.xlsx"' in answer.headers["content-disposition"]
+    assert answer.content == (cli_reference / "reconciliation.xlsx").read_bytes()
+
+
+def test_each_remittance_is_reconcile_splits_byte_for_byte(sample_run, cli_reference):
+    client, location, _ = sample_run
+    page = client.get(f"{location}/partners", headers=BEARER).text
+    names = re.findall(r'/remittances/([^"]+\.xlsx)"', page)
+    written = sorted(p.name for p in (cli_reference / "remittances").iterdir())
+    assert sorted(names) == written and written
+    for name in names:
+        answer = client.get(f"{location}/remittances/{name}", headers=BEARER)
+        assert answer.status_code == 200
+        assert answer.content == (cli_reference / "remittances" / name).read_bytes()
+
+
+def test_the_summary_totals_agree_with_the_workbook(sample_run, cli_reference):
+    openpyxl = pytest.importorskip("openpyxl")
+    client, location, _ = sample_run
+    page = client.get(location, headers=BEARER).text
+    shown = dict(re.findall(r'data-total="(\w+)">([^<]*)<', page))
+    book = openpyxl.load_workbook(cli_reference / "reconciliation.xlsx", read_only=True,
+                                  data_only=True)
+    rows = list(book["Summary"].iter_rows(values_only=True))
+    book.close()
+    header = next(r for r in rows if r and r[0] == "Lead provider")
+    total = next(r for r in rows if r and r[0] == "Total")
+    for key, column in (("expected", "Expected total"), ("dfe", "DfE total"),
+                        ("difference", "Difference (DfE − expected)")):
+        # the value the workbook's totals row was written with
+        amount = Decimal(str(total[header.index(column)])).quantize(Decimal("0.01"))
+        text = f"-£{-amount:,.2f}" if amount < 0 else f"£{amount:,.2f}"
+        assert shown[key] == text, (key, shown[key], text)
+    # and the expected total is the sum of the JSON's statements, by hand
+    result = json.loads((cli_reference / "result.json").read_text())
+    expected = sum(Decimal(s["expected"]["total"]) for s in result["statements"]
+                   if s["expected"])
+    assert shown["expected"] == f"£{expected:,.2f}"
+
+
+def test_the_summary_filters_and_statuses(sample_run):
+    client, location, _ = sample_run
+    every = client.get(location, headers=BEARER).text
+    assert every.count('data-status="') == 215
+    differs = client.get(f"{location}?status=Differs", headers=BEARER).text
+    rows = re.findall(r'data-status="([^"]+)"', differs)
+    assert rows == ["Differs"] * 3
+    # the three planted money differences, as the README quotes them
+    assert "-£97.20" in differs and "-£1.96" in differs
+    one = client.get(f"{location}?provider=Northbrook+Teaching+Institute&cohort=2022",
+                     headers=BEARER).text
+    assert "Harbour Lane" not in one.split('id="statements"')[1].split("</table>")[0]
+    # a chart per provider and cohort, drawn on the server
+    assert one.count("<svg") == 1
+
+
+def test_a_statement_shows_ours_beside_dfes(sample_run):
+    client, location, _ = sample_run
+    differs = client.get(f"{location}?status=Differs&cohort=2024", headers=BEARER).text
+    link = re.search(r'href="(/runs/[^"]+/statements/\d+)">October 2025<', differs).group(1)
+    page = client.get(link, headers=BEARER).text
+    assert "Payment breakdown: October 2025" in page
+    # output ect retained-2 band C: we expect 3, DfE counts 2 (README finding 1)
+    assert "DfE: 2" in page
+    assert "£3,091.45" in page and "£2,994.25" in page
+    assert "OUTPUT_COUNT_MISMATCH" in page
+    # each count links to the declarations behind it
+    behind = re.search(r'href="(/runs/[^"]+/declarations\?[^"]*type=retained-2[^"]*band=C[^"]*)"',
+                       page.replace("&amp;", "&")).group(1)
+    listed = client.get(behind, headers=BEARER).text
+    assert "3 payments" in listed
+
+
+def test_findings_filter_and_sort(sample_run):
+    client, location, _ = sample_run
+    errors = client.get(f"{location}/findings?severity=error&sort=-difference",
+                        headers=BEARER).text
+    caption = re.search(r'id="findings-caption">([^<]+)<', errors).group(1)
+    assert caption.startswith("11 findings of ")
+    # the largest difference first, by size whatever its sign
+    differences = [Decimal(d) for d in re.findall(
+        r'<td class="govuk-table__cell govuk-table__cell--numeric">(-?\d+(?:\.\d+)?)</td>\s*'
+        r'<td class="govuk-table__cell">', errors)]
+    assert differences == sorted(differences, key=abs, reverse=True)
+    assert "What to do:" in errors
+
+
+def test_a_declarations_explanation_is_reconcile_explains(sample_run):
+    client, location, _ = sample_run
+    # README finding 3: a declaration after the milestone cut-off, paid in band C
+    decl = "24921cbd-208e-40e4-9df8-6799e8ee2e9c"
+    page = client.get(f"{location}/declarations/{decl}", headers=BEARER).text
+    assert "DECL_AFTER_MILESTONE_CUTOFF" in page
+    assert re.search(r"eligibility\.yaml:\d+", page)  # the rule's file:line
+    assert "band C" in page and "£117.00" in page
+    missing = client.get(f"{location}/declarations/not-a-declaration", headers=BEARER)
+    assert missing.status_code == 404 and "no declaration with id" in missing.text
+    # the search box opens an exact id
+    found = client.get(f"{location}/declarations?q={decl}", headers=BEARER,
+                       follow_redirects=False)
+    assert found.status_code == 303 and found.headers["location"].endswith(decl)
+
+
+def test_runs_and_contracts_are_listed(sample_run):
+    client, location, _ = sample_run
+    runs = client.get("/runs", headers={**BEARER, "Accept": "application/json"}).json()
+    assert [r["url"] for r in runs["runs"]] == [location]
+    assert runs["runs"][0]["counts"]["statements"] == 215
+    assert runs["runs"][0]["as_of"] == SAMPLE_AS_OF
+    kept = client.get("/contracts", headers={**BEARER, "Accept": "application/json"}).json()
+    assert sorted(c["name"] for c in kept["contracts"]) == sorted(
+        p.name for f, p in sample_files() if f == "contracts")
+
+
+# ------------------------------------------------------------------ the guard
+
+
+def test_without_the_token_everything_but_the_assets_is_refused(client):
+    for path in ("/", "/runs", "/contracts", "/runs/20260101-000000-00000000"):
+        answer = client.get(path)
+        assert answer.status_code == 401, path
+        assert "?token=" in answer.text
+    assert client.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.post("/runs", files=[("declarations", ("a.csv", b"x"))]).status_code == 401
+    # static assets need no token, and come from this server only
+    css = client.get("/assets/app.css")
+    assert css.status_code == 200 and "govuk-frontend 6" in css.text[:400]
+
+
+def test_the_token_becomes_a_session_cookie(client):
+    first = client.get(f"/?token={TOKEN}", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/"
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith(f"reconcile-{PORT}={TOKEN};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert client.get("/").status_code == 200  # the client keeps the cookie
+    assert client.get("/", headers={"cookie": f"reconcile-{PORT}=wrong"}).status_code == 401
+    assert client.get("/", headers={"cookie": f"reconcile-9999={TOKEN}"}).status_code == 401
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1:9999",
+                                  "localhost", "192.168.1.10:8765"])
+def test_another_host_header_is_refused(client, host):
+    answer = client.get("/", headers={**BEARER, "host": host})
+    assert answer.status_code == 400
+    assert "answers only at http://127.0.0.1:8765/" in answer.text
+    assert client.get("/assets/app.css", headers={"host": host}).status_code == 400
+
+
+def test_localhost_with_the_port_is_the_same_server(client):
+    assert client.get("/", headers={**BEARER, "host": f"localhost:{PORT}"}).status_code == 200
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(store):
+    client, guard = make_client(store)
+    client.get(f"/?token={TOKEN}")  # a browser session: the cookie, no bearer
+    declarations = ("declarations", ("d.csv", b"declaration_id\n1\n"))
+    refused = client.post("/runs", files=[declarations], follow_redirects=False)
+    assert refused.status_code == 403 and "The form has expired" in refused.text
+    forged = client.post("/runs", files=[declarations], data={"csrf_token": "forged"},
+                         follow_redirects=False)
+    assert forged.status_code == 403
+    assert client.post("/runs/sample", data={}, follow_redirects=False).status_code == 403
+    other_site = client.post("/runs/sample", data={"csrf_token": guard.csrf_token},
+                             headers={"origin": "http://evil.example"},
+                             follow_redirects=False)
+    assert other_site.status_code == 403
+    assert store.all() == []  # nothing was run
+    accepted = client.post("/runs", files=[declarations],
+                           data={"csrf_token": guard.csrf_token}, follow_redirects=False)
+    assert accepted.status_code == 303
+
+
+def test_every_answer_carries_the_content_security_policy(client):
+    for answer in (client.get("/", headers=BEARER), client.get("/assets/app.css"),
+                   client.get("/nowhere", headers=BEARER), client.get("/")):
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_pages_ask_nothing_of_any_other_host(client):
+    page = client.get("/", headers=BEARER).text
+    assert not re.search(r'(src|href|action)="(https?:)?//', page)
+    css = client.get("/assets/app.css").text
+    assert not re.search(r"url\((\"|')?(https?:)?//", css)
+    assert "GDS Transport" not in css  # the GOV.UK font is only for GOV.UK services
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def test_an_upload_past_the_limit_is_refused_with_a_plain_message(store):
+    client, _ = make_client(store, max_upload_bytes=20_000)
+    big = ("declarations", ("big.csv", b"x" * 30_000))
+    answer = client.post("/runs", files=[big], headers=BEARER)
+    assert answer.status_code == 413
+    assert "The files are too large" in answer.text
+    assert "at most 20,000 bytes in all" in answer.text and "--max-upload-mb" in answer.text
+    as_json = client.post("/runs", files=[big], headers={**BEARER,
+                                                         "Accept": "application/json"})
+    assert as_json.status_code == 413 and "--max-upload-mb" in as_json.json()["message"]
+
+    def chunks():  # no Content-Length: the limit is counted as the body arrives
+        yield b"--b\r\nContent-Disposition: form-data; name=\"declarations\"; "
+        yield b"filename=\"big.csv\"\r\n\r\n"
+        for _ in range(40):
+            yield b"y" * 1000
+        yield b"\r\n--b--\r\n"
+
+    streamed = client.post("/runs", content=chunks(), headers={
+        **BEARER, "content-type": "multipart/form-data; boundary=b"})
+    assert streamed.status_code == 413
+    assert store.all() == []
+    assert list(store.uploads_dir.iterdir()) == []  # nothing kept of the refused upload
+
+
+def test_the_limit_is_in_serve_help():
+    done = subprocess.run([sys.executable, "-m", "reconcile", "serve", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert re.search(r"--max-upload-mb \S+( \S+)? Largest upload .*\[default: 500", text)
+
+
+def test_upload_names_are_never_paths(store):
+    client, _ = make_client(store)
+    rows = (b"declaration_id,participant_id,course_identifier,declaration_type,"
+            b"declaration_date,state,cohort\n")
+    answer = client.post("/runs", files=[("declarations", ("../../../escape.csv", rows))],
+                         headers=BEARER, follow_redirects=False)
+    assert answer.status_code == 303
+    run = store.all()[0]
+    assert (run.folder / "escape.csv").is_file()
+    assert not (store.data_dir.parent / "escape.csv").exists()
+    assert [i.name for i in run.inputs] == ["escape.csv"]
+    assert oct(run.folder.stat().st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.parametrize(("files", "says"), [
+    ([("declarations", ("a.csv", b"1")), ("declarations", ("a.csv", b"2"))],
+     "two files are called a.csv"),
+    ([("dfe_statements", ("s.xlsx", b"1"))], "Choose at least one declarations file"),
+    ([("declarations", ("a.txt", b"1"))], "declarations must be .xlsx or .csv or .json"),
+    ([("declarations", ("result.json", b"{}"))], "a run writes a file of that name"),
+    ([("declarations", ("a.csv", b""))], "the file is empty"),
+])
+def test_an_upload_that_cannot_be_run_is_refused_with_422(store, files, says):
+    client, _ = make_client(store)
+    answer = client.post("/runs", files=files, headers=BEARER)
+    assert answer.status_code == 422
+    assert says in answer.text
+    as_json = client.post("/runs", files=files,
+                          headers={**BEARER, "Accept": "application/json"})
+    assert as_json.status_code == 422 and any(says in p for p in as_json.json()["problems"])
+    assert store.all() == []
+
+
+@pytest.mark.parametrize(("fields", "says"), [
+    ({"as_of": "2026-02-30"}, "is not a real date"),
+    ({"as_of-day": "x", "as_of-month": "1", "as_of-year": "2026"}, "must be a real date"),
+    ({"tolerance": "-1"}, "must be an amount of money of 0 or more"),
+])
+def test_bad_options_are_refused_with_422(store, fields, says):
+    client, _ = make_client(store)
+    answer = client.post("/runs", files=[("declarations", ("a.csv", b"1"))], data=fields,
+                         headers=BEARER)
+    assert answer.status_code == 422 and says in answer.text
+
+
+def test_input_errors_are_located_with_422_and_nothing_written(store):
+    client, _ = make_client(store)
+    bad = (b"declaration_id,participant_id,course_identifier,declaration_type,"
+           b"declaration_date,state,cohort,lead_provider\n"
+           b"d1,p1,ecf-induction,startd,2023-10-02,paid,2023,Example Teaching Institute\n"
+           b"d2,p2,ecf-induction,started,2023-02-31,paid,2023,Example Teaching Institute\n")
+    answer = client.post("/runs", files=[("declarations", ("bad.csv", bad))],
+                         headers=BEARER, follow_redirects=False)
+    location = answer.headers["location"]
+    wait(client, location)
+    page = client.get(location, headers=BEARER)
+    assert page.status_code == 422
+    assert "Your files have errors" in page.text
+    data = client.get(location, headers={**BEARER, "Accept": "application/json"})
+    assert data.status_code == 422
+    problems = data.json()["problems"]
+    by_row = {p["row"]: p for p in problems}
+    assert by_row[2]["file"] == "bad.csv" and by_row[2]["column"] == "declaration_type"
+    assert "did you mean 'started'" in by_row[2]["what"]
+    assert by_row[3]["column"] == "declaration_date" and "not a real date" in by_row[3]["what"]
+    assert "bad.csv" in page.text and "declaration_type" in page.text
+    run = store.get(location.rsplit("/", 1)[1])
+    assert not (run.folder / "reconciliation.xlsx").exists()
+    assert not (run.folder / "result.json").exists()
+    assert client.get(f"{location}/result.json", headers=BEARER).status_code == 404
+
+
+def test_a_run_that_crashes_says_so_plainly_and_the_server_goes_on(tmp_path):
+    from reconcile.serve.runs import RunStore
+
+    def crash(run):
+        raise RuntimeError("a bug")
+
+    store = RunStore(tmp_path / "data", execute=crash)
+    try:
+        client, _ = make_client(store)
+        answer = upload(client, [("declarations", sample_files()[0][1])])
+        wait(client, answer.headers["location"])
+        page = client.get(answer.headers["location"], headers=BEARER)
+        assert page.status_code == 500
+        assert "This is a bug in reconcile, not a problem with your files" in page.text
+        assert "Traceback" not in page.text
+        data = client.get(answer.headers["location"],
+                          headers={**BEARER, "Accept": "application/json"})
+        assert data.status_code == 500 and data.json()["status"] == "failed"
+        assert client.get("/", headers=BEARER).status_code == 200  # still serving
+    finally:
+        store.stop()
+
+
+def test_a_running_run_answers_202_with_its_stage(tmp_path):
+    import threading
+
+    from reconcile.serve.runs import RunStore
+
+    release = threading.Event()
+
+    def slow(run):
+        run.update(stage="evaluate", timings=[["rules", 0.1], ["read", 0.2]])
+        release.wait(30)
+        raise RuntimeError("stopped by the test")
+
+    store = RunStore(tmp_path / "data", execute=slow)
+    try:
+        client, _ = make_client(store)
+        location = upload(client, [("declarations", sample_files()[0][1])]).headers["location"]
+        for _ in range(100):
+            answer = client.get(location, headers={**BEARER, "Accept": "application/json"})
+            if answer.json().get("stage") == "evaluate":
+                break
+        assert answer.status_code == 202
+        assert answer.json()["status"] == "running" and answer.json()["stage"] == "evaluate"
+        assert 0 < answer.json()["fraction"] < 1
+        page = client.get(location, headers=BEARER)
+        assert page.status_code == 200 and "<progress" in page.text
+        assert 'http-equiv="refresh"' in page.text  # without JavaScript, it reloads
+        assert client.post(f"{location}/delete", headers=BEARER).status_code == 409
+    finally:
+        release.set()
+        store.stop()
+
+
+def _small_declarations(tmp_path):
+    """Two declarations of the sample's Harbour Lane Education Trust, cohort 2024."""
+    path = tmp_path / "small.csv"
+    path.write_text("declaration_id,participant_id,course_identifier,declaration_type,"
+                    "declaration_date,state,cohort,lead_provider\n"
+                    "d1,p1,ecf-induction,started,2024-10-02,paid,2024,"
+                    "Harbour Lane Education Trust\n"
+                    "d2,p2,ecf-induction,started,2024-10-03,paid,2024,"
+                    "Harbour Lane Education Trust\n", encoding="utf-8")
+    return path
+
+
+def test_contracts_are_kept_for_the_next_upload(store, tmp_path):
+    client, _ = make_client(store)
+    declarations = _small_declarations(tmp_path)
+    contracts = [p for f, p in sample_files() if f == "contracts"][1:3]
+    first = upload(client, [("declarations", declarations),
+                            *(("contracts", p) for p in contracts)])
+    second = upload(client, [("declarations", declarations)])
+    runs = {r.id: r for r in store.all()}
+    later = runs[second.headers["location"].rsplit("/", 1)[1]]
+    assert sorted(later.names("contracts")) == sorted(p.name for p in contracts)
+    assert (later.folder / contracts[0].name).read_bytes() == contracts[0].read_bytes()
+    assert first.status_code == 303
+    listed = client.get("/contracts", headers=BEARER).text
+    assert contracts[0].name in listed
+
+
+def test_deleting_a_run_deletes_its_files(store, tmp_path):
+    client, guard = make_client(store)
+    contract = next(p for f, p in sample_files() if p.name.endswith("trust-2024.yaml"))
+    location = upload(client, [("declarations", _small_declarations(tmp_path)),
+                               ("contracts", contract)]).headers["location"]
+    wait(client, location)
+    run = store.get(location.rsplit("/", 1)[1])
+    assert run.status == "done", run.record
+    assert run.folder.is_dir()
+    client.get(f"/?token={TOKEN}")
+    answer = client.post(f"{location}/delete", data={"csrf_token": guard.csrf_token},
+                         follow_redirects=False)
+    assert answer.status_code == 303
+    assert not run.folder.exists() and store.get(run.id) is None
+    assert client.get(location).status_code == 404
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_serve_binds_127_0_0_1_and_prints_its_address_first(tmp_path):
+    """The first line of standard output is exactly the address, with a fresh token."""
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconcile", "serve", "--no-browser", "--port", "0",
+         "--data", str(tmp_path / "data")], stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        match = re.fullmatch(r"reconcile: serving on http://127\.0\.0\.1:(\d+)/\?token=(\S+)\n",
+                             line)
+        assert match, line
+        port, token = int(match.group(1)), match.group(2)
+        assert len(token) >= 32
+        # listening on the loopback address only: its socket says so
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True,
+                                   text=True)
+        if listening.returncode == 0:
+            assert f"127.0.0.1:{port}" in listening.stdout
+            assert f"0.0.0.0:{port}" not in listening.stdout
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/runs", headers={
+            "Authorization": f"Bearer {token}", "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert json.load(answer) == {"runs": []}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stdout.close()
+
+
+def test_serve_defaults_to_127_0_0_1():
+    from click.testing import CliRunner
+
+    from reconcile.cli import main
+
+    command = main.commands["serve"]
+    defaults = {p.name: p.default for p in command.params}
+    assert defaults["host"] == "127.0.0.1" and defaults["port"] == 8765
+    assert defaults["max_upload_mb"] == 500
+    busy = CliRunner().invoke(main, ["serve", "--port", "-1"])
+    assert busy.exit_code == 2
+
+
+def test_uploads_are_private_and_outside_the_request(tmp_path):
+    """The streamed parser writes each file into the private folder, nothing else."""
+    import asyncio
+
+    from reconcile.serve.uploads import receive_upload
+
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"as_of\"\r\n\r\n2026-10-10\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"declarations\"; "
+            b"filename=\"C:\\\\Users\\\\me\\\\decl.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            b"a,b\r\n1,2\r\n--b--\r\n")
+
+    async def stream():
+        for i in range(0, len(body), 7):
+            yield body[i:i + 7]
+
+    folder = tmp_path / "up"
+    result = asyncio.run(receive_upload(stream(), "multipart/form-data; boundary=b", folder))
+    assert result.field("as_of") == "2026-10-10"
+    (saved,) = result.files["declarations"]
+    assert saved.name == "decl.csv" and saved.path.parent == folder
+    assert saved.path.read_bytes() == b"a,b\r\n1,2"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert oct(saved.path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_body_that_is_no_form_is_refused(client):
+    answer = client.post("/runs", content=b"{}", headers={**BEARER,
+                                                          "content-type": "application/json"})
+    assert answer.status_code == 422 and "multipart/form-data" in answer.text
