@@ -609,13 +609,18 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _write_remittances(run: Run, result: Any) -> None:
-    """``reconcile split --per-partner DIR``'s files, for this run (made when first asked)."""
+    """``reconcile split --per-partner DIR``'s files for this run (made when first asked):
+    the same workbook values, written the same way (atomically, all together)."""
     from reconcile.outputs import Outputs
-    from reconcile.remittance import write_remittances
+    from reconcile.remittance import remittance_workbooks
+    from reconcile.write import write_workbook
 
     with run.lock:
         outputs = Outputs()
-        write_remittances(result, run.folder / REMITTANCES, outputs)
+        folder = run.folder / REMITTANCES
+        outputs.folder(folder)
+        for name, build in remittance_workbooks(result.split).items():
+            outputs.file(folder / name, lambda tmp, build=build: write_workbook(build(), tmp))
         outputs.commit()
 
 

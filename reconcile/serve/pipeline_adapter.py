@@ -25,10 +25,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from reconcile.serve.runs import RESULT, RUNNING, WORKBOOK, Run
+from reconcile.result import STAGES
+from reconcile.serve.runs import RESULT, WORKBOOK, Run
 
-#: the stages of a run, in order, as the progress page lists them
-STAGES = ("rules", "read", "evaluate", "calculate", "compare", "split", "report", "write")
+__all__ = ["STAGES", "STAGE_TEXT", "execute_run", "run_options"]
 
 #: what the progress page says of each stage
 STAGE_TEXT = {
@@ -48,7 +48,7 @@ _CWD = threading.Lock()
 
 
 def command_options(run: Run) -> dict[str, Any]:
-    """The options ``reconcile run``'s command line would give the pipeline for ``run``."""
+    """The options ``reconcile run``'s command line parses for ``run``'s files."""
     extra = run.record.get("options") or {}
     return {
         "declarations": tuple(Path(n) for n in run.names("declarations")),
@@ -66,45 +66,34 @@ def command_options(run: Run) -> dict[str, Any]:
     }
 
 
-def execute_run(run: Run) -> Any:
-    """Run the pipeline for ``run`` in its folder; the result (outputs are written)."""
+def run_options(run: Run) -> Any:
+    """The :class:`RunOptions` ``reconcile run`` makes of them (``cli._run_options``,
+    with the command line's own checks)."""
+    from reconcile.cli import _run_options
+
     options = command_options(run)
+    return _run_options(options, with_split=True, workbook=options["out"],
+                        json_out=options["json_out"])
+
+
+def execute_run(run: Run) -> Any:
+    """Run the pipeline for ``run`` in its folder; the result (its outputs are written)."""
+    from reconcile import pipeline
+
+    def progress(event: Any) -> None:
+        timings = list(run.record.get("timings") or ())
+        if event.finished:
+            timings.append((event.stage, event.seconds))
+            run.update(timings=timings, done=None, total=None)
+        elif event.done is not None:
+            run.update(stage=event.stage, done=event.done, total=event.total)
+        elif not event.note:
+            run.update(stage=event.stage, done=None, total=None)
+
     with _CWD:
         previous = os.getcwd()
         os.chdir(run.folder)
         try:
-            return _run(run, options)
+            return pipeline.run(run_options(run), progress)
         finally:
             os.chdir(previous)
-
-
-def _run(run: Run, options: dict[str, Any]) -> Any:
-    """What ``reconcile run`` does once its options are parsed (``pipeline.command_run``)."""
-    import time
-
-    from reconcile import pipeline
-    from reconcile.jsonout import result_json
-    from reconcile.outputs import Outputs
-    from reconcile.report import build_workbook
-    from reconcile.write import write_workbook
-
-    opts = pipeline._checked(options, with_split=True)  # the command line's own checks
-    outputs = Outputs()
-    book: Any = None
-    result: Any = None
-    outputs.file(options["out"], lambda tmp: write_workbook(book, tmp))
-    outputs.json(options["json_out"], lambda: result_json(result))
-    outputs.check_writable()
-    run.update(stage="rules")
-    result = pipeline.run(opts)
-    timings = list(result.timings)
-    run.update(timings=timings, stage="report", status=RUNNING)
-    start = time.perf_counter()
-    book = build_workbook(result)
-    timings.append(("report", time.perf_counter() - start))
-    run.update(timings=list(timings), stage="write")
-    start = time.perf_counter()
-    outputs.commit()
-    timings.append(("write", time.perf_counter() - start))
-    run.update(timings=timings)
-    return result
