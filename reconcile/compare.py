@@ -389,9 +389,17 @@ def _at(key: StatementKey, line: str | None = None, line_key: LineKey | None = N
 
 def _dfe_spans(matched: dict, dfe_only: list) -> dict[tuple[str, int], tuple]:
     """Per (provider, cohort): DfE's first and last payment date, and whether it
-    lists any non-output statement (the v3 API lists output-fee statements only)."""
+    lists any non-output statement (the v3 API lists output-fee statements only); of
+    the statements with money when DfE gave any."""
     spans: dict[tuple[str, int], list] = {}
     items = [(k, d) for k, d in matched.items()] + list(dfe_only)
+    # where DfE gave money (a statements workbook) the span is the money's: the v3 API's
+    # list of dates beside it reaches into months no workbook covers yet
+    with_money = {(_norm(k.lead_provider), k.cohort) for k, d in items
+                  if d.lines or d.total is not None}
+    items = [(k, d) for k, d in items
+             if (_norm(k.lead_provider), k.cohort) not in with_money or d.lines
+             or d.total is not None]
     for key, d in items:
         span = spans.setdefault((_norm(key.lead_provider), key.cohort),
                                 [dt.date.max, dt.date.min, False])

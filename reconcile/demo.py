@@ -47,7 +47,8 @@ CONTRACTS = "contracts"
 MANIFEST = "planted.json"
 
 REGENERATE = ("regenerate the sample in a checkout with: python -m samples.generate "
-              "--out samples --declarations 3000 --seed 2026 --planted")
+              "--out samples --declarations 3000 --seed 2026 --planted --api-json "
+              "--assurance")
 
 
 def samples_dir() -> Path:

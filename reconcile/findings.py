@@ -141,6 +141,10 @@ CATALOGUE: dict[str, CodeInfo] = {
     "READ_SCHEDULE_NOT_GIVEN": CodeInfo(
         "READ", I, "Declarations with no schedule: their dates were not checked",
         "Give DfE's participants (--participants) or a schedule_identifier column."),
+    "READ_UPLIFT_FLAGS_NOT_GIVEN": CodeInfo(
+        "READ", I, "Started declarations with no uplift flags: no uplift expected on them",
+        "Give DfE's participants (--participants), whose enrolments carry the pupil premium "
+        "and sparsity flags, or pupil_premium_uplift and sparsity_uplift columns."),
     "READ_COHORT_NOT_GIVEN": CodeInfo(
         "READ", I, "Declarations that move no money have no cohort: left out",
         "Give DfE's participants (--participants) so they take their participant's cohort; "

@@ -11,7 +11,7 @@ A folder stands for every file inside it with one of the role's extensions
 (``.xlsx``, ``.csv``, ``.json`` for declarations), in name order; sub-folders,
 hidden files and Excel's lock files (``~$book.xlsx``, left beside a workbook open
 in Excel) are not read. A file named twice (once itself, once inside a folder) is
-read once; two paths with identical content are read once too, with a note.
+read once.
 
 :func:`identify_file` is the one place a file's identity is computed: the Rules
 sheet lists it, the run history records it and the JSON ``run`` block shows it.
@@ -28,6 +28,7 @@ sheet lists it, the run history records it and the JSON ``run`` block shows it.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -120,23 +121,61 @@ def expand_inputs(paths: Sequence[Path | str], role: str) -> tuple[Path, ...]:
     return tuple(found)
 
 
+_RESOURCE_TYPE = re.compile(rb'"type"\s*:\s*"([A-Za-z-]+)"')
+#: a v3 API resource type -> the input it belongs to
+_ROLE_OF_TYPE = {b"participant": PARTICIPANTS, b"statement": DFE_STATEMENTS}
+
+
+class Routed(NamedTuple):
+    """Declarations inputs once a folder's other API files are put where they belong."""
+
+    declarations: tuple[Path, ...]
+    participants: tuple[Path, ...]
+    dfe_statements: tuple[Path, ...]
+    notes: tuple[str, ...]
+
+
+def route_api_files(given: Sequence[Path | str]) -> Routed:
+    """``--declarations`` files and folders, with a folder's other v3 API JSON routed.
+
+    A provider saves an API pull in one folder: its declarations pages, its participants
+    pages (``GET /api/v3/participants/ecf``) and its statements list (``GET
+    /api/v3/statements``). Given as ``--declarations FOLDER``, the participants and
+    statements files in it are read as ``--participants`` and ``--dfe-statements``
+    (each with a note). A file named on its own is read as what it was given as.
+    """
+    declarations: list[Path] = []
+    routed: dict[str, list[Path]] = {PARTICIPANTS: [], DFE_STATEMENTS: []}
+    notes: list[str] = []
+    for entry in given:
+        folder = Path(entry).is_dir()
+        for path in expand_inputs([entry], DECLARATIONS):
+            role = _api_role(path) if folder and path.suffix.lower() == ".json" else None
+            if role is None:
+                declarations.append(path)
+            else:
+                routed[role].append(path)
+                notes.append(f"{path}: the v3 API's {role} (in the declarations folder), read "
+                             f"as {role}")
+    return Routed(tuple(declarations), tuple(routed[PARTICIPANTS]),
+                  tuple(routed[DFE_STATEMENTS]), tuple(notes))
+
+
+def _api_role(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    match = _RESOURCE_TYPE.search(head)
+    return _ROLE_OF_TYPE.get(match.group(1)) if match else None
+
+
 def identify_inputs(paths: Sequence[Path], role: str) -> tuple[tuple[InputFile, ...],
                                                                 tuple[str, ...]]:
-    """Each file's identity, and notes on files of identical content (read once).
+    """Each file's identity, and notes on files given twice under two names.
 
-    Returns the identities of the files to read (the first of each content) and notes
-    naming the repeats.
+    Every file is read, even when another has the same bytes: two of DfE's assurance
+    reports of statements without line items are both the header alone, yet each says
+    something of its own statement (its file name). Reading a copy twice costs nothing
+    more: the same declaration in two files counts once.
     """
-    kept: list[InputFile] = []
-    notes: list[str] = []
-    first: dict[str, InputFile] = {}
-    for path in paths:
-        identity = identify_file(path, role)
-        earlier = first.get(identity.sha256)
-        if earlier is not None:
-            notes.append(f"{identity.path} has the same content as {earlier.path}: "
-                         "read once")
-            continue
-        first[identity.sha256] = identity
-        kept.append(identity)
-    return tuple(kept), tuple(notes)
+    kept = tuple(identify_file(path, role) for path in paths)
+    return kept, ()

@@ -35,7 +35,7 @@ from reconcile.findings import Finding, sort_key
 from reconcile.jsonout import result_json
 from reconcile.outputs import Outputs
 from reconcile.coverage import not_comparable
-from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, PARTICIPANTS, expand_inputs
+from reconcile.inputfiles import DFE_STATEMENTS, PARTICIPANTS, expand_inputs, route_api_files
 from reconcile.read.inputs import read_inputs
 from reconcile.errors import Problem, UsageError
 from reconcile.model import Source
@@ -118,9 +118,13 @@ def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunRes
     options = options._replace(declarations=input_paths(options.declarations),
                                dfe_statements=input_paths(options.dfe_statements),
                                participants=input_paths(options.participants))
-    declaration_files = expand_inputs(options.declarations, DECLARATIONS)
-    dfe_files = expand_inputs(options.dfe_statements, DFE_STATEMENTS)
-    participant_files = expand_inputs(options.participants, PARTICIPANTS)
+    # a folder of an API pull holds its participants and statements list too
+    routed = route_api_files(options.declarations)
+    declaration_files = routed.declarations
+    dfe_files = _distinct(expand_inputs(options.dfe_statements, DFE_STATEMENTS)
+                          + routed.dfe_statements)
+    participant_files = _distinct(expand_inputs(options.participants, PARTICIPANTS)
+                                  + routed.participants)
     _check_output_paths(options)  # before the work, not after it
     as_of = options.as_of or dt.date.today()
     with stages.stage("rules", "loading the rulebook"):
@@ -138,7 +142,8 @@ def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunRes
         declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
         check_contracts(declarations, rulebook)  # a provider without a contract: exit 2
         dfe_statements, out_of_scope = statements_in_scope(dfe_statements, declarations)
-        notes = (*rulebook.notes, *inputs.notes, *((out_of_scope,) if out_of_scope else ()))
+        notes = (*rulebook.notes, *routed.notes, *inputs.notes,
+                 *((out_of_scope,) if out_of_scope else ()))
     with stages.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
         evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
     with stages.stage("calculate", "expected payments per statement"):
@@ -185,6 +190,18 @@ def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunRes
                 str(path or "standard output") for path in outputs.paths())) as tick:
             outputs.commit(tick)
     return result._replace(timings=tuple(stages.timings))
+
+
+def _distinct(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The paths in order, each file once (named twice: in a folder and on its own)."""
+    seen: set[Path] = set()
+    kept = []
+    for path in paths:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            kept.append(path)
+    return tuple(kept)
 
 
 def input_paths(value: Path | str | tuple[Path, ...] | None) -> tuple[Path, ...]:

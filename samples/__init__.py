@@ -8,11 +8,15 @@ The files beside this module are what ``reconcile demo`` runs on:
 * ``dfe-statements-planted.xlsx`` — the same statements with known discrepancies,
   listed in ``planted.json`` (code, statement, line) so that tests can check each
   one is found;
-* ``contracts/*.yaml`` — the call-off contracts they were priced with (INTERFACES.md §4).
+* ``contracts/*.yaml`` — the call-off contracts they were priced with (INTERFACES.md §4);
+* ``api/<provider>/`` — the same declarations as each provider's Lead Provider API v3
+  pull: declarations pages, participants pages, statements list (DfE's shapes);
+* ``assurance/`` — DfE's assurance report of every output-fee statement (DfE's shape).
 
 Regenerate them, byte for byte, with::
 
-    python -m samples.generate --out samples --declarations 3000 --seed 2026 --planted
+    python -m samples.generate --out samples --declarations 3000 --seed 2026 --planted \\
+        --api-json --assurance
 
 (``tests/samples`` checks that this reproduces the committed files; ``README.md``
 here says what the data holds and how its DfE side is made.)

@@ -8,8 +8,11 @@ In: a seed and a number of declarations. Out: a folder of input files for
 
 writes ``DIR/declarations.xlsx`` (INTERFACES.md §2), ``DIR/contracts/*.yaml``
 (§4), ``DIR/dfe-statements.xlsx`` (§3) and, with ``--planted``,
-``DIR/dfe-statements-planted.xlsx`` and ``DIR/planted.json``. ``--csv`` and
-``--api-json`` add ``declarations.csv`` and a v3 API ``declarations.json``.
+``DIR/dfe-statements-planted.xlsx`` and ``DIR/planted.json``. ``--csv`` adds
+``declarations.csv``; ``--api-json`` each provider's Lead Provider API v3 pull in
+``DIR/api/<provider>/`` (declarations pages, participants pages, statements list) and
+``--assurance`` DfE's assurance report of every statement in ``DIR/assurance/``, both
+exactly as DfE writes them (:mod:`samples.dfe_shapes`).
 
 What the data looks like (every date comes from the bundled rulebook's statement
 calendars and schedules, ``rules/calendars.yaml`` and ``rules/schedules.yaml``):
@@ -432,6 +435,10 @@ def _pick(rng: random.Random, weighted: tuple) -> str:
     return weighted[-1][0]
 
 
+#: _emit's default line item: the statement the declaration is on
+_SAME = object()
+
+
 class _Contract(NamedTuple):
     lead_provider: str
     cohort: int
@@ -588,9 +595,19 @@ class DeclarationStream:
                                  else "awaiting-clawback")
                         outcome = "redeclare" if rng.random() < p.redeclare else "stop"
                 else:
-                    state, statement, outcome = "voided", None, "stop"
+                    # voided before payment: its line item on the statement is voided
+                    # (DfE's VoidParticipantDeclaration), and the API shows no statement
+                    self._emit(rows, fixed, declaration_id, declaration_type, declared,
+                               created, "voided", None, None, line_item=statement,
+                               changed=voided)
+                    if anomaly:
+                        self._note(anomaly, declaration_id, fixed, declaration_type)
+                    return "stop"
+        changed = None
+        if claw is not None:
+            changed = (_moment(claw.payment, 2 * 3600) if state == "clawed-back" else voided)
         self._emit(rows, fixed, declaration_id, declaration_type, declared, created, state,
-                   statement, claw)
+                   statement, claw, changed=changed)
         if anomaly:
             self._note(anomaly, declaration_id, fixed, declaration_type)
         if outcome == "redeclare":
@@ -608,8 +625,9 @@ class DeclarationStream:
         if rng.random() < p.ineligible_duplicate:
             later = created + dt.timedelta(days=rng.randint(1, 20))
             if later <= self.as_of_end:
+                # DfE attaches an ineligible declaration too (its line item, ineligible)
                 self._emit(rows, fixed, _uuid(rng), declaration_type, declared, later,
-                           "ineligible", None, None)
+                           "ineligible", None, None, line_item=attacher.next_after(later.date()))
         elif self.anomalies and state in ("paid", "payable", "eligible") and \
                 rng.random() < p.billable_duplicate:
             later = created + dt.timedelta(days=rng.randint(1, 20))
@@ -636,15 +654,33 @@ class DeclarationStream:
             **more}
 
     def _emit(self, rows, fixed, declaration_id, declaration_type, declared, created, state,
-              statement, claw) -> None:
+              statement, claw, *, line_item=_SAME, changed=None) -> None:
+        """A row: the :data:`COLUMNS`, then (internal, for DfE's shapes) the statement of
+        the declaration's first line item (None: submitted, never attached) and when DfE
+        last changed it (``updated_at``)."""
         (participant_id, course, cohort, lead_provider, partner_id, partner_name,
          pupil_premium, sparsity, schedule) = fixed
+        if line_item is _SAME:
+            line_item = statement
+        if changed is None:
+            changed = self._changed(statement, state, created)
         rows.append((
             declaration_id, participant_id, course, declaration_type, _rfc3339(declared), state,
             cohort, lead_provider, _rfc3339(created),
             statement.id if statement else None, statement.name if statement else None,
             claw.id if claw else None, claw.name if claw else None,
-            partner_id, partner_name, pupil_premium, sparsity, schedule))
+            partner_id, partner_name, pupil_premium, sparsity, schedule,
+            line_item, changed))
+
+    def _changed(self, statement: Statement | None, state: str,
+                 created: dt.datetime) -> dt.datetime:
+        """When DfE last changed a declaration: paid when its statement was, payable the
+        day after the cut-off (DfE's daily job), else when it was made."""
+        if statement is not None and state == "paid":
+            return _moment(statement.payment, 2 * 3600)
+        if statement is not None and state == "payable":
+            return _moment(statement.cut_off + dt.timedelta(days=1), 2 * 3600)
+        return created
 
 
 # --- writers --------------------------------------------------------------------------------
@@ -661,9 +697,13 @@ def _workbook(path: Path, title: str) -> xlsxwriter.Workbook:
 
 
 class _Writers:
-    """The declarations in xlsx (always), csv and v3 API json (optional), streamed."""
+    """The declarations in xlsx and csv (the provider's own records), and in DfE's shapes
+    (API pulls, assurance reports: :mod:`samples.dfe_shapes`), a participant at a time."""
 
-    def __init__(self, out: Path, csv_file: bool, api_json: bool, xlsx: bool = True) -> None:
+    def __init__(self, out: Path, csv_file: bool, xlsx: bool = True, *, people=None,
+                 shapes=None) -> None:
+        self.people, self.shapes = people, shapes
+        self.pending: list[tuple] = []
         self.paths: list[Path] = []
         self.book = None
         self.row = 1
@@ -674,20 +714,29 @@ class _Writers:
             self.bold = self.book.add_format({"bold": True})
             self.sheet.write_row(0, 0, COLUMNS, self.bold)
             self.sheet.freeze_panes(1, 0)
-        self.csv = self.json = None
+        self.csv = None
         if csv_file:
             self.paths.append(out / "declarations.csv")
             # closed in close(): the writers live as long as the stream, not a block
             self._csv_handle = open(self.paths[-1], "w", newline="", encoding="utf-8")  # noqa: SIM115
             self.csv = csv.writer(self._csv_handle, lineterminator="\n")
             self.csv.writerow(COLUMNS)
-        if api_json:
-            self.paths.append(out / "declarations.json")
-            self.json = open(self.paths[-1], "w", encoding="utf-8")  # noqa: SIM115
-            self.json.write('{"data": [\n')
-            self._first = True
 
     def write(self, row: tuple) -> None:
+        if self.pending and self.pending[0][1] != row[1]:
+            self._flush()
+        self.pending.append(row)
+
+    def _flush(self) -> None:
+        rows, self.pending = self.pending, []
+        if self.shapes is not None:
+            self.shapes.add(rows)
+        recorded = self.people.recorded_ids(rows) if self.people else [r[1] for r in rows]
+        for row, pid in zip(rows, recorded):
+            self._record(row[:1] + (pid,) + row[2:len(COLUMNS)])
+
+    def _record(self, row: tuple) -> None:
+        """One row of the provider's own records (xlsx, csv)."""
         if self.book is not None:
             sheet, r = self.sheet, self.row
             write_string = sheet.write_string
@@ -704,42 +753,16 @@ class _Writers:
         if self.csv is not None:
             self.csv.writerow(["" if v is None else ("true" if v is True else "false")
                                if isinstance(v, bool) else v for v in row])
-        if self.json is not None:
-            self.json.write(("" if self._first else ",\n") + json.dumps(_api_record(row)))
-            self._first = False
 
     def close(self) -> None:
+        self._flush()
         if self.book is not None:
             self.sheet.autofilter(0, 0, max(self.row - 1, 1), len(COLUMNS) - 1)
             self.book.close()
         if self.csv is not None:
             self._csv_handle.close()
-        if self.json is not None:
-            self.json.write("\n]}\n")
-            self.json.close()
-
-
-def _api_record(row: tuple) -> dict:
-    """A declaration in the shape of the v3 API (``participant-declaration``)."""
-    d = dict(zip(COLUMNS, row))
-    return {"id": d["declaration_id"], "type": "participant-declaration", "attributes": {
-        "participant_id": d["participant_id"], "declaration_type": d["declaration_type"],
-        "declaration_date": d["declaration_date"], "course_identifier": d["course_identifier"],
-        "state": d["state"], "created_at": d["created_at"], "updated_at": d["created_at"],
-        "statement_id": d["statement_id"], "clawback_statement_id": d["clawback_statement_id"],
-        "delivery_partner_id": d["delivery_partner_id"],
-        "lead_provider_name": d["lead_provider"], "cohort": d["cohort"],
-        "uplift_paid": (d["declaration_type"] == "started" and d["course_identifier"] == ECT_COURSE
-                        and bool(d["pupil_premium_uplift"] or d["sparsity_uplift"])),
-        "pupil_premium_uplift": d["pupil_premium_uplift"],
-        "sparsity_uplift": d["sparsity_uplift"],
-        "schedule_identifier": d["schedule_identifier"],
-        "statement_name": d["statement_name"],
-        "clawback_statement_name": d["clawback_statement_name"],
-        "delivery_partner_name": d["delivery_partner_name"],
-        "evidence_held": "training-event-attended" if d["declaration_type"] == "started" else
-        "other",
-    }}
+        if self.shapes is not None:
+            self.paths.extend(self.shapes.close(statement_id))
 
 
 def _bands(started: int, fractions: tuple[float, ...]) -> list[tuple[int, int]]:
@@ -1091,7 +1114,8 @@ def write_dfe_statements(path: Path, statements: tuple[DfeStatementRow, ...], ti
 # --- the whole job --------------------------------------------------------------------------
 
 def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
-             csv_file: bool = False, api_json: bool = False, anomalies: bool = True,
+             csv_file: bool = False, api_json: bool = False, assurance: bool = False,
+             anomalies: bool = True,
              dfe: bool = True, as_of: dt.date = AS_OF, rules_dir: Path | None = None,
              engine: str = "auto", quiet: bool = True, lead_providers: int = 2
              ) -> GenerateResult:
@@ -1119,7 +1143,7 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
     if not xlsx:
         # said even when quiet: a file the user may expect is not written
         written = [n for n, on in (("declarations.csv", csv_file),
-                                   ("declarations.json", api_json)) if on]
+                                   ("the API pages in api/", api_json)) if on]
         print(f"samples: note: {declarations:,} declarations pass Excel's "
               f"{XLSX_DATA_ROWS + 1:,} rows: declarations.xlsx is not written, only "
               f"{' and '.join(written)}", file=sys.stderr, flush=True)
@@ -1128,7 +1152,13 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
     specs = providers(lead_providers)
     stream = DeclarationStream(reference, declarations, seed, as_of=as_of, anomalies=anomalies,
                                lead_providers=specs)
-    writers = _Writers(out, csv_file, api_json, xlsx)
+    from samples.dfe_shapes import DfeShapes, People
+
+    people = People(seed, NAMESPACE, stream.partners)
+    shapes = (DfeShapes(out, seed, NAMESPACE, stream.partners, reference, as_of, api=api_json,
+                        assurance=assurance, total=declarations)
+              if api_json or assurance else None)
+    writers = _Writers(out, csv_file, xlsx, people=people, shapes=shapes)
     written = 0
     for row in stream:
         writers.write(row)
@@ -1147,9 +1177,15 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
         start = time.perf_counter()
         from reconcile.pipeline import RunOptions, run
 
-        result = run(RunOptions(declarations=writers.paths[0], rules_dir=rules_dir,
-                                contracts=(out / "contracts",), engine=engine, as_of=as_of,
-                                quiet=quiet))
+        if xlsx or csv_file:
+            own = (out / ("declarations.xlsx" if xlsx else "declarations.csv"),)
+            participants: tuple[Path, ...] = ()
+        else:  # the API pages alone: their participants give schedules and cohorts
+            own = tuple(sorted((out / "api").rglob("participant-declarations-*.json")))
+            participants = tuple(sorted((out / "api").rglob("participants-ecf-*.json")))
+        result = run(RunOptions(declarations=own, participants=participants,
+                                rules_dir=rules_dir, contracts=(out / "contracts",),
+                                engine=engine, as_of=as_of, quiet=quiet))
         seconds["calculation"] = time.perf_counter() - start
         start = time.perf_counter()
         statements = dfe_statements_from(result.calculation, result.rulebook, as_of)
@@ -1172,6 +1208,8 @@ def generate(out: Path, declarations: int, seed: int, *, planted: bool = False,
                           "command": ("python -m samples.generate --out DIR "
                                       f"--declarations {declarations} --seed {seed} --planted"
                                       + ("" if anomalies else " --clean")
+                                      + (" --api-json" if api_json else "")
+                                      + (" --assurance" if assurance else "")
                                       + (f" --providers {lead_providers}"
                                          if lead_providers != 2 else ""))},
             "discrepancies": manifest,
@@ -1205,7 +1243,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write dfe-statements-planted.xlsx and planted.json")
     parser.add_argument("--csv", action="store_true", help="also write declarations.csv")
     parser.add_argument("--api-json", action="store_true",
-                        help="also write declarations.json in the v3 API shape")
+                        help="also write each provider's v3 API pull in api/<provider>/: "
+                             "declarations pages, participants pages, statements list")
+    parser.add_argument("--assurance", action="store_true",
+                        help="also write DfE's assurance report of every output-fee "
+                             "statement in assurance/")
     parser.add_argument("--clean", action="store_true",
                         help="no anomalies (dates outside windows, billable duplicates)")
     parser.add_argument("--no-dfe", action="store_true",
@@ -1223,7 +1265,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--providers must be at least 1")
     try:
         result = generate(args.out, args.declarations, args.seed, planted=args.planted,
-                          csv_file=args.csv, api_json=args.api_json, anomalies=not args.clean,
+                          csv_file=args.csv, api_json=args.api_json, assurance=args.assurance,
+                          anomalies=not args.clean,
                           dfe=not args.no_dfe, as_of=args.as_of, rules_dir=args.rules,
                           quiet=args.quiet, lead_providers=args.providers)
     except TooManyForXlsx as error:

@@ -154,8 +154,15 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
     unscheduled = _schedule_not_given(merged, bool(participant_files))
     if unscheduled is not None:
         findings.append(unscheduled)
+    unflagged = _flags_not_given(merged, kinds, people)
+    if unflagged is not None:
+        findings.append(unflagged)
 
     statements = _api_statements(statements, merged, calendar, lead_provider)
+    statements, overlap = _prefer_money(statements)
+    if overlap:
+        notes.append(f"{overlap} statement(s) of DfE's statements list (v3 API) are also in "
+                     "a statements workbook: the workbook's, with its money, is compared")
     coverage = None
     if kinds and all(k.covers is not None for k in kinds.values()):
         coverage = frozenset().union(*(k.covers or () for k in kinds.values()))
@@ -251,6 +258,23 @@ def _api_statements(statements: list[DfeStatement], declarations: Sequence[Decla
     if problems:
         raise UsageError(problems)
     return result
+
+
+def _prefer_money(statements: list[DfeStatement]) -> tuple[list[DfeStatement], int]:
+    """A statement both in the API's list (dates only) and in a workbook (with money) is
+    the workbook's; the API list's copy is dropped (counted for a note)."""
+    api = [s for s in statements if _from_api(s)]
+    if not api or len(api) == len(statements):
+        return statements, 0
+    ids, keys = set(), set()
+    for s in statements:
+        if not _from_api(s):
+            if s.statement_id:
+                ids.add(s.statement_id)
+            keys.add((_norm(s.lead_provider), s.cohort, _norm(s.name)))
+    kept = [s for s in statements if not _from_api(s) or not (
+        s.statement_id in ids or (_norm(s.lead_provider), s.cohort, _norm(s.name)) in keys)]
+    return kept, len(statements) - len(kept)
 
 
 # --------------------------------------------------------------------------- participants
@@ -391,6 +415,33 @@ def _other_providers(declarations: tuple[Declaration, ...], lead_provider: str
         f"--lead-provider names {lead_provider}; DfE's API lists other providers' "
         "declarations of participants who transferred to you.",
         declaration_ids=ids)
+
+
+def _flags_not_given(declarations: tuple[Declaration, ...], kinds: dict[str, FileDeclarations],
+                     people: Participants) -> Finding | None:
+    """Started declarations whose pupil premium and sparsity flags no input gives (the v3
+    API's declarations have only ``uplift_paid``, true only once an ECT's start is paid)."""
+    flag_fields = {"pupil_premium_uplift", "sparsity_uplift"}
+    ids = []
+    for d in declarations:
+        if d.declaration_type != "started" or d.uplift_paid:
+            continue
+        kind = kinds.get(d.file)
+        if kind is not None and flag_fields & kind.fields:
+            continue
+        enrolment = people.enrolment(d.participant_id, d.participant_type, d.cohort)
+        if enrolment is not None and (enrolment.pupil_premium_uplift is not None
+                                      or enrolment.sparsity_uplift is not None):
+            continue
+        ids.append(d.declaration_id)
+    if not ids:
+        return None
+    return finding(
+        "READ_UPLIFT_FLAGS_NOT_GIVEN",
+        f"{len(ids):,} started declaration(s) have no pupil premium or sparsity flag in any "
+        "input (the v3 API's declarations say only uplift_paid, and only for an ECT's start "
+        "once it is paid), so no uplift is expected on them; none was assumed.",
+        declaration_ids=tuple(ids))
 
 
 def _schedule_not_given(declarations: tuple[Declaration, ...],

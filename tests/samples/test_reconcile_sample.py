@@ -142,9 +142,10 @@ def test_the_dfe_side_is_byte_identical_for_one_seed(planted, tmp_path):
 
 
 def test_the_committed_sample_is_what_its_recipe_regenerates(tmp_path):
-    gen.generate(tmp_path, SAMPLE_DECLARATIONS, SAMPLE_SEED, planted=True)
+    gen.generate(tmp_path, SAMPLE_DECLARATIONS, SAMPLE_SEED, planted=True, api_json=True,
+                 assurance=True)
     committed = sorted(p.relative_to(SAMPLES_DIR) for p in SAMPLES_DIR.rglob("*")
-                       if p.is_file() and p.suffix in (".xlsx", ".json", ".yaml"))
+                       if p.is_file() and p.suffix in (".xlsx", ".json", ".yaml", ".csv"))
     regenerated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert committed == regenerated
     for name in committed:
