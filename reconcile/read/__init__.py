@@ -20,6 +20,8 @@ limit                      default          environment variable
 ========================== ================ ==========================================
 rows in a sheet/CSV/JSON   2,000,000        ``RECONCILE_MAX_ROWS``
 columns in a sheet/CSV     200              ``RECONCILE_MAX_COLUMNS``
+cells a sheet spans        100,000,000      ``RECONCILE_MAX_CELLS`` (A1 to the last cell)
+distinct texts of a book   50,000,000       ``RECONCILE_MAX_STRINGS`` (shared strings)
 workbook unpacked size     4 GiB (declared) ``RECONCILE_MAX_UNZIPPED_BYTES``
 part inflation ratio       500×             ``RECONCILE_MAX_RATIO`` (parts over 1 MiB)
 CSV/JSON file size         2 GiB            ``RECONCILE_MAX_TEXT_BYTES``

@@ -56,6 +56,7 @@ from pydantic import (
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import Source
+from reconcile.read.jsonguard import parse_json
 from reconcile.read.table import Limits, Table, too_many_rows
 
 Text = StrictStr | None
@@ -125,21 +126,16 @@ _STATEMENTS = TypeAdapter(list[StatementResource])
 
 
 def load_json(path: Path, name: str) -> Any:
-    """Parse the file; a syntax error names the line and column."""
+    """Parse the file; a syntax error, a duplicate key, a number too long or nesting too
+    deep names the line (:func:`reconcile.read.jsonguard.parse_json`)."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError([Problem(Source(name), f"the JSON is not UTF-8 text ({exc.reason})",
                                   "save the API's response as it came (UTF-8)")]) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        cut = exc.pos >= len(text.rstrip()) - 1
-        what = ("the JSON ends too early (it is cut short)" if cut else
-                f"this is not valid JSON: {exc.msg} at column {exc.colno}")
-        raise InputError([Problem(Source(name, line=exc.lineno), what,
-                                  "save the API's response again, complete and unedited")]) from None
+    # depth, number size and duplicate keys guarded (reconcile.read.jsonguard)
+    return parse_json(text, name, raw=raw)
 
 
 def _resources(document: Any, name: str, kind: str) -> list:

@@ -94,6 +94,11 @@ class Limits(NamedTuple):
 
     max_rows: int = 2_000_000
     max_columns: int = 200
+    #: cells a workbook sheet may span, from A1 to its last row and column (a reader
+    #: holds every one of them: 100 million is about 3 GB)
+    max_cells: int = 100_000_000
+    #: distinct texts a workbook may declare in its shared-strings part
+    max_strings: int = 50_000_000
     #: total uncompressed size of a workbook's parts, in bytes (4 GiB)
     max_unzipped_bytes: int = 4 * 1024 ** 3
     #: a part this many times bigger than its compressed size is a zip bomb
@@ -141,6 +146,14 @@ def too_many_rows(source: Source, rows: int, limits: Limits) -> Problem:
                            f"{limits.max_rows:,}",
                    "split the file by cohort or lead provider, or raise the limit "
                    "with the environment variable RECONCILE_MAX_ROWS")
+
+
+def too_many_cells(source: Source, rows: int, columns: int, limits: Limits) -> Problem:
+    return Problem(source, f"the sheet spans {rows:,} rows by {columns:,} columns "
+                           f"({rows * columns:,} cells), more than the limit of "
+                           f"{limits.max_cells:,} cells",
+                   "delete the empty rows and columns around the data (or a stray cell far "
+                   "from it), split the file, or raise the limit with RECONCILE_MAX_CELLS")
 
 
 def too_many_columns(source: Source, columns: int, limits: Limits) -> Problem:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -182,20 +183,26 @@ def _from_serial(serial: int | float) -> dt.datetime:  # an Excel day number (a 
     return EXCEL_EPOCH + dt.timedelta(milliseconds=round(serial * 86_400_000))
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
+def _aware(moment: dt.datetime, text: str | None = None) -> dt.datetime:
     # A moment without a zone (an Excel date cell, a plain date) is taken as UTC:
     # DfE's API writes every moment in UTC, and a date-only value means that day.
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-01:00 is in the year 10000 in UTC
+        raise BadValue(f"{text or moment.isoformat()!r} is outside the dates this tool can "
+                       "read (years 1 to 9999, in UTC)", _DATE_FIX) from None
 
 
 def _parse_date_text(text: str) -> dt.datetime:
     if text[:4].isdigit():
         try:  # the C parser first: RFC 3339 from the API (with 'Z' from Python 3.11)
-            return _aware(dt.datetime.fromisoformat(text))
+            moment = dt.datetime.fromisoformat(text)
         except ValueError:
             pass  # the patterns below read the rest, or say what is wrong
+        else:
+            return _aware(moment, text)
     match = _ISO_DATE.match(text)
     if match:
         year, month, day = map(int, match.groups())
@@ -212,7 +219,7 @@ def _parse_date_text(text: str) -> dt.datetime:
             if offset >= dt.timedelta(hours=24):
                 raise BadValue(f"{text!r} has an impossible time zone offset", _DATE_FIX)
             moment = moment.replace(tzinfo=dt.timezone(sign * offset))
-        return moment.astimezone(UTC)
+        return _aware(moment, text)
     match = _NAMED_MONTH_DATE.match(text)
     if match:
         day, month_name, year, hour, minute, second = match.groups()
@@ -296,11 +303,27 @@ def closest(word: str, choices) -> str | None:
     'paid'
     >>> closest("clawedback", ["paid", "clawed-back"])
     'clawed-back'
+
+    Cheap on hostile input: each distinct word is compared once (memoised), a word
+    far longer than every choice is not compared at all (it cannot be a typo of one),
+    and difflib's quick upper bounds skip the choices that cannot reach 0.6.
     """
-    choices = list(choices)
+    choices = tuple(choices)
+    if not choices or len(word) > 2 * max(map(len, choices)) + 2:
+        return None
+    return _closest(word, choices)
+
+
+@functools.lru_cache(maxsize=4096)
+def _closest(word: str, choices: tuple[str, ...]) -> str | None:
     ranked = []
+    matcher = difflib.SequenceMatcher(None)
+    matcher.set_seq2(word)  # the word's index is built once, as get_close_matches does
     for order, choice in enumerate(choices):
-        ratio = difflib.SequenceMatcher(None, word, choice).ratio()
+        matcher.set_seq1(choice)
+        if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
+            continue
+        ratio = matcher.ratio()
         if ratio >= 0.6:
             ranked.append((-ratio, _edits(word, choice), -_shared_start(word, choice), order,
                            choice))

@@ -8,8 +8,11 @@ once without building a tree:
 * a formula cell without a cached value (calamine shows it as empty, which would
   silently read as blank): refused, asking the user to paste values. Formulas
   *with* cached values are read as their values, like Excel shows them;
-* the sheet's declared size (``<dimension>``), checked against the row and column
-  limits before the cells are loaded.
+* the sheet's declared size (``<dimension>``) and its real extent (the furthest
+  row and column any cell names), checked against the row, column and cell limits
+  before calamine loads the cells, and the shared strings' declared count before it
+  opens the workbook (:mod:`.sheetscan`: calamine allocates for those numbers at
+  once, and a tiny malicious file would otherwise abort the process).
 
 Merged cells come from calamine (``merged_cell_ranges``); one in the data area is
 an error naming the range. The header is the first non-blank row; rows with
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 import posixpath
 import re
 import struct
@@ -42,7 +44,6 @@ import threading
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice, repeat
 from pathlib import Path
 from typing import NamedTuple
@@ -53,6 +54,12 @@ from reconcile.errors import InputError, Problem
 from reconcile.model import Source
 from reconcile.read.columns import column_letter
 from reconcile.read.guard import check_zip
+from reconcile.read.sheetscan import (
+    check_shared_strings,
+    letters_to_index,
+    scan_sheet,
+    sheet_chunks,
+)
 from reconcile.read.table import (
     HEADER_SEARCH_ROWS,
     Limits,
@@ -68,30 +75,13 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
-# A formula cell whose <f> is followed directly by an empty or missing <v>.
-_NO_CACHED_VALUE = re.compile(
-    rb"<(?:\w+:)?c\s[^>]*?r=\"([A-Z]+\d+)\"[^>]*>\s*"
-    rb"(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)\s*"
-    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)")
-# Two patterns with a literal start, which the regex engine finds at memchr speed
-# (one alternation would be ten times slower); ":f" is the rare namespaced <x:f>.
-_FORMULA = re.compile(rb"<f[\s>/]")
-_NAMESPACED_FORMULA = re.compile(rb":f[\s>/]")
 _CHUNK = 1 << 22
-_SCANNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-xlsx-scan")
 #: what calamine raises for a damaged workbook (its own errors, or I/O and value errors)
 _CALAMINE_ERRORS = (python_calamine.CalamineError, OSError, ValueError, RuntimeError)
 
 
 def _fail(source: Source, what: str, fix: str) -> InputError:
     return InputError([Problem(source, what, fix)])
-
-
-def letters_to_index(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index - 1
 
 
 def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -179,56 +169,6 @@ def _inflate(path: Path, part: str, stop: threading.Event | None):
             yield rest
 
 
-def scan_formulas(path: Path, part: str, stop: threading.Event | None = None
-                  ) -> list[str] | BaseException:
-    """Cells holding a formula with no cached value (at most 50), streaming the sheet XML.
-
-    Runs beside calamine when a core is free (calamine releases the GIL), else after
-    it. Returns the exception instead of raising it (it may run in a thread).
-    """
-    missing: list[str] = []
-    tail = b""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            limit = archive.getinfo(part).file_size + _CHUNK
-        read = 0
-        for chunk in _inflate(path, part, stop):
-            read += len(chunk)
-            if read > limit:
-                return _fail(Source(str(path)),
-                             "the sheet unpacks to more than its declared size "
-                             "(a damaged or malicious file)",
-                             "export the workbook again from its source")
-            window = tail + chunk
-            if len(missing) < 50 and (_FORMULA.search(window) or (
-                    window.find(b":") >= 0 and _NAMESPACED_FORMULA.search(window))):
-                for match in _NO_CACHED_VALUE.finditer(window):
-                    cell = match.group(1).decode()
-                    if cell not in missing:
-                        missing.append(cell)
-            tail = window[-4096:]
-    except KeyError:
-        return []
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        return _fail(Source(str(path)), f"the workbook is damaged ({exc})",
-                     "open it in Excel and save it again")
-    return missing
-
-
-def _spare_core() -> bool:
-    """Whether a core is idle to scan the XML while calamine parses it.
-
-    On a busy machine the scan would only slow calamine down, so it then runs
-    afterwards, and only when the sheet has an empty cell a formula could hide in.
-    """
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on Windows
-        return cores > 1
-    return cores > 1 and load <= cores - 1
-
-
 def _choose_sheet(names: list[str], wanted: str | None, source: Source) -> str:
     if not names:
         raise _fail(source, "the workbook has no sheets", "add a sheet with a header row")
@@ -245,6 +185,7 @@ def open_workbook(path: Path, name: str, limits: Limits):
     archive = check_zip(path, name, limits)
     try:
         parts = sheet_parts(archive)
+        check_shared_strings(archive, name, limits)  # before calamine reads them
     finally:
         archive.close()
     try:
@@ -274,10 +215,14 @@ def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
     return table._replace(rows=rows, row_numbers=join_numbers(numbers), chunks=None)
 
 
-def _sheet_by_headers(book, names: list[str], wanted: str | None, score) -> str | None:
+def _sheet_by_headers(book, names: list[str], wanted: str | None, score,
+                      guard=None) -> str | None:
     """The sheet whose first rows hold the best header (at least 3 known columns), when
-    the workbook has no sheet named ``wanted`` and its first sheet's header is not one."""
+    the workbook has no sheet named ``wanted`` and its first sheet's header is not one.
+    ``guard(sheet_name)`` checks a sheet before calamine loads it (:func:`_scan`)."""
     def best(sheet_name: str) -> int:
+        if guard is not None:
+            guard(sheet_name)
         try:
             rows = list(islice(book.get_sheet_by_name(sheet_name).iter_rows(),
                                HEADER_SEARCH_ROWS))
@@ -313,7 +258,12 @@ def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
                                   f"(its sheets: {', '.join(repr(n) for n in names)})",
                     f"name the sheet {wanted!r} (or use the template: reconcile template)")
     notes: list[str] = []
-    by_headers = (_sheet_by_headers(book, names, wanted, header_score)
+    def guard(sheet_name: str) -> None:  # calamine loads a whole sheet: scan it first
+        part = (parts or {}).get(sheet_name)
+        if part:
+            _scan(path, part, Source(name, sheet_name), limits)
+
+    by_headers = (_sheet_by_headers(book, names, wanted, header_score, guard)
                   if header_score is not None and not required else None)
     sheet_name = by_headers or _choose_sheet(names, wanted, Source(name))
     if by_headers:
@@ -322,54 +272,58 @@ def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
                      "chooses another)")
     source = Source(name, sheet_name)
     part = (parts or {}).get(sheet_name)
-    scan: Future | None = None
-    stop = threading.Event()
+    formula_cells: list[str] = []
     if part:
         with zipfile.ZipFile(path) as archive:
             check_dimension(archive, part, source, limits)
-        if _spare_core():  # beside calamine; stopped early when not needed (below)
-            scan = _SCANNER.submit(scan_formulas, path, part, stop)
+        formula_cells = _scan(path, part, source, limits)
     try:
-        try:
-            sheet = book.get_sheet_by_name(sheet_name)
-        except _CALAMINE_ERRORS as exc:
-            raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
-                        "open the workbook in Excel and save it again") from None
-        if sheet.height > limits.max_rows + 1:
-            raise InputError([too_many_rows(source, sheet.height, limits)])
-        if sheet.width > limits.max_columns:
-            raise InputError([too_many_columns(source, sheet.width, limits)])
-        chunks = _kept_rows(_row_chunks(sheet, chunk_rows or CHUNK_ROWS))
-        header = None
-        for rows, numbers, empties in chunks:
-            if len(numbers):
-                at = best_header(rows, header_score) if header_score is not None else 0
-                header, header_row = tuple(rows[at]), numbers[at]
-                first = (rows[at + 1:], numbers[at + 1:],
-                         empties - sum(r.count("") for r in rows[:at + 1]))
-                if at:
-                    notes.append(f"{name}, sheet {sheet_name}: {at} row(s) above the header "
-                                 f"(row {header_row}) skipped, as a title")
-                break
-        if header is None:
-            raise _fail(source, "the sheet is empty",
-                        "put the header row in row 1 and one row per record below it")
-    except BaseException:
-        stop.set()
-        raise
+        sheet = book.get_sheet_by_name(sheet_name)
+    except _CALAMINE_ERRORS as exc:
+        raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
+                    "open the workbook in Excel and save it again") from None
+    if sheet.height > limits.max_rows + 1:
+        raise InputError([too_many_rows(source, sheet.height, limits)])
+    if sheet.width > limits.max_columns:
+        raise InputError([too_many_columns(source, sheet.width, limits)])
+    chunks = _kept_rows(_row_chunks(sheet, chunk_rows or CHUNK_ROWS))
+    header = None
+    for rows, numbers, empties in chunks:
+        if len(numbers):
+            at = best_header(rows, header_score) if header_score is not None else 0
+            header, header_row = tuple(rows[at]), numbers[at]
+            first = (rows[at + 1:], numbers[at + 1:],
+                     empties - sum(r.count("") for r in rows[:at + 1]))
+            if at:
+                notes.append(f"{name}, sheet {sheet_name}: {at} row(s) above the header "
+                             f"(row {header_row}) skipped, as a title")
+            break
+    if header is None:
+        raise _fail(source, "the sheet is empty",
+                    "put the header row in row 1 and one row per record below it")
     # merged cells in the data (below the header): reported with the sheet's other problems
     merged = [r for r in (sheet.merged_cell_ranges or ()) if r[1][0] + 1 >= header_row]
-    check = _SheetCheck(path, source, part, scan, stop, merged)
+    check = _SheetCheck(source, formula_cells, merged)
     return Table(name, sheet_name, header, [], [], header_row, True, "xlsx",
                  chunks=_checked(first, chunks, check), notes=tuple(notes))
 
 
+def _scan(path: Path, part: str, source: Source, limits: Limits) -> list[str]:
+    """The sheet's XML scanned once before calamine loads it (:func:`.sheetscan.scan_sheet`):
+    its real extent checked, the formulas with no saved value returned."""
+    try:
+        return scan_sheet(sheet_chunks(path, part, _inflate), source, limits,
+                          rescan=lambda: sheet_chunks(path, part, _inflate))
+    except KeyError:
+        return []
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise _fail(Source(str(path)), f"the workbook is damaged ({exc})",
+                    "open it in Excel and save it again") from None
+
+
 class _SheetCheck(NamedTuple):
-    path: Path
     source: Source
-    part: str | None
-    scan: Future | None
-    stop: threading.Event
+    formula_cells: list
     merged: list
 
 
@@ -381,38 +335,25 @@ def _checked(first: tuple, chunks, check: _SheetCheck):
     handed back before the checks, the conversion and the rest of the run.
     """
     empty_in_data = 0
-    try:
-        pending, first = first, None
-        while pending is not None:
-            rows, numbers, empties = pending
-            pending = None
-            empty_in_data += empties
-            if len(numbers):
-                yield rows, numbers
-            rows = numbers = None
-            pending = next(chunks, None)
-        chunks = None
-        release_memory()
-        _check_sheet(check, empty_in_data)
-    finally:
-        check.stop.set()
+    pending, first = first, None
+    while pending is not None:
+        rows, numbers, empties = pending
+        pending = None
+        empty_in_data += empties
+        if len(numbers):
+            yield rows, numbers
+        rows = numbers = None
+        pending = next(chunks, None)
+    chunks = None
+    release_memory()
+    _check_sheet(check, empty_in_data)
 
 
 def _check_sheet(check: _SheetCheck, empty_in_data: int) -> None:
     """Formulas without saved values and merged cells in the data: an InputError."""
     # A formula with no saved value reads as an empty cell: with no empty cell in
-    # the data there is none, and the scan is stopped instead of awaited.
-    if empty_in_data <= 0:
-        check.stop.set()
-        formula_cells: list | BaseException = []
-    elif check.scan is not None:
-        formula_cells = check.scan.result()
-    elif check.part:
-        formula_cells = scan_formulas(check.path, check.part)
-    else:
-        formula_cells = []
-    if isinstance(formula_cells, BaseException):
-        raise formula_cells
+    # the data, the ones found are outside it (the header, a blank row).
+    formula_cells = check.formula_cells if empty_in_data > 0 else []
     source = check.source
     problems = []
     if formula_cells:

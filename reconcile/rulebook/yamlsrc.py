@@ -7,6 +7,13 @@ its line, so that a pydantic error at ``("bands", 1, "max")`` becomes
 ``Decimal`` (never float). Duplicate keys, which plain YAML silently overwrites,
 are errors. Only the safe loader is used.
 
+Guards, each a located error before anything is built: aliases that expand to more
+than :data:`MAX_NODES` values (a one-kilobyte "billion laughs" document would take
+gigabytes), an alias inside its own anchor (``&x [*x]``, which has no end), nesting
+deeper than :data:`MAX_DEPTH`, a key that is a list, mapping or set, and text
+holding characters no output can hold (control characters, lone surrogates:
+:mod:`reconcile.textsafe`).
+
 >>> doc = parse_yaml("a: 1\\nb:\\n  - x: 2.50\\n", "f.yaml")
 >>> doc.data
 {'a': 1, 'b': [{'x': Decimal('2.50')}]}
@@ -24,6 +31,13 @@ import yaml
 
 from reconcile.errors import Problem, RuleError
 from reconcile.model import Source
+from reconcile.textsafe import describe, unsafe_in
+
+#: values a document may hold once its aliases are expanded (the bundled
+#: schedules.yaml, the largest, holds about 4,300)
+MAX_NODES = 200_000
+#: lists and mappings inside one another
+MAX_DEPTH = 50
 
 Path_ = tuple  # a path into the document: keys and list indexes
 
@@ -69,12 +83,12 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, lines: dict,
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, (list, dict)):
+            if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(Source(file, line=key_node.start_mark.line + 1),
-                                        "a key must be a plain word",
-                                        "write the key as text"))
+                                        "a key must be a plain word, not a list, mapping "
+                                        "or set", "write the key as text"))
                 continue
+            key = loader.construct_object(key_node, deep=True)
             if key in result:
                 problems.append(Problem(
                     Source(file, line=key_node.start_mark.line + 1),
@@ -90,7 +104,13 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, lines: dict,
         return [_build(loader, item, path + (i,), lines, problems, file)
                 for i, item in enumerate(node.value)]
     try:
-        return loader.construct_object(node)
+        value = loader.construct_object(node)
+        if isinstance(value, str) and unsafe_in(value):
+            problems.append(Problem(Source(file, line=node.start_mark.line + 1),
+                                    f"the text holds characters a file cannot hold "
+                                    f"({describe(value)}: control characters or broken "
+                                    "Unicode)", "remove them (look for \\x or \\u escapes)"))
+        return value
     except (ValueError, ArithmeticError) as exc:  # 2021-11-31 (no such day), .inf as Decimal
         where = Source(file, line=node.start_mark.line + 1)
         if node.tag.endswith(":timestamp"):
@@ -102,6 +122,51 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, lines: dict,
         return node.value
 
 
+def _children(node: yaml.Node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _shape_problem(root: yaml.Node, file: str) -> Problem | None:
+    """An alias bomb, an alias inside its own anchor, or nesting too deep, found on the
+    composed nodes (an alias is the same node object again) before anything is built.
+
+    Each distinct node is visited once and its expanded size remembered, so a
+    billion-laughs document is measured in microseconds, not expanded.
+    """
+    sizes: dict[int, int] = {}
+    on_path = {id(root)}
+    stack = [(root, iter(_children(root)))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if id(child) in sizes:
+                continue
+            where = Source(file, line=child.start_mark.line + 1)
+            if id(child) in on_path:
+                return Problem(where, "an alias here refers to the anchor it is inside, so the "
+                                      "value never ends", "write the values out instead of the alias")
+            if len(stack) >= MAX_DEPTH:
+                return Problem(where, f"the lists and mappings here are nested more than "
+                                      f"{MAX_DEPTH} levels deep", "flatten the structure")
+            on_path.add(id(child))
+            stack.append((child, iter(_children(child))))
+            break
+        else:
+            stack.pop()
+            on_path.discard(id(node))
+            size = sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if size > MAX_NODES:
+                return Problem(Source(file, line=node.start_mark.line + 1),
+                               f"the aliases here expand to more than {MAX_NODES:,} values (a "
+                               "document built to exhaust memory, or a mistake)",
+                               "write the values out; a rules file needs no alias this large")
+    return None
+
+
 def parse_yaml(text: str, file: str) -> Located:
     """Parse YAML text; every syntax problem or duplicate key is a RuleError with file:line."""
     loader = _Loader(text)
@@ -110,6 +175,9 @@ def parse_yaml(text: str, file: str) -> Located:
         node = loader.get_single_node()
         if node is None:
             return Located(file, None, {(): 1})
+        shape = _shape_problem(node, file)
+        if shape is not None:
+            raise RuleError([shape])
         lines: dict = {}
         data = _build(loader, node, (), lines, problems, file)
     except yaml.MarkedYAMLError as exc:
@@ -121,6 +189,9 @@ def parse_yaml(text: str, file: str) -> Located:
     except yaml.YAMLError as exc:
         raise RuleError([Problem(Source(file, line=1), f"this is not valid YAML: {exc}",
                                  "check the file is a YAML document")]) from None
+    except RecursionError:  # the pure-Python composer (no libyaml) on deep nesting
+        raise RuleError([Problem(Source(file, line=1), "the YAML is nested too deeply",
+                                 f"keep lists and mappings within {MAX_DEPTH} levels")]) from None
     finally:
         loader.dispose()
     if problems:

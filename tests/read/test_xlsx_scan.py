@@ -1,11 +1,9 @@
 """The sheet-XML scan that finds what calamine cannot show: formulas with no saved value."""
 
-from reconcile.read.xlsx import (
-    _FORMULA,
-    _NAMESPACED_FORMULA,
-    _NO_CACHED_VALUE,
-    letters_to_index,
-)
+from reconcile.read.sheetscan import FORMULA as _FORMULA
+from reconcile.read.sheetscan import NAMESPACED_FORMULA as _NAMESPACED_FORMULA
+from reconcile.read.sheetscan import NO_CACHED_VALUE as _NO_CACHED_VALUE
+from reconcile.read.sheetscan import letters_to_index
 
 
 def cells(xml: bytes) -> list[str]:
