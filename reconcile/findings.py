@@ -152,6 +152,11 @@ CATALOGUE: dict[str, CodeInfo] = {
     "READ_OTHER_PROVIDERS": CodeInfo(
         "READ", I, "Declarations of other lead providers left out",
         "Nothing to do: --lead-provider names the provider this run is for."),
+    "READ_TEXT_REPLACED": CodeInfo(
+        "READ", W, "Text held characters no file can hold; they were replaced by \ufffd",
+        "Control characters or broken Unicode came from the input (a damaged export?). "
+        "The text is shown with \ufffd in their place: check it against the source and "
+        "correct the input."),
     # --- statement calendar (rules/calendars.yaml, DfE statements) ---
     "CAL_CUTOFF_AFTER_PAYMENT": CodeInfo(
         "CAL", W, "Statement cut-off date is on or after its payment date",

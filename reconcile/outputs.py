@@ -20,6 +20,7 @@ from typing import IO
 
 from reconcile.errors import Problem, UsageError
 from reconcile.model import Source
+from reconcile.textsafe import ENCODE_ERRORS, clean
 
 #: top-level lists longer than this are written one compact item per line
 LONG_LIST = 200
@@ -85,7 +86,7 @@ class Outputs:
             return
 
         def render(tmp: Path) -> None:
-            with open(tmp, "w", encoding="utf-8") as fp:
+            with open(tmp, "w", encoding="utf-8", errors=ENCODE_ERRORS) as fp:
                 write_json(fp, make())
 
         self.file(path, render)
@@ -128,7 +129,7 @@ class Outputs:
                 if progress is not None:
                     progress(n, len(self._jobs))
                 if path is None:
-                    sys.stdout.write(job if isinstance(job, str) else job())
+                    sys.stdout.write(clean(job if isinstance(job, str) else job()))
                     sys.stdout.flush()
                     continue
                 fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
@@ -137,9 +138,9 @@ class Outputs:
                 tmp = Path(tmp_name)
                 done.append((tmp, path))
                 if isinstance(job, str):
-                    tmp.write_text(job, encoding="utf-8")
+                    tmp.write_text(job, encoding="utf-8", errors=ENCODE_ERRORS)
                 elif id(job) in self._text_jobs:
-                    tmp.write_text(job(), encoding="utf-8")
+                    tmp.write_text(job(), encoding="utf-8", errors=ENCODE_ERRORS)
                 else:
                     job(tmp)
             if progress is not None:

@@ -381,14 +381,20 @@ def safe_sheet_name(wanted: str, taken: Iterable[str] = ()) -> str:
     """A valid sheet name close to ``wanted``, unique (case-insensitively) among ``taken``.
 
     Excel forbids ``[ ] : * ? / \\``, a leading or trailing apostrophe, the name
-    "History" and more than 31 characters.
+    "History" and more than 31 characters. Only printable characters are kept
+    (control and format characters, lone surrogates and line breaks go; other
+    spaces become plain spaces), so a name built from input text is always valid.
 
     >>> safe_sheet_name("Teach: First / May 2024")
     'Teach- First - May 2024'
     >>> safe_sheet_name("Summary", ["summary"])
     'Summary (2)'
+    >>> safe_sheet_name("May\\x00 2024\\u202e\\ud800")
+    'May 2024'
     """
-    name = _BAD_SHEET_CHARS.sub("-", wanted).strip().strip("'").strip() or "Sheet"
+    printable = "".join(c if c.isprintable() else " " if c.isspace() else ""
+                        for c in wanted)
+    name = " ".join(_BAD_SHEET_CHARS.sub("-", printable).split()).strip("'").strip() or "Sheet"
     if name.lower() in _RESERVED:
         name = f"{name} (sheet)"
     name = _truncate(name, MAX_SHEET_NAME)

@@ -10,6 +10,13 @@ What every workbook gets here, whoever built it:
   ``strings_to_urls`` and ``strings_to_numbers`` are off and :class:`Text` cells
   go through ``write_string``, so a provider's ``=cmd|...`` stays inert text;
 * formulas carry the value Python computed as their cached result;
+* every text is safe for XML and for its place (:func:`safe_workbook`): characters
+  no file can hold (control characters, lone surrogates: :mod:`reconcile.textsafe`)
+  become U+FFFD in cells, formulas, links, charts and document properties; sheet
+  names keep only printable characters, within Excel's rules and unique
+  (:func:`reconcile.sheets.safe_sheet_name`), and formulas, links and charts that
+  name a renamed sheet follow it. So a sheet any builder adds is covered, whatever
+  text reaches it;
 * deterministic bytes: the document date is the value's fixed ``created`` date
   (XlsxWriter already stamps zip members with a fixed time), so the same value
   always gives the same file;
@@ -52,12 +59,17 @@ from reconcile.sheets import (
     Link,
     Money,
     Number,
+    Ref,
     RowStream,
+    Series,
     Sheet,
     Text,
     Workbook,
     cell_ref,
+    quote_sheet,
+    safe_sheet_name,
 )
+from reconcile.textsafe import clean
 
 #: write streamed sheets with :func:`_stream_rows` (tests turn it off to compare)
 STREAM_FAST = True
@@ -79,6 +91,7 @@ def write_workbook(book: Workbook, path: Path | str) -> None:
     which are deflated on a second thread as they are made; :mod:`reconcile.xlsxzip`
     then puts the final zip together (``STREAM_FAST = False``: XlsxWriter alone).
     """
+    book = safe_workbook(book)
     plans = continuation.layouts(_size(sheet) for sheet in book.sheets)
     path = Path(path)
     if not STREAM_FAST:
@@ -109,9 +122,9 @@ def _write_with_xlsxwriter(book: Workbook, path: Path, plans: dict[str, continua
     workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     try:
         workbook.set_properties({
-            "title": book.title,
-            "subject": book.subject,
-            "comments": book.comments,
+            "title": clean(book.title),
+            "subject": clean(book.subject),
+            "comments": clean(book.comments),
             "author": "reconcile",
             "company": "",
             "created": book.created,
@@ -190,6 +203,71 @@ def _size(sheet: Sheet) -> tuple[str, int, int, int, int]:
     return sheet.name, n_rows, n_cols, header, key
 
 
+# --------------------------------------------------------------------------- safe text
+
+
+def safe_workbook(book: Workbook) -> Workbook:
+    """``book`` with valid, unique sheet names and every reference to a renamed sheet
+    renamed with it (formulas, links, chart ranges, the active sheet).
+
+    Builders make their names with :func:`reconcile.sheets.safe_sheet_name`, so this
+    changes nothing for them; it is the guarantee for a name that is not (a new
+    sheet named after input text, two sheets of the same name).
+    """
+    names = [s.name for s in book.sheets]
+    taken: list[str] = []
+    for name in names:
+        taken.append(safe_sheet_name(name, taken))
+    if taken == names:
+        return book
+    kept = {old for old, new in zip(names, taken) if old == new}
+    renamed: dict[str, str] = {}
+    for old, new in zip(names, taken):
+        if old != new and old not in kept:  # a duplicate's references stay with the first
+            renamed.setdefault(old, new)
+    sheets = tuple(_renamed_sheet(sheet, new, renamed)
+                   for sheet, new in zip(book.sheets, taken))
+    active = renamed.get(book.active, book.active) if book.active else book.active
+    return book._replace(sheets=sheets, active=active)
+
+
+def _renamed_sheet(sheet: Sheet, name: str, renamed: dict[str, str]) -> Sheet:
+    if not renamed:
+        return sheet._replace(name=name)
+    patterns = [(re.compile(re.escape(quote_sheet(old) + "!")
+                            + "|" + r"(?<![\w.'])" + re.escape(old) + "!"),
+                 quote_sheet(new) + "!") for old, new in renamed.items()]
+
+    def formula(text: str) -> str:
+        for pattern, replacement in patterns:
+            text = pattern.sub(lambda _m, r=replacement: r, text)
+        return text
+
+    def cell(value: object) -> object:
+        kind = type(value)
+        if kind is Formula:
+            return value._replace(formula=formula(value.formula))
+        if kind is Link:
+            return value._replace(sheet=renamed.get(value.sheet, value.sheet))
+        return value
+
+    def ref(r: Ref) -> Ref:
+        return r._replace(sheet=renamed.get(r.sheet, r.sheet))
+
+    if sheet.streamed:
+        stream = sheet.rows
+        rows: tuple | RowStream = stream._replace(
+            produce=lambda: (tuple(map(cell, row)) for row in stream.produce()))
+    else:
+        rows = tuple(tuple(map(cell, row)) for row in sheet.rows)
+    charts = tuple(chart._replace(series=tuple(
+        Series(s.name, ref(s.categories), ref(s.values), s.color) for s in chart.series))
+        for chart in sheet.charts)
+    formats = tuple(cf._replace(criteria=formula(cf.criteria)) if cf.kind == "formula" else cf
+                    for cf in sheet.conditional_formats)
+    return sheet._replace(name=name, rows=rows, charts=charts, conditional_formats=formats)
+
+
 class _Formats:
     """One xlsxwriter Format per style name, made on first use (in a stable order)."""
 
@@ -227,7 +305,9 @@ class _Context:
         self.note_row = max(layout.header - 1, 0)
 
     def fit(self, text: str, part: int, r: int, c: int) -> str:
-        """``text`` as it fits a cell; a longer one ends with a marker, its rest is kept."""
+        """``text`` as it fits a cell (and XML: :func:`reconcile.textsafe.clean`); a longer
+        one ends with a marker, its rest is kept."""
+        text = clean(text)
         limit = continuation.MAX_TEXT
         if len(text) <= limit // 2 or continuation.utf16_len(text) <= limit:
             return text
@@ -241,6 +321,7 @@ class _Context:
         return head + marker
 
     def formula(self, formula: str, part: int) -> str:
+        formula = clean(formula)
         if not self.any_split:
             return formula
         if not self.layout.split:
@@ -318,7 +399,7 @@ def _write_sheet(workbook, sheet: Sheet, formats: _Formats,
                                                   (top - cf.first_row, left - cf.first_col))
             options = {"type": cf.kind, "format": formats[cf.style], "criteria": criteria}
             if cf.kind != "formula":
-                options["value"] = cf.value
+                options["value"] = clean(cf.value) if isinstance(cf.value, str) else cf.value
             ws.conditional_format(*span, options)
     if ctx.text_rows:
         _write_text_sheet(workbook, ctx, formats)
@@ -485,12 +566,16 @@ def _put_cell(ctx: _Context, ws, part: int, r: int, c: int, cell, kind, fmt, lr:
 # --------------------------------------------------------------------------- fast rows
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
-_ESCAPED_CHARACTER = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")  # 3x faster
+# what a text may need: escaping, or cleaning (lone surrogates); a character class is
+# three times faster than the pattern above
+_ESCAPED_CHARACTER = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
 _ROWS_PER_WRITE = 512
 
 
 def _text_xml(text: str) -> str:
-    """The ``<is>`` content of an inline string (already fitted), escaped as XlsxWriter does."""
+    """The ``<is>`` content of an inline string (already fitted), escaped as XlsxWriter does
+    once the characters XML cannot hold are replaced (:func:`reconcile.textsafe.clean`)."""
+    text = clean(text)
     if _NEEDS_ESCAPE.search(text):
         text = XMLwriter._escape_control_characters(
             text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
@@ -757,6 +842,8 @@ def _cached(value):
         # xlsxwriter writes it with str(): make sure that is plain digits, never
         # an exponent ("1E+2"), and never "-0.00" (a text result would be "str")
         return Decimal(format(value, "f")) if value != 0 else 0
+    if isinstance(value, str):
+        return clean(value)
     return value
 
 
@@ -764,7 +851,7 @@ def _insert_chart(workbook, ws, chart, plans: dict[str, continuation.Layout]) ->
     made = workbook.add_chart({"type": chart.kind})
     for series in chart.series:
         options = {
-            "name": series.name,
+            "name": clean(series.name),
             "categories": _chart_range(series.categories, plans),
             "values": _chart_range(series.values, plans),
         }
@@ -772,10 +859,10 @@ def _insert_chart(workbook, ws, chart, plans: dict[str, continuation.Layout]) ->
             options["fill"] = {"color": series.color}
             options["line"] = {"color": series.color}
         made.add_series(options)
-    made.set_title({"name": chart.title})
+    made.set_title({"name": clean(chart.title)})
     if chart.x_title:
-        made.set_x_axis({"name": chart.x_title})
-    made.set_y_axis({"name": chart.y_title, "num_format": chart.number_format,
+        made.set_x_axis({"name": clean(chart.x_title)})
+    made.set_y_axis({"name": clean(chart.y_title), "num_format": chart.number_format,
                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     made.set_legend({"position": "bottom"})
     made.set_size({"width": chart.width, "height": chart.height})

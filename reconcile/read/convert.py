@@ -18,12 +18,38 @@ so a finance user sees the ten things to fix rather than ten thousand lines.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from reconcile.errors import PROBLEM_LIMIT, InputError, Problem
+from reconcile.findings import Finding, finding
 from reconcile.read import values
 from reconcile.read.table import Table
 from reconcile.read.values import BadValue
+from reconcile.textsafe import REPLACEMENT, UNSAFE, clean, describe
+
+#: the findings readers make while reading (text replaced), collected per run by
+#: :func:`collect_notes`; readers called on their own (tests) make none
+_NOTES: ContextVar[list[Finding] | None] = ContextVar("reconcile_read_notes", default=None)
+
+
+@contextmanager
+def collect_notes() -> Iterator[list[Finding]]:
+    """The findings the readers make inside the ``with`` block."""
+    notes: list[Finding] = []
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def note(found: Finding) -> None:
+    """A reader's finding, for the run collecting them (:func:`collect_notes`)."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes.append(found)
 
 
 class ProblemLog:
@@ -122,6 +148,10 @@ class Converter:
     def __init__(self, parse: Callable[[object], object], track: bool = False) -> None:
         self.parse = parse
         self.fast = _FAST.get(parse)
+        #: text columns: characters no output can hold are replaced (and noted)
+        self.text = parse in _TEXT_PARSERS
+        self.replaced: list[int] = []
+        self.replaced_chars = ""
         self.track = track
         self.count = 0
         self.results: dict = {}
@@ -143,6 +173,8 @@ class Converter:
                 converted = self._share(converted)
         if converted is None:
             converted = self._parse(raw, offset)
+        if self.text:
+            converted = self._safe_text(converted, offset)
         if self.track and None in converted:
             is_blank = values.is_blank
             for index, value in enumerate(converted):
@@ -173,6 +205,22 @@ class Converter:
                 if value in bad:
                     where.setdefault(value, []).append(offset + index)
         return converted
+
+    def _safe_text(self, texts: list, offset: int) -> list:
+        """Texts with the characters no output can hold replaced by U+FFFD
+        (:mod:`reconcile.textsafe`); the rows are remembered for :meth:`report`.
+        One C-speed check of the whole chunk when, as always, there are none."""
+        joined = "".join([text for text in texts if text is not None])
+        if joined.isprintable() or UNSAFE.search(joined) is None:
+            return texts
+        if len(self.replaced_chars) < 40:
+            self.replaced_chars += "".join(UNSAFE.findall(joined))[:40]
+        safe = list(texts)
+        for index, text in enumerate(texts):
+            if text is not None and UNSAFE.search(text):
+                safe[index] = clean(text)
+                self.replaced.append(offset + index)
+        return safe
 
     def _share(self, texts: list) -> list:
         shared = self.shared
@@ -210,6 +258,14 @@ class Converter:
             what = (f"{self.bad[first].what}; {len(bad_values) - 1:,} other value(s) in this "
                     f"column have the same problem ({shown}{' ...' if more > 0 else ''})")
             report_rows(log, table, indexes, column, what, fix, order_column)
+        if self.replaced:
+            rows = [table.row_numbers[i] for i in self.replaced]
+            note(finding(
+                "READ_TEXT_REPLACED",
+                f"{len(rows):,} value(s) of column {column} held characters no file can hold "
+                f"({describe(self.replaced_chars)}: control characters or broken Unicode); "
+                f"each was replaced by {REPLACEMENT} (row(s) {_rows_text(rows)})",
+                source=table.source(self.replaced[0], column)))
 
     def require(self, table: Table, column: str, log: ProblemLog, fix: str,
                 order_column: int = 0) -> None:
@@ -255,6 +311,8 @@ def _utc(value: dt.date) -> dt.datetime:
 
 
 _FAST = {values.parse_text: _fast_text, values.parse_datetime: _fast_datetime}
+#: parsers whose values are free text (the others give words of the vocabulary)
+_TEXT_PARSERS = frozenset({values.parse_text, values.parse_statement_name})
 
 
 def require(converted: list, raw: list, table: Table, column: str, log: ProblemLog,

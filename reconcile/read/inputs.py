@@ -98,6 +98,19 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
                 sheet: str | None = None, say: Callable[[str], None] = _quiet,
                 limits: Any = None) -> ReadResult:
     """Read every file (already expanded: no folders) and merge what they hold."""
+    from reconcile.read.convert import collect_notes
+
+    with collect_notes() as read_findings:  # what the readers noticed (text replaced)
+        result = _read_inputs(declarations, dfe_statements, vocabulary,
+                              participants=participants, calendar=calendar,
+                              lead_provider=lead_provider, sheet=sheet, say=say, limits=limits)
+    return result._replace(findings=(*read_findings, *result.findings))
+
+
+def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
+                 vocabulary: Any, *, participants: Sequence[Path],
+                 calendar: dict | None, lead_provider: str | None,
+                 sheet: str | None, say: Callable[[str], None], limits: Any) -> ReadResult:
     from reconcile.read import read_declaration_file, read_dfe_statements
     from reconcile.read.merge import merge_declarations
     from reconcile.read.participants import read_participants
