@@ -42,7 +42,7 @@ import json
 from collections.abc import Iterator
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from pydantic import (
     BaseModel,
@@ -56,7 +56,14 @@ from pydantic import (
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import Source
-from reconcile.read.jsonguard import parse_json
+from reconcile.read.jsonguard import (
+    JsonRefusal,
+    check_value,
+    guarded_decoder,
+    parse_json,
+    refusal_at,
+    refusal_problem,
+)
 from reconcile.read.table import Limits, Table, too_many_rows
 
 Text = StrictStr | None
@@ -343,8 +350,10 @@ def _validate(resources: list, name: str, offset: int = 0) -> None:
 
 # --------------------------------------------------------------------------- streaming
 
-#: the decoder of every JSON value read (one record at a time when streaming)
-DECODER = json.JSONDecoder()
+#: the decoder of every JSON value read (one record at a time when streaming): NaN,
+#: numbers too long and duplicate keys refused (reconcile.read.jsonguard); the depth
+#: of each value is checked after it (JsonStream.value)
+DECODER = guarded_decoder()
 _BLOCK = 1 << 20
 #: a single record (or top-level value) bigger than this is not an API record
 _MAX_VALUE_CHARS = 64 << 20
@@ -418,10 +427,28 @@ class JsonStream:
                 if len(self.buf) - self.pos < _MAX_VALUE_CHARS and self._more():
                     continue  # the value goes on past the blocks read so far
                 self.fail(exc)
+            except (JsonRefusal, RecursionError, ValueError) as exc:
+                while len(self.buf) - self.pos < _MAX_VALUE_CHARS and self._more():
+                    pass  # the whole value, to find where it goes wrong
+                self.refuse(refusal_at(exc, self.buf, self.pos))
             if end == len(self.buf) and not self.eof and self._more():
                 continue  # a number or literal may go on in the next block
+            refusal = check_value(self.buf, self.pos, end)
+            if refusal is not None:
+                self.refuse(refusal)
             self.pos = end
             return value
+
+    def where(self, position: int) -> tuple[int, int]:
+        """(line, column) in the file of a position in the buffer."""
+        buf = self.buf
+        newlines = buf.count("\n", 0, position)
+        if not newlines:
+            return self.lines + 1, self.column + position + 1
+        return self.lines + newlines + 1, position - buf.rindex("\n", 0, position)
+
+    def refuse(self, refusal: JsonRefusal) -> NoReturn:
+        raise InputError([refusal_problem(refusal, None, self.name, where=self.where)])
 
     def fail(self, exc: json.JSONDecodeError) -> None:
         # at the end of the file, inside a string or its last value: cut short
@@ -481,8 +508,20 @@ def _object(stream: JsonStream, name: str) -> Iterator[Any]:
     if stream.peek() == "}":
         stream.pos += 1
     else:
+        keys: set[str] = set()
         while True:
+            first = stream.peek()
+            line, column = stream.where(stream.pos)
+            if first != '"':
+                stream.fail(json.JSONDecodeError("Expecting property name enclosed in double "
+                                                 "quotes", stream.buf, stream.pos))
             key = stream.value()
+            if key in keys:
+                raise InputError([Problem(Source(name, line=line),
+                                          f"the key {key!r} appears twice in the response "
+                                          f"(line {line}, column {column})",
+                                          "keep one of them: save the API's response again")])
+            keys.add(key)
             stream.expect(":")
             if key == "data" and stream.peek() == "[":
                 has_data = True

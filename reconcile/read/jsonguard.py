@@ -28,13 +28,15 @@ into a located problem.
 >>> parse_json('{"a": 1, "a": 2}', "d.json")
 Traceback (most recent call last):
 ...
-reconcile.errors.InputError: d.json:1: the key 'a' appears twice in the same object (the object starts at line 1, column 1; the second 'a' is at line 1, column 10) — keep one of them: export the data again from its source
+reconcile.errors.InputError: d.json:1: the key 'a' appears twice in the same object (the object starts at line 1, column 1; the second is at line 1, column 10) — keep one of them: export the data again from its source
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 from reconcile.errors import InputError, Problem
@@ -52,12 +54,19 @@ class JsonRefusal(ValueError):
     """Why a JSON text is refused; ``position`` is its character index, when known."""
 
     def __init__(self, what: str, fix: str, position: int | None = None, *,
-                 placed: bool = False) -> None:
+                 object_start: int | None = None) -> None:
         super().__init__(what)
         self.what = what
         self.fix = fix
         self.position = position
-        self.placed = placed  # the message names the line and column itself
+        self.object_start = object_start  # a duplicate key: where its object starts
+
+    def moved(self, offset: int) -> JsonRefusal:
+        """The same refusal, its positions ``offset`` characters further on."""
+        return JsonRefusal(self.what, self.fix,
+                           None if self.position is None else self.position + offset,
+                           object_start=None if self.object_start is None
+                           else self.object_start + offset)
 
 
 _AGAIN = "export the data again from its source"
@@ -112,12 +121,21 @@ def _position_text(text: str, position: int) -> tuple[int, int]:
     return line, position - (text.rfind("\n", 0, position) + 1) + 1
 
 
-def refusal_problem(refusal: JsonRefusal, text: str | None, name: str) -> Problem:
-    """The problem of a refusal, at its line and column when known."""
-    if refusal.position is None or text is None:
+def refusal_problem(refusal: JsonRefusal, text: str | None, name: str, *,
+                    where: Callable[[int], tuple[int, int]] | None = None) -> Problem:
+    """The problem of a refusal, at its line and column when known. ``where`` turns a
+    position into (line, column) (default: in ``text``)."""
+    if where is None and text is not None:
+        where = partial(_position_text, text)
+    if refusal.position is None or where is None:
         return Problem(Source(name), refusal.what, refusal.fix)
-    line, column = _position_text(text, refusal.position)
-    what = refusal.what if refusal.placed else f"{refusal.what} (line {line}, column {column})"
+    line, column = where(refusal.position)
+    if refusal.object_start is not None:
+        start_line, start_column = where(refusal.object_start)
+        what = (f"{refusal.what} (the object starts at line {start_line}, column "
+                f"{start_column}; the second is at line {line}, column {column})")
+    else:
+        what = f"{refusal.what} (line {line}, column {column})"
     return Problem(Source(name, line=line), what, refusal.fix)
 
 
@@ -155,6 +173,36 @@ class _Numbers:
         if value in (float("inf"), float("-inf")):
             raise JsonRefusal(f"the number {text} is too large", f"check the value; {_AGAIN}")
         return value
+
+
+def guarded_decoder(limits: JsonLimits = JsonLimits()) -> json.JSONDecoder:
+    """A decoder whose ``decode``/``raw_decode`` refuse NaN, numbers too long and
+    duplicate keys (:class:`JsonRefusal`; a RecursionError on nesting the interpreter
+    cannot follow). Depth is checked by the caller: :func:`check_value`."""
+    numbers = _Numbers(limits)
+    return json.JSONDecoder(object_pairs_hook=_pairs, parse_int=numbers.integer,
+                            parse_float=numbers.decimal, parse_constant=_constant)
+
+
+def check_value(text: str, start: int, end: int, limits: JsonLimits = JsonLimits()
+                ) -> JsonRefusal | None:
+    """After a guarded decode of ``text[start:end]``: the refusal of that value (its
+    nesting, positions in ``text``), or None. Costs two counts when, as always, the
+    value holds fewer brackets than the depth limit."""
+    if text.count("{", start, end) + text.count("[", start, end) <= limits.max_depth:
+        return None
+    refusal = locate(text[start:end], limits)
+    return None if refusal is None else refusal.moved(start)
+
+
+def refusal_at(error: BaseException, text: str, start: int,
+               limits: JsonLimits = JsonLimits()) -> JsonRefusal:
+    """The located refusal of a value from ``start`` whose guarded decode raised
+    ``error`` (a JsonRefusal, RecursionError or ValueError)."""
+    refusal = locate(text[start:], limits, stop_after_value=True)
+    if refusal is None:
+        refusal = JsonRefusal("the JSON holds a value that cannot be read", _AGAIN)
+    return refusal.moved(start)
 
 
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -219,11 +267,13 @@ _TOKEN = re.compile(r"""
     )""", re.VERBOSE)
 
 
-def locate(text: str, limits: JsonLimits = JsonLimits()) -> JsonRefusal | None:
+def locate(text: str, limits: JsonLimits = JsonLimits(), *,
+           stop_after_value: bool = False) -> JsonRefusal | None:
     """The first problem of ``text`` with its position (slow and exact), or None.
 
     Only called when the fast parse refused the text, so it may take its time; it
-    stops at the first problem found.
+    stops at the first problem found (or, with ``stop_after_value``, at the end of the
+    first whole value).
     """
     guard = Guard(limits)
     kinds: list[str] = []  # "{" or "[" per open container
@@ -251,18 +301,16 @@ def locate(text: str, limits: JsonLimits = JsonLimits()) -> JsonRefusal | None:
                 guard.leave()
                 kinds.pop()
             expect_key = False
+            if stop_after_value and not guard.depth:
+                return None
         elif kind == "string":
             if expect_key and kinds and kinds[-1] == "{":
                 try:
                     key = json.loads(value)
                     guard.key(key, start)
                 except JsonRefusal as refusal:
-                    line, column = _position_text(text, guard.object_start or 0)
-                    key_line, key_column = _position_text(text, start)
-                    return JsonRefusal(
-                        f"{refusal.what} (the object starts at line {line}, column {column}; "
-                        f"the second {key!r} is at line {key_line}, column {key_column})",
-                        refusal.fix, start, placed=True)
+                    return JsonRefusal(refusal.what, refusal.fix, start,
+                                       object_start=guard.object_start)
                 except ValueError:
                     return None
                 expect_key = False

@@ -15,17 +15,24 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from reconcile.cli import main
+from reconcile.paths import bundled_rules_dir
 
 GOOD = Path(__file__).resolve().parent.parent / "read" / "good"
 DECLARATIONS_XLSX = GOOD / "declarations.xlsx"
 DECLARATIONS_JSON = GOOD / "declarations.json"
 STATEMENTS_XLSX = GOOD / "dfe-statements.xlsx"
 STATEMENTS_JSON = GOOD / "statements.json"
+CONTRACTS = bundled_rules_dir() / "contracts"
+RUNS = ("run", "expected", "split", "explain")
 
 
 def cli(*args: object) -> Result:
-    """``reconcile ARGS`` in this process (standard error apart)."""
-    return CliRunner().invoke(main, [str(a) for a in args])
+    """``reconcile ARGS`` in this process (standard error apart); a command that runs
+    the pipeline gets the bundled example contracts."""
+    words = [str(a) for a in args]
+    if words and words[0] in RUNS and "--contracts" not in words:
+        words += ["--contracts", str(CONTRACTS)]
+    return CliRunner().invoke(main, words)
 
 
 def assert_refused(result: Result, *phrases: str, outputs: tuple[Path, ...] = ()) -> None:

@@ -111,6 +111,24 @@ def test_json_duplicate_key_is_refused_naming_the_key_and_the_object(tmp_path):
                    "the object starts at line 1, column", outputs=(out,))
 
 
+def test_json_nested_65_deep_inside_a_record_is_refused_by_the_streaming_reader(tmp_path):
+    # deep enough for the limit, not for the interpreter: found by the check after decoding
+    out = tmp_path / "out.json"
+    deep = api_json(tmp_path / "d-cohort2023.json",
+                    text=lambda t: t.replace('"attributes": {',
+                                             '"attributes": {"x": ' + "[" * 65 + "]" * 65 + ", ", 1))
+    assert_refused(cli("expected", "--declarations", deep, "--json", out),
+                   "nested more than 64 levels", "line 1, column", outputs=(out,))
+
+
+def test_json_duplicate_top_level_key_is_refused_by_the_streaming_reader(tmp_path):
+    out = tmp_path / "out.json"
+    twice = api_json(tmp_path / "d-cohort2023.json",
+                     text=lambda t: t[:-1] + ',\n "data": []}')
+    assert_refused(cli("expected", "--declarations", twice, "--json", out),
+                   "d-cohort2023.json:2", "the key 'data' appears twice", outputs=(out,))
+
+
 @pytest.mark.parametrize("text, says", [
     ('{"a": NaN}', "NaN is not a JSON number"),
     ('{"a": -Infinity}', "-Infinity is not a JSON number"),
