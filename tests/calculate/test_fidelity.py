@@ -6,6 +6,7 @@ Harness: tests/calculate/test_cli_expected.py (the bundled rules with the test's
 contracts).
 """
 
+import datetime as dt
 from decimal import Decimal as D
 
 import pytest
@@ -195,3 +196,59 @@ def test_versions_naming_an_unknown_statement_or_out_of_order(tmp_path):
     assert (f"{path}:12: versions: May 2022 (paid 2022-05-25) comes after October 2023 "
             "(paid 2023-10-25) in the list — list the versions in payment-date order, "
             "earliest first") in result.output
+
+
+def test_versions_on_the_statement_sheet_rules_sheet_and_beside_dfes(tmp_path):
+    # DfE's statements name their contract_version; October 2023's differs from ours
+    import openpyxl
+
+    from reconcile.pipeline import run
+    from reconcile.result import RunOptions
+    from reconcile.sheets import Text
+    from tests.calculate.test_cli_expected import HEADER
+
+    declarations = tmp_path / "declarations.csv"
+    declarations.write_text(HEADER + "\n" + row("a", cohort=2021, date="2021-10-02",
+                                                created="2021-10-05T09:00:00Z") + "\n",
+                            encoding="utf-8")
+    contract_file = tmp_path / "contract.yaml"
+    contract_file.write_text(contract_2021(
+        "version: 0.0.1\nversions:\n"
+        "  - {from: October 2023, version: 0.0.2, monthly_service_fee: 0}\n"),
+        encoding="utf-8")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Statements"
+    sheet.append(["statement_id", "lead_provider", "cohort", "name", "output_fee",
+                  "contract_version"])
+    sheet.append(["s1", LP, 2021, "September 2023", False, "0.0.1"])
+    sheet.append(["s2", LP, 2021, "October 2023", True, "0.0.3"])
+    book.create_sheet("Lines").append(["statement_id", "line_type", "amount"])
+    statements = tmp_path / "dfe.xlsx"
+    book.save(statements)
+    result = run(RunOptions((declarations,), dfe_statements=(statements,),
+                            contracts=(contract_file,), as_of=dt.date(2023, 11, 1),
+                            with_report=True))
+    [differs] = [f for f in result.findings if f.code == "CONTRACT_VERSION_DIFFERS"]
+    assert (differs.statement, differs.expected, differs.actual) == ("October 2023", "0.0.2",
+                                                                     "0.0.3")
+    rows = {sheet.name: [tuple(c.value if isinstance(c, Text) else c for c in r[:3])
+                         for r in sheet.iter_cells() if r]
+            for sheet in result.workbook.sheets}
+    version_rows = {name: r for name, rs in rows.items() for r in rs
+                    if r[0] == "Contract version"}
+    assert ("Contract version", "0.0.2 (terms from October 2023)", "DfE: 0.0.3") \
+        in version_rows.values()
+    assert ("Contract version", "0.0.1 (the contract's first terms)", "DfE: 0.0.1") \
+        in version_rows.values()
+    assert (f"{LP}, cohort 2021", "0.0.1", "November 2021 to September 2023") in rows["Rules"]
+    assert (f"{LP}, cohort 2021", "0.0.2", "October 2023 to November 2023") in rows["Rules"]
+    # rules show says which version applies to which statements of the calendar
+    from click.testing import CliRunner
+
+    from reconcile.cli import main
+
+    shown = CliRunner().invoke(main, ["rules", "show", "--contracts", str(contract_file)])
+    assert "    0.0.1: November 2021 to September 2023  (" in shown.output
+    assert ("    0.0.2: October 2023 to September 2024: monthly service fee set to £0.00  ("
+            in shown.output)
