@@ -45,8 +45,11 @@ def cli_reference(tmp_path_factory) -> Path:
     workers share the parent of their temporary folders), under a lock.
     """
     import fcntl
+    import os
 
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # gw0, gw1...: the session's folder above
+        shared = shared.parent
     folder = shared / "serve-cli-reference"
     with open(shared / "serve-cli-reference.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -70,6 +70,37 @@ def browser():
         browser.close()
 
 
+#: checked on every page: one h1, no heading level skipped, every field labelled, every
+#: image-like element named, every link and button with a name
+_ACCESSIBILITY = """() => {
+  const problems = [];
+  const h1 = document.querySelectorAll("h1").length;
+  if (h1 !== 1) problems.push(`${h1} h1 elements`);
+  let last = 1;
+  for (const h of document.querySelectorAll("main h1, main h2, main h3, main h4")) {
+    const level = Number(h.tagName[1]);
+    if (level > last + 1) problems.push(`heading ${h.tagName} after h${last}: ${h.textContent.trim()}`);
+    last = level;
+  }
+  for (const field of document.querySelectorAll("input:not([type=hidden]):not([hidden]), select, textarea")) {
+    const named = field.labels.length || field.getAttribute("aria-label") || field.getAttribute("aria-labelledby");
+    if (!named) problems.push(`unlabelled ${field.tagName} ${field.name}`);
+  }
+  for (const svg of document.querySelectorAll("svg[role=img]")) {
+    if (!svg.getAttribute("aria-label")) problems.push("a chart without a name");
+  }
+  for (const el of document.querySelectorAll("a[href], button")) {
+    if (!el.textContent.trim() && !el.getAttribute("aria-label")) problems.push(`an empty ${el.tagName}`);
+  }
+  return problems;
+}"""
+
+
+def _accessible(page) -> None:
+    problems = page.evaluate(_ACCESSIBILITY)
+    assert problems == [], f"{page.url}: {problems}"
+
+
 def _screenshots(tmp_path: Path) -> Path:
     return DOCS if os.environ.get("RECONCILE_UPDATE_SCREENSHOTS") else tmp_path
 
@@ -82,6 +113,9 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
     page.goto(start)
     assert page.url == f"{base}/"  # the token became a cookie and left the address
     assert page.title().startswith("Reconcile this month's statements")
+    _accessible(page)
+    page.keyboard.press("Tab")  # the keyboard's first stop skips to the content
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
 
     # ---- the Start page: the sample's files, as a user picks them
     by_field: dict[str, list[str]] = {}
@@ -107,6 +141,7 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
         assert row.get_attribute("data-status") in ("Differs", "Missing from DfE",
                                                     "DfE adjustment"), entry
     assert page.locator("#statements tbody tr").count() == 215
+    _accessible(page)
     flagged = page.locator('#statements tbody tr:not([data-status="OK"])').count()
     assert flagged == 6
     page.select_option("#status", "Differs")
@@ -119,6 +154,7 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
     page.wait_for_selector("h1:has-text('Payment breakdown: October 2025')")
     differing = page.locator(".output-payments td.app-differs").first
     assert "DfE: 2" in differing.inner_text()
+    _accessible(page)
     page.screenshot(path=str(_screenshots(tmp_path) / "serve-statement.png"), full_page=True)
 
     # ---- the declarations behind that figure, and one declaration's explanation
@@ -129,6 +165,10 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
     rules = page.locator("#rules").inner_text()
     assert re.search(r"eligibility\.yaml:\d+", rules)
     assert "band C" in page.locator("#payments").inner_text()
+    _accessible(page)
+    page.get_by_role("link", name="Findings").click()
+    page.wait_for_selector("#findings")
+    _accessible(page)
 
     # ---- the download is the command line's workbook, byte for byte
     page.get_by_role("link", name="Summary").click()
@@ -155,6 +195,7 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
     assert "bad.csv" in problem and "2" in problem and "declaration_type" in problem
     assert "did you mean 'started'" in problem
     assert "1 problem" in page.locator(".govuk-error-summary").inner_text()
+    _accessible(page)
 
     # ---- nothing was asked of any other host
     others = [url for url in requested if not url.startswith((base + "/", "data:"))]
