@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -544,3 +546,45 @@ def test_a_body_that_is_no_form_is_refused(client):
     answer = client.post("/runs", content=b"{}", headers={**BEARER,
                                                           "content-type": "application/json"})
     assert answer.status_code == 422 and "multipart/form-data" in answer.text
+
+
+def test_a_script_uploads_dfes_api_pages_as_the_command_line_reads_them(store, tmp_path):
+    """Several declarations pages, participants and the statements list: each file is one
+    repeated option, and the result is the command line's for the same files and
+    options (the pages of tests/read/good/api, in DfE's v3 shapes)."""
+    from reconcile.paths import bundled_rules_dir
+    from tests.serve.conftest import cli
+
+    api = Path(__file__).resolve().parents[1] / "read" / "good" / "api"
+    files = [("declarations", api / "participant-declarations-page-1.json"),
+             ("declarations", api / "participant-declarations-page-2.json"),
+             ("participants", api / "participants-ecf.json"),
+             ("dfe_statements", api / "statements.json")]
+    files += [("contracts", p) for p in sorted((bundled_rules_dir() / "contracts").glob("*.yaml"))]
+    client, _ = make_client(store)
+    answer = upload(client, files, as_of="2024-06-01",
+                    lead_provider="Example Teaching Institute")
+    assert answer.status_code == 303, answer.text
+    wait(client, answer.headers["location"])
+    got = client.get(answer.headers["location"],
+                     headers={**BEARER, "Accept": "application/json"})
+    assert got.status_code == 200, got.text
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    options = []
+    for field, path in files:
+        shutil.copyfile(path, folder / path.name)
+        options += [f"--{field.replace('_', '-')}", path.name]
+    done = cli(["run", *options, "--lead-provider", "Example Teaching Institute",
+                "--as-of", "2024-06-01", "--quiet", "--out", "r.xlsx", "--json",
+                "result.json"], folder)
+    assert done.returncode in (0, 1), done.stderr
+    assert got.content == (folder / "result.json").read_bytes()
+    # January 2024, by hand (tests/read/test_api_shapes.py): two ECT starts in band A at
+    # £119.40 (60% of £995 x 20%), one mentor start, one uplift of £100
+    january = next(s for s in got.json()["statements"] if s["name"] == "January 2024")
+    lines = {(x["participant_type"], x["declaration_type"], x["band"]): (x["count"], x["amount"])
+             for x in january["expected"]["output_payments"]}
+    assert lines == {("ect", "started", "A"): (2, "238.80"),
+                     ("mentor", "started", "A"): (1, "119.40")}
+    assert january["expected"]["uplift"] == {"count": 1, "amount": "100.00"}
