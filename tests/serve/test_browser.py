@@ -110,6 +110,9 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
     page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
+    errors: list[str] = []  # script errors, CSP violations, failed loads
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(start)
     assert page.url == f"{base}/"  # the token became a cookie and left the address
     assert page.title().startswith("Reconcile this month's statements")
@@ -200,4 +203,6 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
     # ---- nothing was asked of any other host
     others = [url for url in requested if not url.startswith((base + "/", "data:"))]
     assert others == []
+    # the 422 of the bad upload is the only error the browser saw
+    assert [e for e in errors if "422" not in e] == []
     page.close()
