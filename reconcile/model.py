@@ -131,6 +131,10 @@ class DfeStatement(NamedTuple):
     contract_version: str | None = None
 
 
+#: what a contract is for: (lead provider, cohort)
+ContractKey = tuple[str, int]
+
+
 class StatementKey(NamedTuple):
     """Identity of a statement across both sides: provider, cohort, name."""
 

@@ -52,7 +52,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
 from operator import attrgetter, eq, is_not, itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile.calculate.assign import (
     AWAITING_CLAWBACK,
@@ -66,7 +66,6 @@ from reconcile.calculate.assign import (
     some_ids,
 )
 from reconcile.calculate.attribution import (
-    ATTRIBUTION_METHODS,
     line_shares,
     split_evenly,
 )
@@ -78,33 +77,30 @@ from reconcile.calculate.fees import (
     statement_totals,
 )
 from reconcile.rulebook.versions import describe_change, terms_by_statement
-from reconcile.calculate.service_fee import (
-    ServiceFeePolicy,
-    Tranche,
-    monthly_service_fee,
-    recruitment_below_threshold,
-)
-from reconcile.errors import Problem, RuleError
+from reconcile.calculate.service_fee import monthly_service_fee, recruitment_below_threshold
 from reconcile.findings import Finding, finding
 from reconcile.model import (
     Attribution,
+    ContractKey,
     CountAmount,
     Declaration,
     DfeStatement,
     ExpectedStatement,
     PaymentLine,
-    Source,
     StatementKey,
 )
-from reconcile.money import ZERO, line_amount, pounds, round_money, to_decimal
+from reconcile.money import ZERO, line_amount, pounds, round_money
+from reconcile.rulebook.schema import Contract
 
-__all__ = ["BandingPolicy", "Calculation", "calculate"]
+if TYPE_CHECKING:
+    from reconcile.rulebook.evaluate import Evaluation
+    from reconcile.rulebook.load import Rulebook
+
+__all__ = ["Calculation", "calculate"]
 
 OUTPUT, CLAWBACK = "output", "clawback"
 #: the declaration type recruitment is measured by (vocabulary: rules/vocabulary.yaml)
 STARTED = "started"
-#: fields a statement's declarations may be ordered by (rules/banding.yaml ``order``)
-ORDER_FIELDS = ("declaration_date", "created_at", "declaration_id", "participant_id")
 #: positions in a Declaration tuple, for the per-record loops
 _ID, _PTYPE, _DTYPE, _DP_ID, _DP_NAME, _PARTICIPANT = map(Declaration._fields.index, (
     "declaration_id", "participant_type", "declaration_type", "delivery_partner_id",
@@ -123,36 +119,7 @@ class Calculation(NamedTuple):
     findings: tuple[Finding, ...]
 
 
-class BandingPolicy(NamedTuple):
-    """``rules/banding.yaml`` in the calculation's terms.
-
-    ``order`` (``order_by``): declaration fields ordering a statement's
-    declarations into the bands (the first ones fill the lower bands; RECT orders
-    by ``declaration_date, created_at, id``). ``count_by`` (``count_per``): what
-    bands are counted per (``declaration_type``; with ``participant_type`` ECTs
-    and mentors would fill separate bands). ``attribution``: ``band`` or
-    ``blended``. A billable declaration that is neither ``flat_rate`` nor of a
-    banded participant type earns nothing (``CALC_NO_FEE``).
-    """
-
-    order: tuple[str, ...] = ("declaration_date", "created_at", "declaration_id")
-    count_by: tuple[str, ...] = ("declaration_type",)
-    attribution: str = "band"
-    #: participant type -> always | never | without_flat_rate (banded unless the
-    #: contract has a flat-rate mentor block); None: every type is banded
-    banded_participant_types: dict | None = None
-    source: str = ""
-    #: ecf or rect (rules/banding.yaml previous_fill; calculate/banding.py)
-    previous_fill: str = "ecf"
-
-    def banded(self, participant_type: str, contract_has_flat_rate: bool) -> bool:
-        if self.banded_participant_types is None:
-            return True
-        rule = self.banded_participant_types.get(participant_type, "never")
-        return rule == "always" or (rule == "without_flat_rate" and not contract_has_flat_rate)
-
-
-def calculate(declarations: Sequence[Declaration], evaluation: Any, rulebook: Any,
+def calculate(declarations: Sequence[Declaration], evaluation: Evaluation, rulebook: Rulebook,
               dfe_statements: Sequence[DfeStatement] = (), *,
               as_of: dt.date | None = None) -> Calculation:
     """Expected payments per statement and every declaration's attribution (module doc)."""
@@ -172,74 +139,6 @@ def calculate(declarations: Sequence[Declaration], evaluation: Any, rulebook: An
 def _plain(value: Decimal) -> str:
     """An exact fee as plain text: ``119.4``, ``120`` (never ``1.2E+2``)."""
     return f"{value.normalize():f}"
-
-
-# --- reading the rulebook's policies -------------------------------------------------
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """The first attribute (or key) of ``names`` that ``obj`` has."""
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def banding_policy(rulebook: Any) -> BandingPolicy:
-    """The banding policy of the rulebook (``rulebook.banding``, rules/banding.yaml)."""
-    raw = getattr(rulebook, "banding", None)
-    if raw is None:
-        return BandingPolicy()
-    if isinstance(raw, BandingPolicy):
-        return raw
-    order = tuple(_get(raw, "order_by", "order", default=BandingPolicy().order))
-    count_per = _get(raw, "count_per", default="declaration_type")
-    count_by = tuple(count_per) if isinstance(count_per, (list, tuple)) else (count_per,)
-    attribution = str(_get(raw, "attribution", default="band"))
-    banded = _get(raw, "banded_participant_types", default=None)
-    source = "rules/banding.yaml"
-    problems = [Problem(Source(source), f"unknown order_by field {f!r}",
-                        f"use some of {', '.join(ORDER_FIELDS)}")
-                for f in order if f not in ORDER_FIELDS]
-    problems += [Problem(Source(source), f"unknown count_per {f!r}",
-                         "use declaration_type, optionally with participant_type")
-                 for f in count_by if f not in ("declaration_type", "participant_type")]
-    if attribution not in ATTRIBUTION_METHODS:
-        problems.append(Problem(Source(source), f"unknown attribution {attribution!r}",
-                                f"use one of {', '.join(ATTRIBUTION_METHODS)}"))
-    if problems:
-        raise RuleError(problems)
-    return BandingPolicy(order, count_by, attribution,
-                         None if banded is None else dict(banded), source,
-                         str(_get(raw, "previous_fill", default="ecf")))
-
-
-def service_fee_policy(rulebook: Any) -> ServiceFeePolicy:
-    """The selected service-fee policy of the rulebook (``rules/service_fee.yaml``)."""
-    raw = getattr(rulebook, "service_fee", None)
-    if raw is None:
-        return ServiceFeePolicy()
-    if isinstance(raw, ServiceFeePolicy):
-        return raw
-    selected = _get(raw, "policy", default=None)
-    if selected is None:
-        selected = raw.policies[raw.selected]
-    under = _get(raw, "under_target", default=None)
-    deduction = str(_get(selected, "set_up_fee_deduction", default="spread_over_band_a"))
-    return ServiceFeePolicy(
-        tranches=tuple(Tranche(to_decimal(t.percentage), int(t.months))
-                       for t in selected.tranches),
-        deduct_set_up_fee=deduction != "none",
-        monthly_fee_wins=bool(_get(raw, "contract_monthly_fee_wins", default=True)),
-        reduction_threshold_percentage=(
-            None if under is None else to_decimal(_get(under, "threshold_percentage"))),
-        reduction_method=("none" if under is None
-                          else str(_get(under, "reduction", default="none"))),
-        source=f"rules/service_fee.yaml, policy {_get(raw, 'selected', default='?')}",
-        paid_on=str(_get(selected, "paid_on", default="every_statement")),
-    )
 
 
 # --- the calculation -----------------------------------------------------------------
@@ -273,10 +172,9 @@ class _Calculator:
         self.rulebook = rulebook
         self.dfe_statements = dfe_statements
         self.as_of = as_of
-        self.policy = banding_policy(rulebook)
-        self.fee_policy = service_fee_policy(rulebook)
-        self.type_rank = {t: i for i, t in
-                          enumerate(getattr(rulebook.vocabulary, "declaration_types", ()))}
+        self.policy = rulebook.banding
+        self.service_fee = rulebook.service_fee
+        self.type_rank = {t: i for i, t in enumerate(rulebook.vocabulary.declaration_types)}
         self.findings: list[Finding] = []
         # (contract, statement) -> lines; uplift members; count of refunds
         self.lines: dict[tuple, list[_Line]] = defaultdict(list)
@@ -300,7 +198,7 @@ class _Calculator:
         A missing ``created_at`` sorts after every present one (it was submitted no
         earlier than we can tell); the other order fields are never empty.
         """
-        fields = self.policy.order
+        fields = self.policy.order_by
         getter = attrgetter(*fields)
         if "created_at" not in fields or None not in map(attrgetter("created_at"),
                                                          self.declarations):
@@ -344,15 +242,15 @@ class _Calculator:
         whole key's stable order.
         """
         declarations = self.declarations
-        if self.policy.order[0] == "created_at":  # may be empty: the whole key decides
+        if self.policy.order_by[0] == "created_at":  # may be empty: the whole key decides
             keys = list(map(self.order_key, map(declarations.__getitem__, members)))
             return list(map(members.__getitem__,
                             sorted(range(len(members)), key=keys.__getitem__)))
         if self.heads is None:
-            self.heads = list(map(attrgetter(self.policy.order[0]), declarations))
+            self.heads = list(map(attrgetter(self.policy.order_by[0]), declarations))
         heads = self.heads
         order = sorted(members, key=heads.__getitem__)
-        if len(self.policy.order) == 1:
+        if len(self.policy.order_by) == 1:
             return order
         ordered = list(map(heads.__getitem__, order))
         ties = list(compress(range(1, len(ordered)), map(eq, ordered[1:], ordered)))
@@ -416,7 +314,6 @@ class _Calculator:
         unbanded_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
         uplift_pay: dict[tuple, list[int]] = defaultdict(list)
         uplift_refund: dict[tuple, list[int]] = defaultdict(list)
-        by_participant = "participant_type" in self.policy.count_by
         contracts = self.rulebook.contracts
         policy = self.policy
 
@@ -426,12 +323,10 @@ class _Calculator:
             if flat:
                 group = (key, declaration_type)
                 return flat_pay[group], flat_refund[group]
-            has_mentor_block = getattr(contracts[key], "mentor", None) is not None
-            if not policy.banded(participant_type, has_mentor_block):
+            if not policy.banded(participant_type, contracts[key].mentor is not None):
                 group = (key, participant_type)
                 return unbanded_pay[group], unbanded_refund[group]
-            group = ((key, participant_type, declaration_type) if by_participant
-                     else (key, declaration_type))
+            group = (key, declaration_type)  # banding.yaml count_per: declaration_type
             return banded_pay[group], banded_refund[group]
 
         routes_of: dict[tuple, dict[tuple, tuple[dict, dict]]] = defaultdict(dict)
@@ -762,21 +657,21 @@ class _Calculator:
                 recruited[group[0]] -= sum(len(m) for m in by_statement.values())
         return recruited
 
-    def _check_recruitment(self, key: tuple, contract: Any, recruited: int) -> None:
-        policy = self.fee_policy
-        target = int(contract.recruitment_target or 0)
+    def _check_recruitment(self, key: ContractKey, contract: Contract, recruited: int) -> None:
+        under = self.service_fee.under_target
+        target = contract.recruitment_target
         if contract.monthly_service_fee is not None or not recruitment_below_threshold(
-                recruited, target, policy):
+                recruited, target, under):
             return
         what = ("the service fee is computed on the recruited number instead of the target"
-                if policy.reduction_method == "pro_rata" else
+                if under.reduction == "pro_rata" else
                 "the rules do not say by how much the fee is reduced (reduction method "
-                f"'{policy.reduction_method}'), so it is expected in full")
+                f"'{under.reduction}'), so it is expected in full")
         self.findings.append(finding(
             "CALC_SERVICE_FEE_REDUCED",
             f"{key[0]} (cohort {key[1]}) has {recruited} net started declaration(s), under "
-            f"{policy.reduction_threshold_percentage}% of its recruitment target {target}: "
-            f"{what} ({policy.source}).",
+            f"{under.threshold_percentage}% of its recruitment target {target}: "
+            f"{what} (rules/service_fee.yaml, policy {self.service_fee.selected}).",
             lead_provider=key[0], cohort=key[1], expected=target, actual=recruited))
 
     def _statement(self, where: tuple, slot: Any, contract: Any, table: FeeTable, lines: list[_Line],
@@ -798,11 +693,9 @@ class _Calculator:
                                       -line_amount(len(uplift_back), uplift_fee))
         service_fee = round_money(monthly_service_fee(
             slot.month, bands=table.service_bands,
-            target=int(contract.recruitment_target or 0),
-            set_up_fee=to_decimal(contract.set_up_fee or 0),
-            monthly_override=(None if contract.monthly_service_fee is None
-                              else to_decimal(contract.monthly_service_fee)),
-            policy=self.fee_policy, recruited=recruited))
+            target=contract.recruitment_target, set_up_fee=contract.set_up_fee,
+            monthly_override=contract.monthly_service_fee, rules=self.service_fee,
+            recruited=recruited))
         adjustments = ZERO  # manual adjustments are DfE's, never computed
         totals = statement_totals(
             [*(ln.amount for ln in outputs), *(ln.amount for ln in clawbacks),

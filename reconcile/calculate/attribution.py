@@ -30,9 +30,6 @@ from decimal import Decimal
 
 from reconcile.money import PENNY, line_amount, round_money
 
-ATTRIBUTION_METHODS = ("band", "blended")
-
-
 def split_evenly(total: Decimal, count: int) -> list[Decimal]:
     """``total`` (whole pennies) in ``count`` equal shares to the penny, summing exactly.
 

@@ -38,20 +38,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 
-def band_capacity(minimum: int | None, maximum: int | None) -> int | None:
-    """Participants a band holds: max − max(min, 1) + 1 (DOMAIN.md §Banding).
-
-    A ``min`` of 0 counts as 1 (ECF fixed band A ``min=0`` pushing counts to
-    2001 in a 2000 band, user-needs #6). ``None`` max: the band has no upper end.
-
-    >>> band_capacity(0, 2000), band_capacity(2001, 4000), band_capacity(3, 4)
-    (2000, 2000, 2)
-    """
-    if maximum is None:
-        return None
-    return max(0, maximum - max(minimum or 0, 1) + 1)
-
-
 class BandAllocation(NamedTuple):
     """One declaration type on one statement, in counts per band (A first)."""
 
@@ -104,8 +90,8 @@ def allocate_bands(capacities: Sequence[int | None], previous_billable: int,
                    current_refundable: int, previous_fill: str = "ecf") -> BandAllocation:
     """Additions and subtractions per band for one type on one statement (DOMAIN.md §Banding).
 
-    ``capacities`` are the bands' capacities A upward (:func:`band_capacity`;
-    ``None`` = no upper end); they are the bands of the statement being calculated, so
+    ``capacities`` are the bands' capacities A upward
+    (:attr:`reconcile.rulebook.schema.Band.capacity`; ``None`` = no upper end); they are the bands of the statement being calculated, so
     the earlier fill, a count, is laid over them (ECF does the same: a band added by a
     later contract version just works). All counts are non-negative. ``previous_fill``
     is the policy of :func:`previous_fill_count`.

@@ -18,7 +18,11 @@ DOMAIN.md §Prices:
   VAT chargeable; total = net + VAT.
 
 >>> from decimal import Decimal as D
->>> banded_fee(D(1000), D(60), D(20)), banded_fee(D(1000), D(60), D(15))
+>>> from reconcile.rulebook.schema import Band
+>>> from reconcile.rulebook.load import load_rulebook
+>>> fees = load_rulebook().fees
+>>> band = Band("A", 0, 2000, D(1000), D(60), D(40))
+>>> fees.output_fee(band, "started"), fees.output_fee(band, "retained-1")
 (Decimal('120'), Decimal('90'))
 """
 
@@ -26,27 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from reconcile.calculate.banding import band_capacity
-from reconcile.calculate.service_fee import BandTerms
-from reconcile.money import ZERO, percent_of, round_money, to_decimal
-
-
-def banded_fee(per_participant: Decimal, output_percentage: Decimal,
-               proportion: Decimal) -> Decimal:
-    """Output fee of one declaration in a band: price × output % × proportion %, exact."""
-    return percent_of(percent_of(per_participant, output_percentage), proportion)
-
-
-def flat_rate_fee(payment_per_participant: Decimal, proportion: Decimal) -> Decimal:
-    """Mentor flat-rate fee: payment per participant × proportion %, exact.
-
-    >>> from decimal import Decimal as D
-    >>> flat_rate_fee(D(1000), D(50))
-    Decimal('500')
-    """
-    return percent_of(payment_per_participant, proportion)
+from reconcile.money import ZERO, percent_of, round_money
+from reconcile.rulebook.schema import Band, Contract, FeesFile
 
 
 def vat_on(net: Decimal, percentage: Decimal | None) -> Decimal:
@@ -62,10 +49,10 @@ def vat_on(net: Decimal, percentage: Decimal | None) -> Decimal:
 
 
 class FeeTable(NamedTuple):
-    """Every fee of one contract, computed once and shared by its declarations."""
+    """Every fee of one contract's terms, computed once and shared by its declarations."""
 
     band_names: tuple[str, ...]
-    capacities: tuple[int | None, ...]
+    capacities: tuple[int, ...]
     #: declaration type -> exact fee per band (A first); types without a
     #: proportion in fees.yaml are absent
     banded: Mapping[str, tuple[Decimal, ...]]
@@ -73,72 +60,35 @@ class FeeTable(NamedTuple):
     flat_rate: Mapping[str, Decimal]
     uplift: Decimal | None
     vat_percentage: Decimal | None  # None when the provider is not VAT chargeable
-    service_bands: tuple[BandTerms, ...]
+    service_bands: tuple[Band, ...]
 
 
-def _decimal(value: Any, default: Decimal | None = None) -> Decimal | None:
-    return default if value is None else to_decimal(value)
+def fee_table(contract: Contract, fees: FeesFile) -> FeeTable:
+    """The :class:`FeeTable` of a contract's terms under the rulebook's ``fees``.
 
-
-def fee_table(contract: Any, fees: Any) -> FeeTable:
-    """The :class:`FeeTable` of a contract under the rulebook's ``fees``.
-
-    ``contract`` is a rulebook ``Contract`` (``bands`` of ``Band(name, min, max,
-    per_participant, output_payment_percentage, service_fee_percentage)``,
-    ``uplift_amount``, ``mentor.payment_per_participant``, ``vat_chargeable``);
-    ``fees`` the rulebook's fee rules (``proportions``,
-    ``mentor_flat_rate_proportions``, ``vat_percentage`` and the band defaults
-    ``band_split.output_payment_percentage`` / ``service_fee_percentage``).
+    The bands' output and service percentages are resolved by the loader (the
+    contract's, else ``fees.yaml`` ``band_split``); a band's fee for a declaration
+    type is :meth:`FeesFile.output_fee`, a flat-rate mentor's :meth:`FeesFile.mentor_fee`.
     """
-    split = getattr(fees, "band_split", fees)  # fees.yaml band_split: the band defaults
-    default_output = _decimal(getattr(split, "output_payment_percentage", None))
-    default_service = _decimal(getattr(split, "service_fee_percentage", None))
-    names, capacities, prices, outputs, services = [], [], [], [], []
-    for band in contract.bands:
-        names.append(str(band.name))
-        capacity = getattr(band, "capacity", None)
-        capacities.append(capacity if capacity is not None
-                          else band_capacity(band.min, band.max))
-        prices.append(to_decimal(band.per_participant))
-        outputs.append(_decimal(getattr(band, "output_payment_percentage", None),
-                                default_output))
-        services.append(_decimal(getattr(band, "service_fee_percentage", None),
-                                 default_service))
-    if any(o is None for o in outputs) or any(s is None for s in services):
-        raise ValueError("band output/service percentages are missing from both the "
-                         "contract and fees.yaml")  # the rulebook loader guarantees them
-    banded = {
-        declaration_type: tuple(banded_fee(price, output, to_decimal(proportion))
-                                for price, output in zip(prices, outputs))
-        for declaration_type, proportion in _items(fees.proportions)
-    }
-    mentor = getattr(contract, "mentor", None)
+    bands = contract.bands
+    banded = {declaration_type: tuple(fees.output_fee(band, declaration_type)
+                                      for band in bands)
+              for declaration_type in fees.proportions}
     flat_rate: dict[str, Decimal] = {}
-    if mentor is not None:
-        per_participant = to_decimal(mentor.payment_per_participant)
-        flat_rate = {declaration_type: flat_rate_fee(per_participant, to_decimal(proportion))
-                     for declaration_type, proportion
-                     in _items(fees.mentor_flat_rate_proportions)}
-    uplift = getattr(contract, "uplift_amount", None)
+    if contract.mentor is not None:
+        per_participant = contract.mentor.payment_per_participant
+        flat_rate = {declaration_type: fees.mentor_fee(per_participant, declaration_type)
+                     for declaration_type in fees.mentor_flat_rate_proportions}
     return FeeTable(
-        band_names=tuple(names), capacities=tuple(capacities), banded=banded,
-        flat_rate=flat_rate, uplift=None if uplift is None else to_decimal(uplift),
+        band_names=tuple(band.name for band in bands),
+        capacities=tuple(band.capacity for band in bands),
+        banded=banded, flat_rate=flat_rate, uplift=contract.uplift_amount,
         # the contract's VAT rate, else the rulebook's (RECT: the contract's applicable
         # rate, payment_calculator/banded.rb; ECF: 20% when VAT chargeable)
-        vat_percentage=(to_decimal(fees.vat_percentage if contract.vat_rate is None
-                                   else contract.vat_rate)
-                        if contract.vat_chargeable else None),
-        service_bands=tuple(BandTerms(c, p, s)
-                            for c, p, s in zip(capacities, prices, services)),
+        vat_percentage=((fees.vat_percentage if contract.vat_rate is None
+                         else contract.vat_rate) if contract.vat_chargeable else None),
+        service_bands=bands,
     )
-
-
-def _items(mapping: Mapping | Iterable | None) -> Iterable[tuple[str, Any]]:
-    if mapping is None:
-        return ()
-    if isinstance(mapping, Mapping):
-        return mapping.items()
-    return mapping
 
 
 def has_sub_penny(fee: Decimal) -> bool:

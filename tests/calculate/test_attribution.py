@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconcile import money
-from reconcile.calculate import BandingPolicy, calculate
+from reconcile.calculate import calculate
 from reconcile.calculate.attribution import line_shares, split_evenly
 
-from .standins import LP, Band, Contract, decl, labelled, rulebook
+from tests.builders import LP, band, contract, decl, labelled, six_months
 
 
 @given(st.integers(-10**7, 10**7), st.integers(1, 60))
@@ -73,9 +73,9 @@ def test_attributed_amounts_sum_exactly_to_the_statement_lines(rows, capacities,
     # odd prices (£100.00-£1,500.00 to the penny) make sub-penny fees: 15% of 60%
     bands, low = [], 1
     for n, (capacity, price) in enumerate(zip(capacities, pence)):
-        bands.append(Band("ABCD"[n], low, low + capacity - 1, D(price) / 100))
+        bands.append(band("ABCD"[n], low, low + capacity - 1, D(price) / 100))
         low += capacity
-    contract = Contract(LP, 2023, tuple(bands), recruitment_target=10, vat_chargeable=True,
+    terms = contract(LP, 2023, tuple(bands), recruitment_target=10, vat_chargeable=True,
                         uplift_amount=D("100.01"))
     pairs = []
     for n, (dtype, created, ptype, label, uplift, back, day) in enumerate(rows):
@@ -85,7 +85,7 @@ def test_attributed_amounts_sum_exactly_to_the_statement_lines(rows, capacities,
                            state="paid" if label == "billable" else "clawed-back"), labels))
     declarations, evaluation = labelled(*pairs)
     calc = calculate(declarations, evaluation,
-                     rulebook(contract, banding=BandingPolicy(attribution=method)))
+                     six_months(terms, banding={"attribution": method}))
     assert_attributions_add_up(calc)
     # every billable or refundable declaration is attributed on its payment statement,
     # and every refundable one once more on its clawback statement
@@ -106,12 +106,12 @@ def test_attributed_amounts_sum_exactly_to_the_statement_lines(rows, capacities,
 def test_blended_gives_every_declaration_of_a_statement_and_type_the_same_share():
     # bands of two at £400/£300/£200: 5 started on one statement = A 2 × 48, B 2 × 36,
     # C 1 × 24 = £192 over 5 -> £38.40 each
-    contract = Contract(LP, 2023, (Band("A", 0, 2, D(400)), Band("B", 3, 4, D(300)),
-                                   Band("C", 5, 6, D(200))))
+    terms = contract(LP, 2023, (band("A", 0, 2, D(400)), band("B", 3, 4, D(300)),
+                                   band("C", 5, 6, D(200))))
     declarations, evaluation = labelled(
         *[(decl(f"d{n}", created="2024-01-05"), "billable") for n in range(5)])
     calc = calculate(declarations, evaluation,
-                     rulebook(contract, banding=BandingPolicy(attribution="blended")))
+                     six_months(terms, banding={"attribution": "blended"}))
     assert [a.fee for a in calc.attributions] == [D("38.40")] * 5
     assert sorted(a.band for a in calc.attributions) == ["A", "A", "B", "B", "C"]
     assert_attributions_add_up(calc)
@@ -120,11 +120,11 @@ def test_blended_gives_every_declaration_of_a_statement_and_type_the_same_share(
 def test_sub_penny_fee_line_split_deterministically_in_banding_order():
     # £1,234.57 × 60% × 15% = £111.1113 a retained-1; 3 of them: 333.3339 -> £333.33;
     # 7 of them: 777.7791 -> £777.78 = 6 × 111.11 + 111.12: the first in order gets the penny
-    contract = Contract(LP, 2023, (Band("A", 0, 100, D("1234.57")),))
+    terms = contract(LP, 2023, (band("A", 0, 100, D("1234.57")),))
     declarations, evaluation = labelled(
         *[(decl(f"d{n}", "retained-1", date=f"2024-01-{20 - n}", created="2024-01-25"),
            "billable") for n in range(7)])
-    calc = calculate(declarations, evaluation, rulebook(contract))
+    calc = calculate(declarations, evaluation, six_months(terms))
     [line] = next(s for s in calc.statements if s.output_payments).output_payments
     assert (line.fee_per_declaration, line.amount) == (D("111.1113"), D("777.78"))
     shares = {a.declaration_id: a.fee for a in calc.attributions}

@@ -1,8 +1,8 @@
 """calculate() on small tables of declarations, with DOMAIN.md's worked examples.
 
-The rulebook here is a stand-in (tests/calculate/standins.py) with the seed's
-fee rules; test_rulebook_end_to_end.py runs the same kind of cases through the
-real rules/ YAML.
+The rulebook is the real one (tests/builders.py): the bundled rules with each
+test's contract and cohort 2023's calendar cut to six months (output-fee statements
+February, May and July 2024).
 """
 
 import datetime as dt
@@ -14,17 +14,7 @@ from reconcile.calculate import calculate
 from reconcile.errors import InputError
 from reconcile.money import round_money
 
-from .standins import (
-    BANDS_OF_TWO,
-    COHORT,
-    LP,
-    Band,
-    Contract,
-    MentorTerms,
-    decl,
-    labelled,
-    rulebook,
-)
+from tests.builders import BANDS_OF_TWO, COHORT, LP, band, contract, decl, labelled, six_months
 
 
 def statement(calc, name, lead_provider=LP):
@@ -51,7 +41,7 @@ def test_bands_of_two_previous_four_current_three_pay_c_c_d():
     declarations, evaluation = labelled(
         *[(decl(f"feb-{n}", created="2024-01-05"), "billable") for n in range(4)],
         *[(decl(f"may-{n}", created="2024-04-05"), "billable") for n in range(3)])
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     feb, may = statement(calc, "February 2024"), statement(calc, "May 2024")
     assert lines(feb.output_payments) == [
         ("ect", "started", "A", 2, "48", "96.00"), ("ect", "started", "B", 2, "36", "72.00")]
@@ -64,7 +54,7 @@ def test_nine_with_no_previous_one_unpaid_with_the_over_capacity_finding():
     declarations, evaluation = labelled(
         *[(decl(f"d-{n}", date=f"2024-01-{10 + n}", created="2024-01-20"), "billable")
           for n in range(9)])
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     feb = statement(calc, "February 2024")
     assert [(ln.band, ln.count) for ln in feb.output_payments] == [
         ("A", 2), ("B", 2), ("C", 2), ("D", 2)]
@@ -79,12 +69,12 @@ def test_nine_with_no_previous_one_unpaid_with_the_over_capacity_finding():
 
 def test_seed_example_2100_previous_2000_current():
     # seed 002: bands A 0-2000, B 2001-4000, C 4001+: previous 2100, current 2000
-    contract = Contract(LP, COHORT, (Band("A", 0, 2000, D(995)), Band("B", 2001, 4000, D(979)),
-                                     Band("C", 4001, 5175, D(966))))
+    terms = contract(LP, COHORT, (band("A", 0, 2000, D(995)), band("B", 2001, 4000, D(979)),
+                                     band("C", 4001, 5175, D(966))))
     declarations, evaluation = labelled(
         *[(decl(f"feb-{n:04}", created="2024-01-05"), "billable") for n in range(2100)],
         *[(decl(f"may-{n:04}", created="2024-04-05"), "billable") for n in range(2000)])
-    calc = calculate(declarations, evaluation, rulebook(contract))
+    calc = calculate(declarations, evaluation, six_months(terms))
     may = statement(calc, "May 2024")
     # started fees: 995×60%×20% = 119.40, 979 -> 117.48, 966 -> 115.92
     assert lines(may.output_payments) == [
@@ -97,13 +87,13 @@ def test_seed_example_2100_previous_2000_current():
 def test_the_1000_pound_participant_breakdown():
     # seed 002: £1,000 -> output £600 = start 120 + 4 × 90 + completion 120; extension 90;
     # service fee 400 (40%): with a target of one participant, 400 / 29 a month
-    contract = Contract(LP, COHORT, (Band("A", 0, 10, D(1000)),), recruitment_target=1)
+    terms = contract(LP, COHORT, (band("A", 0, 10, D(1000)),), recruitment_target=1)
     types = ["started", "retained-1", "retained-2", "retained-3", "retained-4", "completed",
              "extended-1"]
     declarations, evaluation = labelled(
         *[(decl(f"x-{t}", t, created="2024-01-05", participant="p1"), "billable")
           for t in types])
-    calc = calculate(declarations, evaluation, rulebook(contract))
+    calc = calculate(declarations, evaluation, six_months(terms))
     feb = statement(calc, "February 2024")
     assert [(ln.declaration_type, ln.amount) for ln in feb.output_payments] == [
         ("started", D("120.00")), ("retained-1", D("90.00")), ("retained-2", D("90.00")),
@@ -117,12 +107,12 @@ def test_the_1000_pound_participant_breakdown():
 
 
 def test_mentor_flat_rate_50_50():
-    contract = Contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8,
-                        mentor=MentorTerms(D(1000)))
+    terms = contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8,
+                        mentor=D(1000))
     declarations, evaluation = labelled(
         (decl("m-s", "started", ptype="mentor", created="2024-01-05"), "billable flat_rate"),
         (decl("m-c", "completed", ptype="mentor", created="2024-04-05"), "billable flat_rate"))
-    calc = calculate(declarations, evaluation, rulebook(contract))
+    calc = calculate(declarations, evaluation, six_months(terms))
     assert lines(statement(calc, "February 2024").output_payments) == [
         ("mentor", "started", None, 1, "500", "500.00")]
     assert lines(statement(calc, "May 2024").output_payments) == [
@@ -133,13 +123,13 @@ def test_mentor_flat_rate_50_50():
 
 
 def test_uplift_and_uplift_clawback():
-    contract = Contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8, uplift_amount=D(100))
+    terms = contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8, uplift_amount=D(100))
     declarations, evaluation = labelled(
         (decl("u1", created="2024-01-05"), "billable uplift"),
         (decl("u2", created="2024-01-06", state="clawed-back", clawback_statement_name="May 2024"),
          "refundable uplift"),
         (decl("n1", created="2024-01-07"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook(contract))
+    calc = calculate(declarations, evaluation, six_months(terms))
     feb, may = statement(calc, "February 2024"), statement(calc, "May 2024")
     assert (feb.uplift.count, feb.uplift.amount) == (2, D("200.00"))
     assert (may.uplift_clawback.count, may.uplift_clawback.amount) == (1, D("-100.00"))
@@ -155,12 +145,12 @@ def test_uplift_and_uplift_clawback():
 
 @pytest.mark.parametrize("vat_chargeable, vat", [(True, D("19.20")), (False, D("0.00"))])
 def test_vat_on_and_off(vat_chargeable, vat):
-    contract = Contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8,
+    terms = contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8,
                         vat_chargeable=vat_chargeable, monthly_service_fee=D(0))
     declarations, evaluation = labelled(
         (decl("a", created="2024-01-05"), "billable"),
         (decl("b", created="2024-01-05"), "billable"))
-    feb = statement(calculate(declarations, evaluation, rulebook(contract)), "February 2024")
+    feb = statement(calculate(declarations, evaluation, six_months(terms)), "February 2024")
     assert feb.net == D("96.00")
     assert feb.vat == vat and feb.total == feb.net + vat
 
@@ -176,7 +166,7 @@ def test_clawback_larger_than_the_statements_additions_comes_off_previous_fill()
         *[(decl(f"f{n}", date=f"2024-01-1{n}", created="2024-01-20", state="clawed-back",
                 clawback_statement_name="May 2024"), "refundable") for n in range(1, 5)],
         (decl("m0", created="2024-04-05"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     may = statement(calc, "May 2024")
     assert lines(may.output_payments) == [("ect", "started", "C", 1, "24", "24.00")]
     assert lines(may.clawbacks) == [("ect", "started", "B", 2, "36", "-72.00"),
@@ -192,7 +182,7 @@ def test_clawed_back_declaration_counts_plus_on_payment_and_minus_on_clawback():
     declarations, evaluation = labelled(
         (decl("c1", created="2024-01-05", state="clawed-back",
               clawback_statement_name="July 2024"), "refundable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     assert [(a.statement.name, a.kind, a.band, a.fee) for a in calc.attributions] == [
         ("February 2024", "output", "A", D(48)), ("July 2024", "clawback", "A", D("-48.0"))]
     assert statement(calc, "February 2024").output_payments[0].amount == D("48.00")
@@ -206,7 +196,7 @@ def test_redeclaration_after_clawback_is_paid_again():
         (decl("first", participant="p", created="2024-01-05", state="clawed-back",
               clawback_statement_name="May 2024"), "refundable"),
         (decl("again", participant="p", created="2024-04-05"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     may = statement(calc, "May 2024")
     # previous fill 1 (A); May adds 1 (A, the 2nd place) and takes 1 back from the top: A
     assert lines(may.output_payments) == [("ect", "started", "A", 1, "48", "48.00")]
@@ -219,7 +209,7 @@ def test_redeclaration_after_clawback_is_paid_again():
 def test_clawback_without_a_clawback_statement_goes_after_its_payment():
     declarations, evaluation = labelled(
         (decl("c1", created="2024-01-05", state="awaiting-clawback"), "refundable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     # paid on February 2024 (payment 2024-02-25): next output-fee cut-off on or after is May
     assert [(a.statement.name, a.kind) for a in calc.attributions] == [
         ("February 2024", "output"), ("May 2024", "clawback")]
@@ -233,7 +223,7 @@ def test_next_output_fee_statement_by_created_at_else_declaration_date():
         (decl("on-cutoff", created="2024-01-31T23:30:00"), "billable"),
         (decl("after", created="2024-02-01"), "billable"),
         (decl("no-created", date="2024-04-30"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     assert {a.declaration_id: a.statement.name for a in calc.attributions} == {
         "on-cutoff": "February 2024", "after": "May 2024", "no-created": "May 2024"}
 
@@ -242,7 +232,7 @@ def test_given_statement_wins_and_a_move_is_reported():
     declarations, evaluation = labelled(
         (decl("late", created="2024-01-05", statement_name="may 2024"), "billable"),
         (decl("ok", created="2024-01-05", statement_name="February 2024"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     assert {a.declaration_id: a.statement.name for a in calc.attributions} == {
         "late": "May 2024", "ok": "February 2024"}
     [moved] = calc.findings
@@ -258,7 +248,7 @@ def test_statement_id_resolves_through_dfe_statements_and_unknown_is_reported():
     declarations, evaluation = labelled(
         (decl("by-id", created="2024-04-05", statement_id="st-may"), "billable"),
         (decl("lost", created="2024-04-05", statement_id="st-nowhere"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook(), dfe)
+    calc = calculate(declarations, evaluation, six_months(), dfe)
     assert {a.declaration_id: a.statement.name for a in calc.attributions} == {
         "by-id": "May 2024", "lost": "May 2024"}
     assert statement(calc, "May 2024").statement_id == "st-may"
@@ -269,19 +259,19 @@ def test_statement_id_resolves_through_dfe_statements_and_unknown_is_reported():
 def test_lead_provider_defaults_to_the_only_contract_of_the_cohort():
     declarations, evaluation = labelled(
         (decl("a", created="2024-01-05", lead_provider=None), "billable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     assert calc.attributions[0].statement.lead_provider == LP
 
 
 def test_lead_provider_required_when_the_cohort_has_several_contracts():
-    other = Contract("Other Provider", COHORT, BANDS_OF_TWO)
-    mine = Contract(LP, COHORT, BANDS_OF_TWO)
+    other = contract("Other Provider", COHORT, BANDS_OF_TWO)
+    mine = contract(LP, COHORT, BANDS_OF_TWO)
     declarations, evaluation = labelled(
         (decl("a", created="2024-01-05", lead_provider=None, row=2), "billable"),
         (decl("b", created="2024-01-05", lead_provider=None, row=3), "billable"),
         (decl("c", created="2024-01-05", row=4), "billable"))
     with pytest.raises(InputError) as raised:
-        calculate(declarations, evaluation, rulebook(mine, other))
+        calculate(declarations, evaluation, six_months(mine, other))
     assert [p.source.row for p in raised.value.problems] == [2, 3]
     assert "Other Provider" in str(raised.value) and "lead_provider" in str(raised.value)
 
@@ -289,7 +279,7 @@ def test_lead_provider_required_when_the_cohort_has_several_contracts():
 def test_no_contract_is_a_finding_not_a_crash():
     declarations, evaluation = labelled(
         (decl("a", created="2024-01-05", lead_provider="Nobody"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     assert codes(calc) == ["CALC_NO_CONTRACT"] and calc.statements == ()
 
 
@@ -297,13 +287,13 @@ def test_no_contract_is_a_finding_not_a_crash():
 
 def test_statements_from_the_first_to_the_last_attached_or_as_of():
     declarations, evaluation = labelled((decl("a", created="2024-01-05"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook(Contract(
+    calc = calculate(declarations, evaluation, six_months(contract(
         LP, COHORT, BANDS_OF_TWO, recruitment_target=8, monthly_service_fee=D("1000.00"))))
     assert [s.key.name for s in calc.statements] == ["January 2024", "February 2024"]
     january = calc.statements[0]
     assert (january.output_fee, january.output_payments, january.service_fee) == (
         False, (), D("1000.00"))
-    later = calculate(declarations, evaluation, rulebook(), as_of=dt.date(2024, 5, 31))
+    later = calculate(declarations, evaluation, six_months(), as_of=dt.date(2024, 5, 31))
     assert [s.key.name for s in later.statements][-1] == "June 2024"
 
 
@@ -311,7 +301,7 @@ def test_non_billable_declarations_earn_nothing_but_voided_ones_are_counted():
     declarations, evaluation = labelled(
         (decl("v", state="voided", created="2024-01-05", statement_name="February 2024"), ""),
         (decl("s", state="submitted", created="2024-01-05"), ""))
-    calc = calculate(declarations, evaluation, rulebook())
+    calc = calculate(declarations, evaluation, six_months())
     assert calc.attributions == ()
     feb = statement(calc, "February 2024")
     assert dict(feb.counts)["voided"] == 1 and feb.output_payments == ()

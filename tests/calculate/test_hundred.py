@@ -33,10 +33,10 @@ from decimal import Decimal as D
 
 from reconcile.calculate import calculate
 
-from .standins import LP, Band, Contract, decl, labelled, rulebook
+from tests.builders import LP, band, contract, decl, labelled, six_months
 
-CONTRACT = Contract(LP, 2023, (Band("A", 1, 30, D(1000)), Band("B", 31, 60, D(800)),
-                               Band("C", 61, 90, D(500))),
+CONTRACT = contract(LP, 2023, (band("A", 1, 30, D(1000)), band("B", 31, 60, D(800)),
+                               band("C", 61, 90, D(500))),
                     recruitment_target=90, vat_chargeable=True, uplift_amount=D(100))
 
 
@@ -66,7 +66,7 @@ def hundred():
 
 def test_a_statement_of_100_declarations_adds_up_by_hand():
     declarations, evaluation = hundred()
-    calc = calculate(declarations, evaluation, rulebook(CONTRACT))
+    calc = calculate(declarations, evaluation, six_months(CONTRACT))
     [may] = [s for s in calc.statements if s.key.name == "May 2024"]
     attributions = [a for a in calc.attributions if a.statement == may.key]
     assert len(attributions) == 100

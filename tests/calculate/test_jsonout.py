@@ -12,22 +12,24 @@ from reconcile.jsonout import result_json
 from reconcile.model import DfeStatement, StatementKey
 from reconcile.pipeline import RunOptions, RunResult
 
-from .standins import BANDS_OF_TWO, LP, Contract, decl, labelled, rulebook
+from tests.builders import BANDS_OF_TWO, LP, contract, decl, evaluation, labelled, six_months
 
 
 def run_result(calculation, comparison=None, findings=()):
-    return RunResult(RunOptions(Path("d.csv")), None, (), (), None, calculation, comparison,
-                     None, tuple(findings), ())
+    """The run's result around a calculation (the JSON reads the calculation, the
+    comparison and the findings)."""
+    return RunResult(RunOptions((Path("d.csv"),)), six_months(), (), (), evaluation(()),
+                     calculation, comparison, None, tuple(findings), ())
 
 
 def small_calculation():
-    contract = Contract(LP, 2023, BANDS_OF_TWO, recruitment_target=8, vat_chargeable=True,
+    terms = contract(LP, 2023, BANDS_OF_TWO, recruitment_target=8, vat_chargeable=True,
                         uplift_amount=D(100), monthly_service_fee=D("10.005"))
     declarations, evaluation = labelled(
         (decl("a", created="2024-01-05", delivery_partner_id="dp-1"), "billable uplift"),
         (decl("b", created="2024-01-05", state="clawed-back",
               clawback_statement_name="May 2024"), "refundable"))
-    return calculate(declarations, evaluation, rulebook(contract))
+    return calculate(declarations, evaluation, six_months(terms))
 
 
 def test_statements_in_the_shape_of_interfaces_5():
@@ -65,12 +67,12 @@ def test_statements_in_the_shape_of_interfaces_5():
 
 
 def test_statement_order_is_provider_cohort_payment_date():
-    other = Contract("Another Provider", 2023, BANDS_OF_TWO, recruitment_target=8)
-    mine = Contract(LP, 2023, BANDS_OF_TWO, recruitment_target=8)
+    other = contract("Another Provider", 2023, BANDS_OF_TWO, recruitment_target=8)
+    mine = contract(LP, 2023, BANDS_OF_TWO, recruitment_target=8)
     declarations, evaluation = labelled(
         (decl("a", created="2024-04-05"), "billable"),
         (decl("b", created="2024-01-05", lead_provider="Another Provider"), "billable"))
-    data = result_json(run_result(calculate(declarations, evaluation, rulebook(mine, other))))
+    data = result_json(run_result(calculate(declarations, evaluation, six_months(mine, other))))
     keys = [(s["lead_provider"], s["payment_date"]) for s in data["statements"]]
     assert keys == sorted(keys)
     assert keys[0][0] == "Another Provider"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from reconcile.calculate import BandingPolicy, _Calculator, calculate
+from reconcile.calculate import _Calculator, calculate
 
-from .standins import BANDS_OF_TWO, COHORT, LP, Contract, at, decl, labelled, rulebook
+from tests.builders import BANDS_OF_TWO, COHORT, LP, at, contract, decl, labelled, six_months
 
 UTC = dt.timezone.utc  # noqa: UP017 (runs on 3.10)
 
@@ -27,8 +27,8 @@ def test_ties_on_the_declaration_date_are_broken_by_created_at_then_id():
         (decl("t-b", date="2024-01-10", created="2024-01-14T09:00:00"), "billable"),
         (decl("e0", date="2024-01-09", created="2024-01-20T09:00:00"), "billable"),
         (decl("t-a", date="2024-01-10", created="2024-01-14T09:00:00"), "billable"))
-    calc = calculate(declarations, evaluation, rulebook(
-        Contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8)))
+    calc = calculate(declarations, evaluation, six_months(
+        contract(LP, COHORT, BANDS_OF_TWO, recruitment_target=8)))
     # e0 (9 Jan) first; the three of 10 Jan by created_at (t-a and t-b tie: by id); then
     # e1, e2
     assert [(a.declaration_id, a.band, str(a.fee)) for a in calc.attributions] == [
@@ -54,7 +54,7 @@ def test_the_two_step_sort_is_the_whole_keys_stable_sort():
                   ("declaration_id",), ("declaration_date", "declaration_id"),
                   ("created_at", "declaration_id")):
         calculator = _Calculator(declarations, labels,
-                                 rulebook(banding=BandingPolicy(order=order)), (), None)
+                                 six_months(banding={"order_by": list(order)}), (), None)
         keys = list(map(calculator.order_key, map(rows.__getitem__, members)))
         assert calculator._sorted(members) == list(map(
             members.__getitem__, sorted(range(len(members)), key=keys.__getitem__)))
