@@ -622,8 +622,10 @@ class _Calculator:
         change = describe_change(before, after, previous.service_fee, statement.service_fee)
         self.findings.append(finding(
             "CALC_CONTRACT_VERSION",
-            f"From {slot.key.name} the contract's version {after.label} applies "
-            f"({after.source}): {change}.",
+            f"From {slot.key.name} "
+            + (f"the contract's version {after.version} applies" if after.version
+               else "the contract's next version applies")
+            + f" ({after.source}): {change}.",
             lead_provider=key[0], cohort=key[1], statement=slot.key.name,
             line="service fee" if previous.service_fee != statement.service_fee else None))
 
