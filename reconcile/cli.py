@@ -26,6 +26,8 @@ import click
 
 from reconcile import __version__
 from reconcile.errors import Problem, ReconcileError, UsageError
+from reconcile.interrupts import Interrupted, exit_interrupted
+from reconcile.outputs import environment_fault
 from reconcile.money import MoneyError, to_decimal
 from reconcile.result import RunOptions, RunResult
 
@@ -61,17 +63,29 @@ class _Group(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(EXIT_OK)
-        except KeyboardInterrupt:
-            click.echo("reconcile: interrupted; nothing was written", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        except (KeyboardInterrupt, Interrupted) as stop:  # Ctrl-C, SIGTERM: 130, 143
+            exit_interrupted(stop)
+        except (OSError, MemoryError) as exc:
+            fault = environment_fault(exc)  # a full disk, a read-only folder: exit 2
+            if fault is not None:
+                _fail(fault)
+            _bug(exc)
+            raise
         except Exception as exc:
-            if os.environ.get("RECONCILE_DEBUG"):
-                raise
-            click.echo(f"reconcile: internal error: {type(exc).__name__}: {exc}", err=True)
-            click.echo("This is a bug in reconcile, not in your input; nothing was written. "
-                       "Rerun with RECONCILE_DEBUG=1 to see the traceback for a bug report.",
-                       err=True)
-            sys.exit(EXIT_BUG)
+            _bug(exc)
+            raise
+
+
+def _bug(exc: BaseException) -> None:
+    """A bug in reconcile: one line saying so and exit 3 (with RECONCILE_DEBUG=1 the
+    caller raises the exception instead, for the traceback)."""
+    if os.environ.get("RECONCILE_DEBUG"):
+        return
+    click.echo(f"reconcile: internal error: {type(exc).__name__}: {exc}", err=True)
+    click.echo("This is a bug in reconcile, not in your input; nothing was written. "
+               "Rerun with RECONCILE_DEBUG=1 to see the traceback for a bug report.",
+               err=True)
+    sys.exit(EXIT_BUG)
 
 
 class _Pounds(click.ParamType):
@@ -195,6 +209,10 @@ progress_option = click.option(
 def main() -> None:
     """What DfE should pay an ECF lead provider on each statement, and why.
 
+    Outputs never replace an input or each other, and are written whole or not at
+    all (a symbolic link is written through to its target). Ctrl-C or SIGTERM stops
+    a run with nothing written.
+
     \b
     Start here:
       reconcile demo --out out/          the whole job on bundled sample data
@@ -213,9 +231,11 @@ def main() -> None:
 @rules_option
 @contracts_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Reconciliation workbook to write (.xlsx).")
+              help="Reconciliation workbook to write (.xlsx; '-' for standard output). "
+                   "Never an input file; a symbolic link is written through to its target.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the JSON result here ('-' for standard output).")
+              help="Also write the JSON result here ('-' for standard output). Never an "
+                   "input file; a symbolic link is written through to its target.")
 @click.option("--tolerance", type=_Pounds(), default="0.00", show_default=True,
               help="Money differences up to this many pounds (after rounding to pence) "
                    "are not findings.")
@@ -246,7 +266,8 @@ def run(**options) -> None:
 @rules_option
 @contracts_option
 @click.option("--json", "json_out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the JSON result ('-' for standard output).")
+              help="Where to write the JSON result ('-' for standard output). Never an "
+                   "input file; a symbolic link is written through to its target.")
 @click.option("--dfe-statements", "dfe_statements", multiple=True,
               type=click.Path(path_type=Path),
               help="Optional: DfE statements, used only for statement ids (and cohorts). "
@@ -330,7 +351,9 @@ def explain(**options) -> None:
     from reconcile.explain import explain_declaration, render_explanation
     from reconcile.outputs import Outputs
 
-    result = pipeline.run(_run_options(options, quiet=True))
+    run_options = _run_options(options, quiet=True)
+    pipeline.check_outputs(run_options, [("--json", options.get("json_out"))])
+    result = pipeline.run(run_options)
     explanation = explain_declaration(result, options["declaration_id"])
     if options.get("json_out"):
         outputs = Outputs()

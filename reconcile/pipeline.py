@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -33,12 +33,10 @@ from reconcile.calculate import calculate
 from reconcile.compare import Comparison, compare
 from reconcile.findings import Finding, sort_key
 from reconcile.jsonout import result_json
-from reconcile.outputs import Outputs
+from reconcile.outputs import Outputs, check_output_paths
 from reconcile.coverage import not_comparable
 from reconcile.inputfiles import DFE_STATEMENTS, PARTICIPANTS, expand_inputs, route_api_files
 from reconcile.read.inputs import read_inputs
-from reconcile.errors import Problem, UsageError
-from reconcile.model import Source
 from reconcile.remittance import remittance_workbooks, split_workbook
 from reconcile.report import build_workbook
 from reconcile.result import STAGES, ProgressCallback, ProgressEvent, RunOptions, RunResult
@@ -125,7 +123,7 @@ def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunRes
                           + routed.dfe_statements)
     participant_files = _distinct(expand_inputs(options.participants, PARTICIPANTS)
                                   + routed.participants)
-    _check_output_paths(options)  # before the work, not after it
+    check_outputs(options)  # before the work, not after it
     as_of = options.as_of or dt.date.today()
     with stages.stage("rules", "loading the rulebook"):
         # the bundled rules' example contracts are not the user's: a run's contracts
@@ -213,20 +211,33 @@ def input_paths(value: Path | str | tuple[Path, ...] | None) -> tuple[Path, ...]
     return tuple(Path(v) for v in value)
 
 
-def _check_output_paths(options: RunOptions) -> None:
-    """Fail before any work when an output cannot be written where it is asked for."""
-    folder = options.remittances
-    if folder is not None and folder.exists() and not folder.is_dir():
-        raise UsageError([Problem(Source(str(folder)), "--per-partner needs a folder, "
-                                  "this is a file", "give a folder name")])
-    planned = Outputs()
-    if options.out_dir is not None:
-        planned.folder(options.out_dir)
-    for path in (options.workbook, options.json_out, options.split_json,
-                 options.split_workbook):
-        if path is not None:
-            planned.text(path, "")
-    planned.check_writable()
+def check_outputs(options: RunOptions,
+                  extra: Sequence[tuple[str, Path | None]] = ()) -> None:
+    """Fail before any work when an output cannot be written where it is asked for, or
+    would replace an input or another output (:func:`reconcile.outputs.check_output_paths`);
+    ``extra`` are a command's own outputs, ``(option, path)``."""
+    from reconcile.paths import bundled_rules_dir
+
+    workbook_label = "--out" if options.workbook is not None else "the workbook"
+    check_output_paths(
+        [(workbook_label, options.workbook), ("--json", options.json_out),
+         ("--json" if options.json_out is None else "the split JSON", options.split_json),
+         ("--out" if options.workbook is None else "the split workbook",
+          options.split_workbook), *extra],
+        [*(("--declarations", p) for p in options.declarations),
+         *(("--dfe-statements", p) for p in options.dfe_statements),
+         *(("--participants", p) for p in options.participants),
+         *(("--contracts", p) for p in options.contracts),
+         ("--rules", options.rules_dir or bundled_rules_dir()),
+         *(("--rules", p) for p in _yaml_files(options.rules_dir or bundled_rules_dir()))],
+        folders=[("--per-partner", options.remittances), ("--out", options.out_dir)])
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    """The rules folder's YAML files and its contracts' (an output must not replace one)."""
+    if not folder.is_dir():
+        return []
+    return [*folder.glob("*.y*ml"), *(folder / "contracts").glob("*.y*ml")]
 
 
 def _outputs(result: RunResult) -> Outputs:
