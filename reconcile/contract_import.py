@@ -37,7 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reconcile import money
+from reconcile import money, textsafe
 from reconcile.errors import InputError, Problem, UsageError
 from reconcile.model import Source
 from reconcile.outputs import Outputs
@@ -161,6 +161,12 @@ class _Cells:
         if not value:
             self.problems.append(Problem(self.row.source(column), "is blank",
                                          "write the lead provider's name as DfE writes it"))
+            return None
+        if textsafe.unsafe_in(value):
+            self.problems.append(Problem(self.row.source(column), (
+                f"{textsafe.clean(value)!r} holds characters no file can keep "
+                f"({textsafe.describe(value)})"),
+                "retype the name as DfE writes it"))
             return None
         return value
 
