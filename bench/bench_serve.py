@@ -30,6 +30,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench import DATA_DIR, note
 from bench.bench_pipeline import _as_of, child, dataset
@@ -65,7 +66,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _request(url: str, token: str, data: bytes | None = None, content_type: str = "",
-             accept: str = "text/html") -> tuple[int, dict, bytes]:
+             accept: str = "text/html") -> tuple[int, Any, bytes]:
     headers = {"Authorization": f"Bearer {token}", "Accept": accept}
     if content_type:
         headers["Content-Type"] = content_type
@@ -73,9 +74,9 @@ def _request(url: str, token: str, data: bytes | None = None, content_type: str 
     try:
         with opener.open(urllib.request.Request(url, data=data, headers=headers),
                          timeout=600) as answer:
-            return answer.status, dict(answer.headers), answer.read()
+            return answer.status, answer.headers, answer.read()
     except urllib.error.HTTPError as answer:
-        return answer.code, dict(answer.headers), answer.read()
+        return answer.code, answer.headers, answer.read()
 
 
 def _page_run(base: str, token: str, files, as_of: str) -> dict:
@@ -85,7 +86,7 @@ def _page_run(base: str, token: str, files, as_of: str) -> dict:
     uploaded = time.perf_counter() - start
     if status != 303:
         raise RuntimeError(f"POST /runs answered {status}")
-    location = base + headers["Location"]
+    location = base + headers.get("Location")
     while True:
         _, _, state = _request(f"{location}/progress", token, accept="application/json")
         if json.loads(state)["status"] not in ("queued", "running"):
