@@ -127,6 +127,7 @@ def _run_options(options: dict[str, Any], **more: Any) -> RunOptions:
         as_of=as_of.date() if isinstance(as_of, dt.datetime) else as_of,
         quiet=options.get("quiet", False) or str(json_out) == "-",
         tolerance=options.get("tolerance") or Decimal("0.00"),
+        history=_history_path(options),
     )._replace(**more)
     choose_backend(run_options.engine)  # fails on an engine this Python cannot run
     problems: list[Problem] = []
@@ -142,6 +143,16 @@ def _run_options(options: dict[str, Any], **more: Any) -> RunOptions:
     return run_options
 
 
+def _history_path(options: dict[str, Any]) -> Path | None:
+    """The store a command records in: none for a command without the history options
+    (explain), else --history, $RECONCILE_HISTORY or the user's (reconcile.history)."""
+    if "no_history" not in options:
+        return None
+    from reconcile.history.location import store_path
+
+    return store_path(options.get("history"), bool(options.get("no_history")))
+
+
 def summary(result: RunResult) -> str:
     """The lines ``run`` and ``expected`` end with on standard error: with several
     providers, the ones that differ most first; then statements, declarations and
@@ -155,7 +166,16 @@ def summary(result: RunResult) -> str:
              ", ".join(f"{by_severity.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
     leading = console_lines(result.comparison or without_dfe(result.calculation),
                             result.findings)
-    return "\n".join([*leading, "reconcile: " + "; ".join(parts)])
+    return "\n".join([*leading, "reconcile: " + "; ".join(parts), *_history_lines(result)])
+
+
+def _history_lines(result: RunResult) -> list[str]:
+    """What the history says after a run: its number, the changes, findings by status."""
+    if result.history is None:
+        return []
+    from reconcile.history.follow import console_lines as history_lines
+
+    return history_lines(result.history)
 
 
 def _finished(result: RunResult) -> NoReturn:
@@ -204,6 +224,18 @@ progress_option = click.option(
     "--quiet", "-q", is_flag=True, help="No progress messages on standard error.")
 
 
+def history_options(command):
+    """``--history PATH`` / ``--no-history`` (RECONCILE_HISTORY; default: the user's store)."""
+    command = click.option(
+        "--no-history", "no_history", is_flag=True,
+        help="Do not record this run in the history (nor compare it with the previous run).")(
+        command)
+    return click.option(
+        "--history", "history", type=click.Path(dir_okay=False, path_type=Path),
+        help="History store to record the run in and compare with (default: "
+             "$RECONCILE_HISTORY, else history.sqlite3 in your user data folder).")(command)
+
+
 @click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="reconcile")
 def main() -> None:
@@ -241,6 +273,7 @@ def main() -> None:
                    "are not findings.")
 @engine_option
 @as_of_option
+@history_options
 @progress_option
 def run(**options) -> None:
     """Expected payments per statement, reconciled against DfE's statements.
@@ -274,6 +307,7 @@ def run(**options) -> None:
                    "May be repeated, or name a folder.")
 @engine_option
 @as_of_option
+@history_options
 @progress_option
 def expected(**options) -> None:
     """Expected payments only: every statement, line and total, as JSON.
@@ -305,6 +339,7 @@ def expected(**options) -> None:
               help="Write one remittance workbook per delivery partner into this folder.")
 @engine_option
 @as_of_option
+@history_options
 @progress_option
 def split(**options) -> None:
     """Divide each statement's payment between the delivery partners.
@@ -324,6 +359,8 @@ def split(**options) -> None:
         raise UsageError("say where to write the split: --json, --out and/or --per-partner")
     result = pipeline.run(run_options)
     # exit 1 on error findings, as for run; no summary line (the split is the output)
+    if not result.options.quiet and result.history is not None:
+        click.echo("\n".join(_history_lines(result)), err=True)
     sys.exit(EXIT_FINDINGS if result.has_errors else EXIT_OK)
 
 
@@ -441,6 +478,104 @@ def contracts_import(files: tuple[Path, ...], out: Path, vat_chargeable: bool,
     write_contracts(files, out, vat_chargeable=vat_chargeable, overwrite=overwrite,
                     echo=lambda line: click.echo(line, err=True))
     sys.exit(EXIT_OK)
+
+
+@main.group(cls=_Group)
+def history() -> None:
+    """The run history: runs, what changed since last month, findings followed over time.
+
+    \b
+    Every run, expected and split is recorded (unless --no-history) in
+    --history PATH, else $RECONCILE_HISTORY, else history.sqlite3 in your user data folder.
+    """
+
+
+store_option = click.option(
+    "--history", "history", type=click.Path(dir_okay=False, path_type=Path),
+    help="History store (default: $RECONCILE_HISTORY, else the one in your user data folder).")
+json_option = click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write it as JSON instead ('-' for standard output).")
+
+
+@history.command("list")
+@store_option
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N runs.")
+@json_option
+def history_list(history: Path | None, limit: int | None, json_out: Path | None) -> None:
+    """Recorded runs, newest first: date, inputs, providers, totals, findings, changes."""
+    from reconcile.history.commands import command_list
+
+    sys.exit(command_list(history, limit, json_out))
+
+
+@history.command("show")
+@click.argument("run")
+@store_option
+@click.option("--all", "show_all", is_flag=True, help="Every change, not the first 50.")
+@json_option
+def history_show(run: str, history: Path | None, show_all: bool, json_out: Path | None) -> None:
+    """One run: inputs and their SHA-256, contracts, statements, findings, changes.
+
+    RUN is a run number, or latest.
+    """
+    from reconcile.history.commands import command_show
+
+    sys.exit(command_show(history, run, json_out, show_all))
+
+
+@history.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@store_option
+@click.option("--all", "show_all", is_flag=True, help="Every change, not the first 50.")
+@json_option
+def history_diff(run_a: str, run_b: str, history: Path | None, show_all: bool,
+                 json_out: Path | None) -> None:
+    """What changed from RUN_A to RUN_B (within the providers and cohorts both cover)."""
+    from reconcile.history.commands import command_diff
+
+    sys.exit(command_diff(history, run_a, run_b, json_out, show_all))
+
+
+@history.command("findings")
+@store_option
+@click.option("--open", "open_only", is_flag=True,
+              help="Only findings still open (found by the latest run, not accepted).")
+@click.option("--older-than", "older_than", type=click.IntRange(min=0), metavar="DAYS",
+              help="Only findings first seen more than DAYS days ago.")
+@as_of_option
+@json_option
+def history_findings(history: Path | None, open_only: bool, older_than: int | None,
+                     as_of, json_out: Path | None) -> None:
+    """Ageing report: findings followed across runs, by age band, with money at stake."""
+    from reconcile.history.commands import command_findings
+
+    sys.exit(command_findings(history, open_only, older_than,
+                              as_of.date() if as_of is not None else None, json_out))
+
+
+@history.command("note")
+@click.argument("fingerprint")
+@click.option("--status", required=True,
+              type=click.Choice(["disputed", "acknowledged", "accepted"]),
+              help="Where the finding stands; accepted ones no longer make the exit status 1.")
+@click.option("--text", required=True, help="What was said or agreed, and with whom.")
+@click.option("--by", help="Who says so (default: $RECONCILE_USER, else your login name).")
+@store_option
+@as_of_option
+def history_note(fingerprint: str, status: str, text: str, by: str | None,
+                 history: Path | None, as_of) -> None:
+    """Add a note to a finding (appended, never edited); it carries to later runs.
+
+    \b
+    Example:
+      reconcile history note 3f9a1c2b --status disputed --text "raised with DfE, ref 123"
+    """
+    from reconcile.history.commands import command_note
+
+    sys.exit(command_note(history, fingerprint, status, text, by,
+                          as_of.date() if as_of is not None else None))
 
 
 @main.command()

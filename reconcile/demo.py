@@ -45,6 +45,8 @@ DECLARATIONS = "declarations.xlsx"
 DFE_STATEMENTS = "dfe-statements-planted.xlsx"
 CONTRACTS = "contracts"
 MANIFEST = "planted.json"
+#: the demo's own run history, in its output folder
+HISTORY = "history.sqlite3"
 
 REGENERATE = ("regenerate the sample in a checkout with: python -m samples.generate "
               "--out samples --declarations 3000 --seed 2026 --planted --api-json "
@@ -164,6 +166,10 @@ def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Pat
         then = f", then '{sheets[1]}'" if len(sheets) > 1 else ""
         lines.append(f"open {display_path(written[0])}: start at the '{sheets[0]}' sheet{then} "
                      "(every finding comes with a suggestion)")
+    if getattr(result, "history", None) is not None:
+        from reconcile.history.follow import console_lines
+
+        lines += [line.replace("reconcile: ", "", 1) for line in console_lines(result.history)]
     return "\n".join(lines)
 
 
@@ -176,12 +182,15 @@ def run_demo(out_dir: Path, engine: str = "auto", quiet: bool = False) -> str:
         raise UsageError([Problem(Source(str(out_dir)), "this is a file, not a folder",
                                   "give --out a folder name")])
     workbook, result_file = out_dir / "reconciliation.xlsx", out_dir / "result.json"
+    # the demo keeps a history of its own beside its outputs (never the user's store):
+    # a second demo is compared with the first
+    out_dir.mkdir(parents=True, exist_ok=True)
     result = run(RunOptions(
         declarations=files[DECLARATIONS], dfe_statements=files[DFE_STATEMENTS],
         contracts=(files[CONTRACTS],), engine=engine,
         # the sample is "as at" a fixed date, so the demo's result never changes
         as_of=dt.date.fromisoformat(manifest["generator"]["as_of"]),
         quiet=quiet, with_split=True, workbook=workbook, json_out=result_file,
-        out_dir=out_dir))
+        out_dir=out_dir, history=out_dir / HISTORY))
     sheets = tuple(sheet.name for sheet in result.workbook.sheets) if result.workbook else ()
     return summarise(result, manifest, files, (workbook, result_file), sheets)

@@ -319,6 +319,12 @@ CATALOGUE: dict[str, CodeInfo] = {
         "SPLIT", W, "Statement money with no declaration behind it in the calculation",
         "It is shown in the 'unassigned' row. This is a gap in the calculation, not in "
         "your data: report it with the input files."),
+    # --- history (reconcile/history/): what changed since the previous run ---
+    "HISTORY_PAID_STATEMENT_CHANGED": CodeInfo(
+        "HIST", E, "A paid DfE statement changed after it was paid",
+        "DfE recomputes statements when they are viewed, so a paid one can change. Ask "
+        "DfE contract management why, and whether the difference will be paid or "
+        "recovered on a later statement. The Changes sheet lists each line that moved."),
     # --- rules engine (reconcile/rulebook/engine.py) ---
     "RULE_ENGINE_ERROR": CodeInfo(
         "RULE", W, "The durable-rules engine failed on some declarations",

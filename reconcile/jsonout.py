@@ -20,6 +20,10 @@ Out: ``{"statements": [...], "findings": [...], "declarations": [...]}``:
 * ``providers`` — an extension: one entry per lead provider and cohort, largest
   difference first (:mod:`reconcile.providers`: expected, DfE, difference, statements
   compared and differing, findings by severity, money at stake).
+* ``history`` — this run in the run history (INTERFACES §7; ``null`` with
+  ``--no-history``): ``run_id``, ``previous_run_id``, ``previous_run_at``, ``changes``
+  and ``resolved_findings`` (:mod:`reconcile.history`); each finding also gains
+  ``fingerprint``, ``status``, ``first_seen``, ``age_days`` and ``note``.
 * ``declarations`` — an extension: every attribution (declaration × statement it
   is paid or refunded on) with band, fee, uplift, unpaid flag and delivery
   partner, so the statement lines can be checked declaration by declaration.
@@ -170,12 +174,15 @@ def result_json(run_result: Any) -> dict[str, Any]:
                                      p.dfe.payment_date or dt.date.max, p.key.name))
         statements.extend(_dfe_only_json(p, comparison) for p in dfe_only)
     from reconcile.compare import without_dfe
+    from reconcile.history.follow import findings_json  # the history's keys (INTERFACES §7)
     from reconcile.providers import providers_json
 
+    history = getattr(run_result, "history", None)
     return {
         "statements": statements,
-        "findings": [f.as_json() for f in run_result.findings],
+        "findings": findings_json(run_result.findings, history),
         "declarations": [attribution_json(a, shown) for a in calculation.attributions],
         "providers": providers_json(comparison or without_dfe(calculation),
                                     run_result.findings),
+        "history": history.as_json() if history is not None else None,
     }

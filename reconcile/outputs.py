@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO
 
@@ -124,14 +125,17 @@ class Outputs:
         check_output_paths([("output", path) for path, _ in self._jobs if path is not None],
                            folders=[("output folder", folder) for folder in self._folders])
 
-    def commit(self, progress: Callable[[int, int], None] | None = None) -> None:
+    def commit(self, progress: Callable[[int, int], None] | None = None,
+               publish: Callable[[], AbstractContextManager[object]] | None = None) -> None:
         """Write every output; ``progress(done, total)`` counts the files as they go.
 
         Each file is rendered to a temporary file beside its target (a symbolic link's
         target), then all are renamed into place together, with interrupts held back
         for those few renames; anything that fails or is interrupted before removes
         the temporary files and writes nothing. A folder that cannot be written is a
-        :class:`WriteError`.
+        :class:`WriteError`. ``publish`` (optional) is a context the renames happen
+        inside: the run history commits the run in it, so a run is in the history only
+        when every output is in place, and an output that fails leaves no recorded run.
         """
         from reconcile.interrupts import held
 
@@ -165,7 +169,8 @@ class Outputs:
             if progress is not None:
                 progress(len(self._jobs), len(self._jobs))
             mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; outputs are ordinary files
-            with held():  # all renamed, or (interrupted before) none
+            with held(), (publish() if publish is not None else nullcontext()):
+                # all renamed and the run recorded, or (interrupted before) none
                 for tmp, target in done:
                     current = target
                     os.chmod(tmp, mode)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconcile.calculate import calculate
 from reconcile.compare import Comparison, compare
@@ -46,6 +47,10 @@ from reconcile.scope import check_contracts, notices_in_scope, statements_in_sco
 from reconcile.sheets import Workbook
 from reconcile.split import SplitResult, split_json, split_payments
 from reconcile.write import write_workbook
+
+if TYPE_CHECKING:
+    from reconcile.history.follow import Recorder
+    from reconcile.history.store import Store
 
 __all__ = ["STAGES", "ProgressEvent", "RunOptions", "RunResult", "input_paths",
            "print_progress", "run"]
@@ -104,12 +109,37 @@ class _Stages:
 
 
 def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunResult:
-    """Every stage in order; builds and writes what ``options`` asks for.
+    """Every stage in order; builds and writes what ``options`` asks for, and records
+    the run in ``options.history`` (committed together with the outputs).
 
     ``progress`` hears every stage (default: :func:`print_progress` unless
     ``options.quiet``). Bad input raises :class:`~reconcile.errors.ReconcileError`
     before anything is written.
     """
+    # the history store first: one that cannot be used stops the run before any work
+    store = _history_store(options)
+    try:
+        return _run(options, progress, store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _history_store(options: RunOptions) -> Store | None:
+    if options.history is None:
+        return None
+    from reconcile.history.follow import open_for_run
+
+    return open_for_run(
+        options.history,
+        (*input_paths(options.declarations), *input_paths(options.dfe_statements),
+         *input_paths(options.participants), *options.contracts),
+        (options.workbook, options.json_out, options.split_json, options.split_workbook,
+         options.remittances))
+
+
+def _run(options: RunOptions, progress: ProgressCallback | None,
+         store: Store | None) -> RunResult:
     if progress is None and not options.quiet:
         progress = print_progress
     stages = _Stages(progress)
@@ -176,6 +206,12 @@ def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunRes
                        calculation, comparison, split_result, tuple(findings), (),
                        inputs=inputs.files, notes=notes,
                        notices=notices_in_scope(rulebook.findings, declarations))
+    recorder: Recorder | None = None
+    if store is not None:
+        from reconcile.history.follow import with_history
+
+        with stages.stage("history", f"changes since the previous run ({store.path})"):
+            result, recorder = with_history(result, store, _command(options))
     if options.with_report or options.workbook is not None:
         with stages.stage("report", "building the workbook"):
             result = result._replace(workbook=build_workbook(result))
@@ -183,10 +219,13 @@ def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunRes
         with stages.stage("json", "the JSON result"):
             result = result._replace(json=result_json(result))
     outputs = _outputs(result)
-    if outputs.paths():
-        with stages.stage("write", "writing " + " and ".join(
-                str(path or "standard output") for path in outputs.paths())) as tick:
-            outputs.commit(tick)
+    publish = recorder.recording if recorder is not None else None
+    if outputs.paths() or publish is not None:
+        written = [str(path or "standard output") for path in outputs.paths()]
+        if recorder is not None:
+            written.append(f"run {recorder.history.run_id} to the history")
+        with stages.stage("write", "writing " + " and ".join(written)) as tick:
+            outputs.commit(tick, publish)
     return result._replace(timings=tuple(stages.timings))
 
 
@@ -200,6 +239,13 @@ def _distinct(paths: tuple[Path, ...]) -> tuple[Path, ...]:
             seen.add(key)
             kept.append(path)
     return tuple(kept)
+
+
+def _command(options: RunOptions) -> str:
+    """The command a run is recorded as: split, run (a workbook) or expected."""
+    if options.split_json or options.split_workbook or options.remittances:
+        return "split"
+    return "run" if options.workbook is not None else "expected"
 
 
 def input_paths(value: Path | str | tuple[Path, ...] | None) -> tuple[Path, ...]:

@@ -62,6 +62,7 @@ from reconcile.compare import (
     without_dfe,
 )
 from reconcile.findings import CATALOGUE, Figure, Finding, Severity, sort_key
+from reconcile.history.sheet import FINDING_COLUMNS, FINDING_WIDTHS, changes_sheet, finding_cells
 from reconcile.model import ExpectedStatement
 from reconcile.remittance import partner_sheet
 from reconcile.result import PRESENTATION_OPTIONS
@@ -110,8 +111,10 @@ def build_workbook(result: Any) -> Workbook:
                                        by_statement.get(_pair_of(pair), ()))
         statement_sheets.append(sheet)
         totals[pair.key] = cells
+    history = getattr(result, "history", None)
     sheets = [summary_sheet(result, comparison, names, totals, counts, by_statement),
-              findings_sheet(result.findings), *statement_sheets]
+              *((changes_sheet(history),) if history is not None else ()),
+              findings_sheet(result.findings, history), *statement_sheets]
     partner = _partner_sheet(result)
     if partner is not None:
         sheets.append(partner)
@@ -719,11 +722,13 @@ FINDINGS_HEADER = ("Severity", "Code", "What", "Lead provider", "Cohort", "State
 FINDINGS_WIDTHS = (9, 28, 36, 26, 8, 16, 30, 24, 12, 12, 12, 80, 60, 36, 30)
 
 
-def findings_sheet(findings: Sequence[Finding]) -> Sheet:
+def findings_sheet(findings: Sequence[Finding], history: Any = None) -> Sheet:
     ordered = sorted(findings, key=sort_key)
+    # with a run history: fingerprint, status, first seen, age, note (reconcile.history)
+    header = FINDINGS_HEADER + (FINDING_COLUMNS if history is not None else ())
 
     def produce() -> Iterator[tuple]:
-        yield tuple(Text(h, "header") for h in FINDINGS_HEADER)
+        yield tuple(Text(h, "header") for h in header)
         for f in ordered:
             info = CATALOGUE.get(f.code)
             yield (Text(f.severity.value), Text(f.code), Text(info.title if info else ""),
@@ -735,13 +740,15 @@ def findings_sheet(findings: Sequence[Finding]) -> Sheet:
                    _figure(f.expected), _figure(f.actual), _difference(f),
                    Text(f.message), Text(f.suggestion) if f.suggestion else None,
                    Text(str(f.source)) if f.source else None,
-                   Text(f.rule) if f.rule else None)
+                   Text(f.rule) if f.rule else None,
+                   *(finding_cells(history, f) if history is not None else ()))
 
     n = len(ordered)
     cfs = (ConditionalFormat(1, 0, max(n, 1), 0, "cell", "==", "cf_bad", '"error"'),
            ConditionalFormat(1, 0, max(n, 1), 0, "cell", "==", "cf_warn", '"warning"'))
-    return Sheet(FINDINGS, RowStream(produce, n + 1), widths=FINDINGS_WIDTHS, freeze=(1, 2),
-                 autofilter=AutoFilter(0, 0, len(FINDINGS_HEADER) - 1),
+    widths = FINDINGS_WIDTHS + (FINDING_WIDTHS if history is not None else ())
+    return Sheet(FINDINGS, RowStream(produce, n + 1), widths=widths, freeze=(1, 2),
+                 autofilter=AutoFilter(0, 0, len(header) - 1),
                  conditional_formats=cfs, tab_color="#C00000")
 
 

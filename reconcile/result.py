@@ -33,14 +33,15 @@ from reconcile.model import Declaration, DfeStatement
 if TYPE_CHECKING:  # the stages' result types, for annotations only
     from reconcile.calculate import Calculation
     from reconcile.compare import Comparison
+    from reconcile.history.follow import RunHistory
     from reconcile.rulebook.evaluate import Evaluation
     from reconcile.rulebook.load import Rulebook
     from reconcile.sheets import Workbook
     from reconcile.split import SplitResult
 
 #: every stage of a run, in order (a stage that has nothing to do is skipped)
-STAGES = ("rules", "read", "evaluate", "calculate", "compare", "split", "report", "json",
-          "write")
+STAGES = ("rules", "read", "evaluate", "calculate", "compare", "split", "history", "report",
+          "json", "write")
 
 
 class RunOptions(NamedTuple):
@@ -83,13 +84,16 @@ class RunOptions(NamedTuple):
     remittances: Path | None = None
     #: a folder of the outputs above, created (with its parents) only when writing
     out_dir: Path | None = None
+    #: the history store the run is recorded in, committed with the outputs
+    #: (reconcile.history; None: no history)
+    history: Path | None = None
 
 
 #: the options that say what to build, where to write it and what to show, not what
 #: the run computes (the Rules sheet lists every other option, to reproduce the run)
 PRESENTATION_OPTIONS = frozenset({
     "quiet", "with_report", "with_json", "workbook", "json_out", "split_json",
-    "split_workbook", "remittances", "out_dir"})
+    "split_workbook", "remittances", "out_dir", "history"})
 
 
 class ProgressEvent(NamedTuple):
@@ -145,7 +149,13 @@ class RunResult(NamedTuple):
     workbook: Workbook | None = None
     #: the JSON result as plain data (when asked for)
     json: dict[str, Any] | None = None
+    #: this run in the history: its changes, its findings followed (None: no history)
+    history: RunHistory | None = None
 
     @property
     def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
+        """An ``error`` finding, unless accepted in the history (``history note``)."""
+        history = self.history
+        return any(f.severity is Severity.ERROR
+                   and not (history is not None and history.is_accepted(f))
+                   for f in self.findings)

@@ -34,10 +34,12 @@ def declarations(tmp_path: Path) -> Path:
 def test_every_stage_is_timed_and_heard_in_order(declarations, tmp_path):
     heard: list[ProgressEvent] = []
     result = run(options(declarations, as_of=dt.date(2024, 5, 1), with_split=True,
-                         workbook=tmp_path / "r.xlsx", json_out=tmp_path / "r.json"),
+                         workbook=tmp_path / "r.xlsx", json_out=tmp_path / "r.json",
+                         history=tmp_path / "history.sqlite3"),
                  heard.append)
     ran = [name for name, _ in result.timings]
-    # no DfE statements: no compare stage; everything else, report and write included
+    # no DfE statements: no compare stage; everything else, history, report and write
+    # included
     assert ran == [s for s in STAGES if s != "compare"]
     assert all(seconds >= 0 for _, seconds in result.timings)
     starts = [e.stage for e in heard if not e.finished and e.done is None and not e.note]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal as D
 from pathlib import Path
 from typing import NamedTuple
@@ -34,7 +35,7 @@ def small_calculation():
 
 def test_statements_in_the_shape_of_interfaces_5():
     data = result_json(run_result(small_calculation()))
-    assert set(data) == {"statements", "findings", "declarations", "providers"}
+    assert set(data) == {"statements", "findings", "declarations", "providers", "history"}
     february = next(s for s in data["statements"] if s["name"] == "February 2024")
     assert february == {
         "lead_provider": LP, "cohort": 2023, "name": "February 2024", "statement_id": None,
@@ -83,7 +84,11 @@ def test_findings_and_declarations_blocks():
     extra = finding("OUTPUT_COUNT_MISMATCH", "Band A started: DfE counts 1, we expect 2",
                     statement="February 2024", expected=2, actual=1, count=-1)
     data = result_json(run_result(calc, findings=(extra,)))
-    assert data["findings"] == [extra.as_json()]
+    (shown,) = data["findings"]
+    assert shown.items() >= extra.as_json().items()
+    # without a history: a fingerprint, nothing followed (INTERFACES §7)
+    assert re.fullmatch("[0-9a-f]{16}", shown["fingerprint"])
+    assert [shown[k] for k in ("status", "first_seen", "age_days", "note")] == [None] * 4
     assert data["declarations"][0] == {
         "declaration_id": "a", "participant_id": "p-a", "lead_provider": LP, "cohort": 2023,
         "statement": "February 2024", "kind": "output", "participant_type": "ect",

@@ -18,14 +18,18 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 def _run(tmp_path: Path, seed: str) -> str:
     out = tmp_path / f"r{seed}.xlsx"
-    env = {**os.environ, "PYTHONHASHSEED": seed}
+    # each process records into a history of its own, named alike (the Changes sheet
+    # names it): the same inputs, the same bytes
+    folder = tmp_path / f"seed{seed}"
+    folder.mkdir()
+    env = {**os.environ, "PYTHONHASHSEED": seed, "RECONCILE_HISTORY": "history.sqlite3"}
     proc = subprocess.run(
         [sys.executable, "-m", "reconcile", "run", "--quiet",
          "--declarations", str(SAMPLES / "declarations.xlsx"),
          "--dfe-statements", str(SAMPLES / "dfe-statements-planted.xlsx"),
          "--contracts", str(SAMPLES / "contracts"), "--as-of", "2026-10-10",
          "--out", str(out)],
-        capture_output=True, text=True, env=env, check=False)
+        capture_output=True, text=True, env=env, cwd=folder, check=False)
     assert proc.returncode == 1, proc.stderr  # the planted discrepancies are errors
     return hashlib.sha256(out.read_bytes()).hexdigest()
 

@@ -1,0 +1,164 @@
+"""The history store's safety: kills, two writers, an older schema, files that are not ours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconcile.cli import main
+from reconcile.history import store as store_module
+from reconcile.history.snapshot import DeclarationSet, Scope, Snapshot, StatementRow
+from reconcile.history.store import HistoryError, open_store
+
+from .scenario import write_run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def snapshot(n: int, as_of: str = "2024-09-01") -> Snapshot:
+    """A run of ``n`` declarations of one provider, made here."""
+    lines = sorted(f"{hashlib.sha256(b'%d' % i).hexdigest()}\x1fp{i}\x1fstarted\x1fpaid\x1fJanuary 2024\x1f\x1fdp-1\x1f"
+                   f"January 2024\x1fA\x1f120.00\x1f\x1f0.00" for i in range(n))
+    return Snapshot(
+        dt.date.fromisoformat(as_of), "run", "test", "rules-hash", {},
+        (Scope("Alpha Trust", 2023, "c-hash", {"bands": {"A": {"max": 6}}}),), (), (),
+        (StatementRow("expected", "Alpha Trust", 2023, "January 2024", None, "2023-12-31",
+                      "2024-01-25", True, False, D(120 * n), D(24 * n), D(144 * n)),),
+        (), (DeclarationSet("Alpha Trust", 2023, lines),), ())
+
+
+def record(path: Path, snap: Snapshot) -> int:
+    with open_store(path) as store:
+        run_id = store.reserve_run_id()
+        with store.recording(run_id, snap):
+            pass
+        return run_id
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from tests.history.test_store import snapshot
+from reconcile.history.store import open_store
+store = open_store(Path(sys.argv[1]))
+run_id = store.reserve_run_id()
+with store.recording(run_id, snapshot(100_000)):
+    print("inside", flush=True)   # the run's rows are written, the outputs being published
+    time.sleep(60)
+"""
+
+
+def test_a_run_killed_mid_write_leaves_a_readable_store_without_it(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    first = record(path, snapshot(3))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "inside"
+        # its rows are written (past SQLite's page cache, into the log), not committed
+        assert Path(f"{path}-wal").stat().st_size > 1_000_000
+        with open_store(path) as reader:
+            assert reader.run_ids() == [first]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    with open_store(path) as store:
+        assert store.run_ids() == [first]
+        assert store.snapshot(first).declaration_count == 3
+        assert store._query("PRAGMA integrity_check") == [("ok",)]
+    # and the next run records as usual (number 2 was the killed run's: never used)
+    assert record(path, snapshot(4)) == 3
+    with open_store(path) as store:
+        assert [r.declarations for r in store.runs()] == [4, 3]
+
+
+def test_two_runs_at_once_both_land(tmp_path):
+    store = tmp_path / "history.sqlite3"  # made by whichever of the two comes first
+    commands = []
+    for n in (1, 2):
+        args = write_run(tmp_path / f"run{n}", 1)
+        del args[args.index("--out"):args.index("--out") + 2]  # expected: no --out
+        args[0] = "expected"
+        commands.append([sys.executable, "-m", "reconcile", *args, "--history", str(store)])
+    children = [subprocess.Popen(c, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                for c in commands]
+    errors = [child.communicate()[1] for child in children]
+    assert [child.returncode for child in children] == [1, 1], errors  # DECL_DUPLICATE
+    ids = sorted(json.loads((tmp_path / f"run{n}" / "result.json").read_text())
+                 ["history"]["run_id"] for n in (1, 2))
+    assert ids == [1, 2]
+    with open_store(store) as opened:
+        assert opened.run_ids() == [1, 2]
+        assert [opened.snapshot(i).declaration_count for i in ids] == [9, 9]
+
+
+def test_a_store_of_the_previous_schema_is_migrated_after_a_backup(tmp_path, monkeypatch):
+    path = tmp_path / "history.sqlite3"
+    with monkeypatch.context() as old:
+        old.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        old.setattr(store_module, "SCHEMA_VERSION", 1)
+        run_id = record(path, snapshot(5))
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    db.close()
+    with open_store(path) as store:  # version 2: notes
+        assert store._query("PRAGMA user_version") == [(2,)]
+        assert store.snapshot(run_id).declaration_count == 5
+        store.add_note("0" * 16, "disputed", "raised", "me", dt.date(2024, 9, 2))
+        with pytest.raises(sqlite3.DatabaseError, match="never edited"):
+            store._db.execute("UPDATE notes SET text = 'changed'")
+    backup = tmp_path / "history.sqlite3.v1-backup"
+    copy = sqlite3.connect(backup)
+    assert copy.execute("PRAGMA user_version").fetchone() == (1,)
+    assert copy.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+    copy.close()
+
+
+@pytest.mark.parametrize("content", [
+    b"declaration_id,participant_id\nd1,p1\n",                    # not SQLite at all
+    b"SQLite format 3\x00" + b"\x10\x00\x01\x01" + b"\xde\xad" * 600,  # a damaged store
+], ids=["text", "damaged"])
+def test_a_file_that_is_not_a_store_is_refused_and_untouched(tmp_path, content):
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(content)
+    args = write_run(tmp_path / "run", 1)
+    result = CliRunner().invoke(main, [*args, "--history", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "history error" in result.output and str(path) in result.output
+    assert "Traceback" not in result.output
+    assert path.read_bytes() == content
+    assert not (tmp_path / "run" / "reconciliation.xlsx").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite3", "run"]
+
+
+def test_another_applications_database_and_a_newer_store_are_refused(tmp_path):
+    other = tmp_path / "other.sqlite3"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE accounts (id INTEGER)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    with pytest.raises(HistoryError, match="not a reconcile history store"):
+        open_store(other)
+    assert other.read_bytes() == before
+    newer = tmp_path / "newer.sqlite3"
+    record(newer, snapshot(1))
+    db = sqlite3.connect(newer)
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="schema version 99, made by a newer reconcile"):
+        open_store(newer)
+    assert os.path.exists(newer)
