@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -39,7 +38,6 @@ RESOLVED = "resolved"
 #: the ageing report's bands: (label, lowest age, highest age or None)
 AGE_BANDS = (("0-30 days", 0, 30), ("31-60 days", 31, 60), ("61-90 days", 61, 90),
              ("over 90 days", 91, None))
-_MONEY = re.compile(r"^-?\d+\.\d{2}$")
 
 
 def list_runs(store: Store, limit: int | None = None) -> list[RunRow]:
@@ -179,8 +177,8 @@ class FollowedFinding(NamedTuple):
     @property
     def money_at_stake(self) -> Decimal:
         """The finding's money difference (counts and dates are not money)."""
-        text = self.row.difference
-        return abs(Decimal(text)) if text and _MONEY.match(text) else ZERO
+        amount = self.row.amount
+        return abs(Decimal(amount)) if amount is not None else ZERO
 
     def as_json(self) -> dict[str, Any]:
         r = self.row

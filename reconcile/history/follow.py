@@ -35,11 +35,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reconcile.findings import Finding, finding, sort_key
+from reconcile.findings import Finding, figure_text, finding, sort_key
 from reconcile.history.changes import DFE_STATEMENT_CHANGED, ERROR, Change, compute_changes
 from reconcile.history.snapshot import FindingRow, InputRow, Snapshot, snapshot_of
 from reconcile.history.store import NoteRow, Store, in_scope
-from reconcile.money import ZERO, pounds, show
+from reconcile.money import ZERO, pounds
 
 NEW, OPEN, REOPENED = "new", "open", "reopened"
 ACCEPTED = "accepted"
@@ -214,7 +214,8 @@ def _finding_rows(findings: Sequence[Finding]) -> tuple[FindingRow, ...]:
 
     return tuple(
         FindingRow(fp, f.code, f.severity.value, f.lead_provider, f.cohort, f.statement,
-                   f.declaration_id, f.line, f.expected, f.actual, f.difference, f.message)
+                   f.declaration_id, f.line, figure_text(f.expected), figure_text(f.actual),
+                   f.difference, f.message, str(f.amount) if f.amount is not None else None)
         for fp, f in zip(fingerprints(findings), findings))
 
 
@@ -235,7 +236,7 @@ def paid_statement_findings(changes: Sequence[Change], previous: tuple[int, str]
             f"DfE's {statement} statement was already paid when {when} read it, and it has "
             f"changed since: {fields} (in all {pounds(total)})",
             lead_provider=provider, cohort=cohort, statement=statement,
-            difference=show(total)))
+            amount=total))
     return out
 
 

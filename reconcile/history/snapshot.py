@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconcile import __version__
+from reconcile.findings import figure_text
 from reconcile.money import ZERO
 
 EXPECTED, DFE = "expected", "dfe"
@@ -172,6 +173,7 @@ class FindingRow(NamedTuple):
     actual: str | None
     difference: str | None
     message: str
+    amount: str | None = None  # the money difference, when it is money
 
 
 class Snapshot(NamedTuple):
@@ -333,7 +335,8 @@ def snapshot_of(result: Any, command: str, inputs: Iterable[InputRow] = ()) -> S
     prints = fingerprints(result.findings)
     findings = tuple(
         FindingRow(fp, f.code, f.severity.value, f.lead_provider, f.cohort, f.statement,
-                   f.declaration_id, f.line, f.expected, f.actual, f.difference, f.message)
+                   f.declaration_id, f.line, figure_text(f.expected), figure_text(f.actual),
+                   f.difference, f.message, str(f.amount) if f.amount is not None else None)
         for fp, f in zip(prints, result.findings))
     rules_hash = digest([[r.name, r.sha256] for r in rule_files if r.kind == "rules"])
     return Snapshot(

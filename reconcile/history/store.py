@@ -181,6 +181,7 @@ CREATE TABLE findings (
     actual TEXT,
     difference TEXT,
     message TEXT NOT NULL,
+    amount TEXT,                      -- the money difference (when it is money)
     status TEXT NOT NULL,             -- new, open or reopened
     first_seen TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
@@ -393,7 +394,7 @@ class Store:
             (run_id, d.lead_provider, d.cohort, len(d.lines), columns, _pack(d.lines))
             for d in snap.declarations])
         status_of = list(statuses) or [("new", snap.as_of.isoformat())] * len(snap.findings)
-        db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+        db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
             (run_id, n, *f, *status_of[n]) for n, f in enumerate(snap.findings)])
         db.executemany("INSERT INTO changes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
             (run_id, n, c.kind, c.lead_provider, c.cohort, c.statement, c.declaration_id,
@@ -492,7 +493,7 @@ class Store:
         declarations = self._declarations(run_id, inside if keep is not None else None)
         findings = tuple(FindingRow(*r) for r in self._query(
             "SELECT fingerprint, code, severity, lead_provider, cohort, statement, "
-            "declaration_id, line, expected, actual, difference, message FROM findings "
+            "declaration_id, line, expected, actual, difference, message, amount FROM findings "
             "WHERE run_id = ? ORDER BY seq", (run_id,)))
         if keep is not None:
             findings = tuple(f for f in findings if in_scope(f.lead_provider, f.cohort, keep))
@@ -526,11 +527,11 @@ class Store:
         """A run's findings as recorded, with their status and first sighting."""
         rows = self._query(
             "SELECT fingerprint, code, severity, lead_provider, cohort, statement, "
-            "declaration_id, line, expected, actual, difference, message, status, first_seen "
-            "FROM findings WHERE run_id = ? ORDER BY seq", (run_id,))
+            "declaration_id, line, expected, actual, difference, message, amount, status, "
+            "first_seen FROM findings WHERE run_id = ? ORDER BY seq", (run_id,))
         keys = ("fingerprint", "code", "severity", "lead_provider", "cohort", "statement",
                 "declaration_id", "line", "expected", "actual", "difference", "message",
-                "status", "first_seen")
+                "amount", "status", "first_seen")
         return [dict(zip(keys, r)) for r in rows]
 
     def changes_of(self, run_id: int) -> list[dict[str, Any]]:
@@ -608,13 +609,13 @@ class Store:
         rows = self._query(
             "SELECT f.fingerprint, f.code, f.severity, f.lead_provider, f.cohort, f.statement, "
             "f.declaration_id, f.line, f.expected, f.actual, f.difference, f.message, "
-            "f.first_seen, f.run_id FROM findings f JOIN runs r USING (run_id) "
+            "f.amount, f.first_seen, f.run_id FROM findings f JOIN runs r USING (run_id) "
             "ORDER BY r.as_of, r.run_id, f.seq")
         for r in rows:
             fp = r[0]
             earlier = out.get(fp)
-            first = r[12] if earlier is None else min(earlier[1], r[12])
-            out[fp] = (FindingRow(*r[:12]), first, r[13])
+            first = r[13] if earlier is None else min(earlier[1], r[13])
+            out[fp] = (FindingRow(*r[:13]), first, r[14])
         return out
 
     # ----------------------------------------------------------------- notes
@@ -666,7 +667,7 @@ class Store:
                            "give more of it")
         found = self._query(
             "SELECT fingerprint, code, severity, lead_provider, cohort, statement, "
-            "declaration_id, line, expected, actual, difference, message FROM findings "
+            "declaration_id, line, expected, actual, difference, message, amount FROM findings "
             "WHERE fingerprint = ? ORDER BY run_id DESC LIMIT 1", (rows[0][0],))
         return FindingRow(*found[0])
 
