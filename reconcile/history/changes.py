@@ -222,6 +222,10 @@ def _dfe_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
         paid = was_paid or after.paid
         found: list[Change] = []
         old, new = before_lines.get(key, {}), after_lines.get(key, {})
+        if before.total is None or after.total is None:
+            # one run had DfE's money for it, the other only its dates (the v3 API's
+            # statement list): a different input, not a change DfE made to its money
+            old, new = {}, {}
         explained = ZERO
         # DfE's line order is theirs; a stable order of our own: labels sorted
         for label in sorted(old.keys() | new.keys()):
@@ -234,12 +238,11 @@ def _dfe_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
             found.append(Change(DFE_STATEMENT_CHANGED, provider, cohort, name, None, label,
                                 _line_text(a), _line_text(b), effect, paid, None, severity,
                                 detail=_line_detail(a, b)))
-        if before.total != after.total and before.total is not None and (
-                after.total is None or after.total - before.total != explained):
-            effect = (after.total - before.total) if after.total is not None else None
+        if (before.total is not None and after.total is not None
+                and after.total - before.total != explained):
             found.append(Change(DFE_STATEMENT_CHANGED, provider, cohort, name, None, "total",
-                                _money(before.total), _money(after.total), effect, paid, None,
-                                severity))
+                                _money(before.total), _money(after.total),
+                                after.total - before.total, paid, None, severity))
         for field in ("cut_off_date", "payment_date", "output_fee", "paid"):
             old_value, new_value = getattr(before, field), getattr(after, field)
             if old_value != new_value:
