@@ -25,7 +25,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,30 +116,12 @@ def run(options: RunOptions, progress: ProgressCallback | None = None) -> RunRes
     ``options.quiet``). Bad input raises :class:`~reconcile.errors.ReconcileError`
     before anything is written.
     """
-    # the history store first: one that cannot be used stops the run before any work
-    store = _history_store(options)
-    try:
-        return _run(options, progress, store)
-    finally:
-        if store is not None:
-            store.close()
-
-
-def _history_store(options: RunOptions) -> Store | None:
-    if options.history is None:
-        return None
-    from reconcile.history.follow import open_for_run
-
-    return open_for_run(
-        options.history,
-        (*input_paths(options.declarations), *input_paths(options.dfe_statements),
-         *input_paths(options.participants), *options.contracts),
-        (options.workbook, options.json_out, options.split_json, options.split_workbook,
-         options.remittances))
+    with ExitStack() as closing:
+        return _run(options, progress, closing)
 
 
 def _run(options: RunOptions, progress: ProgressCallback | None,
-         store: Store | None) -> RunResult:
+         closing: ExitStack) -> RunResult:
     if progress is None and not options.quiet:
         progress = print_progress
     stages = _Stages(progress)
@@ -153,7 +135,16 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
                           + routed.dfe_statements)
     participant_files = _distinct(expand_inputs(options.participants, PARTICIPANTS)
                                   + routed.participants)
-    check_outputs(options)  # before the work, not after it
+    if options.history is not None:
+        from reconcile.history.location import ensure_folder
+
+        ensure_folder(options.history)  # the default store's folder is made when needed
+    check_outputs(options)  # before the work, not after it (the history store included)
+    store: Store | None = None
+    if options.history is not None:  # a store that cannot be used stops the run here
+        from reconcile.history.store import open_store
+
+        store = closing.enter_context(open_store(options.history))
     as_of = options.as_of or dt.date.today()
     with stages.stage("rules", "loading the rulebook"):
         # the bundled rules' example contracts are not the user's: a run's contracts
@@ -269,7 +260,7 @@ def check_outputs(options: RunOptions,
         [(workbook_label, options.workbook), ("--json", options.json_out),
          ("--json" if options.json_out is None else "the split JSON", options.split_json),
          ("--out" if options.workbook is None else "the split workbook",
-          options.split_workbook), *extra],
+          options.split_workbook), ("--history", options.history), *extra],
         [*(("--declarations", p) for p in options.declarations),
          *(("--dfe-statements", p) for p in options.dfe_statements),
          *(("--participants", p) for p in options.participants),

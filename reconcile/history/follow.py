@@ -241,30 +241,6 @@ def paid_statement_findings(changes: Sequence[Change], previous: tuple[int, str]
 
 
 
-def open_for_run(path: Path, inputs: Sequence[Path | str | None] = (),
-                 outputs: Sequence[Path | str | None] = ()) -> Store:
-    """Open the run's store before any work, so a bad store stops the run at once.
-
-    The store is an output: it may not be one of the run's inputs or other outputs.
-    """
-    from reconcile.errors import Problem, UsageError
-    from reconcile.history.location import ensure_folder
-    from reconcile.history.store import open_store
-    from reconcile.model import Source
-
-    target = path.resolve()
-    for role, others in (("an input", inputs), ("an output", outputs)):
-        for other in others:
-            if other is None or str(other) == "-":
-                continue
-            if Path(other).resolve() == target:
-                raise UsageError([Problem(Source(str(path)),
-                                          f"the history store is also {role} of this run",
-                                          "give the history another path (--history PATH)")])
-    ensure_folder(path)
-    return open_store(path)
-
-
 def with_history(result: Any, store: Store, command: str) -> tuple[Any, Recorder]:
     """The run's result with its history (and the history's findings) added, and the
     recorder that commits it with the outputs."""

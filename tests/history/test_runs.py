@@ -203,7 +203,11 @@ def test_no_history_records_nothing(tmp_path):
 
 def test_the_store_may_not_be_an_input_or_an_output(tmp_path):
     args = write_run(tmp_path / "run", 1)
+    declarations = args[args.index("--declarations") + 1]
+    result = _invoke([*args, "--history", declarations])
+    assert result.exit_code == 2
+    assert "--history names the file given as --declarations" in result.output
     result = _invoke([*args, "--history", args[args.index("--out") + 1]])
     assert result.exit_code == 2
-    assert "the history store is also an output of this run" in result.output
+    assert "--out and --history name the same file" in result.output
     assert not Path(args[args.index("--out") + 1]).exists()
