@@ -55,11 +55,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile import money
 from reconcile.findings import CATALOGUE, Finding, LineKey, Severity, finding
+from reconcile.calculate import Calculation
 from reconcile.model import (
+    Declaration,
     DfeLine,
     DfeStatement,
     ExpectedStatement,
@@ -67,6 +69,9 @@ from reconcile.model import (
     Source,
     StatementKey,
 )
+
+if TYPE_CHECKING:
+    from reconcile.rulebook.load import Rulebook
 
 ZERO = money.ZERO
 
@@ -227,9 +232,10 @@ class Comparison(NamedTuple):
 # --------------------------------------------------------------------------- compare
 
 
-def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: Any = None, *,
-            tolerance: Decimal = ZERO, declarations: Sequence = (),
-            not_compared_keys: frozenset = frozenset()) -> Comparison:
+def compare(calculation: Calculation, dfe_statements: Sequence[DfeStatement],
+            rulebook: Rulebook, *, tolerance: Decimal = ZERO,
+            declarations: Sequence[Declaration] = (),
+            not_compared_keys: frozenset[StatementKey] = frozenset()) -> Comparison:
     """Pair expected and DfE statements, compare them line by line, collect findings.
 
     ``not_compared_keys``: expected statements the declarations do not cover
@@ -274,7 +280,7 @@ def compare(calculation: Any, dfe_statements: Sequence[DfeStatement], rulebook: 
     return Comparison(tuple(pairs), tuple(findings), tolerance)
 
 
-def without_dfe(calculation: Any) -> Comparison:
+def without_dfe(calculation: Calculation) -> Comparison:
     """The expected statements alone, as pairs (a run given no DfE statements)."""
     related = _related_findings(calculation.findings)
     pairs = [StatementPair(e.key, e, None, _expected_lines_only(e), (),
@@ -286,9 +292,9 @@ def without_dfe(calculation: Any) -> Comparison:
 
 
 class _Context(NamedTuple):
-    rulebook: Any
+    rulebook: Rulebook
     tolerance: Decimal
-    calculation: Any
+    calculation: Calculation
     #: clawback attributions per statement, and the fee first paid for each of them
     clawbacks: dict = {}  # noqa: RUF012 (never mutated)
     first_paid: dict = {}  # noqa: RUF012
@@ -299,15 +305,14 @@ class _Context(NamedTuple):
         return abs(money.round_money(a or ZERO) - money.round_money(b or ZERO)) > self.tolerance
 
     def type_order(self, declaration_type: str | None) -> int:
-        types = tuple(getattr(getattr(self.rulebook, "vocabulary", None),
-                              "declaration_types", ()) or ())
+        types = self.rulebook.vocabulary.declaration_types
         return types.index(declaration_type) if declaration_type in types else len(types)
 
     def vat_rate(self, e: ExpectedStatement | None, d: DfeStatement) -> Decimal | None:
         """Per cent of VAT on the net: the contract's terms (DfE's flag when it says)."""
-        percentage = getattr(getattr(self.rulebook, "fees", None), "vat_percentage", None)
-        contracts = getattr(self.rulebook, "contracts", None) or {}
-        chargeable = None
+        percentage = self.rulebook.fees.vat_percentage
+        contracts = self.rulebook.contracts
+        chargeable: bool | None = None
         if e is not None:
             contract = contracts.get((e.key.lead_provider, e.key.cohort))
             if contract is not None:
@@ -319,13 +324,9 @@ class _Context(NamedTuple):
                     percentage = contract.vat_rate
         if chargeable is None and d.vat_chargeable is not None:
             chargeable = d.vat_chargeable
-        if percentage is None and e is not None and e.net != 0:
-            # no rulebook at hand: the rate our own statement used
-            percentage = (e.vat * 100 / e.net).quantize(Decimal("0.01"))
-            chargeable = True if chargeable is None else chargeable
-        if chargeable is None or percentage is None:
+        if chargeable is None:
             return None
-        return money.to_decimal(percentage) if chargeable else ZERO
+        return percentage if chargeable else ZERO
 
 
 # --------------------------------------------------------------------------- pairing
@@ -956,11 +957,11 @@ def _dfe_only_lines(d: DfeStatement, context: _Context) -> tuple[LineComparison,
 # --------------------------------------------------------------------------- explanations
 
 
-def _clawback_index(calculation: Any) -> tuple[dict, dict, dict]:
+def _clawback_index(calculation: Calculation) -> tuple[dict, dict, dict]:
     """Clawback attributions by statement; for each clawed-back declaration the fee it
     was first paid and the statement that paid it (two passes over the attributions,
     whatever the number of statements; dictionaries of clawbacks only)."""
-    attributions = getattr(calculation, "attributions", ()) or ()
+    attributions = calculation.attributions
     by_statement: dict[StatementKey, list] = defaultdict(list)
     for a in attributions:
         if a.kind == "clawback":
@@ -1019,8 +1020,9 @@ def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) ->
     return notes
 
 
-def _clawback_placement(calculation: Any, expected: tuple, dfe_statements: Sequence,
-                        declarations: Sequence, clawbacks: dict,
+def _clawback_placement(calculation: Calculation, expected: tuple[ExpectedStatement, ...],
+                        dfe_statements: Sequence[DfeStatement],
+                        declarations: Sequence[Declaration], clawbacks: dict,
                         paid_on: dict) -> list[Finding]:
     """Clawbacks on a statement of another cohort, or before the statement that paid.
 

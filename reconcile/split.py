@@ -56,13 +56,17 @@ import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile import money
+from reconcile.calculate import Calculation
 from reconcile.calculate.attribution import split_evenly
 from reconcile.findings import Finding, finding
 from reconcile.model import Attribution, Declaration, StatementKey
 from reconcile.rulebook.split_schema import SplitPolicy
+
+if TYPE_CHECKING:
+    from reconcile.rulebook.load import Rulebook
 
 ZERO = money.ZERO
 
@@ -341,8 +345,8 @@ def _ordered_counts(counter: Counter | None,
 # --------------------------------------------------------------------------- the split
 
 
-def split_payments(calculation: Any, declarations: Sequence[Declaration],
-                   rulebook: Any) -> SplitResult:
+def split_payments(calculation: Calculation, declarations: Sequence[Declaration],
+                   rulebook: Rulebook) -> SplitResult:
     """Divide every expected statement's net between delivery partners and the lead provider."""
     # As in calculate(): a record per attribution and none in a reference cycle, so the
     # cyclic garbage collector would only rescan them (a third of the time at scale).
@@ -355,7 +359,7 @@ def split_payments(calculation: Any, declarations: Sequence[Declaration],
             gc.enable()
 
 
-def _split_payments(calculation: Any, declarations: Sequence[Declaration],
+def _split_payments(calculation: Calculation, declarations: Sequence[Declaration],
                     rulebook: Any) -> SplitResult:
     policy = _policy(rulebook)
     type_order = tuple(getattr(getattr(rulebook, "vocabulary", None), "declaration_types", ()))
@@ -533,11 +537,10 @@ def _findings(split: StatementSplit, parts: _LineParts) -> list[Finding]:
     return found
 
 
-def _policy(rulebook: Any) -> SplitPolicy:
+def _policy(rulebook: Rulebook) -> SplitPolicy:
     """The rulebook's split policy (``rules/split.yaml``); the schema's defaults without one."""
-    policy = getattr(rulebook, "split", None)
-    if isinstance(policy, SplitPolicy):
-        return policy
+    if rulebook.split is not None:
+        return rulebook.split
     return SplitPolicy(source="(no split.yaml: the defaults)")
 
 

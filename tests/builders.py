@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import datetime as dt
 import functools
 import shutil
@@ -35,10 +36,24 @@ from typing import Any
 
 import yaml
 
-from reconcile.model import Declaration
+from reconcile import money
+from reconcile.calculate import Calculation
+from reconcile.findings import Finding
+from reconcile.model import (
+    Attribution,
+    CountAmount,
+    Declaration,
+    DfeLine,
+    DfeStatement,
+    ExpectedStatement,
+    PaymentLine,
+    Source,
+    StatementKey,
+)
 from reconcile.paths import bundled_rules_dir
 from reconcile.rulebook.evaluate import Evaluation
 from reconcile.rulebook.load import Rulebook, load_rulebook
+from reconcile.rulebook.split_schema import SplitPolicy, parse_split_policy
 
 D = Decimal
 UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; we run on 3.10)
@@ -226,3 +241,191 @@ def labelled(*pairs: tuple[Declaration, str]) -> tuple[tuple[Declaration, ...], 
     """Declarations with their labels written as "billable uplift" etc."""
     return (tuple(d for d, _ in pairs),
             evaluation(tuple(frozenset(text.split()) for _, text in pairs)))
+
+
+# --------------------------------------------------------------------------- statements
+# The calculation's and DfE's values written the way a statement shows them (real
+# model types: ExpectedStatement, DfeStatement, DfeLine, Attribution, Calculation).
+
+#: fees of the ECF sample contract (band A £995, band B £979, 60% output): started (20%)
+#: A £119.40, B £117.48; retained-1 (15%) A £89.55. Uplift £100. VAT 20%.
+STARTED_A, STARTED_B, RETAINED_A = D("119.40"), D("117.48"), D("89.55")
+
+
+def compare_rulebook() -> Rulebook:
+    """The rulebook a comparison reads: vocabulary, VAT rate, and :data:`LP`'s 2023
+    contract, VAT chargeable."""
+    return rulebook(contract(LP, 2023, vat_chargeable=True))
+
+
+def key(name: str = "May 2024", cohort: int = 2023, provider: str = LP) -> StatementKey:
+    return StatementKey(provider, cohort, name)
+
+
+def calculation(statements: tuple[ExpectedStatement, ...],
+                attributions: tuple[Attribution, ...] = (),
+                findings: tuple[Finding, ...] = ()) -> Calculation:
+    return Calculation(tuple(statements), tuple(attributions), tuple(findings))
+
+
+def expected(name: str, payment: dt.date, *, outputs: Any = (), clawbacks: Any = (),
+             uplift: tuple[int, str] = (0, "0"), uplift_clawback: tuple[int, str] = (0, "0"),
+             service_fee: str = "0", adjustments: str = "0", cohort: int = 2023,
+             output_fee: bool = True, vat: bool = True, statement_id: str | None = None,
+             cut_off: dt.date | None = None) -> ExpectedStatement:
+    """An expected statement from lines ``(participant_type, declaration_type, band,
+    count, fee)``; clawback fees are given positive and their amounts are negative."""
+    out = tuple(PaymentLine(p, t, b, n, D(fee), money.line_amount(n, D(fee)))
+                for p, t, b, n, fee in outputs)
+    claw = tuple(PaymentLine(p, t, b, n, D(fee), -money.line_amount(n, D(fee)))
+                 for p, t, b, n, fee in clawbacks)
+    up = CountAmount(uplift[0], D(uplift[1]))
+    upc = CountAmount(uplift_clawback[0], -D(uplift_clawback[1]))
+    net = (sum((x.amount for x in out + claw), D("0.00")) + up.amount + upc.amount
+           + D(service_fee) + D(adjustments))
+    vat_amount = money.round_money(net * D("0.2")) if vat else D("0.00")
+    return ExpectedStatement(
+        key(name, cohort), statement_id, cut_off or payment.replace(day=1) - dt.timedelta(1),
+        payment, output_fee, out, claw, up, upc, D(service_fee), D(adjustments), net,
+        vat_amount, net + vat_amount)
+
+
+def line(line_type: str, amount: str, ptype: str | None = None, dtype: str | None = None,
+         band: str | None = None, count: int | None = None, fee: str | None = None,
+         description: str | None = None, row: int | None = None) -> DfeLine:
+    """One line of DfE's statement (as its Lines sheet gives it)."""
+    return DfeLine("?", line_type, D(amount), ptype, dtype, band, count,
+                   D(fee) if fee is not None else None, description,
+                   Source("dfe.xlsx", "Lines", row) if row else None)
+
+
+def dfe(name: str, payment: dt.date, lines: Any = (), *, total: str | None = None,
+        cohort: int = 2023, provider: str | None = LP, output_fee: bool = True,
+        statement_id: str | None = None, cut_off: dt.date | None = None) -> DfeStatement:
+    """DfE's statement (as its Statements sheet gives it)."""
+    return DfeStatement(statement_id, provider, cohort, name,
+                        cut_off or payment.replace(day=1) - dt.timedelta(1), payment,
+                        output_fee, False, None, D(total) if total is not None else None,
+                        tuple(lines), Source("dfe.xlsx", "Statements", 2))
+
+
+def dfe_like(e: ExpectedStatement, *, total: bool = True, **changes: Any) -> DfeStatement:
+    """DfE's statement exactly as we expect it (then tests change one thing)."""
+    lines = [line("output", str(p.amount), p.participant_type, p.declaration_type, p.band,
+                  p.count, str(p.fee_per_declaration)) for p in e.output_payments]
+    lines += [line("clawback", str(p.amount), p.participant_type, p.declaration_type, p.band,
+                   p.count, str(p.fee_per_declaration)) for p in e.clawbacks]
+    if e.uplift.count:
+        lines.append(line("uplift", str(e.uplift.amount), count=e.uplift.count))
+    if e.uplift_clawback.count:
+        lines.append(line("uplift_clawback", str(e.uplift_clawback.amount),
+                          count=e.uplift_clawback.count))
+    lines.append(line("service_fee", str(e.service_fee)))
+    lines.append(line("vat", str(e.vat)))
+    values: dict[str, Any] = {"lines": tuple(lines), "total": str(e.total) if total else None}
+    values.update(changes)
+    return dfe(e.key.name, e.payment_date, values["lines"], total=values["total"],
+               cohort=e.key.cohort, provider=e.key.lead_provider, output_fee=e.output_fee,
+               statement_id=e.statement_id, cut_off=e.cut_off_date)
+
+
+def attribution(declaration_id: str, statement: StatementKey, kind: str, fee: str,
+                dtype: str = "started", band: str | None = "A",
+                ptype: str = "ect") -> Attribution:
+    return Attribution(declaration_id, statement, kind, ptype, dtype, band, D(fee), D(0))
+
+
+# --------------------------------------------------------------------------- the split
+
+RULES = bundled_rules_dir()
+
+
+def att(declaration_id: str, partner: str | None, kind: str = "output",
+        declaration_type: str = "started", band: str | None = "A", fee: str = "119.40",
+        uplift: str = "0", *, statement: StatementKey | None = None,
+        participant: str | None = None, participant_type: str = "ect",
+        name: str | None = None, unpaid: bool = False) -> Attribution:
+    """One declaration's share of a statement, with its delivery partner; ``fee`` and
+    ``uplift`` are given positive and signed by ``kind``."""
+    sign = -1 if kind == "clawback" else 1
+    return Attribution(declaration_id, statement or key(), kind, participant_type,
+                       declaration_type, band, sign * Decimal(fee), sign * Decimal(uplift),
+                       unpaid, partner, name if name is not None else (
+                           partner.replace("dp-", "").title() + " Hub" if partner else None),
+                       participant or f"p-{declaration_id}")
+
+
+def statement(attributions: tuple[Attribution, ...], statement_key: StatementKey | None = None,
+              service_fee: str = "0", adjustments: str = "0",
+              payment_date: dt.date = dt.date(2024, 5, 25),
+              output_fee: bool = True) -> ExpectedStatement:
+    """The expected statement the attributions add up to, as the calculation makes it:
+    one line per (participant type, declaration type, band), amount =
+    ``money.line_amount(count, fee)``, net = Σ lines + service fee + adjustments."""
+    statement_key = statement_key or key()
+    mine = [a for a in attributions if a.statement == statement_key]
+    groups: dict[tuple[str, str, str, str | None], list[Attribution]] = {}
+    for a in mine:
+        if not a.unpaid:
+            groups.setdefault((a.kind, a.participant_type, a.declaration_type, a.band),
+                              []).append(a)
+    lines: dict[str, list[PaymentLine]] = {"output": [], "clawback": []}
+    for (kind, ptype, dtype, band_name), items in sorted(groups.items(), key=repr):
+        fees = {a.fee for a in items}
+        assert len(fees) == 1, "a line has one fee"
+        fee = fees.pop()
+        lines[kind].append(PaymentLine(ptype, dtype, band_name, len(items), abs(fee),
+                                       money.line_amount(len(items), fee)))
+    ups = [a for a in mine if a.kind == "output" and a.uplift]
+    downs = [a for a in mine if a.kind == "clawback" and a.uplift]
+    uplift = CountAmount(len(ups), money.round_money(sum((a.uplift for a in ups), D(0))))
+    uplift_clawback = CountAmount(len(downs), money.round_money(
+        sum((-a.uplift for a in downs), D(0))))
+    service, adjust = D(service_fee), D(adjustments)
+    net = (sum((ln.amount for group in lines.values() for ln in group), money.ZERO)
+           + uplift.amount - uplift_clawback.amount + service + adjust)
+    vat = money.round_money(net * D("0.2"))
+    return ExpectedStatement(statement_key, None, None, payment_date, output_fee,
+                             tuple(lines["output"]), tuple(lines["clawback"]), uplift,
+                             uplift_clawback, service, adjust, net, vat, net + vat)
+
+
+def bundled_policy_text(**replace: str) -> str:
+    """The bundled rules/split.yaml, with each ``old=new`` text replaced (which must be there)."""
+    text = (RULES / "split.yaml").read_text(encoding="utf-8")
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def split_rulebook(policy: SplitPolicy | str = "") -> Rulebook:
+    """The bundled rulebook with this split policy (YAML text, validated against the
+    vocabulary as the loader does, or a validated policy); "": split.yaml's defaults."""
+    base = rulebook()
+    if isinstance(policy, str):
+        policy = parse_split_policy(policy or "{}", "split.yaml",
+                                    base.vocabulary.declaration_types)
+    return dataclasses.replace(base, split=policy)
+
+
+# The worked example of docs/split-example.md: May 2024, three partners.
+# North Hub: 5 started (band A), one with uplift; p-10 moved here from East Hub.
+# South Hub: 3 started band A + 1 band B, one with uplift.
+# East Hub: 2 started band A, 2 retained-1 band A, and the clawback of p-10's
+# earlier started declaration (with its uplift), paid to East Hub before p-10 moved.
+WORKED = (
+    att("d-01", "dp-north", uplift="100"), att("d-02", "dp-north"), att("d-03", "dp-north"),
+    att("d-04", "dp-north"), att("d-05", "dp-north", participant="p-10"),
+    att("d-06", "dp-south", uplift="100"), att("d-07", "dp-south"), att("d-08", "dp-south"),
+    att("d-09", "dp-south", band="B", fee="117.48"),
+    att("d-10", "dp-east"), att("d-11", "dp-east"),
+    att("d-12", "dp-east", declaration_type="retained-1", fee="89.55"),
+    att("d-13", "dp-east", declaration_type="retained-1", fee="89.55"),
+    att("d-00", "dp-east", kind="clawback", uplift="100", participant="p-10"),
+)
+WORKED_SERVICE_FEE = "1086.21"  # (£31,500) / 29, docs/rules.md "service_fee.yaml"
+
+
+def worked_calculation() -> Calculation:
+    return calculation((statement(WORKED, service_fee=WORKED_SERVICE_FEE),), WORKED)

@@ -70,6 +70,7 @@ from reconcile.rulebook.schema import (
     VocabularyFile,
     did_you_mean,
 )
+from reconcile.rulebook.split_schema import SplitPolicy, split_policy_from
 from reconcile.rulebook.yamlsrc import Located, parse_yaml
 
 __all__ = ["Band", "CalendarStatement", "Classify", "Contract", "FindingSpec", "Milestone",
@@ -106,7 +107,7 @@ class Rulebook:
     calendar: dict  # cohort -> tuple[CalendarStatement, ...] by payment date
     contracts: dict  # (lead provider, cohort) -> Contract
     calendar_policy: schema.CalendarPolicy
-    split: Any = None
+    split: SplitPolicy | None = None  # rules/split.yaml, when the folder has one
     findings: tuple[Finding, ...] = ()
     #: what loading noticed that is not a problem (a given contract shadowing one of
     #: the rules folder's, for the same provider and cohort)
@@ -595,7 +596,7 @@ def _contracts(reader: _Reader, directory: Path | None, shown: str, extra: Seque
 
 
 def _split_policy(reader: _Reader, directory: Path, shown: str, present: set[str],
-                  vocabulary: VocabularyFile | None) -> Any:
+                  vocabulary: VocabularyFile | None) -> SplitPolicy | None:
     """``split.yaml`` (optional), validated by the split stage's own schema."""
     name = "split.yaml"
     if name not in present:
@@ -603,8 +604,6 @@ def _split_policy(reader: _Reader, directory: Path, shown: str, present: set[str
     located = reader.read(directory / name, _join(shown, name))
     if located is None:
         return None
-    from reconcile.rulebook.split_schema import split_policy_from
-
     try:
         return split_policy_from(located, vocabulary.declaration_types if vocabulary else ())
     except RuleError as error:

@@ -1,6 +1,6 @@
 """Expected against DfE, line by line: each discrepancy once, with its code and place.
 
-Statement used below ("May 2024", cohort 2023), figures by hand (stand_ins.py prices):
+Statement used below ("May 2024", cohort 2023), figures by hand (tests/builders.py prices):
   output ect started band A      10 x £119.40 = £1,194.00
   output ect retained-1 band A    4 x  £89.55 =   £358.20
   output mentor started band A    2 x £119.40 =   £238.80
@@ -29,12 +29,12 @@ from reconcile.compare import (
 )
 from reconcile.findings import CATALOGUE, Severity, finding
 from reconcile.model import Declaration
-from tests.compare.stand_ins import (
+from tests.builders import (
     LP,
     RETAINED_A,
-    RULEBOOK,
     STARTED_A,
-    Calculation,
+    calculation,
+    compare_rulebook,
     attribution,
     dfe,
     dfe_like,
@@ -44,6 +44,7 @@ from tests.compare.stand_ins import (
 )
 
 D = Decimal
+RULEBOOK = compare_rulebook()
 MAY = dt.date(2024, 5, 25)
 
 
@@ -59,7 +60,7 @@ def may(**changes):
 
 
 def run(expected_statements, dfe_statements, **kw):
-    return compare(Calculation(tuple(expected_statements), kw.pop("attributions", ()),
+    return compare(calculation(tuple(expected_statements), kw.pop("attributions", ()),
                                kw.pop("findings", ())),
                    tuple(dfe_statements), RULEBOOK, **kw)
 
@@ -400,7 +401,7 @@ def test_clawback_placement_from_the_declarations_dfe_statement_ids():
                        "clawed-back", 2023,
                        LP, statement_id="may", clawback_statement_id="june-2022",
                        file="decl.csv", row=4)
-    result = compare(Calculation((e,)), (dfe_may, dfe_old), RULEBOOK, declarations=(decl,))
+    result = compare(calculation((e,)), (dfe_may, dfe_old), RULEBOOK, declarations=(decl,))
     placement = [f for f in result.findings if f.code.startswith("CLAWBACK")]
     assert sorted(f.code for f in placement) == ["CLAWBACK_BEFORE_PAYMENT",
                                                  "CLAWBACK_OTHER_COHORT"]
@@ -469,7 +470,7 @@ def test_a_clawback_of_another_cohort_the_calculation_reported_is_not_repeated()
                        clawback_statement_id="june-2022")
     calc = finding("CLAWBACK_OTHER_COHORT", "1 declaration(s) of cohort 2023 ...",
                    lead_provider=LP, cohort=2023, statement="June 2023")
-    result = compare(Calculation((e,), (), (calc,)), (dfe_like(e), dfe_old), RULEBOOK,
+    result = compare(calculation((e,), (), (calc,)), (dfe_like(e), dfe_old), RULEBOOK,
                      declarations=(decl,))
     assert sorted(f.code for f in result.findings if f.code.startswith("CLAWBACK")) == [
         "CLAWBACK_BEFORE_PAYMENT"]

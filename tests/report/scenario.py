@@ -1,6 +1,6 @@
 """A small reconciled run, built from values, for the workbook tests.
 
-Two statements of one provider and cohort (prices in tests/compare/stand_ins.py):
+Two statements of one provider and cohort (prices in tests/builders.py):
 April 2024, exactly as DfE has it; May 2024, where DfE counts 9 started
 declarations in band A instead of 10 and adds a manual adjustment whose text
 starts with ``=`` (it must stay text). Figures by hand:
@@ -19,19 +19,21 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
+import dataclasses
 
 from reconcile.compare import compare
 from reconcile.findings import finding, sort_key
 from reconcile.model import Declaration
 from reconcile.pipeline import RunOptions, RunResult
-from tests.compare.stand_ins import (
+from reconcile.rulebook.evaluate import Evaluation
+from reconcile.rulebook.load import Rulebook
+from tests.builders import (
     LP,
     RETAINED_A,
-    RULEBOOK,
     STARTED_A,
-    Calculation,
     attribution,
+    calculation,
+    compare_rulebook,
     dfe_like,
     expected,
     line,
@@ -41,20 +43,12 @@ D = Decimal
 UTC = dt.timezone.utc  # noqa: UP017 (Python 3.10)
 
 
-class Evaluation(NamedTuple):
-    labels: tuple
-    fired: tuple
-    findings: tuple = ()
-    backend: str = "python"
-    signatures: int = 3
-
-
-class Rulebook(NamedTuple):
-    vocabulary: object = RULEBOOK.vocabulary
-    fees: object = RULEBOOK.fees
-    contracts: dict = RULEBOOK.contracts
-    files: tuple = (("rules/fees.yaml", "ab" * 32), ("rules/contracts/eti-2023.yaml", "cd" * 32))
-    rules: tuple = ()
+def rulebook() -> Rulebook:
+    """The real rulebook of the comparison, its file list fixed and its eligibility rules
+    left off, so the Rules sheet reads the same wherever the tests run."""
+    return dataclasses.replace(
+        compare_rulebook(), rules=(),
+        files=(("rules/fees.yaml", "ab" * 32), ("rules/contracts/eti-2023.yaml", "cd" * 32)))
 
 
 def _declarations():
@@ -87,7 +81,7 @@ def build_result(with_dfe: bool = True) -> RunResult:
         "CALC_OVER_CAPACITY", "1 started declaration beyond band C is not paid (decl-11).",
         lead_provider=LP, cohort=2023, statement="May 2024", line="started",
         declaration_id="decl-11"),)
-    calculation = Calculation((april, may), attributions, calc_findings)
+    calc = calculation((april, may), attributions, calc_findings)
     dfe_may = dfe_like(may, total=False)
     dfe_may = dfe_may._replace(lines=tuple(
         line("output", "1074.60", "ect", "started", "A", 9, "119.40", row=3)
@@ -97,15 +91,16 @@ def build_result(with_dfe: bool = True) -> RunResult:
         line("adjustment", "-250.00", description="=SUM(A1:A9) replacement mentor uplift"),
         line("vat", "537.68")), total=D("3226.09"))
     dfe_statements = (dfe_like(april), dfe_may) if with_dfe else ()
-    comparison = compare(calculation, dfe_statements, RULEBOOK) if with_dfe else None
+    book = rulebook()
+    comparison = compare(calc, dfe_statements, book) if with_dfe else None
     evaluation = Evaluation(tuple(frozenset({"billable"}) for _ in declarations),
-                            tuple(("billable",) for _ in declarations))
-    findings = tuple(sorted((*calculation.findings,
+                            tuple(("billable",) for _ in declarations), (), "python", 3)
+    findings = tuple(sorted((*calc.findings,
                              *(comparison.findings if comparison else ())), key=sort_key))
-    options = RunOptions(Path("decl.csv"), Path("dfe.xlsx") if with_dfe else None,
+    options = RunOptions((Path("decl.csv"),), (Path("dfe.xlsx"),) if with_dfe else (),
                          as_of=dt.date(2024, 6, 1))
-    return RunResult(options, Rulebook(), declarations, dfe_statements, evaluation,
-                     calculation, comparison, None, findings, (("rules", 0.1),))
+    return RunResult(options, book, declarations, dfe_statements, evaluation,
+                     calc, comparison, None, findings, (("rules", 0.1),))
 
 
 if __name__ == "__main__":  # python -m tests.report.scenario OUT.xlsx: look at it

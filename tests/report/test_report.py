@@ -16,7 +16,7 @@ from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, NO_DFE, OK, compare
 from reconcile.findings import Finding, Severity
 from reconcile.report import _status_line, _summary_note, build_workbook
 from reconcile.sheets import Date, Formula, Link, Money, Number, RowStream, Text
-from tests.compare.stand_ins import RULEBOOK, Calculation, dfe_like, expected, line
+from tests.builders import calculation, compare_rulebook, dfe_like, expected, line
 from tests.report.scenario import build_result
 
 D = Decimal
@@ -168,7 +168,7 @@ def _pair(dfe_lines=None):
     d = dfe_like(e, total=False)
     if dfe_lines is not None:
         d = d._replace(lines=dfe_lines(d))
-    return compare(Calculation((e,), (), ()), (d,), RULEBOOK).pairs[0]
+    return compare(calculation((e,)), (d,), compare_rulebook()).pairs[0]
 
 
 def test_money_that_matches_with_a_declaration_error_says_ok_and_counts_the_error():

@@ -26,22 +26,14 @@ from reconcile.remittance import (
 from reconcile.sheets import STYLES
 from reconcile.split import split_payments
 from reconcile.write import write_workbook
-from tests.split.stand_ins import (
-    Calc,
-    att,
-    bundled_policy_text,
-    key,
-    rulebook,
-    statement,
-    worked_calculation,
-)
+from tests.builders import att, bundled_policy_text, calculation, key, split_rulebook, statement, worked_calculation
 
 D = Decimal
 
 
 def worked_split():
     """docs/split-example.md: the bundled policy, the provider keeping 10%."""
-    return split_payments(worked_calculation(), (), rulebook(
+    return split_payments(worked_calculation(), (), split_rulebook(
         bundled_policy_text(**{"percentage: 0": "percentage: 10"})))
 
 
@@ -120,10 +112,10 @@ def test_remittance_covers_every_statement_of_the_partner(tmp_path):
     atts = (att("a-1", "dp-a", statement=may), att("b-1", "dp-b", statement=may),
             att("a-2", "dp-a", "output", "retained-1", fee="89.55", statement=june),
             att("a-1", "dp-a", "clawback", statement=june))
-    calc = Calc((statement(atts, may, service_fee="20.00"),
+    calc = calculation((statement(atts, may, service_fee="20.00"),
                  statement(atts, june, service_fee="20.00", payment_date=dt.date(2024, 6, 25))),
                 atts)
-    result = split_payments(calc, (), rulebook(bundled_policy_text()))
+    result = split_payments(calc, (), split_rulebook(bundled_policy_text()))
     path = tmp_path / "a.xlsx"
     write_workbook(remittance_workbook(result, "dp-a"), path)
     book = openpyxl.load_workbook(path, data_only=True)
@@ -157,7 +149,7 @@ def test_remittance_files_are_byte_identical_run_after_run(tmp_path):
 
 def test_no_remittance_for_unassigned_declarations(tmp_path):
     atts = (att("a-1", "dp-a"), att("u-1", None))
-    result = split_payments(Calc((statement(atts),), atts), (), rulebook())
+    result = split_payments(calculation((statement(atts),), atts), (), split_rulebook())
     assert list(remittance_file_names(result)) == ["dp-a"]
     assert write_remittances(result, tmp_path / "dir") == ["remittance-a-hub.xlsx"]
 
@@ -166,7 +158,7 @@ def test_file_names_are_safe_unique_and_stable():
     atts = (att("1", "dp-1", name="Élan / Trust: North"), att("2", "dp-2", name="Elan Trust North"),
             att("3", "dp-3", name="CON"), att("4", "dp-4", name="***"),
             att("5", "x/y", name=""))
-    result = split_payments(Calc((statement(atts),), atts), (), rulebook())
+    result = split_payments(calculation((statement(atts),), atts), (), split_rulebook())
     names = remittance_file_names(result)
     assert names == {
         "dp-1": "remittance-elan-trust-north-dp-1.xlsx",
@@ -212,7 +204,7 @@ def test_delivery_partners_sheet_adds_up_to_the_statement(tmp_path):
 
 def test_split_workbook_lists_unassigned_declarations_with_the_findings(tmp_path):
     atts = (att("a-1", "dp-a"), att("u-1", None))
-    result = split_payments(Calc((statement(atts),), atts), (), rulebook())
+    result = split_payments(calculation((statement(atts),), atts), (), split_rulebook())
     book = split_workbook(result)
     decls = book.sheet("Declarations").values()
     assert [r[3:6] for r in decls[1:]] == [["dp-a", "A Hub", "a-1"],
@@ -223,8 +215,8 @@ def test_split_workbook_lists_unassigned_declarations_with_the_findings(tmp_path
 
 def test_a_retained_percentage_with_a_fraction_is_shown_as_written(tmp_path):
     atts = (att("a-1", "dp-a"),)
-    result = split_payments(Calc((statement(atts),), atts), (),
-                            rulebook("retained: {percentage: 7.5}"))
+    result = split_payments(calculation((statement(atts),), atts), (),
+                            split_rulebook("retained: {percentage: 7.5}"))
     path = tmp_path / "a.xlsx"
     write_workbook(remittance_workbook(result, "dp-a"), path)
     cell = openpyxl.load_workbook(path)["Remittance"]["K7"]

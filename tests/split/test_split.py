@@ -10,18 +10,7 @@ import pytest
 from reconcile.model import Declaration
 from reconcile.rulebook.split_schema import load_split_policy
 from reconcile.split import UNASSIGNED, split_json, split_payments
-from tests.split.stand_ins import (
-    RULES,
-    WORKED,
-    WORKED_SERVICE_FEE,
-    Calc,
-    att,
-    bundled_policy_text,
-    key,
-    rulebook,
-    statement,
-    worked_calculation,
-)
+from tests.builders import RULES, WORKED, WORKED_SERVICE_FEE, att, bundled_policy_text, calculation, key, split_rulebook, statement, worked_calculation
 
 D = Decimal
 
@@ -33,7 +22,7 @@ def by_partner(split):
 def test_worked_example_by_hand():
     """docs/split-example.md: the bundled policy with the provider keeping 10%."""
     policy = bundled_policy_text(**{"percentage: 0": "percentage: 10"})
-    result = split_payments(worked_calculation(), (), rulebook(policy))
+    result = split_payments(worked_calculation(), (), split_rulebook(policy))
     (may,) = result.statements
     assert may.net == D("2557.39")  # 1194.00 + 117.48 + 179.10 − 119.40 + 200 − 100 + 1086.21
     north, south, east = (by_partner(may)[p] for p in ("dp-north", "dp-south", "dp-east"))
@@ -71,7 +60,7 @@ def test_blended_rate_shares_a_type_evenly_across_bands():
     # started: (1194.00 + 117.48) / 11 declarations; 1311.48 × 5/11, 4/11, 2/11 =
     # 596.127, 476.901, 238.450 -> 596.12 + 476.90 + 238.45 = 1311.47, the penny to North
     policy = bundled_policy_text(**{"attribution: band": "attribution: blended"})
-    (may,) = split_payments(worked_calculation(), (), rulebook(policy)).statements
+    (may,) = split_payments(worked_calculation(), (), split_rulebook(policy)).statements
     parts = by_partner(may)
     started = {p: sum((d.amount for d in may.declarations if d.delivery_partner_id == p
                        and d.kind == "output" and d.declaration_type == "started"), D(0))
@@ -94,9 +83,9 @@ def test_clawback_follows_the_partner_stamped_on_the_declaration():
             att("w-1", None, "clawback", statement=june, participant="p-7", name=None),
             att("n-1", None, declaration_type="retained-1", fee="89.55", statement=june,
                 participant="p-7", name=None))
-    calc = Calc((statement(atts, may), statement(atts, june, payment_date=dt.date(2024, 6, 25))),
+    calc = calculation((statement(atts, may), statement(atts, june, payment_date=dt.date(2024, 6, 25))),
                 atts)
-    result = split_payments(calc, decls, rulebook())
+    result = split_payments(calc, decls, split_rulebook())
     june_split = result.statements[1]
     parts = by_partner(june_split)
     assert parts["dp-west"].clawbacks == D("-119.40")
@@ -117,8 +106,8 @@ def declaration(did, participant, partner, dtype, date):
 def test_unassigned_declarations_are_kept_with_one_finding_per_statement():
     atts = (att("a-1", "dp-north"), att("u-1", None, uplift="100"), att("u-2", None),
             att("u-3", None, "clawback"))
-    calc = Calc((statement(atts, service_fee="30.00"),), atts)
-    result = split_payments(calc, (), rulebook("service_fee: {declaration_types: [started]}"))
+    calc = calculation((statement(atts, service_fee="30.00"),), atts)
+    result = split_payments(calc, (), split_rulebook("service_fee: {declaration_types: [started]}"))
     (may,) = result.statements
     unassigned = by_partner(may)[None]
     assert unassigned.delivery_partner_name is None and unassigned.label == UNASSIGNED
@@ -138,7 +127,7 @@ def test_unassigned_declarations_are_kept_with_one_finding_per_statement():
 def test_a_partner_known_only_by_name_is_a_partner():
     # DfE's assurance report carries "Delivery Partner Name" and no id
     atts = (att("a-1", None, name="Ambition Hub"), att("a-2", None, name="Ambition Hub"))
-    (may,) = split_payments(Calc((statement(atts),), atts), (), rulebook()).statements
+    (may,) = split_payments(calculation((statement(atts),), atts), (), split_rulebook()).statements
     (only,) = may.partners
     assert (only.delivery_partner_id, only.delivery_partner_name) == ("Ambition Hub",
                                                                       "Ambition Hub")
@@ -157,8 +146,8 @@ def test_service_fee_basis_is_a_setting(basis, expected):
     atts = (att("n-1", "dp-north"), att("n-2", "dp-north", declaration_type="retained-1",
                                         fee="89.55"), att("s-1", "dp-south"))
     policy = f"service_fee: {{basis: {basis}}}"
-    (may,) = split_payments(Calc((statement(atts, service_fee="30.00"),), atts), (),
-                            rulebook(policy)).statements
+    (may,) = split_payments(calculation((statement(atts, service_fee="30.00"),), atts), (),
+                            split_rulebook(policy)).statements
     assert {p.delivery_partner_id: p.service_fee for p in may.partners} == expected
     assert may.kept_service_fee == (D("30.00") if basis == "lead_provider" else D("0"))
     assert may.service_fee_basis == basis
@@ -169,13 +158,13 @@ def test_service_fee_to_date_carries_over_to_a_month_without_declarations():
     atts = (att("n-1", "dp-north", statement=may), att("n-2", "dp-north", statement=may),
             att("s-1", "dp-south", statement=may),
             att("n-1", "dp-north", "clawback", statement=july))
-    calc = Calc((statement(atts, may, service_fee="90.00"),
+    calc = calculation((statement(atts, may, service_fee="90.00"),
                  statement(atts, june, service_fee="90.00", payment_date=dt.date(2024, 6, 25),
                            output_fee=False),
                  statement(atts, july, service_fee="90.00", payment_date=dt.date(2024, 7, 25))),
                 atts)
     policy = "service_fee: {basis: declarations_to_date, declaration_types: [started]}"
-    _, june_s, july_s = split_payments(calc, (), rulebook(policy)).statements
+    _, june_s, july_s = split_payments(calc, (), split_rulebook(policy)).statements
     assert {p.delivery_partner_id: p.service_fee for p in june_s.partners} == {
         "dp-north": D("60.00"), "dp-south": D("30.00")}
     # July: North's n-1 is clawed back: 1 each
@@ -187,15 +176,15 @@ def test_service_fee_fallback_when_nobody_has_a_declaration_on_the_statement():
     may, june = key("May 2024"), key("June 2024")
     atts = (att("n-1", "dp-north", statement=may), att("s-1", "dp-south", statement=may),
             att("s-2", "dp-south", statement=may))
-    calc = Calc((statement(atts, may, service_fee="10.00"),
+    calc = calculation((statement(atts, may, service_fee="10.00"),
                  statement(atts, june, service_fee="10.00", payment_date=dt.date(2024, 6, 25),
                            output_fee=False)), atts)
     kept = "service_fee: {basis: declarations_on_statement}"
-    june_kept = split_payments(calc, (), rulebook(kept)).statements[1]
+    june_kept = split_payments(calc, (), split_rulebook(kept)).statements[1]
     assert june_kept.partners == () and june_kept.kept_service_fee == D("10.00")
     assert june_kept.retained == june_kept.net == D("10.00")
     fallback = "service_fee: {basis: declarations_on_statement, fallback: declarations_to_date}"
-    june_shared = split_payments(calc, (), rulebook(fallback)).statements[1]
+    june_shared = split_payments(calc, (), split_rulebook(fallback)).statements[1]
     assert june_shared.service_fee_basis == "declarations_to_date"
     # 1 : 2 of 10.00 = 3.333, 6.667 -> 3.33 + 6.66 = 9.99, the penny to South (.667)
     assert {p.delivery_partner_id: p.service_fee for p in june_shared.partners} == {
@@ -206,8 +195,8 @@ def test_rounding_ties_go_to_the_lower_partner_id():
     # 10.00 in three equal parts: 3.34 to the first partner by id, whatever the input order
     atts = (att("z", "dp-c"), att("y", "dp-b"), att("x", "dp-a"))
     policy = "service_fee: {basis: equal}"
-    (may,) = split_payments(Calc((statement(atts, service_fee="10.00"),), atts), (),
-                            rulebook(policy)).statements
+    (may,) = split_payments(calculation((statement(atts, service_fee="10.00"),), atts), (),
+                            split_rulebook(policy)).statements
     assert [(p.delivery_partner_id, p.service_fee) for p in may.partners] == [
         ("dp-a", D("3.34")), ("dp-b", D("3.33")), ("dp-c", D("3.33"))]
 
@@ -221,7 +210,7 @@ retained:
   partners:
     - {delivery_partner_id: dp-south, name: South Hub, percentage: 2.5}
 """
-    (may,) = split_payments(Calc((statement(atts),), atts), (), rulebook(policy)).statements
+    (may,) = split_payments(calculation((statement(atts),), atts), (), split_rulebook(policy)).statements
     north, south = may.partners
     assert north.retained == D("11.94")  # 10% of 119.40 (uplift not in applies_to)
     assert south.retained == D("2.99")   # 2.5% of 119.40 = 2.985, half up
@@ -232,8 +221,8 @@ retained:
 def test_retained_share_of_a_negative_gross_is_negative():
     # the provider kept 10% of the payment, so it bears 10% of the clawback
     atts = (att("e-1", "dp-east", "clawback"),)
-    (may,) = split_payments(Calc((statement(atts),), atts), (),
-                            rulebook("retained: {percentage: 10}")).statements
+    (may,) = split_payments(calculation((statement(atts),), atts), (),
+                            split_rulebook("retained: {percentage: 10}")).statements
     (east,) = may.partners
     assert (east.gross, east.retained, east.amount) == (D("-119.40"), D("-11.94"),
                                                         D("-107.46"))
@@ -245,8 +234,8 @@ def test_retained_share_of_a_negative_gross_is_negative():
 ])
 def test_adjustments_kept_or_shared(to, partner_adjustments, kept):
     atts = (att("n-1", "dp-north"), att("s-1", "dp-south"))
-    calc = Calc((statement(atts, service_fee="20.00", adjustments="-50.00"),), atts)
-    (may,) = split_payments(calc, (), rulebook(f"adjustments: {{to: {to}}}")).statements
+    calc = calculation((statement(atts, service_fee="20.00", adjustments="-50.00"),), atts)
+    (may,) = split_payments(calc, (), split_rulebook(f"adjustments: {{to: {to}}}")).statements
     assert {p.delivery_partner_id: p.adjustments for p in may.partners} == partner_adjustments
     assert may.kept_adjustments == kept
     assert sum(p.amount for p in may.partners) + may.retained == may.net
@@ -255,7 +244,7 @@ def test_adjustments_kept_or_shared(to, partner_adjustments, kept):
 def test_unpaid_declarations_are_listed_at_nothing_under_band():
     # over contracted volume: DfE pays nothing for it, the partner is told so
     atts = (att("n-1", "dp-north"), att("n-2", "dp-north", band=None, fee="0", unpaid=True))
-    (may,) = split_payments(Calc((statement(atts),), atts), (), rulebook()).statements
+    (may,) = split_payments(calculation((statement(atts),), atts), (), split_rulebook()).statements
     amounts = {d.declaration_id: (d.amount, d.unpaid) for d in may.declarations}
     assert amounts == {"n-1": (D("119.40"), False), "n-2": (D("0.00"), True)}
     assert dict(may.partners[0].counts) == {"started": 2}
@@ -265,7 +254,7 @@ def test_sub_penny_fees_split_to_the_penny_within_a_line():
     # 3 × 89.595 = 268.785 -> line 268.79 (money.line_amount); 2 : 1 -> 179.19, 89.60
     atts = (att("a-1", "dp-a", fee="89.595"), att("a-2", "dp-a", fee="89.595"),
             att("b-1", "dp-b", fee="89.595"))
-    (may,) = split_payments(Calc((statement(atts),), atts), (), rulebook()).statements
+    (may,) = split_payments(calculation((statement(atts),), atts), (), split_rulebook()).statements
     assert [p.output for p in may.partners] == [D("179.19"), D("89.60")]
     assert {d.declaration_id: d.amount for d in may.declarations} == {
         "a-1": D("89.60"), "a-2": D("89.59"), "b-1": D("89.60")}
@@ -273,7 +262,7 @@ def test_sub_penny_fees_split_to_the_penny_within_a_line():
 
 def test_split_json_follows_interfaces_section_6():
     policy = bundled_policy_text(**{"percentage: 0": "percentage: 10"})
-    data = split_json(split_payments(worked_calculation(), (), rulebook(policy)))
+    data = split_json(split_payments(worked_calculation(), (), split_rulebook(policy)))
     (may,) = data["splits"]
     assert (may["lead_provider"], may["cohort"], may["statement"]) == (
         "Example Teaching Institute", 2023, "May 2024")
@@ -295,13 +284,13 @@ def test_the_policy_file_decides_with_no_code_change(tmp_path):
     rules.mkdir()
     for path in RULES.glob("*.yaml"):
         (rules / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    bundled = split_payments(worked_calculation(), (), rulebook(
+    bundled = split_payments(worked_calculation(), (), split_rulebook(
         load_split_policy(rules / "split.yaml"))).statements[0]
     (rules / "split.yaml").write_text(bundled_policy_text(**{
         "attribution: band": "attribution: blended",
         "basis: declarations_to_date": "basis: equal",
         "percentage: 0": "percentage: 20"}), encoding="utf-8")
-    changed = split_payments(worked_calculation(), (), rulebook(
+    changed = split_payments(worked_calculation(), (), split_rulebook(
         load_split_policy(rules / "split.yaml"))).statements[0]
     assert bundled.retained == D("0.00")
     assert by_partner(bundled)["dp-north"].amount == D("1240.11")  # 597 + 100 + 543.11
@@ -328,7 +317,7 @@ def test_the_worked_example_page_shows_what_the_code_computes():
     """docs/split-example.md quotes these figures; a change in either must show here."""
     page = (RULES.parent / "docs" / "split-example.md").read_text(encoding="utf-8")
     policy = bundled_policy_text(**{"percentage: 0": "percentage: 10"})
-    (may,) = split_payments(worked_calculation(), (), rulebook(policy)).statements
+    (may,) = split_payments(worked_calculation(), (), split_rulebook(policy)).statements
     for share in may.partners:
         for value in (share.service_fee, share.retained, share.amount):
             assert f"**{value:,.2f}**" in page, (share.label, value)
@@ -343,8 +332,8 @@ def test_service_fee_basis_leaves_out_flat_rate_mentors_and_empty_clawbacks():
             att("m-1", "dp-mentors", band=None, fee="500", participant_type="mentor"),
             att("x-1", "dp-south", "clawback", band=None, fee="0", unpaid=True))
     policy = "service_fee: {basis: declarations_to_date, declaration_types: [started]}"
-    (may,) = split_payments(Calc((statement(atts, service_fee="10.00"),), atts), (),
-                            rulebook(policy)).statements
+    (may,) = split_payments(calculation((statement(atts, service_fee="10.00"),), atts), (),
+                            split_rulebook(policy)).statements
     assert {p.delivery_partner_id: p.service_fee for p in may.partners} == {
         "dp-mentors": D("0.00"), "dp-north": D("5.00"), "dp-south": D("5.00")}
     assert by_partner(may)["dp-mentors"].output == D("500.00")
@@ -356,7 +345,7 @@ def test_line_money_without_declarations_goes_to_unassigned_with_a_finding():
     st = statement(atts)
     st = st._replace(uplift=st.uplift._replace(count=1, amount=D("100.00")),
                      net=st.net + D("100.00"))
-    result = split_payments(Calc((st,), atts), (), rulebook())
+    result = split_payments(calculation((st,), atts), (), split_rulebook())
     (may,) = result.statements
     assert by_partner(may)[None].uplift == D("100.00")
     assert sum(p.amount for p in may.partners) + may.retained == may.net

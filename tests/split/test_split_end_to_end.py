@@ -17,7 +17,7 @@ from reconcile.calculate import calculate
 from reconcile.model import Declaration
 from reconcile.rulebook.load import load_rulebook
 from reconcile.split import split_payments
-from tests.split.stand_ins import RULES, bundled_policy_text
+from tests.builders import RULES, bundled_policy_text
 
 D = Decimal
 LP = "Example Teaching Institute"

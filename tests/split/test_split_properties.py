@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from reconcile import money
 from reconcile.rulebook.split_schema import SplitPolicy
 from reconcile.split import split_payments
-from tests.split.stand_ins import Calc, att, key, rulebook, statement
+from tests.builders import att, calculation, key, split_rulebook, statement
 
 PARTNERS = ("dp-a", "dp-b", "dp-c", "dp-d", None)
 TYPES = ("started", "retained-1", "completed")
@@ -45,7 +45,7 @@ def calculations(draw):
                   adjustments=str(draw(pennies(-50_000, 50_000))),
                   payment_date=dt.date(2024, 1 + i, 25), output_fee=draw(st.booleans()))
         for i, k in enumerate(keys))
-    return Calc(statements, tuple(atts))
+    return calculation(statements, tuple(atts))
 
 
 BASES = ("declarations_to_date", "declarations_on_statement", "output_fees_on_statement",
@@ -73,7 +73,7 @@ def policies(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(calculations(), policies())
 def test_partners_add_up_to_every_line_and_to_the_net(calc, policy):
-    result = split_payments(calc, (), rulebook(policy))
+    result = split_payments(calc, (), split_rulebook(policy))
     assert len(result.statements) == len(calc.statements)
     for expected, split in zip(calc.statements, result.statements):
         partners = split.partners
