@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 from reconcile import money, textsafe
 from reconcile.errors import InputError, Problem, UsageError
 from reconcile.model import Source
-from reconcile.outputs import Outputs
+from reconcile.outputs import Outputs, check_output_paths
 from reconcile.rulebook.schema import BandTerms, _band_issues, did_you_mean
 
 CALL_OFF_HEADERS = (
@@ -361,20 +361,18 @@ def write_contracts(paths: Sequence[Path], out: Path, *, vat_chargeable: bool = 
     """Import and write, all or nothing: no file is written when any row is bad, an
     output never replaces an input, and an existing contract only with ``overwrite``."""
     imported = import_contracts(paths, vat_chargeable=vat_chargeable)
-    inputs = {Path(p).resolve() for p in paths}
-    problems = []
     targets = [out / item.name for item in imported]
+    # The shared check: no output is an input (through any link), a device or a
+    # folder, and the --out folder can be written.
+    check_output_paths([("--out", target) for target in targets],
+                       [("contract CSV", Path(p)) for p in paths],
+                       folders=[("--out", out)])
+    problems = []
     for target in targets:
-        if target.resolve() in inputs:
-            problems.append(Problem(Source(str(target)), "is one of the input files",
-                                    "write the contracts to another folder"))
-        elif target.exists() and not overwrite:
+        if target.exists() and not overwrite:
             problems.append(Problem(Source(str(target)), "already exists", (
                 "choose another --out folder, or add --overwrite to replace it (a contract "
                 "you edited, e.g. with versions, would be lost)")))
-    if out.exists() and not out.is_dir():
-        problems.append(Problem(Source(str(out)), "this is a file, not a folder",
-                                "give a folder name for --out"))
     if problems:
         raise UsageError(problems)
     outputs = Outputs()

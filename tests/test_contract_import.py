@@ -105,3 +105,26 @@ def test_wrong_headers_and_existing_files(tmp_path):
     assert result.exit_code == 0
     assert "recruitment_target: 4700" in (out / "one-2024.yaml").read_text()
     assert "vat_chargeable: false" in (out / "one-2024.yaml").read_text()
+
+
+def test_an_input_is_never_an_output_even_with_overwrite(tmp_path):
+    """The shared output check (reconcile.outputs.check_output_paths): a CSV that sits
+    where a contract would be written is refused, --overwrite or not, and kept."""
+    good = HEADER + "\nOne,2024,0.44,200,4600,,0,,0,90,895,91,199,700,200,299,600,,,\n"
+    out = tmp_path / "contracts"
+    out.mkdir()
+    clash = out / "one-2024.yaml"
+    clash.write_text(good, encoding="utf-8")
+    result = CliRunner().invoke(main, ["contracts", "import", str(clash), "--out", str(out),
+                                       "--overwrite"])
+    assert result.exit_code == 2, result.output
+    assert "one-2024.yaml" in result.output and "Traceback" not in result.output
+    assert clash.read_text(encoding="utf-8") == good
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x", encoding="utf-8")
+    source = tmp_path / "c.csv"
+    source.write_text(good, encoding="utf-8")
+    result = CliRunner().invoke(main, ["contracts", "import", str(source), "--out",
+                                       str(a_file)])
+    assert result.exit_code == 2, result.output
+    assert a_file.read_text(encoding="utf-8") == "x"
