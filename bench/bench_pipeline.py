@@ -320,7 +320,9 @@ def reconcile_run(folder: Path, as_of: str, work: Path, engine: str = "auto",
                "--dfe-statements", str(folder / "dfe-statements-planted.xlsx"),
                "--contracts", str(folder / "contracts"),
                "--out", str(work / "reconciliation.xlsx"),
-               "--as-of", as_of, "--engine", engine]
+               "--as-of", as_of, "--engine", engine,
+               # a history of its own (a first run: nothing to compare), never the user's
+               "--history", str(work / "history.sqlite3")]
     if with_json:
         command += ["--json", str(work / "result.json")]
     done = child(command)

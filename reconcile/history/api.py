@@ -241,7 +241,7 @@ def followed_findings(store: Store, as_of: dt.date | None = None, open_only: boo
 
 class AgeBand(NamedTuple):
     label: str
-    count: int
+    findings: int
     money_at_stake: Decimal
 
 

@@ -165,9 +165,9 @@ def _lines(snap: Snapshot, side: str) -> dict[StatementKey, dict[str, LineRow]]:
     return out
 
 
-def _statement_order(*snaps: Snapshot) -> dict[tuple, str]:
+def _statement_order(*snaps: Snapshot) -> dict[tuple[Any, ...], str]:
     """Statements sort by payment date (names like "April 2024" do not sort)."""
-    order: dict[tuple, str] = {}
+    order: dict[tuple[Any, ...], str] = {}
     for snap in snaps:
         for s in snap.statements:
             if s.payment_date:
@@ -198,11 +198,11 @@ def _line_detail(before: LineRow | None, after: LineRow | None) -> str | None:
     def part(ln: LineRow | None) -> str:
         if ln is None:
             return "no line"
-        if ln.count is None:
+        if ln.declarations is None:
             return _money(ln.amount) or ""
         fee = f" x {show(ln.fee)}" if ln.fee is not None else ""
-        return f"{ln.count}{fee} = {show(ln.amount)}"
-    if (before is None or before.count is None) and (after is None or after.count is None):
+        return f"{ln.declarations}{fee} = {show(ln.amount)}"
+    if (before is None or before.declarations is None) and (after is None or after.declarations is None):
         return None
     return f"{part(before)} -> {part(after)}"
 
@@ -230,8 +230,8 @@ def _dfe_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
         # DfE's line order is theirs; a stable order of our own: labels sorted
         for label in sorted(old.keys() | new.keys()):
             a, b = old.get(label), new.get(label)
-            if a is not None and b is not None and (a.amount, a.count, a.fee) == (
-                    b.amount, b.count, b.fee):
+            if a is not None and b is not None and (a.amount, a.declarations, a.fee) == (
+                    b.amount, b.declarations, b.fee):
                 continue
             effect = (b.amount if b else ZERO) - (a.amount if a else ZERO)
             explained += effect

@@ -152,11 +152,12 @@ def command_diff(history: Path | None, run_a: str, run_b: str, json_out: Path | 
     with _open(history) as store:
         a, b = api.resolve_run(store, run_a), api.resolve_run(store, run_b)
         changes: tuple[Change, ...] = api.diff_runs(store, a, b)
-    data = {"from_run": a, "to_run": b, "changes": [c.as_json() for c in changes]}
+    listed = [c.as_json() for c in changes]
+    data = {"from_run": a, "to_run": b, "changes": listed}
     counts = summarise(changes)
     head = (f"from run {a} to run {b}: " + (", ".join(
         f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items()) or "no changes"))
-    _emit(data, json_out, "\n".join([head, *_change_lines(data["changes"], show_all)]))
+    _emit(data, json_out, "\n".join([head, *_change_lines(listed, show_all)]))
     return 0
 
 
@@ -170,12 +171,12 @@ def command_findings(history: Path | None, open_only: bool, older_than: int | No
     bands = api.ageing(followed)
     today = as_of or dt.date.today()
     data = {"as_of": today.isoformat(),
-            "ageing": [{"band": b.label, "count": b.count,
+            "ageing": [{"band": b.label, "count": b.findings,
                         "money_at_stake": str(b.money_at_stake)} for b in bands],
             "findings": [f.as_json() for f in followed]}
     lines = [f"open findings by age on {today.isoformat()} (accepted ones are not open):",
              _table(("age", "findings", "money at stake"),
-                    [(b.label, b.count, pounds(b.money_at_stake)) for b in bands],
+                    [(b.label, b.findings, pounds(b.money_at_stake)) for b in bands],
                     right=(1, 2)), ""]
     lines.append(_table(
         ("fingerprint", "age", "status", "note", "code", "where", "difference"),

@@ -198,8 +198,9 @@ def start_recording(store: Store, result: Any, command: str,
         last_seen = dt.date.fromisoformat(previous[1])  # type: ignore[index]
         for row in previous_snap.findings:
             if row.fingerprint not in now and in_scope(row.lead_provider, row.cohort, scope):
-                first = before.get(row.fingerprint)
-                resolved.append(Resolved(row, dt.date.fromisoformat(first) if first else None,
+                seen_first = before.get(row.fingerprint)
+                resolved.append(Resolved(row, dt.date.fromisoformat(seen_first)
+                                         if seen_first else None,
                                          last_seen, notes.get(row.fingerprint)))
     history = RunHistory(
         run_id=run_id, as_of=as_of,
@@ -222,7 +223,7 @@ def _finding_rows(findings: Sequence[Finding]) -> tuple[FindingRow, ...]:
 def paid_statement_findings(changes: Sequence[Change], previous: tuple[int, str] | None
                             ) -> list[Finding]:
     """One error finding per DfE statement that changed after it was paid."""
-    by_statement: dict[tuple, list[Change]] = {}
+    by_statement: dict[tuple[str | None, int | None, str | None], list[Change]] = {}
     for c in changes:
         if c.kind == DFE_STATEMENT_CHANGED and c.severity == ERROR:
             by_statement.setdefault((c.lead_provider, c.cohort, c.statement), []).append(c)

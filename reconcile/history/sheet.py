@@ -73,7 +73,7 @@ def changes_sheet(history: RunHistory) -> Sheet:
     hidden = len(history.changes) - len(changes)
     resolved = history.resolved
 
-    def produce() -> Iterator[tuple]:
+    def produce() -> Iterator[tuple[Any, ...]]:
         yield (Text(_title(history), "title"),)
         yield (Text(_counts(history), "note"),)
         yield (Text("Paid statements that changed are red; every change is also in the "
@@ -134,7 +134,7 @@ FINDING_COLUMNS = ("Fingerprint", "Status", "First seen", "Age (days)", "Note")
 FINDING_WIDTHS = (18, 9, 11, 8, 50)
 
 
-def finding_cells(history: RunHistory | None, finding: Any) -> tuple:
+def finding_cells(history: RunHistory | None, finding: Any) -> tuple[Any, ...]:
     """The history columns of one Findings row (empty without history)."""
     up = history.follow_up(finding) if history is not None else None
     if up is None:

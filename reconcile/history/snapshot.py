@@ -92,7 +92,7 @@ class LineRow(NamedTuple):
     cohort: int
     statement: str
     line: str
-    count: int | None
+    declarations: int | None  # the line's count of declarations
     fee: Decimal | None
     amount: Decimal
 
@@ -225,11 +225,11 @@ def fingerprint(code: str, lead_provider: str | None, cohort: int | None,
 
 def fingerprints(findings: Iterable[Any]) -> tuple[str, ...]:
     """The fingerprint of each finding, in order (repeats within the run numbered)."""
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str | None, int | None, str | None, str | None], int] = {}
     out = []
     for f in findings:
         base = (f.code, f.lead_provider, f.cohort, f.statement, f.line or f.declaration_id)
-        n = seen[base] = seen.get(base, 0) + 1  # type: ignore[index]
+        n = seen[base] = seen.get(base, 0) + 1
         out.append(fingerprint(*base, occurrence=n))
     return tuple(out)
 
@@ -385,7 +385,7 @@ def expected_lines(s: Any) -> Iterable[tuple[str, int | None, Decimal | None, De
 
 def dfe_lines(rows: Iterable[Any]) -> Iterable[tuple[str, int | None, Decimal | None, Decimal]]:
     """DfE's lines of one statement, those of one label added together."""
-    merged: dict[str, list] = {}
+    merged: dict[str, list[Any]] = {}
     for ln in rows:
         label = line_label(ln.line_type, ln.participant_type, ln.declaration_type, ln.band,
                            ln.description if ln.line_type == "adjustment" else None)

@@ -370,8 +370,8 @@ class Store:
             "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, snap.as_of.isoformat(), _now(), snap.command, snap.tool_version,
              snap.rules_hash, json.dumps(snap.options, sort_keys=True),
-             snap.declaration_count, _text(sum(expected)) if expected else None,
-             _text(sum(dfe)) if dfe else None, severities.count("error"),
+             snap.declaration_count, _text(sum(expected, Decimal(0))) if expected else None,
+             _text(sum(dfe, Decimal(0))) if dfe else None, severities.count("error"),
              severities.count("warning"), severities.count("info"), len(changes),
              previous_run_id, json.dumps(sorted(snap.paid_statements))))
         db.executemany("INSERT INTO run_scopes VALUES (?,?,?,?,?)", [
@@ -387,7 +387,7 @@ class Store:
              s.payment_date, int(s.output_fee), int(s.paid), _text(s.net), _text(s.vat),
              _text(s.total)) for s in snap.statements])
         db.executemany("INSERT OR REPLACE INTO statement_lines VALUES (?,?,?,?,?,?,?,?,?)", [
-            (run_id, ln.side, ln.lead_provider, ln.cohort, ln.statement, ln.line, ln.count,
+            (run_id, ln.side, ln.lead_provider, ln.cohort, ln.statement, ln.line, ln.declarations,
              _text(ln.fee), str(ln.amount)) for ln in snap.lines])
         columns = json.dumps(list(DECLARATION_FIELDS))
         db.executemany("INSERT INTO declaration_sets VALUES (?,?,?,?,?,?)", [

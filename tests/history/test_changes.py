@@ -1,0 +1,45 @@
+"""The change computation on snapshots made here (no run, no store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+from reconcile.history.changes import compute_changes
+from reconcile.history.snapshot import LineRow, Snapshot, StatementRow, _clean, _well_formed
+
+LP = "Alpha Trust"
+
+
+def snap(total: str | None, lines: tuple[tuple[str, str], ...], paid: bool = True) -> Snapshot:
+    """One DfE statement (January 2024) with ``lines`` (label, amount) and ``total``."""
+    statement = StatementRow("dfe", LP, 2023, "January 2024", "s-1", "2023-12-31",
+                             "2024-01-25", True, paid, None, None,
+                             D(total) if total is not None else None)
+    return Snapshot(dt.date(2024, 9, 1), "run", "v", "r", {}, (), (), (), (statement,),
+                    tuple(LineRow("dfe", LP, 2023, "January 2024", label, None, None, D(amount))
+                          for label, amount in lines), (), ())
+
+
+def test_a_line_change_explains_the_total_and_a_hidden_change_is_reported():
+    before = snap("1480.00", (("service_fee", "1000.00"), ("output ect started A", "480.00")))
+    after = snap("1360.00", (("service_fee", "1000.00"), ("output ect started A", "360.00")))
+    (line,) = compute_changes(before, after)
+    assert (line.field, line.money_effect, line.severity) == (
+        "output ect started A", D("-120.00"), "error")
+    # the lines unchanged and the total down £50: DfE's own hidden amount moved
+    hidden = snap("1430.00", (("service_fee", "1000.00"), ("output ect started A", "480.00")))
+    (total,) = compute_changes(before, hidden)
+    assert (total.field, total.before, total.after, total.money_effect) == (
+        "total", "1480.00", "1430.00", D("-50.00"))
+
+
+def test_dates_alone_are_not_dfe_changing_its_money():
+    # the previous run read DfE's statement page; this one only the API's statement list
+    before = snap("1480.00", (("service_fee", "1000.00"), ("output ect started A", "480.00")))
+    assert compute_changes(before, snap(None, ())) == ()
+
+
+def test_text_that_would_break_a_line_is_made_safe():
+    assert not _well_formed(["a\x1fb"]) and _well_formed(["\x1f".join("x" * 12)])
+    assert _clean("id\nwith\x1fbreaks") == "id\ufffdwith\ufffdbreaks"
