@@ -73,7 +73,15 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
                                   "choose another --port (0 picks a free one)")]) from None
     port = sock.getsockname()[1]
     guard = Guard(host, port)
-    store = RunStore(data_dir or default_data_dir())
+    data_dir = data_dir or default_data_dir()
+    from reconcile.outputs import check_output_paths
+
+    try:  # a data folder that cannot be written: exit 2 naming it, before serving
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        pass  # the check below says why, with the fix
+    check_output_paths([], folders=[("--data", data_dir)])
+    store = RunStore(data_dir)
     app = create_app(store, guard, int(max_upload_mb * 1024 * 1024))
     print(f"reconcile: serving on {guard.start_url}", flush=True)
     print(f"reconcile: runs are kept in {store.data_dir}; press Ctrl+C to stop",
