@@ -29,6 +29,8 @@ HTTP interface (the README's "The page's HTTP interface" documents it for script
                                        --per-partner``
 ``POST /runs/{id}/delete``             delete the run and its files (also ``DELETE
                                        /runs/{id}``)
+``POST /runs/{id}/notes``              a note on a finding, in the history
+``GET /history``, ``/history/{n}``     the recorded runs; one run's changes
 ``GET /contracts``                     the contracts kept from the last upload
 ``GET /assets/...``                    CSS, JavaScript (no token needed)
 =====================================  ===============================================
@@ -484,8 +486,90 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         run, view = done_view(request)
         page_no = _int(request.query_params.get("page"), 1)
         data = view.findings(request.query_params, request.query_params.get("sort", ""),
-                             page_no)
-        return page("findings.html", run=run, f=data, nav="findings")
+                             page_no, notes=current_notes)
+        from reconcile.history.follow import NOTE_STATUSES
+
+        return page("findings.html", run=run, f=data, nav="findings",
+                    note_statuses=NOTE_STATUSES,
+                    back=str(request.url.path) + (f"?{request.url.query}"
+                                                  if request.url.query else ""))
+
+    def current_notes(fingerprints: list[str]) -> dict[str, Any]:
+        """The latest note of each finding, as the history holds it now."""
+        if not store.history_path.exists():
+            return {}
+        from reconcile import history
+
+        with history.open_store(store.history_path, create=False) as opened:
+            return opened.latest_notes(fingerprints)
+
+    async def add_note(request: Request) -> Response:
+        """The Findings page's note form: ``reconcile history note``, on the page."""
+        from reconcile import history
+        from reconcile.errors import ReconcileError
+
+        run = run_or_404(request)
+        form = await urlencoded_form(request)
+        require_csrf(request, form.get(CSRF_FIELD))
+        back = form.get("back") or f"/runs/{run.id}/findings"
+        if not back.startswith(f"/runs/{run.id}/findings"):
+            back = f"/runs/{run.id}/findings"
+        if not store.history_path.exists():
+            raise HTTPException(404, "history")
+        try:
+            with history.open_store(store.history_path, create=False) as opened:
+                history.add_note(opened, form.get("fingerprint", ""), form.get("status", ""),
+                                 form.get("text", ""), form.get("by", "").strip()
+                                 or "reconcile serve")
+        except ReconcileError as error:
+            if wants_json(request):
+                return JSONResponse({"error": "the note was not added",
+                                     "message": error.render()}, status_code=422)
+            return page("error.html", 422, title="The note was not added", status=422,
+                        message=error.render(), back=back)
+        if wants_json(request):
+            return JSONResponse({"status": "added"}, status_code=201)
+        return RedirectResponse(back, status_code=303)
+
+    def history_runs(request: Request) -> Response:
+        """Every run in the page's history, newest first, with its changes."""
+        from reconcile import history
+
+        rows: list[Any] = []
+        if store.history_path.exists():
+            with history.open_store(store.history_path, create=False) as opened:
+                rows = history.list_runs(opened)
+        pages = {r.record.get("history_run_id"): r for r in store.all()
+                 if r.record.get("history_run_id") is not None}
+        if wants_json(request):
+            from reconcile.history.api import run_row_json
+
+            return JSONResponse({"runs": [run_row_json(r) for r in rows]})
+        return page("history.html", runs=rows, pages=pages, nav="history")
+
+    def history_run(request: Request) -> Response:
+        """One recorded run: what changed since the run before it."""
+        from reconcile import history
+
+        number = request.path_params["number"]
+        if not store.history_path.exists():
+            raise HTTPException(404, "history")
+        try:
+            with history.open_store(store.history_path, create=False) as opened:
+                row = opened.run(number)
+                if row is None:
+                    raise HTTPException(404, "history run")
+                changes = history.run_changes(opened, number)
+        except history.HistoryError as error:
+            return page("error.html", 404, title="No such run in the history", status=404,
+                        message=error.render())
+        if wants_json(request):
+            from reconcile.history.api import run_row_json
+
+            return JSONResponse({**run_row_json(row), "changes_list": changes})
+        pages = {r.record.get("history_run_id"): r for r in store.all()}
+        return page("history_run.html", row=row, changes=changes, page_run=pages.get(number),
+                    nav="history")
 
     def declarations(request: Request) -> Response:
         run, view = done_view(request)
@@ -593,6 +677,9 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         Route("/runs/{run_id}/statements", choose_statement, methods=["GET"]),
         Route("/runs/{run_id}/statements/{index:int}", statement, methods=["GET"]),
         Route("/runs/{run_id}/findings", findings, methods=["GET"]),
+        Route("/runs/{run_id}/notes", add_note, methods=["POST"]),
+        Route("/history", history_runs, methods=["GET"]),
+        Route("/history/{number:int}", history_run, methods=["GET"]),
         Route("/runs/{run_id}/declarations", declarations, methods=["GET"]),
         Route("/runs/{run_id}/declarations/{declaration_id:path}", declaration,
               methods=["GET"]),

@@ -10,7 +10,10 @@ The options are those ``reconcile run`` builds from::
     reconcile run --declarations NAME... [--dfe-statements NAME...]
                   [--participants NAME...] [--contracts NAME...] [--lead-provider NAME]
                   [--sheet NAME] [--tolerance POUNDS] [--as-of DATE]
+                  --history ../../history.sqlite3
                   --out reconciliation.xlsx --json result.json
+
+(``--no-history`` for the bundled sample: trying it is not part of the user's history)
 
 run in the folder, so every input is recorded by its file name, as the command line
 records the path it is given. The working folder is changed for the run: that is
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.result import STAGES
-from reconcile.serve.runs import RESULT, WORKBOOK, Run
+from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Run
 
 __all__ = ["STAGES", "STAGE_TEXT", "execute_run", "run_options"]
 
@@ -63,6 +66,10 @@ def command_options(run: Run) -> dict[str, Any]:
         "quiet": True,
         "out": Path(WORKBOOK),
         "json_out": Path(RESULT),
+        # uploads are recorded in the data folder's history (its path as seen from the
+        # run's folder, where the run is made); the sample is not the user's history
+        "history": None if run.record.get("sample") else Path("..", "..", HISTORY),
+        "no_history": bool(run.record.get("sample")),
     }
 
 

@@ -21,7 +21,10 @@ Folder of a run (``DATA/runs/ID/``, readable by this user only)::
     remittances/                                                 reconcile split --per-partner
     run.json                                                     this run's record
 
-Contracts uploaded with a run are also kept in ``DATA/contracts/`` (the whole set
+Every uploaded run is recorded in the history store ``DATA/history.sqlite3``
+(:mod:`reconcile.history`: what changed since the previous run, findings followed
+with their notes); the bundled sample is not. Contracts uploaded with a run are also
+kept in ``DATA/contracts/`` (the whole set
 replaces the previous one); a run uploaded without contracts uses those.
 
 Example::
@@ -53,6 +56,8 @@ from reconcile.serve.uploads import UploadedFile, private_folder
 
 WORKBOOK, RESULT, RECORD, REMITTANCES = ("reconciliation.xlsx", "result.json", "run.json",
                                          "remittances")
+#: the history store of the page's runs, in the data folder (reconcile.history)
+HISTORY = "history.sqlite3"
 #: names a run writes in its folder: an upload may not take them
 RESERVED = frozenset({WORKBOOK, RESULT, RECORD, REMITTANCES})
 
@@ -235,6 +240,11 @@ class RunStore:
         """A new private folder for one request's files (see :meth:`create`)."""
         return private_folder(self.uploads_dir / secrets.token_hex(8))
 
+    @property
+    def history_path(self) -> Path:
+        """The history store the page's runs are recorded in (it may not exist yet)."""
+        return self.data_dir / HISTORY
+
     def saved_contracts(self) -> tuple[InputRecord, ...]:
         """The contracts kept from the last upload that had some (``GET /contracts``)."""
         return tuple(InputRecord("contracts", p.name, p.stat().st_size, sha256_of(p))
@@ -377,7 +387,9 @@ def summary_counts(result: Any) -> dict[str, Any]:
     from collections import Counter
 
     severities = Counter(f.severity.value for f in result.findings)
-    return {"counts": {"statements": len(result.calculation.statements),
+    history = getattr(result, "history", None)
+    return {"history_run_id": history.run_id if history is not None else None,
+            "counts": {"statements": len(result.calculation.statements),
                        "declarations": len(result.declarations),
                        "errors": severities.get("error", 0),
                        "warnings": severities.get("warning", 0),

@@ -208,6 +208,7 @@ class RunView:
             "declarations": len(self.result.declarations),
             "statements": len(self.pairs),
             "has_dfe": self.has_dfe,
+            "history": getattr(self.result, "history", None),
         }
 
     def _charts(self, rows: Sequence[dict]) -> list[dict[str, Any]]:
@@ -371,11 +372,16 @@ class RunView:
         return rows
 
     # ------------------------------------------------------------------ findings
-    def findings(self, filters: Mapping[str, str], sort: str = "", page: int = 1
-                 ) -> dict[str, Any]:
-        """Every finding, filtered and sorted, a page at a time."""
+    def findings(self, filters: Mapping[str, str], sort: str = "", page: int = 1,
+                 notes: Any = None) -> dict[str, Any]:
+        """Every finding, filtered and sorted, a page at a time.
+
+        With a history, each finding has its status (new, open, reopened), first sighting,
+        age and latest note; ``notes(fingerprints) -> {fingerprint: NoteRow}`` reads the
+        notes as they are now (one added since the run shows at once).
+        """
         wanted = {k: (filters.get(k) or "").strip() for k in
-                  ("severity", "code", "provider", "cohort", "statement", "q")}
+                  ("severity", "code", "provider", "cohort", "statement", "status", "q")}
         text = wanted["q"].casefold()
         rows = []
         for position, f in enumerate(self.result.findings):
@@ -389,12 +395,16 @@ class RunView:
                 continue
             if wanted["statement"] and (f.statement or "") != wanted["statement"]:
                 continue
+            if wanted["status"] and self._status(f) != wanted["status"]:
+                continue
             if text and text not in " ".join(filter(None, (
                     f.message, f.suggestion, f.code, f.declaration_id, f.line,
                     f.lead_provider, f.statement))).casefold():
                 continue
             rows.append((position, f))
         key, reverse = _sort_key(sort)
+        if sort.lstrip("-") == "age" and self.has_history:
+            key = self._age
         if key is not None:
             rows.sort(key=lambda item: key(item[1]), reverse=reverse)
         total = len(rows)
@@ -402,11 +412,22 @@ class RunView:
         page = min(max(1, page), pages)
         shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         findings = self.result.findings
+        history = self.result.history if self.has_history else None
+        follow = {id(f): history.follow_up(f) for _, f in shown} if history else {}
+        current = (notes([u.fingerprint for u in follow.values() if u is not None])
+                   if notes is not None and follow else {})
+        rows = []
+        for _, f in shown:
+            up = follow.get(id(f))
+            note = (current.get(up.fingerprint) or up.note) if up is not None else None
+            rows.append({"finding": f, "title": _title(f),
+                         "severity_class": SEVERITY_CLASSES.get(f.severity.value, "grey"),
+                         "statement_index": self.index_of(f.lead_provider, f.cohort,
+                                                          f.statement),
+                         "declaration_ids": _first_ids(f), "follow": up, "note": note})
         return {
-            "rows": [{"finding": f, "title": _title(f),
-                      "severity_class": SEVERITY_CLASSES.get(f.severity.value, "grey"),
-                      "statement_index": self.index_of(f.lead_provider, f.cohort, f.statement),
-                      "declaration_ids": _first_ids(f)} for _, f in shown],
+            "rows": rows, "history": history,
+            "statuses": Counter(self._status(f) for f in findings) if history else Counter(),
             "total": total, "all": len(findings), "page": page, "pages": pages,
             "filters": wanted, "sort": sort,
             "codes": sorted({f.code for f in findings}),
@@ -416,6 +437,19 @@ class RunView:
                                  key=_statement_sort),
             "severities": Counter(f.severity.value for f in findings),
         }
+
+    @cached_property
+    def has_history(self) -> bool:
+        return getattr(self.result, "history", None) is not None
+
+    def _age(self, f: Finding) -> int:
+        up = self.result.history.follow_up(f)
+        return up.age_days if up is not None else -1
+
+    def _status(self, f: Finding) -> str:
+        """A finding's status in the history: new, open or reopened ('' without one)."""
+        up = self.result.history.follow_up(f) if self.has_history else None
+        return up.status if up is not None else ""
 
     # ------------------------------------------------------------------ declarations
     def attributions(self, filters: Mapping[str, str], page: int = 1) -> dict[str, Any]:

@@ -41,7 +41,9 @@ def cli_reference(tmp_path_factory) -> Path:
 
     ``reconciliation.xlsx`` and ``result.json`` (reconcile run) and ``remittances/``
     (reconcile split --per-partner), each input named by its file name, as the page
-    records the uploaded file names. Made once for all the test workers (pytest-xdist
+    records the uploaded file names, and the run recorded as the first of a history two
+    folders up (``--history ../../history.sqlite3``), as the page records an upload's
+    run in its data folder's history. Returns the run's folder. Made once for all the test workers (pytest-xdist
     workers share the parent of their temporary folders), under a lock.
     """
     import fcntl
@@ -50,14 +52,15 @@ def cli_reference(tmp_path_factory) -> Path:
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):  # gw0, gw1...: the session's folder above
         shared = shared.parent
-    folder = shared / "serve-cli-reference"
+    data = shared / "serve-cli-reference"
+    folder = data / "runs" / "sample"
     with open(shared / "serve-cli-reference.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "done").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
+        if not (data / "done").exists():
+            shutil.rmtree(data, ignore_errors=True)
+            folder.mkdir(parents=True)
             _reference(folder)
-            (folder / "done").touch()
+            (data / "done").touch()
     return folder
 
 
@@ -68,11 +71,11 @@ def _reference(folder: Path) -> None:
         options += [f"--{field.replace('_', '-')}", path.name]
     # the page's runs record no history (yet): nor does this reference (its JSON would
     # carry a history block and its workbook a Changes sheet)
-    common = [*options, "--as-of", SAMPLE_AS_OF, "--quiet", "--no-history"]
-    done = cli(["run", *common, "--out", "reconciliation.xlsx", "--json", "result.json"],
-               folder)
+    common = [*options, "--as-of", SAMPLE_AS_OF, "--quiet"]
+    done = cli(["run", *common, "--out", "reconciliation.xlsx", "--json", "result.json",
+                "--history", str(Path("..", "..", "history.sqlite3"))], folder)
     assert done.returncode == 1, done.stderr  # the sample's planted discrepancies
-    done = cli(["split", *common, "--per-partner", "remittances"], folder)
+    done = cli(["split", *common, "--no-history", "--per-partner", "remittances"], folder)
     assert done.returncode in (0, 1), done.stderr
 
 

@@ -152,9 +152,8 @@ def test_findings_filter_and_sort(sample_run):
     caption = re.search(r'id="findings-caption">([^<]+)<', errors).group(1)
     assert caption.startswith("11 findings of ")
     # the largest difference first, by size whatever its sign
-    differences = [Decimal(d) for d in re.findall(
-        r'<td class="govuk-table__cell govuk-table__cell--numeric">(-?\d+(?:\.\d+)?)</td>\s*'
-        r'<td class="govuk-table__cell">', errors)]
+    differences = [Decimal(d or "0") for d in re.findall(r"data-difference>([^<]*)<", errors)]
+    assert len(differences) == 11
     assert differences == sorted(differences, key=abs, reverse=True)
     assert "What to do:" in errors
 
@@ -569,15 +568,15 @@ def test_a_script_uploads_dfes_api_pages_as_the_command_line_reads_them(store, t
     got = client.get(answer.headers["location"],
                      headers={**BEARER, "Accept": "application/json"})
     assert got.status_code == 200, got.text
-    folder = tmp_path / "cli"
-    folder.mkdir()
+    folder = tmp_path / "cli" / "runs" / "api"
+    folder.mkdir(parents=True)
     options = []
     for field, path in files:
         shutil.copyfile(path, folder / path.name)
         options += [f"--{field.replace('_', '-')}", path.name]
     done = cli(["run", *options, "--lead-provider", "Example Teaching Institute",
                 "--as-of", "2024-06-01", "--quiet", "--out", "r.xlsx", "--json",
-                "result.json", "--no-history"], folder)  # the page records none (yet)
+                "result.json", "--history", "../../history.sqlite3"], folder)
     assert done.returncode in (0, 1), done.stderr
     assert got.content == (folder / "result.json").read_bytes()
     # January 2024, by hand (tests/read/test_api_shapes.py): two ECT starts in band A at
@@ -588,3 +587,71 @@ def test_a_script_uploads_dfes_api_pages_as_the_command_line_reads_them(store, t
     assert lines == {("ect", "started", "A"): (2, "238.80"),
                      ("mentor", "started", "A"): (1, "119.40")}
     assert january["expected"]["uplift"] == {"count": 1, "amount": "100.00"}
+
+
+def test_uploads_are_followed_in_the_history_with_notes(store, tmp_path):
+    """Two months of uploads: the second run's changes, findings' statuses, and a note
+    added on the Findings page, read back from the history the runs were recorded in."""
+    client, guard = make_client(store)
+    contract = next(p for f, p in sample_files() if p.name.endswith("trust-2024.yaml"))
+    first = tmp_path / "first"
+    first.mkdir()
+    declarations = _small_declarations(first)
+    one = upload(client, [("declarations", declarations), ("contracts", contract)],
+                 as_of="2024-11-01").headers["location"]
+    wait(client, one)
+    second = tmp_path / "second"
+    second.mkdir()
+    more = second / "small.csv"
+    more.write_text(declarations.read_text() + "d3,p3,ecf-induction,started,2024-10-04,paid,"
+                    "2024,Harbour Lane Education Trust\n", encoding="utf-8")
+    two = upload(client, [("declarations", more)], as_of="2024-12-01").headers["location"]
+    wait(client, two)
+    data = client.get(two, headers={**BEARER, "Accept": "application/json"}).json()
+    assert data["history"]["run_id"] == 2 and data["history"]["previous_run_id"] == 1
+    assert any(c["declaration_id"] == "d3" for c in data["history"]["changes"])
+    # the Summary says so, and the History pages list the runs and the changes
+    summary = client.get(two, headers=BEARER).text
+    assert "run 2</a> of your history" in summary and "since run 1 of 1 November 2024" in summary
+    listed = client.get("/history", headers={**BEARER, "Accept": "application/json"}).json()
+    assert [r["run_id"] for r in listed["runs"]] == [2, 1]
+    changes = client.get("/history/2", headers=BEARER).text
+    assert "d3" in changes and "since run 1" in client.get("/history", headers=BEARER).text
+    # each finding's status: d3's are new, d1's still open
+    findings = client.get(f"{two}/findings", headers=BEARER).text
+    assert "Age (days)" in findings
+    about = {f["declaration_id"]: f for f in data["findings"] if f["declaration_id"]}
+    assert about["d3"]["status"] == "new" and about["d1"]["status"] == "open"
+    # a note on d1's finding, from the page's form (cookie + CSRF token)
+    client.get(f"/?token={TOKEN}")
+    noted = client.post(f"{two}/notes", data={
+        "csrf_token": guard.csrf_token, "fingerprint": about["d1"]["fingerprint"],
+        "status": "disputed", "text": "raised with DfE on 2 Dec", "by": "Alice",
+        "back": f"{two}/findings?q=d1"}, follow_redirects=False)
+    assert noted.status_code == 303 and noted.headers["location"] == f"{two}/findings?q=d1"
+    shown = client.get(f"{two}/findings?q=d1").text
+    assert "raised with DfE on 2 Dec" in shown and "Alice" in shown
+    from reconcile import history
+
+    with history.open_store(store.history_path, create=False) as opened:
+        (followed,) = [f for f in history.followed_findings(opened)
+                       if f.fingerprint == about["d1"]["fingerprint"]]
+        assert followed.note.status == "disputed"
+    refused = client.post(f"{two}/notes", data={
+        "csrf_token": guard.csrf_token, "fingerprint": about["d1"]["fingerprint"],
+        "status": "ignored", "text": "x"})
+    assert refused.status_code == 422 and "not a note status" in refused.text
+    forged = client.post(f"{two}/notes", data={"fingerprint": about["d1"]["fingerprint"],
+                                               "status": "accepted", "text": "x"})
+    assert forged.status_code == 403
+
+
+def test_the_sample_is_not_recorded_in_the_users_history(store):
+    client, guard = make_client(store)
+    answer = client.post("/runs/sample", data={"csrf_token": guard.csrf_token},
+                         headers=BEARER, follow_redirects=False)
+    wait(client, answer.headers["location"])
+    data = client.get(answer.headers["location"],
+                      headers={**BEARER, "Accept": "application/json"}).json()
+    assert data.get("history") is None
+    assert not store.history_path.exists()
