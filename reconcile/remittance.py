@@ -83,40 +83,43 @@ def _policy_rows(result: SplitResult) -> tuple[Row, ...]:
 
 
 def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
-    """Per statement × delivery partner: counts, money, retained share, amount payable."""
+    """Per statement × delivery partner: money, retained share, amount payable, counts.
+
+    The money comes first and the declaration counts last, so that the printed page
+    (up to "Amount payable") is legible: the counts are for the screen and the filter.
+    """
     types = result.declaration_types
-    head = ["Lead provider", "Cohort", "Statement", "Payment date", "Delivery partner id",
-            "Delivery partner"]
-    first_count = len(head)
-    header = (*(_h(h) for h in head), *(_h(t, True) for t in types), _h("Clawed back", True),
-              *(_h(h, True) for _, h in _MONEY), _h("Gross", True), _h("Retained %", True),
-              _h("Retained", True), _h("Amount payable", True))
-    c_claw = first_count + len(types)
-    c_money = c_claw + 1
+    head = ["Lead provider", "Cohort", "Statement", "Payment date", "Delivery partner"]
+    c_money = len(head)
     c_gross = c_money + len(_MONEY)
     c_ret, c_amount = c_gross + 2, c_gross + 3  # c_gross + 1: the retained percentage
+    first_count = c_amount + 2  # c_amount + 1: the partner's id
+    c_claw = first_count + len(types)
+    header = (*(_h(h) for h in head), *(_h(h, True) for _, h in _MONEY), _h("Gross", True),
+              _h("Retained %", True), _h("Retained", True), _h("Amount payable", True),
+              _h("Delivery partner id"), *(_h(t, True) for t in types),
+              _h("Clawed back", True))
     rows: list[Row] = [header]
     for st in result.statements:
-        where = (Text(st.key.lead_provider), Number(st.key.cohort), Text(st.key.name),
+        where = (Text(st.key.lead_provider), Number(st.key.cohort, "year"), Text(st.key.name),
                  Date(st.payment_date) if st.payment_date else None)
         first = len(rows)
         for p in st.partners:
             r = len(rows)
             counts, clawed = dict(p.counts), dict(p.clawed_back)
             rows.append((
-                *where, Text(p.delivery_partner_id or ""), Text(p.label),
-                *(Number(counts.get(t, 0)) for t in types), Number(sum(clawed.values())),
+                *where, Text(p.label),
                 *(Money(getattr(p, attr)) for attr, _ in _MONEY),
                 Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", p.gross),
                 Number(p.retained_percentage, PERCENT_STYLE), Money(p.retained),
-                Formula(f"{cell_ref(r, c_gross)}-{cell_ref(r, c_ret)}", p.amount)))
+                Formula(f"{cell_ref(r, c_gross)}-{cell_ref(r, c_ret)}", p.amount),
+                Text(p.delivery_partner_id or ""), *(Number(counts.get(t, 0)) for t in types), Number(sum(clawed.values()))))
         last = len(rows) - 1
         r = len(rows)
         kept_gross = st.kept_service_fee + st.kept_adjustments
         rows.append((
-            *where, Blank(), Text(LP_KEEPS, "text_bold"),
-            *(None for _ in types), None, None, None, None, Money(st.kept_service_fee),
-            Money(st.kept_adjustments),
+            *where, Text(LP_KEEPS, "text_bold"),
+            None, None, None, Money(st.kept_service_fee), Money(st.kept_adjustments),
             Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", kept_gross),
             None,
             Formula(f"{sum_formula(c_ret, first, last)}+{cell_ref(r, c_gross)}", st.retained,
@@ -129,26 +132,30 @@ def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
 
         rows.append((
             *(Blank("text_total") for _ in range(2)), Text(st.key.name, "text_total"),
-            Blank("text_total"), Blank("text_total"), Text("Statement total (net)", "text_total"),
-            *(total(first_count + i, sum(dict(p.counts).get(ty, 0) for p in st.partners),
-                    "count_total", last) for i, ty in enumerate(types)),
-            total(c_claw, sum(sum(dict(p.clawed_back).values()) for p in st.partners),
-                  "count_total", last),
+            Blank("text_total"), Text("Statement total (net)", "text_total"),
             *(total(c_money + i, _column(st, attr) + (
                 st.kept_service_fee if attr == "service_fee" else
                 st.kept_adjustments if attr == "adjustments" else ZERO))
               for i, (attr, _) in enumerate(_MONEY)),
             total(c_gross, st.net), Blank("text_total"),
             Formula(cell_ref(r, c_ret), st.retained, "money_total"),
-            total(c_amount, _column(st, "amount"), upto=last)))
+            total(c_amount, _column(st, "amount"), upto=last), Blank("text_total"),
+            *(total(first_count + i, sum(dict(p.counts).get(ty, 0) for p in st.partners),
+                    "count_total", last) for i, ty in enumerate(types)),
+            total(c_claw, sum(sum(dict(p.clawed_back).values()) for p in st.partners),
+                  "count_total", last)))
     rows.append(())
     rows.extend(_policy_rows(result))
     rows.append((Text("Each statement's total: amount payable + retained = gross = the "
                       "statement's net (VAT is not split).", "note"),))
-    widths = (28, 8, 16, 12, 18, 30, *(10 for _ in types), 10, *(13 for _ in _MONEY), 13, 10,
-              13, 15)
-    return Sheet(name, tuple(rows), widths=widths, freeze=(1, 6), landscape=True,
-                 fit_to_width=True)
+    # the id column as wide as the longest id (DfE's ids are 36-character UUIDs)
+    id_width = min(40, max([14, *(len(p.delivery_partner_id or "") + 2
+                                  for st in result.statements for p in st.partners)]))
+    widths = (22, 7, 15, 11, 24, *(12 for _ in _MONEY), 12, 9, 12, 13, id_width,
+              *(9 for _ in types), 9)
+    return Sheet(name, tuple(rows), widths=widths, freeze=(1, 5), landscape=True,
+                 fit_to_width=True, heights=((0, 30),),
+                 print_area=(0, 0, len(rows) - 1, c_amount))
 
 
 def _column(st: StatementSplit, attr: str) -> Decimal:
@@ -277,7 +284,7 @@ def remittance_workbook(result: SplitResult, partner: str,
             return Formula(f"SUM({decls}!{cell_ref(a, col)}:{cell_ref(b, col)})", value)
 
         rows.append((
-            Text(st.key.lead_provider), Number(st.key.cohort), Text(st.key.name),
+            Text(st.key.lead_provider), Number(st.key.cohort, "year"), Text(st.key.name),
             Date(st.payment_date) if st.payment_date else None,
             over(10, p.output), over(11, p.uplift), over(12, p.clawbacks),
             Money(p.service_fee), Money(p.adjustments),

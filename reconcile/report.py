@@ -37,39 +37,34 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from reconcile import __version__, money
 from reconcile.compare import (
-    ADJUSTMENT,
-    CLAWBACK,
     DFE_ADJUSTING,
     DFE_ADJUSTMENT,
     DIFFERS,
     MISSING,
     NOT_EXPECTED,
     OK,
-    OUTPUT,
-    RECONCILE,
-    SERVICE_FEE,
-    UPLIFT,
-    UPLIFT_CLAWBACK,
-    VAT,
     Comparison,
-    LineComparison,
     StatementPair,
     without_dfe,
 )
-from reconcile.findings import CATALOGUE, Figure, Finding, Severity, sort_key
+from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
 from reconcile.history.sheet import FINDING_COLUMNS, FINDING_WIDTHS, changes_sheet, finding_cells
-from reconcile.model import ExpectedStatement
+from reconcile.statement_sheet import (
+    _status_note,
+    statement_sheet,
+    statement_terms,
+)
+from reconcile.statement_sheet import difference_cell as _difference
+from reconcile.statement_sheet import figure_cell as _figure
 from reconcile.remittance import partner_sheet
 from reconcile.result import PRESENTATION_OPTIONS
 from reconcile.sheets import (
     AutoFilter,
     Blank,
-    Cell,
     Chart,
     ConditionalFormat,
     Date,
@@ -84,9 +79,9 @@ from reconcile.sheets import (
     Text,
     Workbook,
     cell_ref,
+    printable,
     safe_sheet_name,
-    sheet_cell,
-    sum_formula,
+    wrapped_height,
 )
 
 SUMMARY, FINDINGS, DECLARATIONS, RULES, PARTNERS = (
@@ -108,7 +103,8 @@ def build_workbook(result: Any) -> Workbook:
     totals: dict = {}
     for pair in comparison.pairs:
         sheet, cells = statement_sheet(pair, names[pair.key],
-                                       by_statement.get(_pair_of(pair), ()))
+                                       by_statement.get(_pair_of(pair), ()),
+                                       statement_terms(getattr(result, "rulebook", None), pair))
         statement_sheets.append(sheet)
         totals[pair.key] = cells
     history = getattr(result, "history", None)
@@ -129,9 +125,18 @@ def build_workbook(result: Any) -> Workbook:
                                  S_STATUS)
         sheets.insert(0, providers_sheet(comparison, result.findings, sheets[0], columns))
         active = sheets[0].name
+    sheets = [printable(sheet) for sheet in sheets]
     return Workbook(tuple(sheets), title="Reconciliation of DfE statements",
                     subject="ECF lead provider payments: expected against DfE",
-                    comments=f"Written by reconcile {__version__}", active=active)
+                    comments=f"Written by reconcile {__version__}", active=active,
+                    footer=run_footer(result))
+
+
+def run_footer(result: Any) -> str:
+    """The right of every printed page's footer: the run's date (its as-of date)."""
+    options = getattr(result, "options", None)
+    as_of = getattr(options, "as_of", None) or dt.date.today()
+    return f"Reconciliation as of {as_of.isoformat()}"
 
 
 # --------------------------------------------------------------------------- names
@@ -183,199 +188,7 @@ def _severity_counts(findings: Sequence[Finding]) -> Counter:
 
 
 # --------------------------------------------------------------------------- statement
-
-
-# columns of a statement sheet
-(C_LINE, C_PTYPE, C_DTYPE, C_BAND, C_ECOUNT, C_EFEE, C_EAMOUNT, C_DCOUNT, C_DFEE, C_DAMOUNT,
- C_CDIFF, C_DIFF, C_CODES) = range(13)
-STATEMENT_HEADER = ("Line", "Participants", "Declaration type", "Band", "Expected count",
-                    "Expected fee per declaration", "Expected amount", "DfE count",
-                    "DfE fee per declaration", "DfE amount", "Count difference (DfE − expected)",
-                    "Difference (DfE − expected)", "Findings")
-STATEMENT_WIDTHS = (44, 12, 16, 7, 11, 14, 15, 10, 14, 15, 14, 15, 40)
-
-_SECTION_TITLES = (
-    (OUTPUT, "Output payments"),
-    (SERVICE_FEE, "Service fee"),
-    (UPLIFT, "Uplift fees"),
-    (CLAWBACK, "Clawbacks"),
-    (UPLIFT_CLAWBACK, "Uplift clawbacks"),
-    (ADJUSTMENT, "Additional adjustments"),
-    (RECONCILE, "Reconcile amount (in DfE's total, not shown as a line)"),
-)
-
-
-class TotalCells(NamedTuple):
-    """Where a statement sheet keeps its totals, for the Summary's formulas."""
-
-    expected_total: str | None
-    dfe_total: str | None
-    expected_value: Decimal | None
-    dfe_value: Decimal | None
-
-
-def _short_label(line: LineComparison) -> str:
-    if line.section in (OUTPUT, CLAWBACK):
-        return (line.declaration_type or "").replace("-", " ").capitalize()
-    if line.section == ADJUSTMENT:
-        return line.description or line.label
-    return _HEADINGS.get(line.section) or (line.label[:1].upper() + line.label[1:])
-
-
-_HEADINGS = {SERVICE_FEE: "Service fee", UPLIFT: "Uplift fees",
-             UPLIFT_CLAWBACK: "Uplift clawbacks"}
-
-
-def statement_sheet(pair: StatementPair, name: str,
-                    findings: Sequence[Finding] = ()) -> tuple[Sheet, TotalCells]:
-    """One statement: expected beside DfE, line by line, with live totals.
-
-    ``findings`` are the run's findings on this statement (the pair's own are added).
-    """
-    key, e, d = pair.key, pair.expected, pair.dfe
-    has_dfe_money = d is not None and pair.has_money
-    rows: list[tuple] = []
-    rows.append((Text(f"{key.name} — {key.lead_provider}, cohort {key.cohort}", "title"),))
-    rows.append((Text("Payment date", "text_bold"),
-                 Date(pair.payment_date) if pair.payment_date else Text("-")))
-    rows.append((Text("Cut-off date", "text_bold"),
-                 Date(pair.cut_off_date) if pair.cut_off_date else Text("-")))
-    rows.append((Text("DfE statement id", "text_bold"), Text(pair.statement_id or "-")))
-    output_fee = e.output_fee if e is not None else d.output_fee
-    rows.append((Text("Output-fee statement", "text_bold"), Text("yes" if output_fee else "no")))
-    version = _version_text(e)
-    if version or (d is not None and d.contract_version):
-        # which contract version the statement is calculated with (docs/rules.md
-        # "Contract versions"), beside the one DfE's statement names
-        rows.append((Text("Contract version", "text_bold"), Text(version or "-"),
-                     Text(f"DfE: {d.contract_version}" if d is not None and d.contract_version
-                          else "", "note")))
-    rows.append((Text("Money status", "text_bold"), Text(pair.status, "text_bold"),
-                 Text(_status_note(pair), "note")))
-    rows.append(())
-    header_row = len(rows)
-    rows.append(tuple(Text(h, "header_right" if C_ECOUNT <= i <= C_DIFF else "header")
-                      for i, h in enumerate(STATEMENT_HEADER)))
-
-    by_section: dict[str, list[LineComparison]] = defaultdict(list)
-    for line in pair.lines:
-        by_section[line.section].append(line)
-    net_parts_e: list[str] = []
-    net_parts_d: list[str] = []
-    net_value_e = ZERO
-    net_value_d = ZERO
-    for section, title in _SECTION_TITLES:
-        lines = by_section.get(section, [])
-        if not lines and section != OUTPUT:
-            continue
-        if section in (OUTPUT, CLAWBACK, ADJUSTMENT):
-            # several lines under a heading; a single-line section is its own heading
-            rows.append((Text(title, "section"), *(Blank("section") for _ in range(12))))
-        first = len(rows)
-        for line in lines:
-            rows.append(_line_row(len(rows), line, has_dfe_money,
-                                  section not in (OUTPUT, CLAWBACK, ADJUSTMENT)))
-            net_value_e += line.expected_amount or ZERO
-            net_value_d += line.dfe_amount or ZERO
-        last = len(rows) - 1
-        if not lines:
-            rows.append((Text("(none)", "note"),))
-            continue
-        if len(lines) > 1:
-            exp_sum = sum((x.expected_amount or ZERO for x in lines), ZERO)
-            dfe_sum = sum((x.dfe_amount or ZERO for x in lines), ZERO)
-            r = len(rows)
-            rows.append(_subtotal_row(r, f"{title}: subtotal", first, last, exp_sum, dfe_sum,
-                                      has_dfe_money))
-            net_parts_e.append(cell_ref(r, C_EAMOUNT))
-            net_parts_d.append(cell_ref(r, C_DAMOUNT))
-        else:
-            net_parts_e.append(cell_ref(first, C_EAMOUNT))
-            net_parts_d.append(cell_ref(first, C_DAMOUNT))
-
-    rows.append(())
-    net_row = len(rows)
-    rows.append(_total_row(net_row, "Net (before VAT)", net_parts_e, net_parts_d,
-                           net_value_e, net_value_d, has_dfe_money, "money_bold"))
-    vat_line = next((x for x in by_section.get(VAT, ())), None)
-    vat_row = len(rows)
-    vat_e = e.vat if e is not None else None
-    vat_d = pair.dfe_vat if has_dfe_money else None
-    if vat_d is None and has_dfe_money and pair.dfe_net is not None:
-        vat_d = pair.dfe_total - pair.dfe_net
-    rows.append(_vat_row(vat_row, vat_e, vat_d, has_dfe_money, vat_line))
-    total_row = len(rows)
-    total_e = (net_value_e + vat_e) if e is not None else None
-    total_d = (net_value_d + (vat_d or ZERO)) if has_dfe_money else None
-    row = list(_total_row(total_row, "Total (VAT included)",
-                          [cell_ref(net_row, C_EAMOUNT), cell_ref(vat_row, C_EAMOUNT)],
-                          [cell_ref(net_row, C_DAMOUNT), cell_ref(vat_row, C_DAMOUNT)],
-                          total_e, total_d, has_dfe_money, "money_total",
-                          expected=e is not None))
-    if has_dfe_money and not d.lines:
-        # DfE gave a total and no lines: its total is a figure, not a sum
-        total_d = d.total
-        row[C_DAMOUNT] = Money(d.total, "money_total")
-        if total_e is not None:
-            row[C_DIFF] = Formula(f"{cell_ref(total_row, C_DAMOUNT)}-"
-                                  f"{cell_ref(total_row, C_EAMOUNT)}", total_d - total_e,
-                                  "money_total")
-    rows.append(tuple(row))
-    if has_dfe_money and d.total is not None:
-        rows.append((Text("DfE's total as stated on its statement", "note"),
-                     *([None] * (C_DAMOUNT - 1)), Money(d.total)))
-
-    if e is not None and e.counts:
-        rows.append(())
-        rows.append((Text("Declarations on this statement (expected)", "section"),
-                     Blank("section")))
-        for what, n in e.counts:
-            rows.append((Text(what.replace("_", " ").capitalize()), Number(n)))
-
-    # dict.fromkeys, not a set: drops repeats but keeps a fixed order for findings that
-    # tie on the sort key (a set's order changes between processes: not byte-identical)
-    on_statement = sorted(dict.fromkeys([*pair.findings, *pair.related, *findings]),
-                          key=sort_key)
-    rows.append(())
-    rows.append((Text(f"Findings on this statement ({len(on_statement)})", "section"),
-                 *(Blank("section") for _ in range(12))))
-    if on_statement:
-        rows.append((Text("Line", "header"), Text("Severity", "header"), Text("Code", "header"),
-                     Blank("header"), Text("Expected", "header_right"),
-                     Text("Actual", "header_right"), Text("Difference", "header_right"),
-                     Text("Message", "header")))
-        for f in on_statement:
-            # the message is last so that it reads on across the empty cells to its right
-            rows.append((Text(f.line or "-"), Text(f.severity.value), Text(f.code), None,
-                         _figure(f.expected), _figure(f.actual), _difference(f),
-                         Text(f.message)))
-    else:
-        rows.append((Text("None.", "note"),))
-
-    last_line_row = total_row
-    cfs = (
-        ConditionalFormat(header_row + 1, C_DIFF, last_line_row, C_DIFF, "cell", "!=",
-                          "cf_bad", 0),
-        ConditionalFormat(header_row + 1, C_CDIFF, last_line_row, C_CDIFF, "cell", "!=",
-                          "cf_bad", 0),
-        ConditionalFormat(header_row + 1, C_CODES, last_line_row, C_CODES, "formula",
-                          f'=LEN({cell_ref(header_row + 1, C_CODES)})>0', "cf_warn"),
-    )
-    sheet = Sheet(name, tuple(rows), widths=STATEMENT_WIDTHS, freeze=(header_row + 1, 1),
-                  conditional_formats=cfs if has_dfe_money else (), landscape=True,
-                  fit_to_width=True, heights=((header_row, 42),))
-    cells = TotalCells(sheet_cell(name, total_row, C_EAMOUNT) if e is not None else None,
-                       sheet_cell(name, total_row, C_DAMOUNT) if has_dfe_money else None,
-                       total_e, total_d)
-    return sheet, cells
-
-
-def _version_text(e: ExpectedStatement | None) -> str:
-    """Our contract version of a statement: '0.0.2 (terms from October 2023)'."""
-    if e is None or not (e.contract_version or e.terms_from):
-        return ""
-    since = f"terms from {e.terms_from}" if e.terms_from else "the contract's first terms"
-    return f"{e.contract_version} ({since})" if e.contract_version else since
+# One sheet per statement, in DfE's layout: reconcile/statement_sheet.py.
 
 
 def _versions_rows(calculation: Any) -> list[tuple]:
@@ -398,122 +211,12 @@ def _versions_rows(calculation: Any) -> list[tuple]:
     return rows
 
 
-def _status_note(pair: StatementPair) -> str:
-    if pair.status == "Not compared":
-        return ("Not compared: the assurance reports given do not cover this statement "
-                "and every earlier one of its cohort (STATEMENTS_NOT_COVERED).")
-    if pair.dfe is None:
-        return ("DfE's statements given do not include this statement."
-                if pair.status != "No DfE statement given" else
-                "No DfE statements were given: expected figures only.")
-    if pair.expected is None:
-        return "DfE's statement has no expected counterpart."
-    if not pair.has_money:
-        return "DfE gave this statement's metadata only (dates): its money is not compared."
-    return "Difference = DfE − expected: negative means DfE pays less than we expect."
-
-
-def _line_row(r: int, line: LineComparison, has_dfe: bool, heading: bool = False) -> tuple:
-    cells: list = [None] * 13
-    cells[C_LINE] = Text(_short_label(line), "text_bold" if heading else "text")
-    if line.section in (OUTPUT, CLAWBACK):
-        cells[C_PTYPE] = Text(line.participant_type or "all")
-        cells[C_DTYPE] = Text(line.declaration_type or "")
-        cells[C_BAND] = Text(line.band or "flat rate")
-    if line.expected_count is not None:
-        cells[C_ECOUNT] = Number(line.expected_count)
-    if line.expected_fee is not None:
-        cells[C_EFEE] = Money(line.expected_fee, "fee")
-    if line.expected_amount is not None:
-        cells[C_EAMOUNT] = Money(line.expected_amount)
-    if has_dfe:
-        if line.dfe_count is not None:
-            cells[C_DCOUNT] = Number(line.dfe_count)
-        if line.dfe_fee is not None:
-            cells[C_DFEE] = Money(line.dfe_fee, "fee")
-        if line.dfe_amount is not None:
-            cells[C_DAMOUNT] = Money(line.dfe_amount)
-        if line.count_difference is not None:
-            cells[C_CDIFF] = Formula(f"{cell_ref(r, C_DCOUNT)}-{cell_ref(r, C_ECOUNT)}",
-                                     line.count_difference, "count")
-        cells[C_DIFF] = Formula(f"{cell_ref(r, C_DAMOUNT)}-{cell_ref(r, C_EAMOUNT)}",
-                                line.difference)
-    if line.codes:
-        cells[C_CODES] = Text(", ".join(line.codes))
-    return tuple(cells)
-
-
-def _subtotal_row(r: int, label: str, first: int, last: int, exp_sum: Decimal,
-                  dfe_sum: Decimal, has_dfe: bool) -> tuple:
-    cells: list = [None] * 13
-    cells[C_LINE] = Text(label, "text_bold")
-    cells[C_EAMOUNT] = Formula(sum_formula(C_EAMOUNT, first, last), exp_sum, "money_bold")
-    if has_dfe:
-        cells[C_DAMOUNT] = Formula(sum_formula(C_DAMOUNT, first, last), dfe_sum, "money_bold")
-        cells[C_DIFF] = Formula(f"{cell_ref(r, C_DAMOUNT)}-{cell_ref(r, C_EAMOUNT)}",
-                                dfe_sum - exp_sum, "money_bold")
-    return tuple(cells)
-
-
-def _total_row(r: int, label: str, parts_e: list[str], parts_d: list[str],
-               value_e: Decimal | None, value_d: Decimal | None, has_dfe: bool, style: str,
-               expected: bool = True) -> tuple:
-    cells: list = [None] * 13
-    cells[C_LINE] = Text(label, "text_total" if style == "money_total" else "text_bold")
-    if expected and value_e is not None:
-        cells[C_EAMOUNT] = Formula("SUM(" + ",".join(parts_e) + ")" if parts_e else "0",
-                                   value_e, style)
-    if has_dfe and value_d is not None:
-        cells[C_DAMOUNT] = Formula("SUM(" + ",".join(parts_d) + ")" if parts_d else "0",
-                                   value_d, style)
-        if expected and value_e is not None:
-            cells[C_DIFF] = Formula(f"{cell_ref(r, C_DAMOUNT)}-{cell_ref(r, C_EAMOUNT)}",
-                                    value_d - value_e, style)
-    return tuple(cells)
-
-
-def _vat_row(r: int, vat_e: Decimal | None, vat_d: Decimal | None, has_dfe: bool,
-             line: LineComparison | None) -> tuple:
-    cells: list = [None] * 13
-    cells[C_LINE] = Text("VAT")
-    if vat_e is not None:
-        cells[C_EAMOUNT] = Money(vat_e)
-    if has_dfe and vat_d is not None:
-        cells[C_DAMOUNT] = Money(vat_d)
-        if vat_e is not None:
-            cells[C_DIFF] = Formula(f"{cell_ref(r, C_DAMOUNT)}-{cell_ref(r, C_EAMOUNT)}",
-                                    vat_d - vat_e)
-    if line is not None and line.codes:
-        cells[C_CODES] = Text(", ".join(line.codes))
-    return tuple(cells)
-
-
-def _figure(value: Figure | None) -> Cell | None:
-    """A finding's expected or actual figure as a cell: money, a number, or words."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return Money(value)
-    if isinstance(value, int):
-        return Number(value)
-    return Text(value)
-
-
-def _difference(f: Finding) -> Cell | None:
-    """A finding's difference as a cell: money, a number of declarations, or days."""
-    if f.amount is not None:
-        return Money(f.amount)
-    if f.count is not None:
-        return Number(f.count)
-    return Text(f.difference) if f.difference is not None else None
-
-
 # --------------------------------------------------------------------------- summary
 
 SUMMARY_HEADER = ("Lead provider", "Cohort", "Statement", "Payment date", "Cut-off date",
                   "Output fee", "Expected total", "DfE total", "Difference (DfE − expected)",
                   "Errors", "Warnings", "Info", "Money status", "What it means")
-SUMMARY_WIDTHS = (30, 8, 18, 12, 12, 9, 15, 15, 15, 8, 9, 7, 19, 60)
+SUMMARY_WIDTHS = (26, 7, 16, 11, 11, 7, 14, 14, 14, 7, 8, 6, 15, 44)
 (S_LP, S_COHORT, S_NAME, S_PAY, S_CUT, S_OUT, S_EXP, S_DFE, S_DIFF, S_ERR, S_WARN, S_INFO,
  S_STATUS, S_NOTE) = range(14)
 
@@ -543,12 +246,13 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                       for i, h in enumerate(SUMMARY_HEADER)))
     first = len(rows)
     sum_e = sum_d = ZERO
+    tall: list[tuple[int, float]] = []
     for pair in pairs:
         r = len(rows)
         cells = totals[pair.key]
         k = _pair_of(pair)
         output_fee = pair.expected.output_fee if pair.expected else pair.dfe.output_fee
-        row = [Text(pair.key.lead_provider), Number(pair.key.cohort, "text"),
+        row = [Text(pair.key.lead_provider), Number(pair.key.cohort, "year"),
                Link(pair.key.name, names[pair.key]),
                Date(pair.payment_date) if pair.payment_date else None,
                Date(pair.cut_off_date) if pair.cut_off_date else None,
@@ -558,7 +262,11 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                Number(counts.get((k, Severity.WARNING), 0)),
                Number(counts.get((k, Severity.INFO), 0)),
                Text(pair.status, "status"),
-               Text(_summary_note(pair, by_statement.get(k, ())), "note")]
+               Text(_summary_note(pair, by_statement.get(k, ())), "note_wrap")]
+        # wrapped, never overflowing: overflowing text widens the printed page
+        height = wrapped_height(((row[S_NOTE].value, SUMMARY_WIDTHS[S_NOTE]),))
+        if height is not None:
+            tall.append((r, height))
         if cells.expected_total is not None:
             row[S_EXP] = Formula(cells.expected_total, cells.expected_value)
             sum_e += cells.expected_value
@@ -607,19 +315,39 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
             ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_warn",
                               f'"{NOT_EXPECTED}"'),
         )
-        charts = (Chart(
-            "column", "Expected against DfE, by statement",
-            (Series("Expected total", Ref(SUMMARY, first, S_NAME, last, S_NAME),
-                    Ref(SUMMARY, first, S_EXP, last, S_EXP), "#4472C4"),
-             Series("DfE total", Ref(SUMMARY, first, S_NAME, last, S_NAME),
-                    Ref(SUMMARY, first, S_DFE, last, S_DFE), "#ED7D31")),
-            anchor=(total_row + 2, 0), y_title="£ (VAT included)",
-            width=min(1400, max(720, 48 * len(pairs))), height=380),)
+        charts = _summary_charts(pairs, first, total_row + 2)
+    breaks = (total_row + 2,) if charts else ()
     return Sheet(SUMMARY, tuple(rows), widths=SUMMARY_WIDTHS, freeze=(header + 1, 3),
-                 heights=((header, 30),),
+                 heights=((header, 30), *tall),
                  autofilter=AutoFilter(header, 0, S_NOTE, last if pairs else header),
                  conditional_formats=cfs, charts=charts, landscape=True, fit_to_width=True,
-                 tab_color="#1F3864")
+                 tab_color="#1F3864", page_breaks=breaks)
+
+
+#: Summary charts: two across, each this many pixels, a chart row every CHART_ROWS rows
+CHART_SIZE, CHART_ROWS, CHART_SECOND_COLUMN = (640, 300), 17, 7
+
+
+def _summary_charts(pairs: Sequence[StatementPair], first: int, top: int) -> tuple:
+    """One small chart per provider and cohort: expected and DfE totals by statement, in
+    payment-date order (the Summary's order), so that each chart answers "where does
+    DfE differ from us this year?" instead of one chart of hundreds of bars."""
+    groups: dict[tuple, list[int]] = {}
+    for i, pair in enumerate(pairs):
+        groups.setdefault((pair.key.lead_provider, pair.key.cohort), []).append(first + i)
+    charts = []
+    for n, ((provider, cohort), rows) in enumerate(groups.items()):
+        a, b = rows[0], rows[-1]
+        if b - a + 1 != len(rows):  # not contiguous: the Summary's order says otherwise
+            continue
+        names = Ref(SUMMARY, a, S_NAME, b, S_NAME)
+        charts.append(Chart(
+            "column", f"Cohort {cohort}: {provider}",  # never a leading "=" (a formula)
+            (Series("Expected total", names, Ref(SUMMARY, a, S_EXP, b, S_EXP), "#4472C4"),
+             Series("DfE total", names, Ref(SUMMARY, a, S_DFE, b, S_DFE), "#ED7D31")),
+            anchor=(top + (n // 2) * CHART_ROWS, 0 if n % 2 == 0 else CHART_SECOND_COLUMN),
+            y_title="£ (VAT included)", width=CHART_SIZE[0], height=CHART_SIZE[1]))
+    return tuple(charts)
 
 
 def _shown_sum(col: int, first: int, last: int) -> str:
@@ -719,7 +447,9 @@ def _inputs_line(options: Any) -> str:
 FINDINGS_HEADER = ("Severity", "Code", "What", "Lead provider", "Cohort", "Statement", "Line",
                    "Declaration", "Expected", "Actual", "Difference", "Message",
                    "What to do", "Source", "Rule")
-FINDINGS_WIDTHS = (9, 28, 36, 26, 8, 16, 30, 24, 12, 12, 12, 80, 60, 36, 30)
+FINDINGS_WIDTHS = (9, 22, 16, 14, 7, 12, 16, 14, 10, 10, 10, 42, 30, 30, 24)
+#: the printed columns: up to "What to do" (Source and Rule are for the screen)
+FINDINGS_PRINTED = FINDINGS_HEADER.index("What to do")
 
 
 def findings_sheet(findings: Sequence[Finding], history: Any = None) -> Sheet:
@@ -731,25 +461,38 @@ def findings_sheet(findings: Sequence[Finding], history: Any = None) -> Sheet:
         yield tuple(Text(h, "header") for h in header)
         for f in ordered:
             info = CATALOGUE.get(f.code)
-            yield (Text(f.severity.value), Text(f.code), Text(info.title if info else ""),
-                   Text(f.lead_provider) if f.lead_provider else None,
-                   Number(f.cohort, "text") if f.cohort is not None else None,
-                   Text(f.statement) if f.statement else None,
-                   Text(f.line) if f.line else None,
-                   Text(f.declaration_id) if f.declaration_id else None,
-                   _figure(f.expected), _figure(f.actual), _difference(f),
-                   Text(f.message), Text(f.suggestion) if f.suggestion else None,
-                   Text(str(f.source)) if f.source else None,
-                   Text(f.rule) if f.rule else None,
+            # wrapped and top-aligned: a finding's row is as tall as its message
+            yield (Text(f.severity.value, "text_top"), Text(f.code, "wrap_top"),
+                   Text(info.title if info else "", "wrap_top"),
+                   Text(f.lead_provider, "wrap_top") if f.lead_provider else None,
+                   Number(f.cohort, "year_top") if f.cohort is not None else None,
+                   Text(f.statement, "wrap_top") if f.statement else None,
+                   Text(f.line, "wrap_top") if f.line else None,
+                   Text(f.declaration_id, "wrap_top") if f.declaration_id else None,
+                   _figure(f.expected, True), _figure(f.actual, True), _difference(f, True),
+                   Text(f.message, "wrap_top"),
+                   Text(f.suggestion, "wrap_top") if f.suggestion else None,
+                   Text(str(f.source), "wrap_top") if f.source else None,
+                   Text(f.rule, "wrap_top") if f.rule else None,
                    *(finding_cells(history, f) if history is not None else ()))
 
     n = len(ordered)
+    heights = []
+    wide = dict(zip(FINDINGS_HEADER, FINDINGS_WIDTHS))
+    for r, f in enumerate(ordered, start=1):
+        height = wrapped_height(((f.message, wide["Message"]),
+                                 (f.suggestion, wide["What to do"]),
+                                 (f.line, wide["Line"]), (f.declaration_id, wide["Declaration"]),
+                                 (f.lead_provider, wide["Lead provider"])))
+        if height is not None:
+            heights.append((r, height))
     cfs = (ConditionalFormat(1, 0, max(n, 1), 0, "cell", "==", "cf_bad", '"error"'),
            ConditionalFormat(1, 0, max(n, 1), 0, "cell", "==", "cf_warn", '"warning"'))
     widths = FINDINGS_WIDTHS + (FINDING_WIDTHS if history is not None else ())
     return Sheet(FINDINGS, RowStream(produce, n + 1), widths=widths, freeze=(1, 2),
                  autofilter=AutoFilter(0, 0, len(header) - 1),
-                 conditional_formats=cfs, tab_color="#C00000")
+                 conditional_formats=cfs, tab_color="#C00000", heights=tuple(heights),
+                 print_area=(0, 0, max(n, 1), FINDINGS_PRINTED))
 
 
 # --------------------------------------------------------------------------- declarations
@@ -819,7 +562,7 @@ def declarations_sheet(result: Any) -> Sheet:
                 d.row,
             )
 
-    styles = tuple("text" if h in ("Cohort", "Source row") else
+    styles = tuple("year" if h == "Cohort" else "text" if h == "Source row" else
                    "date" if h == "Declaration date" else None for h in DECLARATIONS_HEADER)
     return Sheet(DECLARATIONS, RowStream(produce, len(declarations) + 1, styles),
                  widths=DECLARATIONS_WIDTHS, freeze=(1, 1),
@@ -894,7 +637,25 @@ def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
                             f"({getattr(then, 'severity', '?')})")
             rows.append((Text(spec.id), Text(outcome), Text(str(spec.source)),
                          Text(spec.description)))
-    return Sheet(RULES, tuple(rows), widths=(60, 68, 34, 90), tab_color="#7F7F7F")
+    return _wrapped(Sheet(RULES, tuple(rows), widths=RULES_WIDTHS, tab_color="#7F7F7F"))
+
+
+RULES_WIDTHS = (44, 66, 28, 56)
+
+
+def _wrapped(sheet: Sheet) -> Sheet:
+    """Long texts wrapped in their column (row heights set), never overflowing: text
+    running past the last column widens the printed page and shrinks everything."""
+    rows, heights = [], []
+    for r, row in enumerate(sheet.rows):
+        cells = tuple(Text(c.value, "wrap_top") if type(c) is Text and c.style == "text"
+                      else c for c in row)
+        rows.append(cells)
+        height = wrapped_height((c.value, sheet.widths[i]) for i, c in enumerate(cells)
+                                if type(c) is Text and i < len(sheet.widths))
+        if height is not None:
+            heights.append((r, height))
+    return sheet._replace(rows=tuple(rows), heights=(*sheet.heights, *heights))
 
 
 # --------------------------------------------------------------------------- split hook

@@ -63,6 +63,11 @@ STYLES: dict[str, dict] = {
     "header": _HEADER,
     "header_right": {**_HEADER, "align": "right"},
     "count": {"num_format": COUNT_FORMAT},
+    # a cohort or a year: a plain integer (2022, never "2,022")
+    "year": {"num_format": "0", "align": "left"},
+    "wrap_top": {"text_wrap": True, "valign": "top"},
+    "text_top": {"valign": "top"},
+    "year_top": {"num_format": "0", "align": "left", "valign": "top"},
     "count_bold": {"num_format": COUNT_FORMAT, "bold": True},
     "count_total": {"num_format": COUNT_FORMAT, **_TOTAL},
     "money": {"num_format": MONEY_FORMAT},
@@ -74,6 +79,11 @@ STYLES: dict[str, dict] = {
     "datetime": {"num_format": DATETIME_FORMAT, "align": "left"},
     "link": {"font_color": "#0563C1", "underline": 1},
     "text_total": {**_TOTAL},
+    # statement sheets (DfE's layout): a column group's title, a table's rows
+    "group": {"bold": True, "align": "center", "bg_color": "#D9E1F2", "top": 1, "bottom": 1},
+    "indent": {"indent": 1},
+    "note_wrap": {"italic": True, "font_color": "#595959", "text_wrap": True,
+                  "valign": "top"},
     # conditional-format styles (applied by ConditionalFormat, not to cells)
     "cf_bad": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
     "cf_warn": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},
@@ -273,6 +283,15 @@ class Sheet(NamedTuple):
     hide_gridlines: bool = False
     #: (row, height in points) for rows that need more than one line (wrapped headers)
     heights: tuple[tuple[int, float], ...] = ()
+    #: printing: rows (first, last) repeated at the top of every printed page
+    repeat_rows: tuple[int, int] | None = None
+    #: printing: a new page starts at each of these rows
+    page_breaks: tuple[int, ...] = ()
+    #: printing: the part printed (first row, first col, last row, last col); None: all
+    print_area: tuple[int, int, int, int] | None = None
+    #: cells merged into one: (first row, first col, last row, last col); the first
+    #: cell holds the value, the others are written as Blank cells of the same style
+    merges: tuple[tuple[int, int, int, int], ...] = ()
 
     def iter_rows(self) -> Iterator[Row]:
         """The rows as produced (a streamed row may hold plain values)."""
@@ -317,6 +336,9 @@ class Workbook(NamedTuple):
     comments: str = ""
     created: dt.datetime = FIXED_CREATED
     active: str | None = None  # name of the sheet shown on opening
+    #: printed at the right of every page's footer (the sheet's name and the page
+    #: number are at its left and centre), e.g. "Run of 2026-10-10"
+    footer: str = ""
 
     def sheet(self, name: str) -> Sheet:
         for sheet in self.sheets:
@@ -330,6 +352,44 @@ class Workbook(NamedTuple):
 
 
 # --------------------------------------------------------------------------- addresses
+
+
+def printable(sheet: Sheet, header_row: int | None = None) -> Sheet:
+    """``sheet`` set up to print well on A4 (what every sheet of a workbook gets).
+
+    Fitted to one page wide; landscape when its columns are wider than a portrait page;
+    the table's header row (``header_row``, else the last frozen row) repeated at the
+    top of every page. Settings the sheet already has are kept.
+    """
+    width = sum(w if w is not None else 8.43 for w in sheet.widths)
+    repeat = sheet.repeat_rows
+    if repeat is None:
+        row = header_row if header_row is not None else (
+            sheet.freeze[0] - 1 if sheet.freeze and sheet.freeze[0] > 0 else None)
+        repeat = (row, row) if row is not None else None
+    return sheet._replace(fit_to_width=True, landscape=sheet.landscape or width > PORTRAIT_WIDTH,
+                          repeat_rows=repeat)
+
+
+def wrapped_height(texts_and_widths: Iterable[tuple[str | None, float]],
+                   line_points: float = 15.0) -> float | None:
+    """The height (points) of a row whose wrapped texts have the given column widths, or
+    None for one line. Spreadsheets do not fit a row to wrapped text written by a
+    program (LibreOffice and Excel keep the default height until the row is edited),
+    so rows with long wrapped text are given their height: about one character of
+    text per unit of column width, words not split."""
+    lines = 1
+    for text, width in texts_and_widths:
+        if not text:
+            continue
+        per_line = max(1, int(width * 1.1) - 2)
+        n = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+        lines = max(lines, n)
+    return line_points * lines if lines > 1 else None
+
+
+#: how many characters of column width an A4 portrait page holds at 100%
+PORTRAIT_WIDTH = 100
 
 
 def column_letter(col: int) -> str:

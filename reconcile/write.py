@@ -134,7 +134,7 @@ def _write_with_xlsxwriter(book: Workbook, path: Path, plans: dict[str, continua
         worksheets = {}
         for sheet in book.sheets:
             worksheets[sheet.name] = _write_sheet(workbook, sheet, formats, plans, packer,
-                                                  rendered)
+                                                  rendered, book.footer)
         for sheet in book.sheets:
             for chart in sheet.charts:
                 _insert_chart(workbook, worksheets[sheet.name], chart, plans)
@@ -363,7 +363,7 @@ def _add_part(workbook, sheet: Sheet, name: str):
 
 def _write_sheet(workbook, sheet: Sheet, formats: _Formats,
                  plans: dict[str, continuation.Layout], packer: xlsxzip.Packer | None = None,
-                 rendered: dict[str, str | None] | None = None):
+                 rendered: dict[str, str | None] | None = None, footer: str = ""):
     """Every part of ``sheet`` (one, unless it passes Excel's limits); returns the first."""
     layout = plans[sheet.name]
     ctx = _Context(workbook, sheet, layout, plans, formats)
@@ -401,9 +401,38 @@ def _write_sheet(workbook, sheet: Sheet, formats: _Formats,
             if cf.kind != "formula":
                 options["value"] = clean(cf.value) if isinstance(cf.value, str) else cf.value
             ws.conditional_format(*span, options)
+    for ws in ctx.worksheets:
+        _print_setup(ws, sheet, footer, whole=not layout.split)
     if ctx.text_rows:
         _write_text_sheet(workbook, ctx, formats)
     return first
+
+
+#: page margins in inches (narrow: a statement's table is wide; the footer needs 0.3)
+MARGINS = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.6}
+
+
+def _print_setup(ws, sheet: Sheet, footer: str, whole: bool = True) -> None:
+    """How a sheet prints: margins, repeated header rows, a footer with the sheet's name,
+    the page number and ``footer`` (the run); page breaks, print area and merged cells
+    when the sheet is ``whole`` (not laid over continuation sheets)."""
+    ws.set_margins(**MARGINS)
+    ws.set_start_page(1)  # each sheet's pages are numbered from 1 (&P)
+    right = f"&R{footer.replace('&', '&&')}" if footer else ""
+    ws.set_footer(f"&L&A&CPage &P{right}", {"margin": 0.25})
+    if sheet.repeat_rows is not None:
+        ws.repeat_rows(*sheet.repeat_rows)
+    if not whole:
+        return
+    if sheet.page_breaks:
+        ws.set_h_pagebreaks(sorted(sheet.page_breaks))
+    if sheet.print_area is not None:
+        ws.print_area(*sheet.print_area)
+    for merge in sheet.merges:
+        # the cells were written with the rows (constant_memory writes rows in order,
+        # and merge_range would write them again): only the range is recorded, in the
+        # list XlsxWriter's merge_range keeps
+        ws.merge.append(list(merge))
 
 
 def _logical_cell(layout: continuation.Layout, part: int, r: int, c: int) -> tuple[int, int]:

@@ -235,12 +235,14 @@ def test_versions_on_the_statement_sheet_rules_sheet_and_beside_dfes(tmp_path):
     rows = {sheet.name: [tuple(c.value if isinstance(c, Text) else c for c in r[:3])
                          for r in sheet.iter_cells() if r]
             for sheet in result.workbook.sheets}
-    version_rows = {name: r for name, rs in rows.items() for r in rs
-                    if r[0] == "Contract version"}
-    assert ("Contract version", "0.0.2 (terms from October 2023)", "DfE: 0.0.3") \
-        in version_rows.values()
-    assert ("Contract version", "0.0.1 (the contract's first terms)", "DfE: 0.0.1") \
-        in version_rows.values()
+    # a statement sheet: "Contract version" and ours, then "DfE's contract version" and DfE's
+    version_rows = [tuple(c.value for c in r if isinstance(c, Text))
+                    for sheet in result.workbook.sheets for r in sheet.iter_cells()
+                    if r and r[0] == Text("Contract version", "text_bold")]
+    assert ("Contract version", "0.0.2 (terms from October 2023)",
+            "DfE's contract version", "0.0.3") in version_rows
+    assert ("Contract version", "0.0.1 (the contract's first terms)",
+            "DfE's contract version", "0.0.1") in version_rows
     assert (f"{LP}, cohort 2021", "0.0.1", "November 2021 to September 2023") in rows["Rules"]
     assert (f"{LP}, cohort 2021", "0.0.2", "October 2023 to November 2023") in rows["Rules"]
     # rules show says which version applies to which statements of the calendar

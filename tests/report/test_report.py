@@ -44,8 +44,10 @@ def test_summary_row_per_statement_with_live_totals(book):
     summary = book.sheet("Summary")
     april = _row(summary, "Example Teaching Institute")
     assert april[2] == Link("April 2024", "April 2024")
-    assert april[6] == Formula("'April 2024'!G15", D("1590.01"))
-    assert april[7] == Formula("'April 2024'!J15", D("1590.01"))
+    r = 1 + book.sheet("April 2024").rows.index(_row(book.sheet("April 2024"),
+                                                     "Total (VAT included)"))
+    assert april[6] == Formula(f"'April 2024'!E{r}", D("1590.01"))
+    assert april[7] == Formula(f"'April 2024'!I{r}", D("1590.01"))
     assert april[8] == Formula("H7-G7", D("0.00"))
     assert [c.value for c in april[9:13]] == [0, 0, 0, OK]
     may = summary.rows[7]
@@ -71,30 +73,44 @@ def test_summary_has_a_chart_filter_frozen_header_and_red_green_differences(book
     assert diff == [("=AND(ISNUMBER(I7),I7<>0)", "cf_bad"), ("=AND(ISNUMBER(I7),I7=0)", "cf_good")]
 
 
-def test_statement_sheet_lines_expected_beside_dfe_with_formulas(book):
+def test_statement_sheet_in_dfes_layout_expected_beside_dfe_with_formulas(book):
+    # columns: A the line; B-D bands, E payments (expected); F-I DfE; J-M the difference
     may = book.sheet("May 2024")
-    started = _row(may, "Started")
-    assert [c.value if c is not None else None for c in started[:10]] == [
-        "Started", "ect", "started", "A", 10, D("119.40"), D("1194.00"), 9, D("119.40"),
-        D("1074.60")]
+    started = _row(may, "Started")  # ECTs and mentors together before 2025, as DfE
     r = may.rows.index(started) + 1
-    assert started[10] == Formula(f"H{r}-E{r}", -1, "count")
-    assert started[11] == Formula(f"J{r}-G{r}", D("-119.40"))
-    assert started[12] == Text("OUTPUT_COUNT_MISMATCH")
-    assert started[6].style == "money" and started[5].style == "fee"
+    assert [started[c].value for c in (1, 5)] == [12, 11]
+    assert started[9] == Formula(f"F{r}-B{r}", -1, "count")
+    fee = may.rows[r]
+    assert fee[0] == Text("Fee per participant", "indent")
+    assert (fee[1], fee[4], fee[8]) == (Money(D("119.40"), "fee"), Money(D("1432.80")),
+                                        Money(D("1313.40")))
+    assert fee[12] == Formula(f"I{r + 1}-E{r + 1}", D("-119.40"))
+    claw = _row(may, "Clawback for Started (Band: A)")
+    assert (claw[1].value, claw[2].value, claw[4].value) == (1, D("-119.40"), D("-119.40"))
     net = _row(may, "Net (before VAT)")
-    assert net[6].formula.startswith("SUM(") and net[6].value == D("3057.81")
-    assert net[9].value == D("2688.41")
+    assert net[4].formula.startswith("SUM(") and net[4].value == D("3057.81")
+    assert net[8].value == D("2688.41")
     total = _row(may, "Total (VAT included)")
-    assert (total[6].value, total[9].value, total[11].value) == (
+    assert (total[4].value, total[8].value, total[12].value) == (
         D("3669.37"), D("3226.09"), D("-443.28"))
-    assert total[6].style == "money_total"
+    assert total[4].style == "money_total"
+    # the breakdown points at the tables' totals: the sheet is live
+    output = _row(may, "Output payment")
+    total_row = may.rows.index(_row(may, "Output payment total")) + 1
+    assert output[4] == Formula(f"E{total_row}", D("1791.00"), "money")
+    # the lines, one per participant type, below for filtering
+    line = _row(may, "Output: Started")
+    assert [c.value if c is not None else None for c in line[:10]] == [
+        "Output: Started", "ect", "started", "A", 10, D("119.40"), D("1194.00"), 9,
+        D("119.40"), D("1074.60")]
+    assert line[12] == Text("OUTPUT_COUNT_MISMATCH")
+    assert may.page_breaks and may.merges and may.repeat_rows == (0, 0)
 
 
 def test_input_text_starting_with_equals_stays_text(book):
     may = book.sheet("May 2024")
     adjustment = _row(may, "=SUM(A1:A9) replacement mentor uplift")
-    assert type(adjustment[0]) is Text and adjustment[9] == Money(D("-250.00"))
+    assert type(adjustment[0]) is Text and adjustment[8] == Money(D("-250.00"))
     partners = [row[8] for row in book.sheet("Declarations").iter_cells()][1:]
     assert all(c == Text("=North Partners") for c in partners)
 
@@ -124,7 +140,7 @@ def test_declarations_sheet_traces_each_declaration(book):
     assert first["Band"] == Text("A") and first["Fee"] == Money(D("119.40"))
     assert first["Rules fired"] == Text("billable")
     assert isinstance(first["Declaration date"], Date) and first["Declaration date"].style == "date"
-    assert first["Cohort"] == Number(2023, "text")
+    assert first["Cohort"] == Number(2023, "year")
     last = dict(zip(header, rows[12]))
     assert last["Findings"] == Text("CALC_OVER_CAPACITY")
 
@@ -146,7 +162,7 @@ def test_without_dfe_statements_the_workbook_shows_expected_only():
     assert may[12] == Text(NO_DFE, "status")
     total = next(row for row in book.sheet("May 2024").rows
                  if row and row[0] == Text("Total (VAT included)", "text_total"))
-    assert total[6].value == D("3669.37") and total[9] is None
+    assert total[4].value == D("3669.37") and not hasattr(total[8], "value")
 
 
 # ------------------------------------------------- the money status and what it means
@@ -159,7 +175,7 @@ def test_the_note_counts_the_findings_the_status_does_not_cover(book):
     assert [c.value for c in may[9:13]] == [1, 1, 1, DIFFERS]
     assert may[13] == Text("output ect started band A: DfE counts 9, we expect 10 (-£119.40 "
                            "on the line); 1 declaration finding to check (see Findings).",
-                           "note")
+                           "note_wrap")
     assert book.sheet("Summary").rows[6][13].value == "Money matches DfE line by line."
 
 

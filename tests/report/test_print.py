@@ -1,0 +1,120 @@
+"""The demo workbook printed (LibreOffice to PDF): pages per sheet, and legible.
+
+The demo's workbook (the bundled sample, as ``reconcile demo`` writes it) is printed
+with LibreOffice; each page's footer names its sheet (tests/report/printing.py), so
+the pages of each sheet are counted and held to targets:
+
+* a statement sheet: its statement (DfE's layout) on one page; its findings start a
+  page of their own, with the statement's line list after them; a statement
+  without findings whose lines fit is one page;
+* the Summary: its table (221 rows at the scale that fits its 14 columns) and its
+  charts (one per provider and cohort, two across) after a page break;
+* the Delivery partners sheet: as many pages as its rows need, nothing more.
+
+And the figures are readable: the text on a statement page, the Summary and the
+Delivery partners sheet is at least 7 points high as printed (the sheets are
+fitted to one page wide, so a too-wide sheet would print too small).
+
+The whole demo workbook takes LibreOffice over a minute and a half (215 statement
+sheets): the workbook printed here is the demo's own workbook value with its
+Summary, Findings, Delivery partners, Rules sheets and a statement sheet per kind
+(the busiest of each provider and cohort, one without findings, one service-fee
+only) — each sheet prints the same alone as among the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import statistics
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reconcile.pipeline import RunOptions, run
+from reconcile.report import build_workbook
+from reconcile.write import write_workbook
+from tests.report.printing import page_sheets, to_pdf, tool
+
+pytestmark = pytest.mark.slow
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+FIXED = ("Providers", "Summary", "Findings", "Delivery partners", "Rules")
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("print")
+    result = run(RunOptions((SAMPLES / "declarations.xlsx",),
+                            (SAMPLES / "dfe-statements-planted.xlsx",),
+                            contracts=(SAMPLES / "contracts",), as_of=dt.date(2026, 10, 10),
+                            with_split=True))
+    book = build_workbook(result)
+    statements = [s for s in book.sheets if s.name not in (*FIXED, "Declarations")]
+    chosen = {}
+    for sheet in statements:  # the busiest statement of each provider and cohort
+        group = sheet.name.rsplit(" ", 2)[0]
+        if group not in chosen or len(sheet.rows) > len(chosen[group].rows):
+            chosen[group] = sheet
+    quiet = [s for s in statements if not _has_findings(s)]
+    picked = {s.name for s in chosen.values()} | {quiet[0].name}
+    sheets = tuple(s for s in book.sheets if s.name in FIXED or s.name in picked)
+    xlsx = folder / "demo.xlsx"
+    write_workbook(book._replace(sheets=sheets, active=None), xlsx)
+    pdf = to_pdf(xlsx, folder, folder / "profile")
+    return book._replace(sheets=sheets), pdf, page_sheets(pdf)
+
+
+def _has_findings(sheet) -> bool:
+    return any(row and getattr(row[0], "value", "").startswith("Findings on this statement (")
+               and not row[0].value.endswith("(0)") for row in sheet.rows)
+
+
+def _pages(pages, name):
+    return [i for i, sheet in enumerate(pages, start=1) if sheet == name]
+
+
+def _text_heights(pdf: Path, page: int) -> list[float]:
+    """The height in points of every word printed on ``page`` (pdftotext -bbox)."""
+    html = subprocess.run([tool("pdftotext"), "-bbox", "-f", str(page), "-l", str(page),
+                           str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return [float(b) - float(a) for a, b in
+            re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"',
+                       html)]
+
+
+def test_each_statement_sheet_prints_its_statement_on_one_page(printed):
+    book, pdf, pages = printed
+    for sheet in book.sheets:
+        if sheet.name in FIXED:
+            continue
+        n = len(_pages(pages, sheet.name))
+        if _has_findings(sheet):
+            assert n == 2, f"{sheet.name}: {n} pages (the statement, then its findings)"
+            second = _pages(pages, sheet.name)[1]
+            text = subprocess.run([tool("pdftotext"), "-layout", "-f", str(second), "-l",
+                                   str(second), str(pdf), "-"], capture_output=True,
+                                  text=True, check=True).stdout
+            assert "Findings on this statement" in text
+        else:
+            assert n == 1, f"{sheet.name}: {n} pages, one expected"
+        first = _pages(pages, sheet.name)[0]
+        heights = _text_heights(pdf, first)
+        assert statistics.median(heights) >= 7, (sheet.name, statistics.median(heights))
+
+
+def test_summary_findings_and_partners_print_on_the_pages_their_rows_need(printed):
+    book, pdf, pages = printed
+    summary = book.sheet("Summary")
+    rows = len(summary.rows)
+    charts_pages = math.ceil(math.ceil(len(summary.charts) / 2) * 310 / 520)
+    assert len(_pages(pages, "Summary")) <= math.ceil(rows / 40) + charts_pages
+    partners = book.sheet("Delivery partners")
+    assert len(_pages(pages, "Delivery partners")) <= math.ceil(len(partners.rows) / 40)
+    assert len(_pages(pages, "Findings")) <= 8
+    assert len(_pages(pages, "Rules")) <= 3
+    for name in ("Summary", "Delivery partners", "Findings", "Rules"):
+        heights = _text_heights(pdf, _pages(pages, name)[0])
+        assert statistics.median(heights) >= 7, (name, statistics.median(heights))
