@@ -34,6 +34,18 @@ def _row(sheet, first_text):
     raise AssertionError(f"no row starting {first_text!r} in {sheet.name}")
 
 
+def _payments(sheet):
+    """The Payments columns (expected, DfE, difference) of a statement sheet."""
+    header = _row(sheet, "Payment breakdown")
+    return [i for i, c in enumerate(header) if c is not None and c.value == "Payments"]
+
+
+def _letter(col):
+    from reconcile.sheets import column_letter
+
+    return column_letter(col)
+
+
 def test_sheets_in_reading_order(book):
     assert book.sheet_names == ("Summary", "Findings", "April 2024", "May 2024",
                                 "Declarations", "Rules")
@@ -46,8 +58,9 @@ def test_summary_row_per_statement_with_live_totals(book):
     assert april[2] == Link("April 2024", "April 2024")
     r = 1 + book.sheet("April 2024").rows.index(_row(book.sheet("April 2024"),
                                                      "Total (VAT included)"))
-    assert april[6] == Formula(f"'April 2024'!E{r}", D("1590.01"))
-    assert april[7] == Formula(f"'April 2024'!I{r}", D("1590.01"))
+    e, d, _ = (_letter(c) for c in _payments(book.sheet("April 2024")))
+    assert april[6] == Formula(f"'April 2024'!{e}{r}", D("1590.01"))
+    assert april[7] == Formula(f"'April 2024'!{d}{r}", D("1590.01"))
     assert april[8] == Formula("H7-G7", D("0.00"))
     assert [c.value for c in april[9:13]] == [0, 0, 0, OK]
     may = summary.rows[7]
@@ -74,30 +87,35 @@ def test_summary_has_a_chart_filter_frozen_header_and_red_green_differences(book
 
 
 def test_statement_sheet_in_dfes_layout_expected_beside_dfe_with_formulas(book):
-    # columns: A the line; B-D bands, E payments (expected); F-I DfE; J-M the difference
+    # columns: A the line; then a group per side (expected, DfE, difference): one
+    # column per band of the contract (A-D here), then Payments
     may = book.sheet("May 2024")
+    pe, pd, px = _payments(may)
+    bands = pe - 1
+    assert (pd - pe, px - pd) == (bands + 1, bands + 1)
     started = _row(may, "Started")  # ECTs and mentors together before 2025, as DfE
     r = may.rows.index(started) + 1
-    assert [started[c].value for c in (1, 5)] == [12, 11]
-    assert started[9] == Formula(f"F{r}-B{r}", -1, "count")
+    a_e, a_d, a_x = 1, pe + 1, pd + 1  # band A of each group
+    assert [started[c].value for c in (a_e, a_d)] == [12, 11]
+    assert started[a_x] == Formula(f"{_letter(a_d)}{r}-{_letter(a_e)}{r}", -1, "count")
     fee = may.rows[r]
     assert fee[0] == Text("Fee per participant", "indent")
-    assert (fee[1], fee[4], fee[8]) == (Money(D("119.40"), "fee"), Money(D("1432.80")),
-                                        Money(D("1313.40")))
-    assert fee[12] == Formula(f"I{r + 1}-E{r + 1}", D("-119.40"))
+    assert (fee[a_e], fee[pe], fee[pd]) == (Money(D("119.40"), "fee"), Money(D("1432.80")),
+                                            Money(D("1313.40")))
+    assert fee[px] == Formula(f"{_letter(pd)}{r + 1}-{_letter(pe)}{r + 1}", D("-119.40"))
     claw = _row(may, "Clawback for Started (Band: A)")
-    assert (claw[1].value, claw[2].value, claw[4].value) == (1, D("-119.40"), D("-119.40"))
+    assert (claw[1].value, claw[2].value, claw[pe].value) == (1, D("-119.40"), D("-119.40"))
     net = _row(may, "Net (before VAT)")
-    assert net[4].formula.startswith("SUM(") and net[4].value == D("3057.81")
-    assert net[8].value == D("2688.41")
+    assert net[pe].formula.startswith("SUM(") and net[pe].value == D("3057.81")
+    assert net[pd].value == D("2688.41")
     total = _row(may, "Total (VAT included)")
-    assert (total[4].value, total[8].value, total[12].value) == (
+    assert (total[pe].value, total[pd].value, total[px].value) == (
         D("3669.37"), D("3226.09"), D("-443.28"))
-    assert total[4].style == "money_total"
+    assert total[pe].style == "money_total"
     # the breakdown points at the tables' totals: the sheet is live
     output = _row(may, "Output payment")
     total_row = may.rows.index(_row(may, "Output payment total")) + 1
-    assert output[4] == Formula(f"E{total_row}", D("1791.00"), "money")
+    assert output[pe] == Formula(f"{_letter(pe)}{total_row}", D("1791.00"), "money")
     # the lines, one per participant type, below for filtering
     line = _row(may, "Output: Started")
     assert [c.value if c is not None else None for c in line[:10]] == [
@@ -110,7 +128,7 @@ def test_statement_sheet_in_dfes_layout_expected_beside_dfe_with_formulas(book):
 def test_input_text_starting_with_equals_stays_text(book):
     may = book.sheet("May 2024")
     adjustment = _row(may, "=SUM(A1:A9) replacement mentor uplift")
-    assert type(adjustment[0]) is Text and adjustment[8] == Money(D("-250.00"))
+    assert type(adjustment[0]) is Text and adjustment[_payments(may)[1]] == Money(D("-250.00"))
     partners = [row[8] for row in book.sheet("Declarations").iter_cells()][1:]
     assert all(c == Text("=North Partners") for c in partners)
 
@@ -162,7 +180,9 @@ def test_without_dfe_statements_the_workbook_shows_expected_only():
     assert may[12] == Text(NO_DFE, "status")
     total = next(row for row in book.sheet("May 2024").rows
                  if row and row[0] == Text("Total (VAT included)", "text_total"))
-    assert total[4].value == D("3669.37") and not hasattr(total[8], "value")
+    (pe,) = _payments(book.sheet("May 2024"))  # no DfE group
+    pd = 2 * pe
+    assert total[pe].value == D("3669.37") and not hasattr(total[pd], "value")
 
 
 # ------------------------------------------------- the money status and what it means
