@@ -38,7 +38,7 @@ import yaml
 
 from reconcile import money
 from reconcile.calculate import Calculation
-from reconcile.findings import Finding
+from reconcile.findings import Finding, Severity
 from reconcile.model import (
     Attribution,
     CountAmount,
@@ -53,7 +53,9 @@ from reconcile.model import (
 from reconcile.paths import bundled_rules_dir
 from reconcile.rulebook.evaluate import Evaluation
 from reconcile.rulebook.load import Rulebook, load_rulebook
+from reconcile.rulebook.schema import Classify, FindingSpec, RuleSpec, VocabularyFile
 from reconcile.rulebook.split_schema import SplitPolicy, parse_split_policy
+from reconcile.rulebook.yamlsrc import parse_yaml
 
 D = Decimal
 UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; we run on 3.10)
@@ -429,3 +431,86 @@ WORKED_SERVICE_FEE = "1086.21"  # (£31,500) / 29, docs/rules.md "service_fee.ya
 
 def worked_calculation() -> Calculation:
     return calculation((statement(WORKED, service_fee=WORKED_SERVICE_FEE),), WORKED)
+
+
+# --------------------------------------------------------------------------- the rules
+
+def vocabulary(**changes: Any) -> VocabularyFile:
+    """The bundled rules/vocabulary.yaml, with these top-level keys changed."""
+    return rulebook(vocabulary=changes).vocabulary if changes else rulebook().vocabulary
+
+
+def rule_specs(text: str, file: str = "rules/eligibility.yaml") -> tuple[RuleSpec, ...]:
+    """The rules of eligibility-style YAML as the loader makes them (each rule's line
+    and the lines of its ``when`` nodes), without validating the rest of the file: so
+    a test can give a condition only, or a rule missing its suggestion. A finding's
+    missing message or suggestion is empty; its severity defaults to error."""
+    doc = parse_yaml(text, file)
+    specs = []
+    for item, raw in enumerate(doc.data["rules"]):
+        prefix = ("rules", item, "when")
+        when_lines = {path[len(prefix):]: line for path, line in doc.lines.items()
+                      if path[:len(prefix)] == prefix}
+        then = raw["then"]
+        outcome: Classify | FindingSpec
+        if "classify" in then:
+            outcome = Classify.model_validate(then)
+        else:
+            outcome = FindingSpec.model_construct(
+                code=then["finding"], severity=Severity(then.get("severity", "error")),
+                message=then.get("message", ""), suggestion=then.get("suggestion", ""))
+        specs.append(RuleSpec(raw["id"], raw.get("description", ""), raw["when"], outcome,
+                              Source(file, line=doc.line_of(("rules", item))), when_lines))
+    return tuple(specs)
+
+
+def rule(rule_id: str, when: dict[str, Any], then: Classify | FindingSpec | None = None,
+         line: int = 1, file: str = "rules/test.yaml") -> RuleSpec:
+    """One rule: ``when`` the condition, ``then`` (default: classify billable)."""
+    return RuleSpec(rule_id, "", when, then or Classify.model_validate({"classify": "billable"}),
+                    Source(file, line=line), {})
+
+
+#: cohort 2022's statements for the rules tests: output-fee January and May 2023
+CALENDAR_2022 = (
+    statement_row("January 2023", "2022-12-31", "2023-01-25", True),
+    statement_row("February 2023", "2023-01-31", "2023-02-25", False),
+    statement_row("May 2023", "2023-04-30", "2023-05-25", True),
+)
+
+
+def rules_rulebook(rules: tuple[RuleSpec, ...] | None = None) -> Rulebook:
+    """The rulebook the rules tests read: the bundled schedules (DfE's, e.g.
+    ecf-standard-september 2022), cohort 2022's :data:`CALENDAR_2022`, and Provider A's
+    contracts for 2022 (uplift £100) and 2025 (flat-rate mentors at £1,000, no uplift);
+    ``rules``: its eligibility rules instead of the bundled ones."""
+    book = rulebook(contract("Provider A", 2022, uplift_amount=100),
+                    contract("Provider A", 2025, mentor=1000),
+                    calendars={2022: CALENDAR_2022, 2025: CALENDAR_2025})
+    return book if rules is None else dataclasses.replace(book, rules=tuple(rules))
+
+
+#: one statement for cohort 2025 (its contract needs a calendar)
+CALENDAR_2025 = (statement_row("January 2026", "2025-12-31", "2026-01-25", True),)
+
+
+def declaration(declaration_id: str = "d1", *, participant_id: str = "p1",
+                course: str = "ecf-induction", declaration_type: str = "started",
+                date: str = "2022-09-15", state: str = "eligible", cohort: int = 2022,
+                lead_provider: str | None = "Provider A", created_at: str | None = None,
+                schedule: str | None = "ecf-standard-september", **more: Any) -> Declaration:
+    """A declaration as the rules see it, with sensible defaults; dates as text."""
+    def moment(text: str | dt.datetime | None) -> dt.datetime | None:
+        if text is None or isinstance(text, dt.datetime):
+            return text
+        if len(text) == 10:
+            text += "T12:00:00"
+        return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    participant_type = {"ecf-induction": "ect", "ecf-mentor": "mentor"}[course]
+    declared = moment(date)
+    assert declared is not None
+    return Declaration(declaration_id, participant_id, course, participant_type,
+                       declaration_type, declared, state, cohort, lead_provider,
+                       moment(created_at), schedule_identifier=schedule, file="decl.csv",
+                       row=2, **more)

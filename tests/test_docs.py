@@ -36,7 +36,7 @@ import pytest
 
 from reconcile.cli import main
 from reconcile.findings import CATALOGUE
-from reconcile.rulebook.facts import fact_vocabulary
+from reconcile.rulebook.vocabulary import fact_vocabulary
 from reconcile.rulebook.load import load_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent

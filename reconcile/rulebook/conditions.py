@@ -32,7 +32,7 @@ because durable-rules has no ``$not``: ``not {cohort: {lt: 2025}}`` becomes
 ``{cohort: {gte: 2025}}``, or ``any: [{gte: 2025}, {exists: false}]`` when the
 field is nullable.
 
->>> from reconcile.rulebook.facts import fact_vocabulary
+>>> from reconcile.rulebook.vocabulary import fact_vocabulary
 >>> node, problems = parse_condition({"cohort": {"lt": 2025}, "not": {"state": "paid"}},
 ...                                  fact_vocabulary(None))
 >>> problems
@@ -53,11 +53,7 @@ from decimal import Decimal
 
 from reconcile.errors import Problem, RuleError
 from reconcile.model import Source
-from reconcile.rulebook.facts import (
-    DECLARATION_PLACEHOLDERS,
-    FactField,
-    fact_vocabulary,
-)
+from reconcile.rulebook.vocabulary import DECLARATION_PLACEHOLDERS, FactField, fact_vocabulary
 
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
 ORDERINGS = ("lt", "lte", "gt", "gte")

@@ -29,7 +29,7 @@ language (conditions.py's null semantics included). ``tests/engine`` runs one
 conformance suite against both so they cannot drift.
 
 >>> from reconcile.rulebook.conditions import compile_rules
->>> from reconcile.rulebook.facts import fact_vocabulary
+>>> from reconcile.rulebook.vocabulary import fact_vocabulary
 >>> from reconcile.model import Source
 >>> class Rule:  # a RuleSpec stand-in
 ...     def __init__(self, id, when):
@@ -65,7 +65,7 @@ from reconcile.rulebook.conditions import (
     referenced_fields,
     render,
 )
-from reconcile.rulebook.facts import FactField, fact_vocabulary
+from reconcile.rulebook.vocabulary import FactField, fact_vocabulary
 
 BACKENDS = ("auto", "durable", "python")
 

@@ -40,13 +40,8 @@ from reconcile.rulebook.conditions import (
     render,
 )
 from reconcile.rulebook.engine import available_backends, open_engine
-from reconcile.rulebook.facts import (
-    DECLARATION_PLACEHOLDERS,
-    FactField,
-    Facts,
-    derive_facts,
-    fact_vocabulary,
-)
+from reconcile.rulebook.facts import Facts, derive_facts
+from reconcile.rulebook.vocabulary import DECLARATION_PLACEHOLDERS, FactField, fact_vocabulary
 
 
 class Evaluation(NamedTuple):

@@ -10,11 +10,8 @@ Facts are low-cardinality on purpose (DOMAIN.md "Validation of a declaration"):
 instead of carrying the date itself, so a million declarations collapse into a
 few hundred distinct signatures and the rules engine evaluates each one once.
 
->>> fields = fact_vocabulary(None)
->>> fields["window_position"].allowed[:3]
-('before_start', 'within', 'after_cutoff')
->>> fields["cohort"].type
-'int'
+The fields themselves (names, types, allowed values) are the *fact vocabulary*,
+:mod:`reconcile.rulebook.vocabulary`.
 """
 
 from __future__ import annotations
@@ -26,107 +23,8 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
-#: the value types of the condition language; dates are zero-padded ISO text
-#: ("2023-06-01") so that durable-rules and Python both compare them as strings
-FIELD_TYPES = ("str", "int", "bool", "date")
-
-#: where a declaration date falls in its milestone window (DOMAIN.md "Validation"):
-#: before_start: before the milestone's start date; after_cutoff: after the end of
-#: its milestone date; open_ended: the milestone has no milestone date (non-standard
-#: schedules: no date validation); not_in_schedule: the schedule has no milestone
-#: of this declaration type; unknown_schedule: no such schedule for the cohort;
-#: not_given: no input says the participant's schedule (nothing can be checked).
-WINDOW_POSITIONS = ("before_start", "within", "after_cutoff", "open_ended",
-                    "not_in_schedule", "unknown_schedule", "not_given")
-
-#: schedule families (DOMAIN.md, reference schedules: ecf-standard-september, ...)
-SCHEDULE_FAMILIES = ("standard", "extended", "reduced", "replacement")
-
-#: message placeholders that come from the declaration itself, not from its facts
-DECLARATION_PLACEHOLDERS = ("declaration_id", "participant_id", "declaration_date",
-                            "milestone_start", "milestone_date", "statement",
-                            "lead_provider")
-
-
-class FactField(NamedTuple):
-    """One field of a declaration's facts, as rule conditions see it."""
-
-    name: str
-    type: str  # one of FIELD_TYPES
-    nullable: bool  # may be null (absent); see conditions.py "Null semantics"
-    allowed: tuple | None  # the enumerated values, or None for any value of the type
-    doc: str
-
-
-def _enum(vocabulary, attribute: str) -> tuple | None:
-    """An enumeration from the rulebook's vocabulary, or None (open) without one."""
-    if vocabulary is None:
-        return None
-    value = getattr(vocabulary, attribute, None)
-    if value is None:
-        return None
-    return tuple(value)
-
-
-def fact_vocabulary(vocabulary) -> dict[str, FactField]:
-    """Every fact field, in a stable order; enumerations come from the rulebook.
-
-    ``vocabulary`` is the rulebook's vocabulary (``states``, ``declaration_types``,
-    ``courses``, ``participant_types``); ``None`` leaves those fields open.
-    """
-    courses = None
-    if vocabulary is not None and getattr(vocabulary, "courses", None) is not None:
-        courses = tuple(vocabulary.courses)
-    fields = (
-        FactField("state", "str", False, _enum(vocabulary, "states"),
-                  "the declaration's state, dasherized (paid, awaiting-clawback, ...)"),
-        FactField("declaration_type", "str", False, _enum(vocabulary, "declaration_types"),
-                  "started, retained-1..4, completed, extended-1..3"),
-        FactField("participant_type", "str", False, _enum(vocabulary, "participant_types"),
-                  "ect or mentor"),
-        FactField("course_identifier", "str", False, courses,
-                  "ecf-induction or ecf-mentor"),
-        FactField("cohort", "int", False, None, "the cohort's start year, e.g. 2023"),
-        FactField("schedule_identifier", "str", True, None,
-                  "e.g. ecf-standard-september; null when no input gives the schedule"),
-        FactField("schedule_family", "str", True,
-                  _enum(vocabulary, "schedule_families") or SCHEDULE_FAMILIES,
-                  "standard, extended, reduced or replacement; null for an unknown schedule"),
-        FactField("window_position", "str", False, WINDOW_POSITIONS,
-                  "where declaration_date falls in the milestone window of its schedule"),
-        FactField("future_date", "bool", False, None,
-                  "declaration_date is after the as-of date (today by default)"),
-        FactField("declaration_date", "date", False, None,
-                  "the declaration date (YYYY-MM-DD); many distinct values, so a rule "
-                  "that uses it makes evaluation slower: prefer window_position"),
-        FactField("has_uplift_flag", "bool", False, None,
-                  "pupil premium or sparsity uplift (either, counted once; the "
-                  "API's uplift_paid counts as one)"),
-        FactField("pupil_premium_uplift", "bool", False, None, "pupil premium uplift flag"),
-        FactField("sparsity_uplift", "bool", False, None, "sparsity uplift flag"),
-        FactField("contract_found", "bool", False, None,
-                  "a contract exists for the lead provider and cohort"),
-        FactField("contract_uplift", "bool", False, None,
-                  "the contract (any of its versions) has an uplift_amount (false without a contract)"),
-        FactField("mentor_flat_rate", "bool", False, None,
-                  "the contract has a mentor block: flat-rate mentor funding "
-                  "(false without a contract)"),
-        FactField("duplicate", "bool", False, None,
-                  "another billable-or-submitted declaration of the same participant, "
-                  "course and type comes earlier (declaration_date, created_at, "
-                  "declaration_id)"),
-        FactField("has_delivery_partner", "bool", False, None,
-                  "delivery_partner_id or delivery_partner_name is given"),
-        FactField("has_statement", "bool", False, None,
-                  "statement_id or statement_name is given"),
-        FactField("has_clawback_statement", "bool", False, None,
-                  "clawback_statement_id or clawback_statement_name is given"),
-        FactField("output_statement_available", "bool", False, None,
-                  "the cohort has an output-fee statement whose cut-off is on or after "
-                  "the day the declaration was submitted (created_at, else its date)"),
-    )
-    return {f.name: f for f in fields}
-
+from reconcile.rulebook.conditions import can_match, compile_rules, referenced_fields
+from reconcile.rulebook.vocabulary import fact_vocabulary
 
 # --------------------------------------------------------------------------- deriving
 
@@ -438,8 +336,6 @@ def duplicate_states(rules: Sequence, vocabulary) -> frozenset[str]:
     ``state: {in: [submitted, eligible, payable, paid]}``). A declaration in one of
     them is a claim for the event, so an earlier one makes a later one a duplicate.
     """
-    from reconcile.rulebook.conditions import can_match, referenced_fields
-
     states = tuple(getattr(vocabulary, "states", ()) or ())
     counted = set()
     for rule in rules:
@@ -473,8 +369,6 @@ def derive_facts(declarations: Sequence, rulebook, as_of: dt.date,
         as_of = as_of.date()
     if "duplicate" in fields:
         if rules is None:
-            from reconcile.rulebook.conditions import compile_rules
-
             rules = compile_rules(rulebook.rules, rulebook.vocabulary)
         dups = find_duplicates(declarations, duplicate_states(rules, rulebook.vocabulary))
     else:

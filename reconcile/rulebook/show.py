@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from reconcile import money
-from reconcile.rulebook.facts import DECLARATION_PLACEHOLDERS, fact_vocabulary
+from reconcile.rulebook.vocabulary import DECLARATION_PLACEHOLDERS, fact_vocabulary
 from reconcile.rulebook.schema import Band, Classify, FindingSpec
 from reconcile.rulebook.versions import describe_change, terms_by_statement
 

@@ -13,17 +13,17 @@ from reconcile.rulebook.conditions import (
     render,
     validate_rule_conditions,
 )
-from reconcile.rulebook.facts import fact_vocabulary
+from reconcile.rulebook.vocabulary import fact_vocabulary
 
-from .stand_ins import Vocabulary, rules_from_yaml
+from tests.builders import rule_specs, vocabulary
 
 HEADER = "rules:\n  - id: r\n    description: test\n    then: {classify: billable}\n    when:\n"
 
 
 def problems_of(when_yaml: str) -> list[str]:
     """Problems of one rule whose `when:` is written at line 6 onwards."""
-    rules = rules_from_yaml(HEADER + when_yaml)
-    return [str(p) for p in validate_rule_conditions(rules, Vocabulary())]
+    rules = rule_specs(HEADER + when_yaml)
+    return [str(p) for p in validate_rule_conditions(rules, vocabulary())]
 
 
 @pytest.mark.parametrize("when_yaml, expected", [
@@ -87,7 +87,7 @@ def test_unknown_message_placeholder_is_reported_at_the_rule():
     text = ("rules:\n  - id: early\n    when: {window_position: before_start}\n"
             "    then:\n      finding: DECL_EARLY\n      severity: error\n"
             "      message: 'The {declaration_typ} is early.'\n")
-    (problem,) = validate_rule_conditions(rules_from_yaml(text), Vocabulary())
+    (problem,) = validate_rule_conditions(rule_specs(text), vocabulary())
     assert str(problem).startswith("rules/eligibility.yaml:2: rule early: unknown placeholder "
                                    "{declaration_typ} in the message — did you mean "
                                    "'declaration_type'?")
@@ -99,7 +99,7 @@ def test_a_valid_rule_normalises_to_a_frozen_tree():
                      "      any:\n        - pupil_premium_uplift: true\n"
                      "        - sparsity_uplift: true\n"
                      "      declaration_date: {lt: 2023-06-01}\n")
-    (compiled,) = compile_rules(rules_from_yaml(text), Vocabulary())
+    (compiled,) = compile_rules(rule_specs(text), vocabulary())
     assert compiled.condition == All((
         Member("state", ("eligible", "payable", "paid")),
         Compare("declaration_type", "eq", "started"),
@@ -130,12 +130,12 @@ def test_a_valid_rule_normalises_to_a_frozen_tree():
      "all(state ne paid, any(cohort ne 2022, future_date ne true))"),
 ])
 def test_not_is_pushed_down_to_the_leaves(when, expected):
-    (compiled,) = compile_rules([_rule(when)], Vocabulary())
+    (compiled,) = compile_rules([_rule(when)], vocabulary())
     assert render(compiled.condition) == expected
 
 
 def test_not_over_an_ordering_of_a_nullable_field_keeps_null():
-    fields = dict(fact_vocabulary(Vocabulary()))
+    fields = dict(fact_vocabulary(vocabulary()))
     fields["cohort"] = fields["cohort"]._replace(nullable=True)
     (compiled,) = compile_rules([_rule({"not": {"cohort": {"lt": 2025}}})], fields=fields)
     assert compiled.condition == AnyOf((Compare("cohort", "gte", 2025), Exists("cohort", False)))
@@ -144,10 +144,10 @@ def test_not_over_an_ordering_of_a_nullable_field_keeps_null():
 def test_compile_rules_raises_rule_error_with_every_problem():
     rules = [_rule({"stat": "paid"}), _rule({"cohort": "x"})]
     with pytest.raises(RuleError) as caught:
-        compile_rules(rules, Vocabulary())
+        compile_rules(rules, vocabulary())
     assert len(caught.value.problems) == 2
 
 
 def _rule(when):
-    from .stand_ins import rule
+    from tests.builders import rule
     return rule("r", when)

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from reconcile.rulebook.conditions import compile_rules, holds
 from reconcile.rulebook.engine import open_engine
-from reconcile.rulebook.facts import FactField
+from reconcile.rulebook.vocabulary import FactField
 
 from .backends import BACKENDS, needs_durable
-from .stand_ins import rule
+from tests.builders import rule
 
 FIELDS = {f.name: f for f in (
     FactField("s", "str", False, ("a", "b", "c"), "enumerated text"),

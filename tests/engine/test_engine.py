@@ -17,9 +17,9 @@ from reconcile.rulebook.engine import (
 )
 
 from .backends import BACKENDS, needs_durable
-from .stand_ins import Vocabulary, rule
+from tests.builders import rule, vocabulary
 
-VOCABULARY = Vocabulary()
+VOCABULARY = vocabulary()
 
 
 def _rules(*specs):

@@ -13,7 +13,7 @@ from reconcile.rulebook import evaluate as evaluate_module
 from reconcile.rulebook.evaluate import check_rules, evaluate, explain_facts
 
 from .backends import BACKENDS, needs_durable
-from .stand_ins import Rulebook, declaration, rules_from_yaml
+from tests.builders import declaration, rule_specs, rules_rulebook
 
 RULES = """\
 rules:
@@ -61,7 +61,7 @@ AS_OF = dt.date(2024, 1, 10)
 
 @pytest.fixture(scope="module")
 def rulebook():
-    return Rulebook(rules=rules_from_yaml(RULES))
+    return rules_rulebook(rule_specs(RULES))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

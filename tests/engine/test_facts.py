@@ -1,6 +1,6 @@
 """Facts of declarations: window positions, duplicates, dates, contracts, statements.
 
-The schedule is DfE's ecf-standard-september for cohort 2022 (stand_ins.SCHEDULE_ROWS):
+The schedule is DfE's ecf-standard-september for cohort 2022 (the bundled rules/schedules.yaml):
 started 2022-06-01 to 2022-12-31, retained-1 2023-01-01 to 2023-03-31, ...; and the
 non-standard ecf-extended-september 2023, whose milestones have no milestone date.
 """
@@ -10,17 +10,13 @@ import datetime as dt
 import pytest
 
 from reconcile.rulebook.conditions import compile_rules
-from reconcile.rulebook.facts import (
-    derive_facts,
-    duplicate_states,
-    fact_vocabulary,
-    find_duplicates,
-)
+from reconcile.rulebook.facts import derive_facts, duplicate_states, find_duplicates
+from reconcile.rulebook.vocabulary import fact_vocabulary
 
-from .stand_ins import Rulebook, Vocabulary, declaration, rule
+from tests.builders import declaration, rule, rules_rulebook, vocabulary
 
 AS_OF = dt.date(2024, 1, 10)
-RULEBOOK = Rulebook()
+RULEBOOK = rules_rulebook()
 
 
 def facts_of(*declarations, fields, as_of=AS_OF, rulebook=RULEBOOK):
@@ -103,21 +99,21 @@ def test_duplicate_ties_are_broken_by_created_at_then_declaration_id():
 
 
 def test_counted_states_are_read_from_the_rules_that_test_duplicate():
-    vocabulary = Vocabulary()
+    words = vocabulary()
     rules = compile_rules([
         rule("billable", {"state": {"in": ["eligible", "payable", "paid"]}}),
         rule("duplicate", {"duplicate": True, "state": {"in": ["submitted", "eligible",
                                                                "payable", "paid"]}}),
-    ], vocabulary)
-    assert duplicate_states(rules, vocabulary) == COUNTED
+    ], words)
+    assert duplicate_states(rules, words) == COUNTED
     others = compile_rules([rule("dup", {"duplicate": True, "not": {"state": "voided"}})],
-                           vocabulary)
-    assert duplicate_states(others, vocabulary) == frozenset(vocabulary.states) - {"voided"}
-    assert duplicate_states(rules[:1], vocabulary) == frozenset()  # nothing tests duplicate
+                           words)
+    assert duplicate_states(others, words) == frozenset(words.states) - {"voided"}
+    assert duplicate_states(rules[:1], words) == frozenset()  # nothing tests duplicate
 
 
 def test_derive_facts_uses_the_rulebooks_duplicate_rule():
-    rulebook = Rulebook(rules=[rule("duplicate", {"duplicate": True,
+    rulebook = rules_rulebook([rule("duplicate", {"duplicate": True,
                                                   "state": {"in": ["eligible", "paid"]}})])
     declarations = [declaration("a", date="2022-09-01", state="submitted"),
                     declaration("b", date="2022-09-02", state="paid"),
@@ -172,7 +168,7 @@ def test_equal_facts_share_one_signature_and_identity_never_enters_it():
 
 
 def test_every_fact_field_has_a_derivation_and_json_types():
-    fields = fact_vocabulary(Vocabulary())
+    fields = fact_vocabulary(vocabulary())
     facts = derive_facts([declaration()], RULEBOOK, AS_OF)
     assert facts.fields == tuple(fields)
     for name, value in facts.of(0).items():

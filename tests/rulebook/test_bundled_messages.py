@@ -14,7 +14,7 @@ import pytest
 
 from reconcile.rulebook.evaluate import evaluate
 from reconcile.rulebook.load import load_rulebook
-from tests.engine.stand_ins import declaration
+from tests.builders import declaration
 
 AS_OF = dt.date(2025, 1, 1)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from reconcile.cli import main
-from reconcile.rulebook.facts import fact_vocabulary
+from reconcile.rulebook.vocabulary import fact_vocabulary
 from reconcile.rulebook.load import load_rulebook
 from reconcile.rulebook.show import describe_condition, render_rulebook
 from tests.rulebook.helpers import edit
