@@ -113,8 +113,10 @@ def run_area(area: str, sizes) -> str:
                 f"```\n{_tail(error)}\n```\n")
     took = time.perf_counter() - start
     doc = (module.__doc__ or "").strip().split("\n\n")[0]
+    notes = getattr(module, "notes", None)  # what the figures mean, in the run's terms
     return (f"## {area.capitalize()} (`bench/bench_{area}.py`, {took:.0f}s)\n\n"
-            + (f"{doc}\n\n" if doc else "") + markdown_table(rows) + "\n")
+            + (f"{doc}\n\n" if doc else "") + markdown_table(rows) + "\n"
+            + (notes(rows) + "\n" if notes else ""))
 
 
 def _tail(error: BaseException) -> str:

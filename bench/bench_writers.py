@@ -201,3 +201,60 @@ def _same_bytes_twice(writer: str, shape: str, folder: str, child) -> bool | Non
 if __name__ == "__main__":
     mode, *arguments = sys.argv[1:]
     {"child": _child}[mode](*arguments)
+
+
+def _speedup(rows: list[dict], writer: str, shape: str = "declarations") -> str:
+    ours = next((r for r in rows if r.get("writer") == "reconcile" and r.get("shape") == shape
+                 and "seconds" in r), None)
+    theirs = next((r for r in rows if r.get("writer") == writer and r.get("shape") == shape
+                   and "seconds" in r), None)
+    if ours is None or theirs is None:
+        return "not measured in this run"
+    return f"{ours['seconds'] / theirs['seconds']:.1f}× the tool's writer"
+
+
+def notes(rows: list[dict]) -> str:
+    """The writer decision (issue 16), with this run's figures."""
+    return f"""### The writer decision
+
+Measured above on the same rows, in this run: rustpy-xlsxwriter writes the Declarations
+rows at {_speedup(rows, "rustpy-xlsxwriter")}, rvgsrust-xlsxwriter at
+{_speedup(rows, "rvgsrust-xlsxwriter")}, fastxlsxio at {_speedup(rows, "fastxlsxio")}
+(and XlsxWriter's own `write_row` at {_speedup(rows, "xlsxwriter")}). None of them is used
+by the tool; its workbook stays XlsxWriter's, with its own renderer for the rows of the big
+sheets. Why, candidate by candidate (PyPI metadata and wheels checked on 2026-12-04):
+
+- **rustpy-xlsxwriter** 0.8.0 (MIT, one maintainer, 22 releases from 0.0.1 to 0.8.0, the
+  last in October 2026; wheels for CPython 3.9-3.14 on Linux, macOS and Windows; built on
+  rust_xlsxwriter, the Rust port by XlsxWriter's own author, as its README says). It is a
+  records/DataFrame *exporter*: one call writes a whole sheet from dicts or a DataFrame,
+  with formats per column, a header format, freeze panes, an autofilter, conditional
+  formats per column, charts by column name, page set-up and data validation. What the
+  reconciliation workbook needs and it does not offer: styles per cell on mixed rows (a
+  statement sheet's title, labels, money and subtotal rows), formulas carrying Python's
+  value as their cached result (it has only `formula_columns`, appended to every row,
+  without results), links to a cell of another sheet, conditional formats by formula over
+  any range, `Decimal` (it takes floats), and a fixed document date: it stamps the time of
+  writing, so the same workbook gives different bytes (*same bytes twice*: no, above).
+  Using it for the big sheets only is not possible either: a workbook is one zip with one
+  styles part, written by one writer.
+- **rvgsrust-xlsxwriter** 0.3.5 (MIT, "beta", a team account): a cell-level API over
+  rust_xlsxwriter with formats, charts, conditional formats and validation, so it could
+  write every sheet; but `write_formula` takes no cached result, the document date cannot
+  be set (different bytes each time), and its speed on rows handed over from Python is
+  close to the tool's own renderer.
+- **fastxlsxio** 0.8.2 (Apache-2.0): the fastest at raw rows, but a format may set only a
+  number format and bold: not a statement sheet.
+- **pyexcelerate** (pure Python, whole sheet in memory), **rustypyxl** and **oxlsx**
+  (openpyxl-like models held in memory): no streaming, no gain.
+
+What changed instead: the tool's renderer no longer leans on XlsxWriter's row file. Its
+rows are deflated on a second core while they are made, and `reconcile/xlsxzip.py`
+splices them into XlsxWriter's own sheet parts (the zip is assembled by the tool,
+deterministically). Two XlsxWriter internals remain, both stable since its 1.x releases:
+`Format._get_xf_index()` (the number of a style) and `_prepare_formula()` (the `_xlfn.`
+prefixes); XlsxWriter is pinned below 4 and the tests check, part by part, that the
+renderer writes the XML XlsxWriter's own cell API writes. A Rust binding that exposes
+per-cell formats, cached formula results and a fixed document date would serve, and
+should be measured again then.
+"""
