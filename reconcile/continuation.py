@@ -58,7 +58,7 @@ LIST_FUNCTIONS = frozenset({"SUM", "COUNT", "COUNTA", "COUNTBLANK", "MIN", "MAX"
 class Block(NamedTuple):
     """One stretch of a dimension (rows or columns) that lands in one part."""
 
-    index: int  # the part's block number along this dimension
+    number: int  # the part's block number along this dimension
     first: int  # logical, inclusive
     last: int  # logical, inclusive
     offset: int  # local = logical - offset
@@ -133,7 +133,7 @@ class Layout:
         out = []
         for rb in self.row_blocks_of(r1, r2):
             for cb in self.col_blocks_of(c1, c2):
-                out.append((self.part(rb.index, cb.index), rb.first - rb.offset,
+                out.append((self.part(rb.number, cb.number), rb.first - rb.offset,
                             cb.first - cb.offset, rb.last - rb.offset, cb.last - cb.offset))
         return out
 
@@ -188,7 +188,7 @@ def _blocks(first: int, last: int, fixed: int, per: int, count: int) -> list[Blo
         block = (lo - fixed) // per
         end = min(last, fixed + (block + 1) * per - 1)
         offset = block * per
-        if out and out[-1].index == block:  # the header and block 0's data: one stretch
+        if out and out[-1].number == block:  # the header and block 0's data: one stretch
             out[-1] = Block(block, out[-1].first, end, offset)
         else:
             out.append(Block(block, lo, end, offset))
@@ -296,7 +296,7 @@ def translate(formula: str, here: str, layouts: Mapping[str, Layout], part: int 
     return "".join(out)
 
 
-def _move(m: re.Match, here: str, layouts: Mapping[str, Layout], part: int,
+def _move(m: re.Match[str], here: str, layouts: Mapping[str, Layout], part: int,
           shift: tuple[int, int], as_list: bool, formula: str) -> str:
     sheet_token = m.group("sheet")
     target = _sheet_name(sheet_token) if sheet_token else here
@@ -318,7 +318,7 @@ def _move(m: re.Match, here: str, layouts: Mapping[str, Layout], part: int,
     if layout is None or not layout.split:
         if sheet_token is None and shift != (0, 0):
             return _range(None, r1, r1_abs, c1, c1_abs, r2, r2_abs, c2, c2_abs, m.group("c2"))
-        return m.group(0)
+        return str(m.group(0))
     r1, r2 = min(r1, r2), max(r1, r2)
     c1, c2 = min(c1, c2), max(c1, c2)
     pieces = layout.pieces(r1, c1, r2, c2)

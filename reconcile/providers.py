@@ -43,6 +43,7 @@ from reconcile.sheets import (
     Link,
     Money,
     Number,
+    RowStream,
     Sheet,
     Text,
     cell_ref,
@@ -93,7 +94,7 @@ def _norm(text: object) -> str:
     return " ".join(str(text or "").split()).casefold()
 
 
-def order_key(p: ProviderTotals) -> tuple:
+def order_key(p: ProviderTotals) -> tuple[Decimal, Decimal, str, int]:
     """Largest difference first, then money at stake, then provider and cohort."""
     return (-abs(p.difference), -p.at_stake, p.lead_provider, p.cohort or 0)
 
@@ -104,16 +105,16 @@ def provider_totals(comparison: Any, findings: Iterable[Finding]) -> list[Provid
     ``comparison`` holds every statement pair (a run without DfE statements: the
     expected side alone, :func:`reconcile.compare.without_dfe`).
     """
-    blocks: dict[tuple[str, int | None], list] = {}
+    blocks: dict[tuple[str, int | None], list[Any]] = {}
     names: dict[str, str] = {}
-    statements: set[tuple] = set()
+    statements: set[tuple[str, int, str]] = set()
     for pair in comparison.pairs:
         provider = pair.key.lead_provider
         names.setdefault(_norm(provider), provider)
         blocks.setdefault((provider, pair.key.cohort), []).append(pair)
         statements.add((_norm(provider), pair.key.cohort, _norm(pair.key.name)))
-    on_statements: Counter = Counter()
-    elsewhere: Counter = Counter()
+    on_statements: Counter[tuple[str, int | None, Severity]] = Counter()
+    elsewhere: Counter[tuple[str, int | None]] = Counter()
     for f in findings:
         if not f.lead_provider:
             continue  # not a provider's (the rulebook's own notices)
@@ -208,7 +209,7 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
     rows_of = _summary_rows(summary, columns)
     table = provider_totals(comparison, findings)
     s = quote_sheet(summary.name)
-    rows: list[tuple] = [
+    rows: list[tuple[Any, ...]] = [
         (Text("Lead providers and cohorts, largest difference first", "title"),),
         (Text("Each row sums the provider's statements on the Summary (live formulas; the "
               "link opens its rows). Difference = DfE − expected over the statements "
@@ -221,7 +222,7 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
     first = len(rows)
     for p in table:
         block = rows_of.get((_norm(p.lead_provider), p.cohort))
-        row: list = [None] * len(HEADER)
+        row: list[Any] = [None] * len(HEADER)
         row[P_LP] = Text(p.lead_provider)
         row[P_COHORT] = Number(p.cohort, "text") if p.cohort is not None else Text("-")
         row[P_ELSEWHERE] = Number(p.elsewhere)
@@ -266,7 +267,7 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
                                else "count_total")
                        for c in range(P_EXP, P_STAKE + 1)),
                      Text("", "text_total")))
-    cfs = ()
+    cfs: tuple[ConditionalFormat, ...] = ()
     if table:
         cfs = (ConditionalFormat(first, P_DIFF, last, P_DIFF, "cell", "!=", "cf_bad", 0),
                ConditionalFormat(first, P_DIFFERING, last, P_DIFFERING, "cell", ">", "cf_bad",
@@ -288,23 +289,26 @@ def _column_total(table: list[ProviderTotals], col: int) -> Decimal | int:
     values = [getattr(p, field) for p in table]
     if col in (P_EXP, P_DFE, P_DIFF, P_STAKE):
         return sum((v for v in values if v is not None), ZERO)
-    return sum(values)
+    return int(sum(values))
 
 
-def _summary_rows(summary: Sheet, columns: SummaryColumns) -> dict[tuple, tuple[int, int]]:
+def _summary_rows(summary: Sheet, columns: SummaryColumns
+                  ) -> dict[tuple[str, int | None], tuple[int, int]]:
     """(provider, cohort) -> the first and last zero-based Summary rows of its statements.
 
     A statement row has the provider as text and the cohort as a number; the Summary
     keeps a provider's cohort together (the pairs are sorted so).
     """
-    found: dict[tuple, tuple[int, int]] = {}
-    for r, row in enumerate(summary.rows):  # type: ignore[arg-type]  # an in-memory sheet
+    found: dict[tuple[str, int | None], tuple[int, int]] = {}
+    rows: tuple[tuple[Any, ...], ...] = (() if isinstance(summary.rows, RowStream)
+                                         else summary.rows)
+    for r, row in enumerate(rows):
         if len(row) <= max(columns.lead_provider, columns.cohort):
             continue
         lp, cohort = row[columns.lead_provider], row[columns.cohort]
         if type(lp) is not Text or type(cohort) is not Number:
             continue
-        key = (_norm(lp.value), cohort.value)
+        key = (_norm(lp.value), int(cohort.value))
         a, _ = found.get(key, (r, r))
         found[key] = (a, r)
     return found

@@ -43,6 +43,7 @@ import tempfile
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
@@ -271,11 +272,11 @@ def _renamed_sheet(sheet: Sheet, name: str, renamed: dict[str, str]) -> Sheet:
 class _Formats:
     """One xlsxwriter Format per style name, made on first use (in a stable order)."""
 
-    def __init__(self, workbook) -> None:
+    def __init__(self, workbook: Any) -> None:
         self._workbook = workbook
         self._made: dict[str, object] = {}
 
-    def __getitem__(self, name: str):
+    def __getitem__(self, name: str) -> Any:
         fmt = self._made.get(name)
         if fmt is None:
             try:
@@ -289,7 +290,7 @@ class _Formats:
 class _Context:
     """One sheet being written: its parts' worksheets and the rest of over-long texts."""
 
-    def __init__(self, workbook, sheet: Sheet, layout: continuation.Layout,
+    def __init__(self, workbook: Any, sheet: Sheet, layout: continuation.Layout,
                  plans: dict[str, continuation.Layout], formats: _Formats) -> None:
         self.workbook, self.sheet, self.layout, self.plans = workbook, sheet, layout, plans
         self.formats = formats
@@ -299,7 +300,7 @@ class _Context:
         #: not continued itself) is written as it is, without parsing it
         self.split_names = [n.lower() for n, plan in plans.items() if plan.split]
         #: rows of the long-text sheet: (part, cell, piece, of, text)
-        self.text_rows: list[tuple] = []
+        self.text_rows: list[tuple[str, str, int, int, str]] = []
         #: the last row written on each part (-1: none)
         self.last_rows = [-1] * len(layout.parts)
         self.note_row = max(layout.header - 1, 0)
@@ -342,7 +343,7 @@ class _Context:
             f"sheets were laid out for that many")
 
 
-def _add_part(workbook, sheet: Sheet, name: str):
+def _add_part(workbook: Any, sheet: Sheet, name: str) -> Any:
     ws = workbook.add_worksheet(name)
     for col, width in enumerate(sheet.widths):
         if width is not None:
@@ -361,9 +362,9 @@ def _add_part(workbook, sheet: Sheet, name: str):
     return ws
 
 
-def _write_sheet(workbook, sheet: Sheet, formats: _Formats,
+def _write_sheet(workbook: Any, sheet: Sheet, formats: _Formats,
                  plans: dict[str, continuation.Layout], packer: xlsxzip.Packer | None = None,
-                 rendered: dict[str, str | None] | None = None, footer: str = ""):
+                 rendered: dict[str, str | None] | None = None, footer: str = "") -> Any:
     """Every part of ``sheet`` (one, unless it passes Excel's limits); returns the first."""
     layout = plans[sheet.name]
     ctx = _Context(workbook, sheet, layout, plans, formats)
@@ -465,7 +466,7 @@ def _span(blocks: list[continuation.Block], index: int, first: int, last: int,
     if first < fixed:  # header rows / key columns: repeated on every part
         lo, hi = first, min(last, fixed - 1)
     for block in blocks:
-        if block.index == index and block.last >= fixed:
+        if block.number == index and block.last >= fixed:
             start = max(block.first, fixed) - block.offset
             lo = start if lo is None else lo
             hi = block.last - block.offset
@@ -477,7 +478,7 @@ def _span(blocks: list[continuation.Block], index: int, first: int, last: int,
 _TEXT_HEADER = ("Sheet", "Cell", "Piece", "Of", "Text (continued)")
 
 
-def _write_text_sheet(workbook, ctx: _Context, formats: _Formats) -> None:
+def _write_text_sheet(workbook: Any, ctx: _Context, formats: _Formats) -> None:
     """The rest of texts too long for a cell, one piece of at most 32,767 characters a row."""
     ws = workbook.add_worksheet(ctx.layout.text_sheet)
     ws.set_column(0, 0, 24)
@@ -501,7 +502,7 @@ def _write_rows(ctx: _Context) -> None:
     sheet, layout, formats = ctx.sheet, ctx.layout, ctx.formats
     fmt_cache: dict[str, object] = {}
 
-    def fmt(name: str):
+    def fmt(name: str) -> Any:
         f = fmt_cache.get(name)
         if f is None:
             f = fmt_cache[name] = formats[name]
@@ -509,11 +510,11 @@ def _write_rows(ctx: _Context) -> None:
 
     stream = sheet.rows if isinstance(sheet.rows, RowStream) else RowStream(lambda: iter(()))
     worksheets = ctx.worksheets
-    header_rows: list[tuple] = []
+    header_rows: list[tuple[Any, ...]] = []
     row_block = 0
     next_break = ctx.next_break(0) if layout.row_blocks > 1 else layout.max_rows
 
-    def put(r: int, row: tuple) -> None:
+    def put(r: int, row: tuple[Any, ...]) -> None:
         """Logical row ``r`` onto the parts of the current row block."""
         local = r if r < layout.header else layout.row(r)[1]
         for c, cell in enumerate(row):
@@ -528,7 +529,7 @@ def _write_rows(ctx: _Context) -> None:
                                     f"{error}") from None
                 kind = type(cell)
             if layout.col_blocks == 1:
-                targets = ((0, c),)
+                targets: tuple[tuple[int, int], ...] = ((0, c),)
             elif c < layout.key:
                 targets = tuple((cb, c) for cb in range(layout.col_blocks))
             else:
@@ -564,7 +565,8 @@ def _part_width(layout: continuation.Layout, part: int) -> int:
     return layout.key + last - first + 1
 
 
-def _put_cell(ctx: _Context, ws, part: int, r: int, c: int, cell, kind, fmt, lr: int,
+def _put_cell(ctx: _Context, ws: Any, part: int, r: int, c: int, cell: Any, kind: type,
+              fmt: Any, lr: int,
               lc: int) -> None:
     """One cell through XlsxWriter's API (``lr``, ``lc``: its logical place, for errors)."""
     if kind is Text:
@@ -622,10 +624,11 @@ _FORMULA_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VA
 
 
 def _has_links(sheet: Sheet) -> bool:
-    return any(type(cell) is Link for row in sheet.rows for cell in row)
+    return not isinstance(sheet.rows, RowStream) and any(
+        type(cell) is Link for row in sheet.rows for cell in row)
 
 
-def _formula_xml(ws, ref: str, style_attr: str, cell: Formula, formula: str) -> str:
+def _formula_xml(ws: Any, ref: str, style_attr: str, cell: Formula, formula: str) -> str:
     """A formula cell as XlsxWriter writes it (``write_formula`` then ``_write_cell``)."""
     if (formula.startswith(("=", "{")) or "_xlfn." in formula
             or not _PLAIN_FUNCTIONS.issuperset(_FUNCTION_CALL.findall(formula))):
@@ -654,7 +657,7 @@ def _excel_serial(value: dt.date | dt.datetime) -> int | float:  # a day number,
     1900 leap-year bug included, time zone dropped), without its per-call checks."""
     if type(value) is dt.date:
         value = dt.datetime(value.year, value.month, value.day)
-    elif value.tzinfo is not None:
+    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
         value = value.replace(tzinfo=None)
     delta = value - _EPOCH
     serial = delta.days + (delta.seconds + delta.microseconds / 1E6) / 86400
@@ -689,7 +692,7 @@ def _stream_rows(ctx: _Context, packer: xlsxzip.Packer) -> dict[str, str | None]
                 dt.date: "date"}
     column_styles = list(sheet.rows.styles) if isinstance(sheet.rows, RowStream) else []
     letters: list[str] = []
-    raw_styles: list[dict] = []  # per column: python type -> ' s="n"'
+    raw_styles: list[dict[type, str]] = []  # per column: python type -> ' s="n"'
 
     def raw_style(c: int, kind: type) -> str:
         # made on first use, so formats are numbered in the order XlsxWriter would
@@ -709,11 +712,11 @@ def _stream_rows(ctx: _Context, packer: xlsxzip.Packer) -> dict[str, str | None]
     write = packer.write
     dimensions: dict[str, str | None] = {}
     # the sheet's bounds per part, as XlsxWriter keeps them from the cells written
-    bounds: list[list] = [[None, -1, None, -1] for _ in ctx.worksheets]
+    bounds: list[list[Any]] = [[None, -1, None, -1] for _ in ctx.worksheets]
     note = layout.note if layout.split else None
     note_row = ctx.note_row
 
-    def render(row: tuple, r: int, local: int) -> None:
+    def render(row: tuple[Any, ...], r: int, local: int) -> None:
         """Logical row ``r`` as local row ``local`` of the current part."""
         n = local + 1
         height = heights.get(r)
@@ -821,7 +824,7 @@ def _stream_rows(ctx: _Context, packer: xlsxzip.Packer) -> dict[str, str | None]
                                    f"{cell_ref(last_row, last_col)}")
         ctx.last_rows[part] = last_row
 
-    header_rows: list[tuple] = []
+    header_rows: list[tuple[Any, ...]] = []
     header = layout.header
     next_break = ctx.next_break(0) if layout.row_blocks > 1 else layout.max_rows
     offset = 0
@@ -848,7 +851,7 @@ def _stream_rows(ctx: _Context, packer: xlsxzip.Packer) -> dict[str, str | None]
     return dimensions
 
 
-def _chart_range(ref, plans: dict[str, continuation.Layout]) -> list:
+def _chart_range(ref: Any, plans: dict[str, continuation.Layout]) -> list[Any]:
     """A chart series' range as XlsxWriter takes it, on the part that holds it."""
     layout = plans.get(ref.sheet)
     if layout is None or not layout.split:
@@ -861,7 +864,7 @@ def _chart_range(ref, plans: dict[str, continuation.Layout]) -> list:
     return [layout.parts[part], r1, c1, r2, c2]
 
 
-def _cached(value):
+def _cached(value: Any) -> Any:
     """A formula's cached result as xlsxwriter writes it (numbers as exact text)."""
     if value is None:
         return 0
@@ -876,7 +879,8 @@ def _cached(value):
     return value
 
 
-def _insert_chart(workbook, ws, chart, plans: dict[str, continuation.Layout]) -> None:
+def _insert_chart(workbook: Any, ws: Any, chart: Any,
+                  plans: dict[str, continuation.Layout]) -> None:
     made = workbook.add_chart({"type": chart.kind})
     for series in chart.series:
         options = {

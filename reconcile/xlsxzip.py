@@ -28,9 +28,10 @@ import re
 import struct
 import tempfile
 import threading
+import zipfile
 import zlib
 from collections.abc import Callable
-from typing import IO, BinaryIO, NamedTuple
+from typing import IO, Any, BinaryIO, NamedTuple
 
 #: deflate level of every part (zlib's default, as XlsxWriter's zipfile uses)
 LEVEL = 6
@@ -116,7 +117,7 @@ class Packer:
     def __init__(self) -> None:
         self.file: IO[bytes] = tempfile.TemporaryFile()
         self.done: dict[str, Deflated] = {}
-        self._queue: queue.Queue = queue.Queue(maxsize=16)
+        self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=16)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="reconcile-deflate",
                                         daemon=True)
@@ -124,7 +125,7 @@ class Packer:
 
     def _work(self) -> None:
         file = self.file
-        compressor = None
+        compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
         key = ""
         offset = crc = size = 0
         while True:
@@ -147,11 +148,10 @@ class Packer:
                 else:
                     file.write(compressor.flush(zlib.Z_SYNC_FLUSH))
                     self.done[key] = Deflated(offset, file.tell() - offset, crc, size)
-                    compressor = None
             except BaseException as error:  # noqa: BLE001 - handed to the caller
                 self._error = error
 
-    def _put(self, task) -> None:
+    def _put(self, task: tuple[str, Any]) -> None:
         if self._error is not None:
             raise self._error
         self._queue.put(task)
@@ -259,7 +259,7 @@ class ZipWriter:
                                 start if start < ZIP64_AT else _SENTINEL, 0))
 
 
-def raw_member(file: IO[bytes], info) -> bytes:
+def raw_member(file: IO[bytes], info: zipfile.ZipInfo) -> bytes:
     """A member's compressed bytes as stored (``info``: its ``zipfile.ZipInfo``)."""
     file.seek(info.header_offset)
     header = file.read(30)
