@@ -25,6 +25,10 @@ def main() -> None:
             interrupts.exit_interrupted(stop)
         raise
     try:
-        command_line()
+        try:
+            command_line()
+        finally:
+            # an interrupt that landed where Python ignores exceptions (see interrupts)
+            interrupts.check()
     except (KeyboardInterrupt, interrupts.Interrupted) as stop:
         interrupts.exit_interrupted(stop)

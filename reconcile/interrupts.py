@@ -11,6 +11,15 @@ While the outputs are renamed into place (a few milliseconds) interrupts are hel
 back (:func:`held`): a run is written whole or not at all. One that arrives then is
 delivered after, and the message says the outputs were written.
 
+A signal can land while Python runs a callback whose exceptions it ignores (a weak
+reference's clean-up, a ``__del__``): there the exception would be printed as
+"Exception ignored in ..." with a traceback and lost, and the run would go on to
+write its outputs. So the handler also records the signal as pending, the
+"ignored" report of an :class:`Interrupted` is silenced (:func:`install` chains
+``sys.unraisablehook``), and the pending interrupt is raised again at the next
+checkpoint (:func:`check`): before the outputs are renamed into place
+(:func:`held`) and when the command returns (the entry point).
+
 ``kill -9`` cannot be caught: its temporary files are removed by the next run
 (:func:`reconcile.outputs.remove_stale_temporaries`).
 
@@ -27,9 +36,10 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 #: the signals that stop a run cleanly (those the platform has)
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
@@ -51,10 +61,28 @@ class Interrupted(BaseException):
 class _State:
     #: the outputs were all renamed into place before the interrupt was delivered
     written = False
+    #: the signal received, kept in case its exception was swallowed where it landed
+    pending: int | None = None
+    #: the unraisable hook in place before ours
+    previous_hook: Callable[[Any], object] | None = None
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
+    _State.pending = signum
     raise Interrupted(signum)
+
+
+def _unraisable(report: Any) -> None:
+    """Python's "Exception ignored in ..." report, silent for an interrupt (kept pending)."""
+    if isinstance(report.exc_value, Interrupted):
+        return
+    (_State.previous_hook or sys.__unraisablehook__)(report)
+
+
+def check() -> None:
+    """Raise the interrupt received but swallowed where it landed, if any."""
+    if _State.pending is not None:
+        raise Interrupted(_State.pending)
 
 
 def install() -> None:
@@ -64,6 +92,9 @@ def install() -> None:
             signal.signal(signum, _stop)
         except (ValueError, OSError):  # not the main thread, or not allowed here
             pass
+    if sys.unraisablehook is not _unraisable:
+        _State.previous_hook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
 
 
 def outputs_written() -> bool:
@@ -85,6 +116,7 @@ def held() -> Iterator[None]:
     if can_block:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
+        check()  # one that arrived earlier but was swallowed: nothing is renamed
         yield
         _State.written = True
     finally:

@@ -123,3 +123,42 @@ def test_an_interrupt_during_start_up_is_one_line_not_a_traceback(tmp_path, sign
         assert process.returncode == code, (delay, process.returncode, stderr)
         assert "interrupted; nothing was written" in stderr
         assert not out.exists()
+
+
+# A Ctrl-C that lands inside a callback whose exceptions Python ignores (here an
+# object's __del__; on CI it was a weak reference's clean-up during an import): Python
+# would print "Exception ignored in ... Traceback" and the run would go on to write
+# its outputs. It must still stop before anything is renamed into place.
+SWALLOWING_WRAPPER = """
+import signal, sys
+import reconcile.pipeline as pipeline
+real = pipeline.write_workbook
+class Swallows:
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)  # the handler runs here, inside __del__
+def write(book, path):
+    Swallows()  # dropped at once
+    real(book, path)
+pipeline.write_workbook = write
+sys.argv = ["reconcile", *sys.argv[1:]]
+from reconcile.entry import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_an_interrupt_swallowed_where_it_landed_still_stops_the_run_before_writing(tmp_path):
+    wrapper = tmp_path / "swallowing_reconcile.py"
+    wrapper.write_text(SWALLOWING_WRAPPER, encoding="utf-8")
+    out, json_out = tmp_path / "r.xlsx", tmp_path / "r.json"
+    process = subprocess.run(
+        [sys.executable, str(wrapper), "run", "--declarations", str(DECLARATIONS_XLSX),
+         "--dfe-statements", str(STATEMENTS_XLSX), "--contracts", str(CONTRACTS),
+         "--out", str(out), "--json", str(json_out), "-q", "--no-history"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert process.returncode == 130, process.stderr
+    assert "Traceback" not in process.stderr and "Exception ignored" not in process.stderr
+    assert process.stderr.strip().splitlines()[-1] == "reconcile: interrupted; nothing was written"
+    assert not out.exists() and not json_out.exists()
+    assert _temporaries(tmp_path, out) == [] and _temporaries(tmp_path, json_out) == []
