@@ -61,6 +61,7 @@ from reconcile import money
 from reconcile.findings import CATALOGUE, Finding, LineKey, Severity, finding
 from reconcile.calculate import Calculation
 from reconcile.model import (
+    Attribution,
     Declaration,
     DfeLine,
     DfeStatement,
@@ -216,7 +217,7 @@ class Comparison(NamedTuple):
                 return p
         return None
 
-    def dfe_json(self, key: StatementKey) -> dict | None:
+    def dfe_json(self, key: StatementKey) -> dict[str, Any] | None:
         """The ``dfe`` block of the JSON result (INTERFACES.md §5) for ``key``.
 
         Same keys as ``expected``, from DfE's statement, plus ``statement_id``,
@@ -296,10 +297,10 @@ class _Context(NamedTuple):
     tolerance: Decimal
     calculation: Calculation
     #: clawback attributions per statement, and the fee first paid for each of them
-    clawbacks: dict = {}  # noqa: RUF012 (never mutated)
-    first_paid: dict = {}  # noqa: RUF012
+    clawbacks: dict[StatementKey, list[Attribution]] = {}  # noqa: RUF012 (never mutated)
+    first_paid: dict[str, Decimal] = {}  # noqa: RUF012
     #: the statement that paid each clawed-back declaration (not beyond the last band)
-    paid_on: dict = {}  # noqa: RUF012
+    paid_on: dict[str, StatementKey] = {}  # noqa: RUF012
 
     def differ(self, a: Decimal | None, b: Decimal | None) -> bool:
         return abs(money.round_money(a or ZERO) - money.round_money(b or ZERO)) > self.tolerance
@@ -343,17 +344,27 @@ def _norm_key(key: StatementKey) -> tuple[str, int, str]:
 UNKNOWN_PROVIDER = "(provider not given)"
 
 
-def _pair(expected: tuple[ExpectedStatement, ...], dfe_statements: Iterable[DfeStatement]):
+_Matched = dict[StatementKey, DfeStatement]
+_DfeOnly = list[tuple[StatementKey, DfeStatement]]
+#: per (provider, cohort): DfE's first and last payment date, and whether it lists any
+#: statement that is not an output-fee one
+_Span = tuple[dt.date, dt.date, bool]
+#: the calculation's findings per (provider, cohort, statement name), normalised
+_Related = dict[tuple[str, int, str], tuple[Finding, ...]]
+
+
+def _pair(expected: tuple[ExpectedStatement, ...], dfe_statements: Iterable[DfeStatement]
+          ) -> tuple[_Matched, _DfeOnly, list[Finding]]:
     by_id = {e.statement_id: e for e in expected if e.statement_id}
     by_key = {_norm_key(e.key): e for e in expected}
     providers: dict[int, set[str]] = defaultdict(set)
-    for e in expected:
-        providers[e.key.cohort].add(e.key.lead_provider)
+    for statement in expected:
+        providers[statement.key.cohort].add(statement.key.lead_provider)
     matched: dict[StatementKey, DfeStatement] = {}
     dfe_only: list[tuple[StatementKey, DfeStatement]] = []
     findings: list[Finding] = []
     for d in dfe_statements:
-        e = by_id.get(d.statement_id) if d.statement_id else None
+        e: ExpectedStatement | None = by_id.get(d.statement_id) if d.statement_id else None
         if e is None:
             provider = d.lead_provider
             if not provider and len(providers.get(d.cohort, ())) == 1:
@@ -388,11 +399,11 @@ def _at(key: StatementKey, line: str | None = None, line_key: LineKey | None = N
             "line": line, "line_key": line_key}
 
 
-def _dfe_spans(matched: dict, dfe_only: list) -> dict[tuple[str, int], tuple]:
+def _dfe_spans(matched: _Matched, dfe_only: _DfeOnly) -> dict[tuple[str, int], _Span]:
     """Per (provider, cohort): DfE's first and last payment date, and whether it
     lists any non-output statement (the v3 API lists output-fee statements only); of
     the statements with money when DfE gave any."""
-    spans: dict[tuple[str, int], list] = {}
+    spans: dict[tuple[str, int], list[Any]] = {}
     items = [(k, d) for k, d in matched.items()] + list(dfe_only)
     # where DfE gave money (a statements workbook) the span is the money's: the v3 API's
     # list of dates beside it reaches into months no workbook covers yet
@@ -408,11 +419,11 @@ def _dfe_spans(matched: dict, dfe_only: list) -> dict[tuple[str, int], tuple]:
             span[0] = min(span[0], d.payment_date)
             span[1] = max(span[1], d.payment_date)
         span[2] = span[2] or not d.output_fee
-    return {k: tuple(v) for k, v in spans.items()}
+    return {k: (v[0], v[1], v[2]) for k, v in spans.items()}
 
 
-def _related_findings(findings: Iterable[Finding]) -> dict[tuple, tuple[Finding, ...]]:
-    by_key: dict[tuple, list[Finding]] = defaultdict(list)
+def _related_findings(findings: Iterable[Finding]) -> _Related:
+    by_key: dict[tuple[str, int, str], list[Finding]] = defaultdict(list)
     for f in findings:
         if f.statement and f.lead_provider is not None and f.cohort is not None:
             by_key[(_norm(f.lead_provider), f.cohort, _norm(f.statement))].append(f)
@@ -422,8 +433,10 @@ def _related_findings(findings: Iterable[Finding]) -> dict[tuple, tuple[Finding,
 # --------------------------------------------------------------------------- one side only
 
 
-def _expected_only(e: ExpectedStatement, related: tuple, spans: dict,
-                   not_compared: dict) -> StatementPair:
+def _expected_only(e: ExpectedStatement, related: tuple[Finding, ...],
+                   spans: dict[tuple[str, int], _Span],
+                   not_compared: dict[tuple[str, int], list[ExpectedStatement]]
+                   ) -> StatementPair:
     span = spans.get((_norm(e.key.lead_provider), e.key.cohort))
     lines = _expected_lines_only(e)
     if span is None or e.payment_date is None or not span[0] <= e.payment_date <= span[1]:
@@ -447,7 +460,8 @@ def _expected_only(e: ExpectedStatement, related: tuple, spans: dict,
     return StatementPair(e.key, e, None, lines, (f,), related, MISSING)
 
 
-def _not_compared(provider: str, cohort: int, statements: list, span) -> Finding:
+def _not_compared(provider: str, cohort: int, statements: list[ExpectedStatement],
+                  span: _Span | None) -> Finding:
     names = sorted(statements, key=lambda e: e.payment_date or dt.date.max)
     listed = ", ".join(e.key.name for e in names[:6]) + (" ..." if len(names) > 6 else "")
     if span is None:
@@ -500,21 +514,23 @@ def _calendar_findings(key: StatementKey, d: DfeStatement,
 
 
 class _Agg(NamedTuple):
-    count: int | None
+    """One payment line's figures on one side (``number``: its declarations)."""
+
+    number: int | None
     fee: Decimal | None
     amount: Decimal
     fee_varies: bool
     source: Source | None
 
 
-def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
+def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple[Finding, ...],
                   context: _Context) -> StatementPair:
     key = e.key
     findings: list[Finding] = list(_metadata_findings(e, d))
     if not d.lines and d.total is None:
-        lines = _expected_lines_only(e)
         status = _status(findings, (), None, context, dates_only=True)
-        return StatementPair(key, e, d, lines, tuple(findings), related, status)
+        return StatementPair(key, e, d, _expected_lines_only(e), tuple(findings), related,
+                             status)
 
     lines: list[LineComparison] = []
     if d.lines:
@@ -533,7 +549,7 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
         findings.extend(new_findings)
     net, vat, total, hidden = _dfe_figures(d, e, context)
     if d.lines:
-        if context.differ(hidden, ZERO):
+        if d.total is not None and context.differ(hidden, ZERO):
             findings.append(finding(
                 "HIDDEN_RECONCILE_AMOUNT",
                 f"DfE's total for {key.name} is {money.pounds(d.total)}, but its lines "
@@ -547,7 +563,7 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
         vat_line, vat_findings = _compare_vat(e, d, net, vat, context)
         lines.append(vat_line)
         findings.extend(vat_findings)
-    elif context.differ(d.total, e.total):
+    elif d.total is not None and context.differ(d.total, e.total):
         # DfE gave a total and no lines: the total is all we can compare.
         findings.append(finding(
             "TOTAL_MISMATCH",
@@ -557,7 +573,7 @@ def _compare_pair(e: ExpectedStatement, d: DfeStatement, related: tuple,
             amount=d.total - e.total, source=d.source))
         lines = list(_expected_lines_only(e))
     lines = _attach_codes(lines, findings)
-    status = _status(findings, lines, total - e.total, context)
+    status = _status(findings, lines, None if total is None else total - e.total, context)
     return StatementPair(key, e, d, tuple(lines), tuple(findings), related, status,
                          net, vat, total, hidden)
 
@@ -584,11 +600,11 @@ def _metadata_findings(e: ExpectedStatement, d: DfeStatement) -> list[Finding]:
             and _norm(d.contract_version) != _norm(e.contract_version)):
         # ECF statements record the contract version they are calculated with; ours is
         # the contract file's version for this statement (its versions: entries)
-        ours = e.contract_version + (f" (from {e.terms_from})" if e.terms_from else "")
+        version = e.contract_version + (f" (from {e.terms_from})" if e.terms_from else "")
         out.append(finding(
             "CONTRACT_VERSION_DIFFERS",
             f"DfE calculated {key.name} with contract version {d.contract_version}; the "
-            f"contract file gives version {ours} for it.",
+            f"contract file gives version {version} for it.",
             **_at(key, "contract version"), expected=e.contract_version,
             actual=d.contract_version, source=d.source))
     if e.output_fee != d.output_fee:
@@ -608,12 +624,16 @@ def _line_label(section: str, participant_type: str | None, declaration_type: st
     return f"{section} {who} {declaration_type} {band_text}"
 
 
-def _payment_key(line, collapse: bool) -> tuple:
+_PaymentKey = tuple[str | None, str | None, str | None]
+
+
+def _payment_key(line: PaymentLine | DfeLine, collapse: bool) -> _PaymentKey:
     return (None if collapse else line.participant_type, line.declaration_type, line.band)
 
 
-def _expected_payment_aggs(lines: Iterable[PaymentLine], collapse: bool) -> dict:
-    out: dict[tuple, list] = {}
+def _expected_payment_aggs(lines: Iterable[PaymentLine], collapse: bool
+                           ) -> dict[_PaymentKey, _Agg]:
+    out: dict[_PaymentKey, list[Any]] = {}
     for line in lines:
         k = _payment_key(line, collapse)
         agg = out.setdefault(k, [0, set(), ZERO])
@@ -624,8 +644,9 @@ def _expected_payment_aggs(lines: Iterable[PaymentLine], collapse: bool) -> dict
             for k, (c, fees, a) in out.items()}
 
 
-def _dfe_payment_aggs(lines: Iterable[DfeLine], collapse: bool, negative: bool) -> dict:
-    out: dict[tuple, list] = {}
+def _dfe_payment_aggs(lines: Iterable[DfeLine], collapse: bool, negative: bool
+                      ) -> dict[_PaymentKey, _Agg]:
+    out: dict[_PaymentKey, list[Any]] = {}
     for line in lines:
         k = _payment_key(line, collapse)
         agg = out.setdefault(k, [None, set(), ZERO, line.source])
@@ -647,7 +668,8 @@ _WHAT = {OUTPUT: "output payments", CLAWBACK: "clawbacks"}
 
 
 def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
-                           context: _Context, notes: dict) -> tuple[list, list]:
+                           context: _Context, notes: dict[tuple[str | None, str | None], str]
+                           ) -> tuple[list[LineComparison], list[Finding]]:
     dfe_lines = [line for line in d.lines if line.line_type == section]
     ours = e.output_payments if section == OUTPUT else e.clawbacks
     # DfE may not split banded lines by participant type: then compare the sums.
@@ -657,64 +679,64 @@ def _compare_payment_lines(e: ExpectedStatement, d: DfeStatement, section: str,
     count_code, fee_code, amount_code = _CODES[section]
     keys = sorted(set(exp) | set(dfe), key=lambda k: (
         k[0] or "", context.type_order(k[1]), k[1] or "", k[2] is None, k[2] or ""))
-    lines, findings = [], []
+    lines: list[LineComparison] = []
+    findings: list[Finding] = []
     for k in keys:
         ptype, dtype, band = k
         label = _line_label(section, ptype, dtype, band)
         x, y = exp.get(k), dfe.get(k)
         lines.append(LineComparison(
             section, label, ptype, dtype, band,
-            x.count if x else None, x.fee if x else None, x.amount if x else None,
-            y.count if y else None, y.fee if y else None, y.amount if y else None,
+            x.number if x else None, x.fee if x else None, x.amount if x else None,
+            y.number if y else None, y.fee if y else None, y.amount if y else None,
             key=(section, *k)))
         where = {**_at(e.key, label, (section, *k)), "source": y.source if y else d.source}
-        trace = _trace(e.key, section, ptype, dtype, band, x.count if x else 0)
+        trace = _trace(e.key, section, ptype, dtype, band, (x.number or 0) if x else 0)
         note = notes.get((ptype, dtype), "") if section == CLAWBACK else ""
         severity = Severity.WARNING if note else None
-        x_empty = x is None or (x.count == 0 and x.amount == 0)
         if y is None:
-            if not x_empty:
+            if x is not None and not (x.number == 0 and x.amount == 0):
                 findings.append(finding(
                     "LINE_MISSING_FROM_DFE",
-                    f"We expect {x.count} {dtype} declaration(s) of {ptype or 'participants'} "
+                    f"We expect {x.number} {dtype} declaration(s) of {ptype or 'participants'} "
                     f"in {_band_words(band)} on {e.key.name} ({money.pounds(x.amount)}), but "
                     f"DfE's statement has no such {_WHAT[section][:-1]} line.{note}",
                     f"{CATALOGUE['LINE_MISSING_FROM_DFE'].suggestion} {trace}",
                     severity=severity, **where, expected=x.amount,
                     actual=ZERO, amount=-x.amount))
             continue
-        if x_empty:
-            if y.amount != 0 or (y.count or 0) != 0:
+        if x is None or (x.number == 0 and x.amount == 0):
+            if y.amount != 0 or (y.number or 0) != 0:
                 findings.append(finding(
                     "LINE_NOT_EXPECTED",
-                    f"DfE's statement {e.key.name} has {_count_words(y.count)}{dtype} "
+                    f"DfE's statement {e.key.name} has {_count_words(y.number)}{dtype} "
                     f"{_WHAT[section]} of {ptype or 'participants'} in {_band_words(band)} "
                     f"({money.pounds(y.amount)}); we expect none there.{note}",
                     severity=severity, **where, expected=ZERO,
                     actual=y.amount, amount=y.amount))
             continue
         reported = False
-        if y.count is not None and y.count != x.count:
+        if y.number is not None and y.number != x.number:
             reported = True
             findings.append(finding(
                 count_code,
-                f"{label}: DfE counts {y.count}, we expect {x.count} "
+                f"{label}: DfE counts {y.number}, we expect {x.number} "
                 f"({money.pounds(y.amount - x.amount)} on the line).{note}",
                 f"{CATALOGUE[count_code].suggestion} {trace}",
-                severity=severity, **where, expected=x.count, actual=y.count,
-                count=y.count - x.count))
+                severity=severity, **where, expected=x.number, actual=y.number,
+                count=y.number - (x.number or 0)))
         if y.fee is not None and x.fee is not None and context.differ(y.fee, x.fee):
             reported = True
             findings.append(finding(
                 fee_code,
                 f"{label}: DfE's fee per declaration is {money.pounds(y.fee)}, the contract "
-                f"gives {money.pounds(x.fee)} ({money.pounds((y.fee - x.fee) * x.count)} "
-                f"over {x.count} declaration(s)).{note}",
+                f"gives {money.pounds(x.fee)} ({money.pounds((y.fee - x.fee) * (x.number or 0))} "
+                f"over {x.number} declaration(s)).{note}",
                 severity=severity, **where, expected=x.fee,
                 actual=y.fee, amount=y.fee - x.fee))
         adds_up = True
-        if y.count is not None and y.fee is not None:
-            own = money.line_amount(y.count, y.fee)
+        if y.number is not None and y.fee is not None:
+            own = money.line_amount(y.number, y.fee)
             own = -own if section == CLAWBACK else own
             adds_up = not context.differ(own, y.amount)
         if context.differ(y.amount, x.amount) and (not reported or not adds_up):
@@ -757,7 +779,7 @@ _WORDS = {SERVICE_FEE: "service fee", UPLIFT: "uplift fees", UPLIFT_CLAWBACK: "u
 
 
 def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
-                    context: _Context) -> tuple[LineComparison | None, list]:
+                    context: _Context) -> tuple[LineComparison | None, list[Finding]]:
     label, code = _SINGLE[section]
     words = _WORDS[section]
     dfe_lines = [line for line in d.lines if line.line_type == section]
@@ -799,9 +821,10 @@ def _compare_single(e: ExpectedStatement, d: DfeStatement, section: str,
 
 
 def _compare_adjustments(e: ExpectedStatement, d: DfeStatement,
-                         context: _Context) -> tuple[list, list]:
+                         context: _Context) -> tuple[list[LineComparison], list[Finding]]:
     dfe_lines = [line for line in d.lines if line.line_type == ADJUSTMENT]
-    lines, findings = [], []
+    lines: list[LineComparison] = []
+    findings: list[Finding] = []
     if e.adjustments != 0:
         lines.append(LineComparison(ADJUSTMENT, "adjustments (expected)",
                                     expected_amount=e.adjustments, key=(ADJUSTMENT,)))
@@ -829,7 +852,8 @@ def _compare_adjustments(e: ExpectedStatement, d: DfeStatement,
     return lines, findings
 
 
-def _dfe_figures(d: DfeStatement, e: ExpectedStatement | None, context: _Context):
+def _dfe_figures(d: DfeStatement, e: ExpectedStatement | None, context: _Context
+                 ) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal]:
     """DfE's (net, VAT, total, hidden reconcile amount) as its statement gives them.
 
     With VAT lines, the hidden amount is the total minus every line: DfE's VAT is
@@ -861,8 +885,9 @@ def _signed(line: DfeLine) -> Decimal:
     return line.amount
 
 
-def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decimal | None,
-                 context: _Context) -> tuple[LineComparison, list]:
+def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal | None,
+                 vat: Decimal | None,
+                 context: _Context) -> tuple[LineComparison, list[Finding]]:
     label = "VAT"
     given = any(line.line_type == VAT for line in d.lines)
     line = LineComparison(VAT, label, expected_amount=e.vat, dfe_amount=vat, key=(VAT,))
@@ -878,8 +903,10 @@ def _compare_vat(e: ExpectedStatement, d: DfeStatement, net: Decimal, vat: Decim
         return line._replace(codes=(f.code,)), [f]
     if not given:
         return line, []  # VAT was taken out of DfE's total at the contract rate
+    # DfE gave a VAT line: its net and VAT are the lines' (_dfe_figures)
+    assert net is not None and vat is not None
     rate = context.vat_rate(e, d)
-    findings = []
+    findings: list[Finding] = []
     if rate is not None:
         due = money.round_money(money.percent_of(net, rate))
         if context.differ(vat, due):
@@ -929,7 +956,7 @@ def _expected_lines_only(e: ExpectedStatement) -> tuple[LineComparison, ...]:
 
 
 def _dfe_only_lines(d: DfeStatement, context: _Context) -> tuple[LineComparison, ...]:
-    lines = []
+    lines: list[LineComparison] = []
     adjustments = 0
     for line in sorted(d.lines, key=lambda x: (SECTIONS.index(x.line_type)
                                                if x.line_type in SECTIONS else 99,
@@ -957,19 +984,21 @@ def _dfe_only_lines(d: DfeStatement, context: _Context) -> tuple[LineComparison,
 # --------------------------------------------------------------------------- explanations
 
 
-def _clawback_index(calculation: Calculation) -> tuple[dict, dict, dict]:
+def _clawback_index(calculation: Calculation) -> tuple[
+        dict[StatementKey, list[Attribution]], dict[str, Decimal], dict[str, StatementKey]]:
     """Clawback attributions by statement; for each clawed-back declaration the fee it
     was first paid and the statement that paid it (two passes over the attributions,
     whatever the number of statements; dictionaries of clawbacks only)."""
     attributions = calculation.attributions
-    by_statement: dict[StatementKey, list] = defaultdict(list)
+    by_statement: dict[StatementKey, list[Attribution]] = defaultdict(list)
     for a in attributions:
         if a.kind == "clawback":
             by_statement[a.statement].append(a)
     if not by_statement:
         return {}, {}, {}
     ids = {a.declaration_id for clawed in by_statement.values() for a in clawed}
-    first_paid, paid_on = {}, {}
+    first_paid: dict[str, Decimal] = {}
+    paid_on: dict[str, StatementKey] = {}
     for a in attributions:
         if a.declaration_id in ids and a.kind == "output":
             first_paid[a.declaration_id] = a.fee
@@ -978,7 +1007,8 @@ def _clawback_index(calculation: Calculation) -> tuple[dict, dict, dict]:
     return dict(by_statement), first_paid, paid_on
 
 
-def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) -> dict:
+def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context
+                    ) -> dict[tuple[str | None, str | None], str]:
     """Per (participant type, declaration type): a note when DfE's clawbacks equal the
     fees originally paid rather than the top-band fees we (and DfE's method) use.
 
@@ -989,8 +1019,8 @@ def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) ->
     if not clawed:
         return {}
     first_paid = context.first_paid
-    ours: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    original: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    ours: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    original: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     for a in clawed:
         if a.declaration_id not in first_paid:
             return {}
@@ -998,12 +1028,12 @@ def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) ->
         original[(a.participant_type, a.declaration_type)] -= abs(first_paid[a.declaration_id])
     collapse = any(line.participant_type is None
                    for line in d.lines if line.line_type == CLAWBACK)
-    dfe: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    dfe: dict[tuple[str | None, str | None], Decimal] = defaultdict(lambda: ZERO)
     for line in d.lines:
         if line.line_type == CLAWBACK:
             dfe[(None if collapse else line.participant_type, line.declaration_type)] -= abs(
                 line.amount)
-    notes = {}
+    notes: dict[tuple[str | None, str | None], str] = {}
     for ptype, dtype in original:
         k = (None if collapse else ptype, dtype)
         if k in notes:
@@ -1022,8 +1052,9 @@ def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context) ->
 
 def _clawback_placement(calculation: Calculation, expected: tuple[ExpectedStatement, ...],
                         dfe_statements: Sequence[DfeStatement],
-                        declarations: Sequence[Declaration], clawbacks: dict,
-                        paid_on: dict) -> list[Finding]:
+                        declarations: Sequence[Declaration],
+                        clawbacks: dict[StatementKey, list[Attribution]],
+                        paid_on: dict[str, StatementKey]) -> list[Finding]:
     """Clawbacks on a statement of another cohort, or before the statement that paid.
 
     From the calculation's attributions (the statements it placed each declaration
@@ -1046,7 +1077,7 @@ def _clawback_placement(calculation: Calculation, expected: tuple[ExpectedStatem
                        claw_key.cohort, claw_key.name, dates.get(claw_key), None)
     if declarations and dfe_statements:
         by_id = {d.statement_id: d for d in dfe_statements if d.statement_id}
-        by_name: dict[tuple, DfeStatement] = {}
+        by_name: dict[tuple[str, int, str], DfeStatement] = {}
         for d in dfe_statements:
             by_name.setdefault((_norm(d.lead_provider), d.cohort, _norm(d.name)), d)
         for decl in declarations:
@@ -1062,7 +1093,9 @@ def _clawback_placement(calculation: Calculation, expected: tuple[ExpectedStatem
     return list(out.values())
 
 
-def _dfe_statement(decl, by_id: dict, by_name: dict, *, clawback: bool):
+def _dfe_statement(decl: Declaration, by_id: dict[str, DfeStatement],
+                   by_name: dict[tuple[str, int, str], DfeStatement], *, clawback: bool
+                   ) -> DfeStatement | None:
     sid = decl.clawback_statement_id if clawback else decl.statement_id
     name = decl.clawback_statement_name if clawback else decl.statement_name
     if sid and sid in by_id:
@@ -1080,10 +1113,12 @@ def _dfe_statement(decl, by_id: dict, by_name: dict, *, clawback: bool):
     return None
 
 
-def _placement(out: dict, declaration_id: str, provider: str, pay_cohort: int,
-               pay_name: str | None, pay_date, claw_provider: str, claw_cohort: int,
-               claw_name: str, claw_date, source, other_cohort: bool = True) -> None:
-    where = {"lead_provider": claw_provider, "cohort": claw_cohort, "statement": claw_name,
+def _placement(out: dict[tuple[str, str], Finding], declaration_id: str, provider: str,
+               pay_cohort: int, pay_name: str | None, pay_date: dt.date | None,
+               claw_provider: str, claw_cohort: int, claw_name: str,
+               claw_date: dt.date | None, source: Source | None,
+               other_cohort: bool = True) -> None:
+    where: dict[str, Any] = {"lead_provider": claw_provider, "cohort": claw_cohort, "statement": claw_name,
              "declaration_id": declaration_id, "source": source, "line": "clawback"}
     if (other_cohort and claw_cohort != pay_cohort
             and (declaration_id, "CLAWBACK_OTHER_COHORT") not in out):
@@ -1148,10 +1183,12 @@ def _status(findings: list[Finding], lines: Sequence[LineComparison],
     return OK
 
 
-def _dfe_block(pair: StatementPair) -> dict:
+def _dfe_block(pair: StatementPair) -> dict[str, Any]:
     """DfE's side of a statement in the shape of the JSON ``expected`` block."""
     d = pair.dfe
-    outputs, clawbacks = [], []
+    assert d is not None  # Comparison.dfe_json: a pair with DfE's money
+    outputs: list[dict[str, Any]] = []
+    clawbacks: list[dict[str, Any]] = []
     for line in d.lines:
         if line.line_type not in (OUTPUT, CLAWBACK):
             continue
@@ -1163,13 +1200,13 @@ def _dfe_block(pair: StatementPair) -> dict:
                "amount": money.show(_signed(line))}
         (outputs if line.line_type == OUTPUT else clawbacks).append(row)
 
-    def count_amount(section: str) -> dict:
+    def count_amount(section: str) -> dict[str, Any]:
         lines = [x for x in d.lines if x.line_type == section]
         counts = [x.count for x in lines if x.count is not None]
         return {"count": sum(counts) if counts else (0 if not lines else None),
                 "amount": money.show(sum((_signed(x) for x in lines), ZERO))}
 
-    def total_of(section: str) -> str:
+    def total_of(section: str) -> str | None:
         return money.show(sum((x.amount for x in d.lines if x.line_type == section), ZERO))
 
     return {
