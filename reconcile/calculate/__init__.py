@@ -62,6 +62,7 @@ from reconcile.calculate.assign import (
     UPLIFT,
     Assignment,
     ContractCalendar,
+    Slot,
     assign_statements,
     some_ids,
 )
@@ -161,9 +162,40 @@ class _Line(NamedTuple):
         return -amount if self.kind == CLAWBACK else amount
 
 
+#: a statement of a contract: (contract, its calendar statement's index)
+_Where = tuple[ContractKey, int]
+#: a group of one contract's declarations: (contract, declaration or participant type)
+_Group = tuple[ContractKey, str]
+#: declaration indexes per statement index
+_ByStatement = dict[int, list[int]]
+#: an unpaid (or unmatched) declaration: (what it is, "banded" or None, its index)
+_Unpaid = tuple[str, str | None, int]
+#: how many declarations each band takes, as (band index, count) in taking order
+_PerBand = Sequence[tuple[int, int]]
+
+
+class _Groups(NamedTuple):
+    """Declaration indexes by scheme, group and statement, for payments and refunds."""
+
+    banded_pay: dict[_Group, _ByStatement]
+    banded_refund: dict[_Group, _ByStatement]
+    flat_pay: dict[_Group, _ByStatement]
+    flat_refund: dict[_Group, _ByStatement]
+    uplift_pay: dict[_Where, list[int]]
+    uplift_refund: dict[_Where, list[int]]
+
+
+class _Shares(NamedTuple):
+    """What each declaration of a statement earns: its lines, and its uplift."""
+
+    lines: list[_Line]
+    uplift: dict[int, Decimal]
+    uplift_back: dict[int, Decimal]
+
+
 class _Calculator:
-    def __init__(self, declarations: Sequence[Declaration], labels: Sequence[frozenset],
-                 rulebook: Any, dfe_statements: Sequence[DfeStatement],
+    def __init__(self, declarations: Sequence[Declaration], labels: Sequence[frozenset[str]],
+                 rulebook: Rulebook, dfe_statements: Sequence[DfeStatement],
                  as_of: dt.date | None) -> None:
         if len(labels) != len(declarations):
             raise ValueError(f"{len(labels)} label sets for {len(declarations)} declarations")
@@ -177,20 +209,20 @@ class _Calculator:
         self.type_rank = {t: i for i, t in enumerate(rulebook.vocabulary.declaration_types)}
         self.findings: list[Finding] = []
         # (contract, statement) -> lines; uplift members; count of refunds
-        self.lines: dict[tuple, list[_Line]] = defaultdict(list)
-        self.unpaid: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
-        self.unmatched: dict[tuple, list[tuple[str, str, int]]] = defaultdict(list)
+        self.lines: dict[_Where, list[_Line]] = defaultdict(list)
+        self.unpaid: dict[_Where, list[_Unpaid]] = defaultdict(list)
+        self.unmatched: dict[_Where, list[_Unpaid]] = defaultdict(list)
         #: band (name, fee) each clawed-back declaration was paid in (None: beyond the
         #: last band)
         self.paid_band: dict[int, tuple[str, Decimal] | None] = {}
         #: (contract) -> the terms of each of its statements (contract versions)
-        self.terms: dict[tuple, tuple[Any, ...]] = {}
+        self.terms: dict[ContractKey, tuple[Contract, ...]] = {}
         self.refunded: Sequence[int | None] = ()
         self.refunded_set: set[int] = set()
         self.participant_type: list[str] = []
         self.order_key = self._order_key()
         #: the first banding-order field of every declaration, once a sort needs it
-        self.heads: list | None = None
+        self.heads: list[Any] | None = None
 
     def _order_key(self) -> Callable[[Declaration], Any]:
         """The banding order's key of a declaration (rules/banding.yaml ``order_by``).
@@ -207,7 +239,7 @@ class _Calculator:
         if len(fields) == 1:
             return lambda d: d.created_at or _LATEST
 
-        def key(d: Declaration) -> tuple:
+        def key(d: Declaration) -> tuple[Any, ...]:
             value = getter(d)
             if value[at] is None:
                 value = (*value[:at], _LATEST, *value[at + 1:])
@@ -287,38 +319,38 @@ class _Calculator:
                         for t in terms]
                   for key, terms in self.terms.items()}
         groups = self._group(assignment)
-        banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund = groups
+        banded_pay, banded_refund = groups.banded_pay, groups.banded_refund
         for group in sorted(set(banded_pay) | set(banded_refund), key=repr):
             self._band_group(group, banded_pay.get(group, {}), banded_refund.get(group, {}),
                              tables[group[0]], assignment.calendars[group[0]])
+        flat_pay, flat_refund = groups.flat_pay, groups.flat_refund
         for group in sorted(set(flat_pay) | set(flat_refund), key=repr):
             self._flat_rate(group, flat_pay.get(group, {}), flat_refund.get(group, {}),
                             tables[group[0]], assignment.calendars[group[0]])
         self._report_unpaid(assignment)
-        statements, attributions = self._statements(assignment, tables, uplift_pay,
-                                                    uplift_refund, banded_pay, banded_refund)
+        statements, attributions = self._statements(assignment, tables, groups)
         return Calculation(statements, attributions, tuple(self.findings))
 
-    def _group(self, assignment: Assignment) -> tuple:
+    def _group(self, assignment: Assignment) -> _Groups:
         """Declaration indexes by scheme, group and statement (dicts and lists only).
 
         banded: (contract, declaration type[, participant type]) -> statement -> [i];
         flat: (contract, declaration type) -> statement -> [i]; uplift: (contract,
         statement) -> [i]; each for payments and for refunds.
         """
-        banded_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
-        banded_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
-        flat_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
-        flat_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
-        unbanded_pay: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
-        unbanded_refund: dict[tuple, dict[int, list[int]]] = defaultdict(dict)
-        uplift_pay: dict[tuple, list[int]] = defaultdict(list)
-        uplift_refund: dict[tuple, list[int]] = defaultdict(list)
+        banded_pay: dict[_Group, _ByStatement] = defaultdict(dict)
+        banded_refund: dict[_Group, _ByStatement] = defaultdict(dict)
+        flat_pay: dict[_Group, _ByStatement] = defaultdict(dict)
+        flat_refund: dict[_Group, _ByStatement] = defaultdict(dict)
+        unbanded_pay: dict[_Group, _ByStatement] = defaultdict(dict)
+        unbanded_refund: dict[_Group, _ByStatement] = defaultdict(dict)
+        uplift_pay: dict[_Where, list[int]] = defaultdict(list)
+        uplift_refund: dict[_Where, list[int]] = defaultdict(list)
         contracts = self.rulebook.contracts
         policy = self.policy
 
-        def route(key: tuple, participant_type: str, declaration_type: str,
-                  flat: bool) -> tuple[dict, dict]:
+        def route(key: ContractKey, participant_type: str, declaration_type: str,
+                  flat: bool) -> tuple[_ByStatement, _ByStatement]:
             """Where a (contract, participant type, declaration type, flat?) goes."""
             if flat:
                 group = (key, declaration_type)
@@ -329,10 +361,12 @@ class _Calculator:
             group = (key, declaration_type)  # banding.yaml count_per: declaration_type
             return banded_pay[group], banded_refund[group]
 
-        routes_of: dict[tuple, dict[tuple, tuple[dict, dict]]] = defaultdict(dict)
-        routes: dict[tuple, tuple[dict, dict]] = {}
-        last_key: tuple | None = None
-        flags_of: dict[frozenset, tuple[bool, bool, bool]] = {}
+        _Route = tuple[str, str, bool]
+        routes_of: dict[ContractKey, dict[_Route, tuple[_ByStatement, _ByStatement]]] = (
+            defaultdict(dict))
+        routes: dict[_Route, tuple[_ByStatement, _ByStatement]] = {}
+        last_key: ContractKey | None = None
+        flags_of: dict[frozenset[str], tuple[bool, bool, bool]] = {}
         declarations, labels = self.declarations, self.labels
         contract, payment, clawback = assignment.contract, assignment.payment, assignment.clawback
         for i, s in enumerate(payment):
@@ -345,6 +379,7 @@ class _Calculator:
                 flags = flags_of[lab] = (FLAT_RATE in lab, REFUNDABLE in lab, UPLIFT in lab)
             flat, refundable, uplift = flags
             key = contract[i]
+            assert key is not None  # a declaration with a payment statement has a contract
             if key is not last_key:  # declarations come grouped by contract: skip the hash
                 routes, last_key = routes_of[key], key
             where = (d.participant_type, d.declaration_type, flat)
@@ -373,9 +408,10 @@ class _Calculator:
                              f"{participant_type} declarations are not banded under this "
                              "contract (rules/banding.yaml banded_participant_types) and "
                              "are not classified flat_rate")
-        return banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay, uplift_refund
+        return _Groups(banded_pay, banded_refund, flat_pay, flat_refund, uplift_pay,
+                       uplift_refund)
 
-    def _band_group(self, group: tuple, pay: dict[int, list[int]],
+    def _band_group(self, group: _Group, pay: dict[int, list[int]],
                     refund: dict[int, list[int]], tables: Sequence[FeeTable],
                     calendar: ContractCalendar) -> None:
         """One contract and declaration type over its statements (DOMAIN.md §Banding).
@@ -417,7 +453,8 @@ class _Calculator:
                     self.unpaid[(key, s)].append((declaration_type, "banded", i))
                     if self.refunded[i] is not None:
                         self.paid_band[i] = None
-        differs: dict[tuple, list[str]] = defaultdict(list)
+        differs: dict[tuple[int, str, tuple[str, Decimal] | None, tuple[str, Decimal]],
+                      list[str]] = defaultdict(list)
         for s, allocation in allocations:
             table = tables[s]
             fees = table.banded[declaration_type]
@@ -443,8 +480,8 @@ class _Calculator:
             self._band_differs(key, calendar, s, participant_type, declaration_type,
                                original, taken, ids)
 
-    def _add_lines(self, where: tuple, kind: str, members: list[int],
-                   per_band: Sequence[int], declaration_type: str,
+    def _add_lines(self, where: _Where, kind: str, members: list[int],
+                   per_band: _PerBand, declaration_type: str,
                    fees: tuple[Decimal, ...], table: FeeTable) -> None:
         """Lines of one kind for one type on one statement: per (participant type, band).
 
@@ -472,7 +509,7 @@ class _Calculator:
                                                table.band_names[band], fees[band],
                                                line_members))
 
-    def _flat_rate(self, group: tuple, pay: dict[int, list[int]],
+    def _flat_rate(self, group: _Group, pay: dict[int, list[int]],
                    refund: dict[int, list[int]], tables: Sequence[FeeTable],
                    calendar: ContractCalendar) -> None:
         """Mentor flat-rate lines of one contract and type: no bands (DOMAIN.md §Prices);
@@ -497,7 +534,7 @@ class _Calculator:
                                                       declaration_type, None, None, fee,
                                                       line_members))
 
-    def _no_fee(self, key: tuple, calendar: ContractCalendar, what: str,
+    def _no_fee(self, key: ContractKey, calendar: ContractCalendar, what: str,
                 pay: dict[int, list[int]], refund: dict[int, list[int]], why: str) -> None:
         """Billable declarations no fee rule covers: unpaid, and one finding."""
         ids = [self.declarations[i].declaration_id
@@ -515,7 +552,7 @@ class _Calculator:
             lead_provider=key[0], cohort=key[1], declaration_id=ids[0] if len(ids) == 1
             else None, declaration_ids=tuple(ids)))
 
-    def _band_differs(self, key: tuple, calendar: ContractCalendar, s: int,
+    def _band_differs(self, key: ContractKey, calendar: ContractCalendar, s: int,
                       participant_type: str, declaration_type: str,
                       original: tuple[str, Decimal] | None, taken: tuple[str, Decimal],
                       ids: list[str]) -> None:
@@ -575,16 +612,17 @@ class _Calculator:
 
     # -- statements and attributions --
 
-    def _statements(self, assignment: Assignment, tables: dict[tuple, list[FeeTable]],
-                    uplift_pay: dict, uplift_refund: dict, banded_pay: dict,
-                    banded_refund: dict) -> tuple[tuple, tuple]:
+    def _statements(self, assignment: Assignment, tables: dict[ContractKey, list[FeeTable]],
+                    groups: _Groups
+                    ) -> tuple[tuple[ExpectedStatement, ...], tuple[Attribution, ...]]:
+        uplift_pay, uplift_refund = groups.uplift_pay, groups.uplift_refund
         statements: list[ExpectedStatement] = []
         attributions: list[Attribution] = []
         on = list(map(is_not, assignment.voided_on, repeat(None)))
         voided = Counter(zip(compress(assignment.contract, on),
                              compress(assignment.voided_on, on)))
         refund_states = self._refund_states(assignment)
-        recruited = self._recruitment(banded_pay, banded_refund)
+        recruited = self._recruitment(groups.banded_pay, groups.banded_refund)
         for key in sorted(assignment.calendars):
             if key not in assignment.last_attached:
                 continue
@@ -592,31 +630,32 @@ class _Calculator:
             shown = calendar.slots[:assignment.last_attached[key] + 1]
             terms = self.terms[key]
             # recruitment against the terms in force on the last statement shown
-            self._check_recruitment(key, terms[shown[-1].index], recruited.get(key, 0))
+            self._check_recruitment(key, terms[shown[-1].number], recruited.get(key, 0))
             previous: ExpectedStatement | None = None
             for slot in shown:
-                where = (key, slot.index)
-                table, contract = tables[key][slot.index], terms[slot.index]
+                where = (key, slot.number)
+                table, contract = tables[key][slot.number], terms[slot.number]
                 # a version without an uplift amount pays none (ECF include_uplift_fees?);
                 # the uplift order only decides who gets the odd penny of a sub-penny amount
                 uplift_split = table.uplift is not None and has_sub_penny(table.uplift)
-                uplifted = [] if table.uplift is None else uplift_pay.get(where, [])
-                uplift_back = [] if table.uplift is None else uplift_refund.get(where, [])
+                none: list[int] = []
+                uplifted = none if table.uplift is None else uplift_pay.get(where, none)
+                uplift_back = none if table.uplift is None else uplift_refund.get(where, none)
                 statement, shares = self._statement(
                     where, slot, contract, table, self.lines.get(where, []),
                     self._ordered(uplifted, always=uplift_split),
                     self._ordered(uplift_back, always=uplift_split),
                     voided.get(where, 0), recruited.get(key, 0),
-                    refund_states.get(where, {}))
-                if previous is not None and contract is not terms[slot.index - 1]:
-                    self._version_changed(key, slot, terms[slot.index - 1], contract,
+                    refund_states.get(where, Counter()))
+                if previous is not None and contract is not terms[slot.number - 1]:
+                    self._version_changed(key, slot, terms[slot.number - 1], contract,
                                           previous, statement)
                 previous = statement
                 statements.append(statement)
                 attributions.extend(self._attributions(where, slot.key, shares))
         return tuple(statements), tuple(attributions)
 
-    def _version_changed(self, key: tuple, slot: Any, before: Any, after: Any,
+    def _version_changed(self, key: ContractKey, slot: Slot, before: Contract, after: Contract,
                          previous: ExpectedStatement, statement: ExpectedStatement) -> None:
         """Where a contract version changes the money, say so on its first statement."""
         change = describe_change(before, after, previous.service_fee, statement.service_fee)
@@ -629,7 +668,7 @@ class _Calculator:
             lead_provider=key[0], cohort=key[1], statement=slot.key.name,
             line="service fee" if previous.service_fee != statement.service_fee else None))
 
-    def _refund_states(self, assignment: Assignment) -> dict[tuple, Counter]:
+    def _refund_states(self, assignment: Assignment) -> dict[_Where, Counter[str]]:
         """(contract, statement) -> state -> declarations now clawed back or awaiting it.
 
         As DfE's statement shows them: ECF ``statement_calculator.rb`` counts "clawed
@@ -637,20 +676,23 @@ class _Calculator:
         that paid it and the one that claws it back) whose state is ``clawed_back``;
         ones still awaiting clawback are not in it, so they get a line of their own.
         """
-        counts: dict[tuple, Counter] = defaultdict(Counter)
+        counts: dict[_Where, Counter[str]] = defaultdict(Counter)
         declarations = self.declarations
         for i in self.refunded_set:
             state = declarations[i].state
             if state not in (CLAWED_BACK, AWAITING_CLAWBACK):
                 continue
             key = assignment.contract[i]
-            for s in {assignment.payment[i], assignment.clawback[i]} - {None}:
-                counts[(key, s)][state] += 1
+            assert key is not None  # refunded: it has a contract
+            for s in (assignment.payment[i], assignment.clawback[i]):
+                if s is not None:
+                    counts[(key, s)][state] += 1
         return counts
 
-    def _recruitment(self, banded_pay: dict, banded_refund: dict) -> dict[tuple, int]:
+    def _recruitment(self, banded_pay: dict[_Group, _ByStatement],
+                     banded_refund: dict[_Group, _ByStatement]) -> Counter[ContractKey]:
         """Net banded started declarations per contract, over every statement."""
-        recruited: Counter = Counter()
+        recruited: Counter[ContractKey] = Counter()
         for group, by_statement in banded_pay.items():
             if group[-1] == STARTED:
                 recruited[group[0]] += sum(len(m) for m in by_statement.values())
@@ -676,9 +718,10 @@ class _Calculator:
             f"{what} (rules/service_fee.yaml, policy {self.service_fee.selected}).",
             lead_provider=key[0], cohort=key[1], expected=target, actual=recruited))
 
-    def _statement(self, where: tuple, slot: Any, contract: Any, table: FeeTable, lines: list[_Line],
-                   uplifted: list[int], uplift_back: list[int], voided: int,
-                   recruited: int, refund_states: Counter) -> tuple[ExpectedStatement, dict]:
+    def _statement(self, where: _Where, slot: Slot, contract: Contract, table: FeeTable,
+                   lines: list[_Line], uplifted: list[int], uplift_back: list[int], voided: int,
+                   recruited: int, refund_states: Counter[str]
+                   ) -> tuple[ExpectedStatement, _Shares]:
         rank = self.type_rank
         lines = sorted(lines, key=lambda ln: (ln.participant_type,
                                               rank.get(ln.declaration_type, len(rank)),
@@ -703,7 +746,7 @@ class _Calculator:
             [*(ln.amount for ln in outputs), *(ln.amount for ln in clawbacks),
              uplift.amount, uplift_clawback.amount, service_fee, adjustments],
             table.vat_percentage)
-        counts: Counter = Counter()
+        counts: Counter[str] = Counter()
         for ln in lines:
             if ln.kind == OUTPUT:
                 counts[ln.declaration_type.split("-")[0]] += len(ln.members)
@@ -723,23 +766,20 @@ class _Calculator:
             adjustments=adjustments, net=totals.net, vat=totals.vat, total=totals.total,
             counts=ordered_counts + extra, contract_version=contract.version,
             terms_from=contract.effective_from)
-        shares = {
-            "lines": lines,
-            "uplift": dict(zip(uplifted, line_shares(len(uplifted), uplift_fee)))
-            if uplifted else {},
-            "uplift_back": dict(zip(uplift_back, line_shares(len(uplift_back), -uplift_fee)))
-            if uplift_back else {},
-        }
+        shares = _Shares(
+            lines,
+            dict(zip(uplifted, line_shares(len(uplifted), uplift_fee))) if uplifted else {},
+            dict(zip(uplift_back, line_shares(len(uplift_back), -uplift_fee)))
+            if uplift_back else {})
         return statement, shares
 
-    def _attributions(self, where: tuple, statement_key: StatementKey,
-                      shares: dict) -> list[Attribution]:
+    def _attributions(self, where: _Where, statement_key: StatementKey,
+                      shares: _Shares) -> list[Attribution]:
         """One record per declaration and kind on this statement (the hot path at scale:
         records are built as tuples directly and one fee object per line is reused)."""
         declarations = self.declarations
         new = tuple.__new__  # Attribution._make without its Python-level wrapper
-        lines: list[_Line] = shares["lines"]
-        uplift, uplift_back = shares["uplift"], shares["uplift_back"]
+        lines, uplift, uplift_back = shares
         result: list[Attribution] = []
 
         def emit(members: Sequence[int], fees: Sequence[Decimal], kind: str,
@@ -760,7 +800,7 @@ class _Calculator:
         if self.policy.attribution == "blended":
             # every paid declaration of a (kind, participant type, declaration type) on
             # the statement gets the same share of its lines' total (rules/banding.yaml)
-            blended: dict[tuple, list[_Line]] = defaultdict(list)
+            blended: dict[tuple[str, str, str], list[_Line]] = defaultdict(list)
             for ln in lines:
                 blended[(ln.kind, ln.participant_type, ln.declaration_type)].append(ln)
             for (kind, _p, _t), same in blended.items():

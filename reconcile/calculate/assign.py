@@ -41,11 +41,15 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from reconcile.errors import InputError, Problem
 from reconcile.findings import Finding, finding
-from reconcile.model import Declaration, DfeStatement, Source, StatementKey
+from reconcile.model import ContractKey, Declaration, DfeStatement, Source, StatementKey
+
+if TYPE_CHECKING:
+    from reconcile.rulebook.load import Rulebook
+    from reconcile.rulebook.schema import Contract
 
 #: classification labels (vocabulary, see the brief's "How the calculation reads labels")
 BILLABLE, REFUNDABLE, UPLIFT, FLAT_RATE = "billable", "refundable", "uplift", "flat_rate"
@@ -56,7 +60,6 @@ VOIDED = "voided"
 #: state clawed-back only (ECF statement_calculator.rb clawed_back_count); a
 #: declaration awaiting clawback is shown apart
 CLAWED_BACK, AWAITING_CLAWBACK = "clawed-back", "awaiting-clawback"
-_MISSING = object()
 
 #: how many declaration ids a grouped finding names before "and N more"
 IDS_SHOWN = 5
@@ -82,15 +85,28 @@ def some_ids(ids: Sequence[str], shown: int = IDS_SHOWN) -> str:
 
 
 class Slot(NamedTuple):
-    """One calendar statement of one contract."""
+    """One calendar statement of one contract (``number``: its index in the calendar)."""
 
-    index: int
+    number: int
     key: StatementKey
     statement_id: str | None
     cut_off_date: dt.date | None
     payment_date: dt.date | None
     output_fee: bool
     month: int  # month of the contract: 1 = the cohort's first calendar statement
+
+
+class CalendarRow(Protocol):
+    """A statement of a calendar: the rulebook's (rules/calendars.yaml) or DfE's."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def cut_off_date(self) -> dt.date | None: ...
+    @property
+    def payment_date(self) -> dt.date | None: ...
+    @property
+    def output_fee(self) -> bool | None: ...
 
 
 class ContractCalendar:
@@ -100,7 +116,7 @@ class ContractCalendar:
     none for it — from DfE's statements of that provider and cohort.
     """
 
-    def __init__(self, lead_provider: str, cohort: int, rows: Iterable[Any],
+    def __init__(self, lead_provider: str, cohort: int, rows: Iterable[CalendarRow],
                  ids: dict[str, str]) -> None:
         ordered = sorted(rows, key=lambda r: (r.payment_date or dt.date.max,
                                               r.cut_off_date or dt.date.max))
@@ -110,8 +126,8 @@ class ContractCalendar:
                  ids.get(normal(row.name)), row.cut_off_date, row.payment_date,
                  bool(row.output_fee), i + 1)
             for i, row in enumerate(ordered))
-        self.by_name = {normal(s.key.name): s.index for s in self.slots}
-        outputs = sorted((s.cut_off_date, s.index) for s in self.slots
+        self.by_name = {normal(s.key.name): s.number for s in self.slots}
+        outputs = sorted((s.cut_off_date, s.number) for s in self.slots
                          if s.output_fee and s.cut_off_date is not None)
         self._cutoffs = [c for c, _ in outputs]
         self._output_index = [i for _, i in outputs]
@@ -133,7 +149,7 @@ class ContractCalendar:
         found = None
         for slot in self.slots:
             if slot.cut_off_date is not None and slot.cut_off_date <= day:
-                found = slot.index if found is None else max(found, slot.index)
+                found = slot.number if found is None else max(found, slot.number)
         return found
 
 
@@ -169,7 +185,7 @@ class StatementDirectory:
 class Given(NamedTuple):
     """A statement named by a declaration, resolved."""
 
-    index: int | None  # into the contract's calendar; None when not found there
+    number: int | None  # index into the contract's calendar; None when not found there
     label: str  # what the declaration said, for messages
     other_cohort: int | None = None  # the cohort of the statement, when another one
 
@@ -225,158 +241,206 @@ class _Resolver:
         return Given(None, label)
 
 
-def _contract_keys(contracts: dict) -> tuple[dict, dict]:
+def _contract_keys(contracts: dict[ContractKey, Contract]
+                   ) -> tuple[dict[ContractKey, ContractKey], dict[int, list[ContractKey]]]:
     by_normal = {(normal(lp), cohort): (lp, cohort) for lp, cohort in contracts}
-    by_cohort: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    by_cohort: dict[int, list[ContractKey]] = defaultdict(list)
     for lp, cohort in contracts:
         by_cohort[cohort].append((lp, cohort))
     return by_normal, by_cohort
 
 
-def assign_statements(declarations: Sequence[Declaration], labels: Sequence[frozenset],
-                      rulebook: Any, dfe_statements: Sequence[DfeStatement] = (),
+class Note(NamedTuple):
+    """Something to report about where a declaration went, grouped into one finding
+    per contract and note (:func:`_findings`).
+
+    ``kind`` is one of :data:`NOTE_KINDS`; ``paid`` and ``target`` are statement indexes
+    (moved: the calendar's and the one given; assumed: the payment statement and the
+    clawback statement assumed; no clawback statement: the payment statement);
+    ``label`` is the statement as the declaration named it, ``cohort`` that statement's
+    cohort when another one, ``side`` "payment" or "clawback".
+    """
+
+    kind: str
+    paid: int | None = None
+    target: int | None = None
+    label: str = ""
+    cohort: int | None = None
+    side: str = ""
+
+
+#: the notes, in the order their findings are listed
+NOTE_KINDS = ("no_output", "no_clawback_statement", "moved", "unknown", "other_cohort",
+              "assumed")
+
+
+class Placement(NamedTuple):
+    """Where one declaration goes within its contract's calendar (indexes into it)."""
+
+    payment: int | None
+    clawback: int | None
+    #: voided, on a statement DfE gave: that statement (counted there)
+    voided_on: int | None
+    #: the furthest statement it reaches (the calendar is shown at least to there)
+    last: int | None
+    notes: tuple[Note, ...] = ()
+
+
+def place(d: Declaration, billable: bool, refundable: bool, calendar: ContractCalendar,
+          resolver: _Resolver) -> Placement:
+    """The payment and clawback statements of one declaration of a contract (the rules
+    of the module's doc). Pure: the same fields give the same placement."""
+    given = resolver.resolve(d.statement_id, d.statement_name)
+    expected = calendar.next_output((d.created_at or d.declaration_date).date())
+    if not billable:
+        # not billable: it extends the statements shown only where DfE put it (or where
+        # it would go once eligible), and a voided one is counted there
+        if given is not None and given.number is not None:
+            return Placement(None, None, given.number if d.state == VOIDED else None,
+                             given.number)
+        return Placement(None, None, None, expected)
+    notes: list[Note] = []
+    where = expected
+    if given is not None:
+        if given.number is not None:
+            where = given.number
+            if where != expected:
+                notes.append(Note("moved", expected, where))
+        else:
+            notes.append(_unresolved(given, "payment"))
+    if where is None:
+        notes.append(Note("no_output"))
+        return Placement(None, None, None, None, tuple(notes))
+    if not refundable:
+        return Placement(where, None, None, where, tuple(notes))
+    back = resolver.resolve(d.clawback_statement_id, d.clawback_statement_name)
+    target = None
+    if back is not None:
+        if back.number is not None:
+            target = back.number
+        else:
+            notes.append(_unresolved(back, "clawback"))
+    if target is None:
+        paid = calendar.slots[where].payment_date
+        target = calendar.next_output(paid) if paid is not None else None
+        notes.append(Note("no_clawback_statement", where) if target is None
+                     else Note("assumed", where, target))
+    last = where if target is None or target < where else target
+    return Placement(where, target, None, last, tuple(notes))
+
+
+def _unresolved(given: Given, side: str) -> Note:
+    """A statement named that is not one of the contract's: another cohort's, or none."""
+    if given.other_cohort is not None:
+        return Note("other_cohort", label=given.label, cohort=given.other_cohort, side=side)
+    return Note("unknown", label=given.label)
+
+
+class _Contract(NamedTuple):
+    """One contract's calendar, its resolver of the statements declarations name, and
+    its placements memoised by the fields :func:`place` reads."""
+
+    key: ContractKey
+    calendar: ContractCalendar
+    resolver: _Resolver
+    placements: dict[tuple[object, ...], Placement]
+
+
+def assign_statements(declarations: Sequence[Declaration], labels: Sequence[frozenset[str]],
+                      rulebook: Rulebook, dfe_statements: Sequence[DfeStatement] = (),
                       *, as_of: dt.date | None = None) -> Assignment:
     """Contract, payment and clawback statement of every declaration (see the module doc)."""
-    contracts = rulebook.contracts
-    by_normal, by_cohort = _contract_keys(contracts)
+    by_normal, by_cohort = _contract_keys(rulebook.contracts)
     directory = StatementDirectory(dfe_statements)
-    calendars: dict[tuple[str, int], ContractCalendar] = {}
-    resolvers: dict[tuple[str, int], _Resolver] = {}
-    no_calendar: dict[tuple[str, int], list[str]] = defaultdict(list)
+    calendars: dict[ContractKey, ContractCalendar] = {}
 
-    def calendar_of(key: tuple[str, int]) -> ContractCalendar | None:
-        if key in calendars:
-            return calendars[key]
-        lp, cohort = key
-        rows = tuple(rulebook.calendar.get(cohort, ()))
-        if not rows:  # no rulebook calendar: DfE's own statements are the calendar
-            rows = tuple(directory.statements_for(lp, cohort))
-        if not rows:
-            return None
-        calendars[key] = ContractCalendar(lp, cohort, rows, directory.ids_for(lp, cohort))
-        resolvers[key] = _Resolver(calendars[key], directory)
-        return calendars[key]
+    def contract_of(lead_provider: str | None, cohort: int) -> tuple[ContractKey | None,
+                                                                     _Contract | None]:
+        key = _contract_key(lead_provider, cohort, by_normal, by_cohort)
+        if key is None:
+            return None, None
+        if key not in calendars:
+            lp = key[0]
+            rows: tuple[CalendarRow, ...] = tuple(rulebook.calendar.get(cohort, ()))
+            if not rows:  # no rulebook calendar: DfE's own statements are the calendar
+                rows = tuple(directory.statements_for(lp, cohort))
+            if not rows:
+                return key, None
+            calendars[key] = ContractCalendar(lp, cohort, rows, directory.ids_for(lp, cohort))
+        calendar = calendars[key]
+        return key, _Contract(key, calendar, _Resolver(calendar, directory), {})
 
     n = len(declarations)
-    contract_of: list[tuple[str, int] | None] = [None] * n
+    contracts: list[ContractKey | None] = [None] * n
     payment: list[int | None] = [None] * n
     clawback: list[int | None] = [None] * n
     voided_on: list[int | None] = [None] * n
-    last_attached: dict[tuple[str, int], int] = {}
-    key_cache: dict[tuple[str | None, int], tuple[str, int] | None] = {}
-    ambiguous: list[Problem] = []
-    no_contract: dict[tuple[str | None, int], list[str]] = defaultdict(list)
-    moved: dict[tuple, list[str]] = defaultdict(list)
-    unknown: dict[tuple, list[str]] = defaultdict(list)
-    other_cohort: dict[tuple, list[str]] = defaultdict(list)
-    assumed: dict[tuple, list[str]] = defaultdict(list)
-    no_output: dict[tuple, list[str]] = defaultdict(list)
-    no_clawback_statement: dict[tuple, list[str]] = defaultdict(list)
-
-    # The loop runs once per declaration (a million in a national run): everything
-    # it looks up is cached per contract, per statement text and per day.
-    contexts: dict[tuple[str | None, int], tuple | None] = {}
-    flags_of: dict[frozenset, tuple[bool, bool]] = {}
-    last: int | None
-    # the context (contract, calendar, caches) changes only when the provider or the
-    # cohort does: declarations mostly come grouped, so it is looked up rarely
-    last_lp: object = _MISSING
-    last_cohort: object = _MISSING
-    context: tuple | None = None
+    reach: dict[ContractKey, int] = {}
+    unplaced = _Unplaced([], defaultdict(list), defaultdict(list))
+    noted: dict[tuple[ContractKey, Note], list[str]] = defaultdict(list)
+    # The loop runs once per declaration (a million in a national run): the contract
+    # is looked up once per (provider, cohort), each placement once per distinct fields.
+    by_provider: dict[tuple[str | None, int], tuple[ContractKey | None, _Contract | None]] = {}
+    flags_of: dict[frozenset[str], tuple[bool, bool]] = {}
     for i, d, labels_i in zip(itertools.count(), declarations, labels):
-        if d.lead_provider != last_lp or d.cohort != last_cohort:
-            last_lp, last_cohort = d.lead_provider, d.cohort
-            context = contexts.get((last_lp, last_cohort), _MISSING)
-            if context is _MISSING:
-                key = key_cache[(last_lp, last_cohort)] = _contract_key(d, by_normal,
-                                                                        by_cohort)
-                calendar = calendar_of(key) if key is not None else None
-                context = (None if calendar is None
-                           else (key, calendar, resolvers[key], {}, {}, [-1]))
-                contexts[(last_lp, last_cohort)] = context
-            if context is not None:
-                key, calendar, resolver, given_cache, next_cache, furthest = context
-        if context is None:
-            key = key_cache[(d.lead_provider, d.cohort)]
-            if key is not None:
-                no_calendar[key].append(d.declaration_id)
-            elif d.lead_provider or len(by_cohort.get(d.cohort, ())) == 0:
-                no_contract[(d.lead_provider, d.cohort)].append(d.declaration_id)
-            else:
-                ambiguous.append(d)
+        found = by_provider.get((d.lead_provider, d.cohort))
+        if found is None:
+            found = by_provider[(d.lead_provider, d.cohort)] = contract_of(d.lead_provider,
+                                                                           d.cohort)
+        key, contract = found
+        if contract is None:
+            unplaced.add(d, key, by_cohort)
             continue
-        contract_of[i] = key
+        contracts[i] = contract.key
         flags = flags_of.get(labels_i)
         if flags is None:
             flags = flags_of[labels_i] = (BILLABLE in labels_i or REFUNDABLE in labels_i,
                                           REFUNDABLE in labels_i)
-        billable, refundable = flags
-        if d.statement_id is None and d.statement_name is None:
-            given = None
-        else:
-            given_key = (d.statement_id, d.statement_name)
-            given = given_cache.get(given_key, _MISSING)
-            if given is _MISSING:
-                given = given_cache[given_key] = resolver.resolve(*given_key)
-        day = (d.created_at or d.declaration_date).date()
-        expected = next_cache.get(day, _MISSING)
-        if expected is _MISSING:
-            expected = next_cache[day] = calendar.next_output(day)
-        if billable:
-            where = expected
-            if given is not None:
-                if given.index is not None:
-                    where = given.index
-                    if where != expected:
-                        moved[(key, expected, where)].append(d.declaration_id)
-                elif given.other_cohort is not None:
-                    other_cohort[(key, given.label, given.other_cohort, "payment")].append(
-                        d.declaration_id)
-                else:
-                    unknown[(key, given.label)].append(d.declaration_id)
-            if where is None:
-                no_output[key].append(d.declaration_id)
-                continue
-            payment[i] = where
-            last = where
-            if refundable:
-                back = resolver.resolve(d.clawback_statement_id, d.clawback_statement_name)
-                target = None
-                if back is not None:
-                    if back.index is not None:
-                        target = back.index
-                    elif back.other_cohort is not None:
-                        other_cohort[(key, back.label, back.other_cohort, "clawback")].append(
-                            d.declaration_id)
-                    else:
-                        unknown[(key, back.label)].append(d.declaration_id)
-                if target is None:
-                    paid = calendar.slots[where].payment_date
-                    target = calendar.next_output(paid) if paid is not None else None
-                    if target is None:
-                        no_clawback_statement[(key, where)].append(d.declaration_id)
-                    else:
-                        assumed[(key, where, target)].append(d.declaration_id)
-                clawback[i] = target
-                if target is not None and target > last:
-                    last = target
-        else:
-            # not billable: it extends the statements shown only where DfE put it
-            # (or where it would go once eligible), and a voided one is counted there
-            if given is not None and given.index is not None:
-                last = given.index
-                if d.state == VOIDED:
-                    voided_on[i] = last
-            else:
-                last = expected
-        if last is not None and last > furthest[0]:
-            furthest[0] = last
-    for context in contexts.values():
-        if context is not None and context[5][0] >= 0:
-            last_attached[context[0]] = context[5][0]
+        fields = (d.statement_id, d.statement_name, d.clawback_statement_id,
+                  d.clawback_statement_name, (d.created_at or d.declaration_date).date(),
+                  d.state == VOIDED, flags)
+        placement = contract.placements.get(fields)
+        if placement is None:
+            placement = contract.placements[fields] = place(d, *flags, contract.calendar,
+                                                            contract.resolver)
+        payment[i], clawback[i], voided_on[i], last, notes = placement
+        for note in notes:
+            noted[(contract.key, note)].append(d.declaration_id)
+        if last is not None and last > reach.get(contract.key, -1):
+            reach[contract.key] = last
 
-    if ambiguous:
-        raise InputError(_ambiguous_problems(ambiguous, by_cohort))
+    if unplaced.ambiguous:
+        raise InputError(_ambiguous_problems(unplaced.ambiguous, by_cohort))
+    last_attached = _last_attached(reach, calendars, directory, as_of)
+    findings = _findings(unplaced, noted, calendars)
+    return Assignment(calendars, contracts, payment, clawback, voided_on, last_attached,
+                      findings)
+
+
+class _Unplaced(NamedTuple):
+    """Declarations no contract's calendar takes: by (provider, cohort) without a
+    contract, by contract without a calendar, and those whose provider is ambiguous."""
+
+    ambiguous: list[Declaration]
+    no_contract: dict[tuple[str | None, int], list[str]]
+    no_calendar: dict[ContractKey, list[str]]
+
+    def add(self, d: Declaration, key: ContractKey | None,
+            by_cohort: dict[int, list[ContractKey]]) -> None:
+        if key is not None:
+            self.no_calendar[key].append(d.declaration_id)
+        elif d.lead_provider or len(by_cohort.get(d.cohort, ())) == 0:
+            self.no_contract[(d.lead_provider, d.cohort)].append(d.declaration_id)
+        else:
+            self.ambiguous.append(d)
+
+
+def _last_attached(reach: dict[ContractKey, int], calendars: dict[ContractKey, ContractCalendar],
+                   directory: StatementDirectory, as_of: dt.date | None
+                   ) -> dict[ContractKey, int]:
+    """The last statement shown of each contract: the furthest its declarations reach,
+    the last cut off by ``as_of``, and the last DfE lists, whichever is latest."""
+    last_attached = dict(reach)
     if as_of is not None:
         for key, calendar in calendars.items():
             upto = calendar.last_cut_off_by(as_of)
@@ -390,16 +454,22 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
         upto = max((i for i in listed if i is not None), default=None)
         if upto is not None and upto > last_attached.get(key, -1):
             last_attached[key] = upto
+    return last_attached
 
+
+def _findings(unplaced: _Unplaced, noted: dict[tuple[ContractKey, Note], list[str]],
+              calendars: dict[ContractKey, ContractCalendar]) -> tuple[Finding, ...]:
+    """The findings of assignment: one per contract and what happened, naming the
+    declarations it happened to."""
     findings: list[Finding] = []
-    for (lp, cohort), ids in no_contract.items():
+    for (lp, cohort), ids in unplaced.no_contract.items():
         findings.append(finding(
             "CALC_NO_CONTRACT",
             f"No contract for {lp or 'an unnamed lead provider'} in cohort {cohort}: "
             f"{len(ids)} declaration(s) not calculated ({some_ids(ids)}).",
             lead_provider=lp, cohort=cohort, declaration_id=_single(ids),
             declaration_ids=tuple(ids)))
-    for (lp, cohort), ids in no_calendar.items():
+    for (lp, cohort), ids in unplaced.no_calendar.items():
         findings.append(finding(
             "CAL_NO_OUTPUT_STATEMENT",
             f"No statement calendar for cohort {cohort} in the rulebook or DfE's statements: "
@@ -407,68 +477,73 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
             "Add the cohort's statements to rules/calendars.yaml, or give DfE's statements.",
             lead_provider=lp, cohort=cohort, declaration_id=_single(ids),
             declaration_ids=tuple(ids)))
-    for key, ids in no_output.items():
-        findings.append(finding(
+    for kind in NOTE_KINDS:
+        for (key, note), ids in noted.items():
+            if note.kind == kind:
+                findings.append(_note_finding(key, note, ids, calendars[key]))
+    return tuple(findings)
+
+
+def _note_finding(key: ContractKey, note: Note, ids: list[str],
+                  calendar: ContractCalendar) -> Finding:
+    """The finding of one :class:`Note` about the declarations ``ids`` of contract ``key``."""
+    def name(index: int) -> str:
+        return calendar.slots[index].key.name
+
+    where: dict[str, Any] = {"lead_provider": key[0], "cohort": key[1],
+                             "declaration_id": _single(ids),
+                             "declaration_ids": tuple(ids)}
+    if note.kind == "no_output":
+        return finding(
             "CAL_NO_OUTPUT_STATEMENT",
             f"{len(ids)} declaration(s) have no output-fee statement left in cohort {key[1]} "
             f"after they were submitted or paid ({some_ids(ids)}): not calculated.",
-            lead_provider=key[0], cohort=key[1], declaration_id=_single(ids),
-            declaration_ids=tuple(ids)))
-    for (key, paid), ids in no_clawback_statement.items():
-        name = calendars[key].slots[paid].key.name
-        findings.append(finding(
+            **where)
+    if note.kind == "no_clawback_statement":
+        assert note.paid is not None
+        return finding(
             "CAL_NO_OUTPUT_STATEMENT",
-            f"{len(ids)} clawed-back declaration(s) paid on {name} have no clawback "
-            f"statement and no output-fee statement follows that payment in cohort "
+            f"{len(ids)} clawed-back declaration(s) paid on {name(note.paid)} have no "
+            f"clawback statement and no output-fee statement follows that payment in cohort "
             f"{key[1]} ({some_ids(ids)}): their payment is counted, their clawback is not.",
             "Give clawback_statement_id or clawback_statement_name, or add the cohort's "
             "later statements to rules/calendars.yaml.",
-            lead_provider=key[0], cohort=key[1], statement=name,
-            declaration_id=_single(ids), declaration_ids=tuple(ids)))
-    for (key, expected, given), ids in moved.items():
-        calendar = calendars[key]
-        expected_name = calendar.slots[expected].key.name if expected is not None else None
-        given_name = calendar.slots[given].key.name
+            statement=name(note.paid), **where)
+    if note.kind == "moved":
+        expected, given = note.paid, note.target
+        assert given is not None
+        expected_name = name(expected) if expected is not None else None
         why = ("later than the calendar rule expects: it may have waited in 'submitted' "
                "for eligibility, or been moved" if expected is None or given > expected
                else "earlier than the calendar rule expects (its created_at is after "
                "that statement's cut-off)")
-        findings.append(finding(
+        return finding(
             "CALC_STATEMENT_MOVED",
-            f"{len(ids)} declaration(s) are on {given_name}, "
+            f"{len(ids)} declaration(s) are on {name(given)}, "
             f"{why}; by submission date they belong on "
             f"{expected_name or 'no output-fee statement'} ({some_ids(ids)}).",
-            lead_provider=key[0], cohort=key[1], statement=given_name,
-            declaration_id=_single(ids),
-            declaration_ids=tuple(ids), expected=expected_name, actual=given_name))
-    for (key, label), ids in unknown.items():
-        findings.append(finding(
+            statement=name(given), expected=expected_name, actual=name(given), **where)
+    if note.kind == "unknown":
+        return finding(
             "CALC_UNKNOWN_STATEMENT",
-            f"{len(ids)} declaration(s) name statement {label!r}, which is not a statement "
-            f"of {key[0]} for cohort {key[1]} ({some_ids(ids)}); "
+            f"{len(ids)} declaration(s) name statement {note.label!r}, which is not a "
+            f"statement of {key[0]} for cohort {key[1]} ({some_ids(ids)}); "
             "the calendar rule decides their statement instead.",
-            lead_provider=key[0], cohort=key[1], statement=label,
-            declaration_id=_single(ids), declaration_ids=tuple(ids), actual=label))
-    for (key, label, cohort, kind), ids in other_cohort.items():
-        findings.append(finding(
-            "CLAWBACK_OTHER_COHORT" if kind == "clawback" else "CALC_UNKNOWN_STATEMENT",
-            f"{len(ids)} declaration(s) of cohort {key[1]} have their {kind} on statement "
-            f"{label} of cohort {cohort} ({some_ids(ids)}); expected on a statement of "
-            f"cohort {key[1]} instead.",
-            lead_provider=key[0], cohort=key[1], statement=label,
-            declaration_id=_single(ids),
-            declaration_ids=tuple(ids), expected=key[1], actual=cohort))
-    for (key, paid, target), ids in assumed.items():
-        calendar = calendars[key]
-        findings.append(finding(
-            "CALC_CLAWBACK_STATEMENT_ASSUMED",
-            f"{len(ids)} clawed-back declaration(s) paid on {calendar.slots[paid].key.name} "
-            f"have no clawback statement; assumed on {calendar.slots[target].key.name}, "
-            f"the first output-fee statement after that payment ({some_ids(ids)}).",
-            lead_provider=key[0], cohort=key[1], statement=calendar.slots[target].key.name,
-            declaration_id=_single(ids), declaration_ids=tuple(ids)))
-    return Assignment(calendars, contract_of, payment, clawback, voided_on, last_attached,
-                      tuple(findings))
+            statement=note.label, actual=note.label, **where)
+    if note.kind == "other_cohort":
+        return finding(
+            "CLAWBACK_OTHER_COHORT" if note.side == "clawback" else "CALC_UNKNOWN_STATEMENT",
+            f"{len(ids)} declaration(s) of cohort {key[1]} have their {note.side} on "
+            f"statement {note.label} of cohort {note.cohort} ({some_ids(ids)}); expected on "
+            f"a statement of cohort {key[1]} instead.",
+            statement=note.label, expected=key[1], actual=note.cohort, **where)
+    assert note.kind == "assumed" and note.paid is not None and note.target is not None
+    return finding(
+        "CALC_CLAWBACK_STATEMENT_ASSUMED",
+        f"{len(ids)} clawed-back declaration(s) paid on {name(note.paid)} "
+        f"have no clawback statement; assumed on {name(note.target)}, "
+        f"the first output-fee statement after that payment ({some_ids(ids)}).",
+        statement=name(note.target), **where)
 
 
 def _single(ids: Sequence[str]) -> str | None:
@@ -476,14 +551,17 @@ def _single(ids: Sequence[str]) -> str | None:
     return ids[0] if len(ids) == 1 else None
 
 
-def _contract_key(d: Declaration, by_normal: dict, by_cohort: dict) -> tuple[str, int] | None:
-    if d.lead_provider and d.lead_provider.strip():
-        return by_normal.get((normal(d.lead_provider), d.cohort))
-    candidates = by_cohort.get(d.cohort, ())
+def _contract_key(lead_provider: str | None, cohort: int,
+                  by_normal: dict[ContractKey, ContractKey],
+                  by_cohort: dict[int, list[ContractKey]]) -> ContractKey | None:
+    if lead_provider and lead_provider.strip():
+        return by_normal.get((normal(lead_provider), cohort))
+    candidates = by_cohort.get(cohort, ())
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _ambiguous_problems(rows: Sequence[Declaration], by_cohort: dict) -> list[Problem]:
+def _ambiguous_problems(rows: Sequence[Declaration], by_cohort: dict[int, list[ContractKey]]
+                        ) -> list[Problem]:
     problems = []
     for d in rows:
         providers = ", ".join(sorted(lp for lp, _ in by_cohort[d.cohort]))

@@ -108,18 +108,18 @@ def allocate_bands(capacities: Sequence[int | None], previous_billable: int,
     # A refund is always of a declaration billed earlier, so previous billable ≥
     # previous refundable in consistent data; a clawback dated before its payment
     # would make it negative, which fills nothing (never a negative band).
-    previous_fill, _over = _fill_upward(capacities, previous_fill_count(
+    filled, _over = _fill_upward(capacities, previous_fill_count(
         capacities, previous_billable, previous_refundable, previous_fill))
-    additions, unpaid = _fill_upward(capacities, current_billable, previous_fill)
+    additions, unpaid = _fill_upward(capacities, current_billable, filled)
     subtractions = [0] * len(capacities)
     left = current_refundable
     for i in reversed(range(len(capacities))):
         if not left:
             break
-        take = min(previous_fill[i] + additions[i], left)
+        take = min(filled[i] + additions[i], left)
         subtractions[i] = take
         left -= take
-    return BandAllocation(tuple(previous_fill), tuple(additions), tuple(subtractions),
+    return BandAllocation(tuple(filled), tuple(additions), tuple(subtractions),
                           unpaid, left)
 
 
