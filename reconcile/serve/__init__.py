@@ -28,6 +28,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -41,6 +42,7 @@ def default_data_dir() -> Path:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (port 0: a free one), or OSError."""
+    host = host.strip().strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -52,6 +54,24 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def machine_names() -> tuple[str, ...]:
+    """This computer's own name(s), as other computers may write it in the address."""
+    name = socket.gethostname().strip()
+    return tuple(n for n in dict.fromkeys((name, name.split(".")[0])) if n)
+
+
+def _reachable_note(guard: Any, names: tuple[str, ...]) -> str:
+    """Standard error's word on a page other computers can reach (``--host``)."""
+    at = [f"http://{n}:{guard.port}/?token={guard.token}" for n in names]
+    if not guard.everywhere:
+        at.insert(0, guard.start_url)
+    where = " or ".join(at) if at else f"this computer's address, port {guard.port}"
+    also = " (or any of this computer's IP addresses)" if guard.everywhere else ""
+    return (f"reconcile: other computers can reach this page at {where}{also}, with the "
+            "token. It is plain HTTP, not encrypted: use --host only on a network you "
+            "trust, and keep the token private.")
 
 
 def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bool = True,
@@ -68,11 +88,22 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
     try:
         sock = bind(host, port)
     except OSError as error:
-        raise UsageError([Problem(Source(f"{host}:{port}"), f"cannot listen there "
-                                  f"({error.strerror or error})",
-                                  "choose another --port (0 picks a free one)")]) from None
+        import errno
+
+        if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+            fix = ("give --host an address of this computer: 127.0.0.1 (this computer "
+                   "only, the default), one of its network addresses, or 0.0.0.0 (all)")
+        else:
+            fix = "choose another --port (0 picks a free one)"
+        raise UsageError([Problem(Source(f"--host {host} --port {port}"),
+                                  f"cannot listen there ({error.strerror or error})",
+                                  fix)]) from None
     port = sock.getsockname()[1]
-    guard = Guard(host, port)
+    from reconcile.serve.security import is_loopback
+
+    # reached from other computers: by this machine's name too (a Host header naming it)
+    names = () if is_loopback(host) else machine_names()
+    guard = Guard(host, port, names=names)
     data_dir = data_dir or default_data_dir()
     from reconcile.outputs import check_output_paths
 
@@ -86,6 +117,8 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
     print(f"reconcile: serving on {guard.start_url}", flush=True)
     print(f"reconcile: runs are kept in {store.data_dir}; press Ctrl+C to stop",
           file=sys.stderr, flush=True)
+    if not guard.local or guard.everywhere:
+        print(_reachable_note(guard, names), file=sys.stderr, flush=True)
     if open_browser:
         import webbrowser
 

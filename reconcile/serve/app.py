@@ -325,7 +325,8 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         if request.scope.get("state", {}).get("auth") == "bearer":
             return
         origin = request.headers.get("origin")
-        if origin and origin.lower() not in {f"http://{h}" for h in guard.allowed_hosts}:
+        if origin and not (origin.lower().startswith("http://")
+                           and guard.host_allowed(origin[len("http://"):])):
             raise HTTPException(403, "origin")
         if not guard.check_csrf(value or request.headers.get(CSRF_HEADER)):
             raise HTTPException(403, "csrf")

@@ -13,7 +13,9 @@ download needs one of the two; the static assets (CSS, JavaScript) need neither.
 * **DNS rebinding**: a page on another site could make its own host name resolve to
   127.0.0.1 and talk to the server as if it were the same site. The browser still sends
   that other name in ``Host``, so a ``Host`` other than the bound address and port (or
-  ``localhost:PORT``) is refused with ``400``.
+  ``localhost:PORT``) is refused with ``400``. Started with ``--host`` to be reached
+  from other computers, this computer's own name is allowed too, and bound to every
+  address (``0.0.0.0``) any IP address written as digits (a rebinding needs a name).
 * **CSRF**: every form carries a token derived from the secret (HMAC-SHA256), checked
   on every POST made with the cookie. ``SameSite=Strict`` already keeps other sites'
   forms from sending the cookie; the form token is the second lock. A request with the
@@ -65,6 +67,21 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
+def is_wildcard(host: str) -> bool:
+    """``0.0.0.0``, ``::`` (or empty): every address of the machine."""
+    return host.strip() in ("", "0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0")
+
+
+def is_loopback(host: str) -> bool:
+    """An address only this computer can reach (``127.x.x.x``, ``::1``, ``localhost``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _host_text(host: str) -> str:
     """``host`` as it appears in a URL (IPv6 in brackets)."""
     try:
@@ -78,20 +95,28 @@ def _host_text(host: str) -> str:
 class Guard:
     """The secret of one server start and the checks made with it."""
 
-    def __init__(self, host: str, port: int, token: str | None = None) -> None:
+    def __init__(self, host: str, port: int, token: str | None = None,
+                 names: tuple[str, ...] = ()) -> None:
         self.host = host
         self.port = port
         self.token = token or secrets.token_urlsafe(32)
         self.cookie_name = f"reconcile-{port}"
         self.csrf_token = hmac.new(self.token.encode(), b"reconcile csrf",
                                    hashlib.sha256).hexdigest()
-        names = {_host_text(host), "127.0.0.1", "localhost"}
-        if host in ("::1", "0:0:0:0:0:0:0:1"):
-            names.add("[::1]")
-        self.allowed_hosts = frozenset(f"{name}:{port}".lower() for name in names)
+        #: bound to every address of the machine (``--host 0.0.0.0`` or ``::``)
+        self.everywhere = is_wildcard(host)
+        self.local = self.everywhere or is_loopback(host)
+        hosts = {"127.0.0.1", "localhost", "[::1]"}
+        if not self.everywhere:
+            hosts.add(_host_text(host))
+        hosts.update(_host_text(n) for n in names)  # this machine's own names
+        self.allowed_hosts = frozenset(f"{name}:{port}".lower() for name in hosts)
 
     @property
     def base_url(self) -> str:
+        """The page's address on this computer (a wildcard's is the loopback one)."""
+        if self.everywhere:
+            return f"http://{'[::1]' if ':' in self.host else '127.0.0.1'}:{self.port}"
         return f"http://{_host_text(self.host)}:{self.port}"
 
     @property
@@ -100,8 +125,28 @@ class Guard:
         return f"{self.base_url}/?token={self.token}"
 
     def host_allowed(self, host: str | None) -> bool:
-        """Only the address the server was started on (and ``localhost``), with its port."""
-        return host is not None and host.strip().lower() in self.allowed_hosts
+        """Only the address the server was started on (and ``localhost``), with its port.
+
+        Bound to every address (``--host 0.0.0.0``), any IP address of the machine is its
+        own, written as digits: DNS rebinding needs a name, and the names allowed are
+        only ``localhost`` and this machine's own (``names``).
+        """
+        if host is None:
+            return False
+        wanted = host.strip().lower()
+        if wanted in self.allowed_hosts:
+            return True
+        if not self.everywhere:
+            return False
+        name, _, port = wanted.rpartition(":")
+        if port != str(self.port):
+            return False
+        try:
+            ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]")
+                                 else name)
+        except ValueError:
+            return False
+        return not (":" in name and not name.startswith("["))
 
     def token_matches(self, candidate: str | None) -> bool:
         return candidate is not None and hmac.compare_digest(candidate.encode(),

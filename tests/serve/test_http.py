@@ -516,6 +516,81 @@ def test_serve_defaults_to_127_0_0_1():
     assert busy.exit_code == 2
 
 
+def test_another_address_only_with_host():
+    """--host ADDR: that address and this computer's name; 0.0.0.0: any address in digits."""
+    from reconcile.serve.security import Guard
+
+    lan = Guard("192.0.2.10", 8765, token=TOKEN, names=("finance-pc",))
+    assert lan.start_url == f"http://192.0.2.10:8765/?token={TOKEN}"
+    assert [lan.host_allowed(h) for h in ("192.0.2.10:8765", "finance-pc:8765",
+                                          "localhost:8765", "192.0.2.11:8765",
+                                          "evil.example:8765", "192.0.2.10:8766")] == [
+        True, True, True, False, False, False]
+    everywhere = Guard("0.0.0.0", 8765, token=TOKEN, names=("finance-pc",))
+    # the first line's address is this computer's own (0.0.0.0 is no address to visit)
+    assert everywhere.start_url == f"http://127.0.0.1:8765/?token={TOKEN}"
+    assert [everywhere.host_allowed(h) for h in (
+        "192.0.2.10:8765", "10.1.2.3:8765", "[fd00::2]:8765", "finance-pc:8765",
+        "evil.example:8765", "10.1.2.3:9999", "10.1.2.3", "fd00::2:8765",
+        "0x7f.1:8765")] == [True, True, True, True, False, False, False, False, False]
+    assert Guard("::", 8765, token=TOKEN).start_url == f"http://[::1]:8765/?token={TOKEN}"
+
+
+def test_serve_on_every_address_with_host(tmp_path):
+    """reconcile serve --host 0.0.0.0: listening on all addresses, the first line the
+    address on this computer, a warning for the others; a name not this computer's: 400."""
+    import urllib.error
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconcile", "serve", "--no-browser", "--port", "0",
+         "--host", "0.0.0.0", "--data", str(tmp_path / "data")], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        match = re.fullmatch(r"reconcile: serving on http://127\.0\.0\.1:(\d+)/\?token=(\S+)\n",
+                             line)
+        assert match, line
+        port, token = int(match.group(1)), match.group(2)
+        process.stderr.readline()  # where the runs are kept
+        warning = process.stderr.readline()
+        assert "other computers can reach this page" in warning
+        assert "not encrypted" in warning and f":{port}/?token={token}" in warning
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True,
+                                   text=True)
+        if listening.returncode == 0:
+            assert f"0.0.0.0:{port}" in listening.stdout
+
+        def status(host: str) -> int:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/runs", headers={
+                "Authorization": f"Bearer {token}", "Accept": "application/json",
+                "Host": host})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    return answer.status
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        assert status(f"192.0.2.77:{port}") == 200  # another computer, by address
+        assert status(f"evil.example:{port}") == 400  # DNS rebinding
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_a_host_that_is_not_this_computers_is_a_usage_error(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "reconcile", "serve", "--no-browser", "--port", "0",
+         "--host", "192.0.2.254", "--data", str(tmp_path / "data")], capture_output=True,
+        text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--host 192.0.2.254" in done.stderr and "cannot listen there" in done.stderr
+    assert "give --host an address of this computer" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_uploads_are_private_and_outside_the_request(tmp_path):
     """The streamed parser writes each file into the private folder, nothing else."""
     import asyncio
