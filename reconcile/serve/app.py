@@ -290,7 +290,16 @@ def _environment() -> Any:
             names.extend(contracts)
         return ", ".join(names)
 
-    env.filters.update(pounds=signed, gbdate=gbdate, number=number, files=files)
+    from reconcile.serve.views import difference, figure
+
+    def breakable(code: str) -> Any:
+        """``OUTPUT_COUNT_MISMATCH`` that may wrap after each underscore, not mid-word."""
+        from markupsafe import Markup, escape
+
+        return Markup("_<wbr>").join(escape(part) for part in str(code).split("_"))
+
+    env.filters.update(pounds=signed, gbdate=gbdate, number=number, files=files,
+                       figure=figure, difference=difference, breakable=breakable)
     env.globals.update(version=__version__, query=query, urlencode=urlencode,
                        ROLES=ROLES)
     return env

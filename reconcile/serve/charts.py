@@ -1,15 +1,20 @@
 """Charts for the pages, drawn on the server as SVG (no script, nothing from another site).
 
 Stage: report (pure). In: a title and (label, expected, DfE) per statement, in date
-order. Out: SVG markup: a column per side per statement, a zero line, a £ axis; DfE's
-column is left out where DfE gave no figure. Colours are GOV.UK Frontend's blue and
+order, and the money status of those that need checking. Out: SVG markup: a column per
+side per statement, a zero line, a £ axis; DfE's column is left out where DfE gave no
+figure; a statement that needs checking has a red mark above its columns and its label
+in bold red. Colours are GOV.UK Frontend's blue and
 orange (the legend beside the chart names them); every column has a ``<title>`` so a
 pointer or a screen reader gets the figure, and the Summary table beside it carries
 the same numbers as text.
 
 >>> svg = bar_chart("T", [("May 2024", Decimal("100.00"), Decimal("90.00"))])
->>> svg.count("<rect"), "£100.00" in svg
-(2, True)
+>>> svg.count("<rect"), "£100.00" in svg, "<circle" in svg
+(2, True, False)
+>>> flagged = bar_chart("T", [("May 2024", Decimal("100.00"), Decimal("90.00"), "Differs")])
+>>> flagged.count("<circle"), "May 2024: Differs" in flagged
+(1, True)
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from reconcile.money import pounds
 EXPECTED_COLOUR = "#1d70b8"  # GOV.UK Frontend blue
 DFE_COLOUR = "#f47738"  # GOV.UK Frontend orange
 AXIS_COLOUR = "#505a5f"
+FLAG_COLOUR = "#ca3535"  # GOV.UK Frontend red
 
-_HEIGHT, _TOP, _BOTTOM, _LEFT = 220, 12, 70, 84
+_HEIGHT, _TOP, _BOTTOM, _LEFT = 232, 24, 70, 84
 _GROUP, _BAR = 34, 13
 
 
@@ -46,9 +52,14 @@ def _short(label: str) -> str:
     return label[:10]
 
 
-def bar_chart(title: str, points: Sequence[tuple[str, Decimal | None, Decimal | None]]) -> str:
-    """Columns of expected and DfE totals per statement, as an SVG element."""
-    values = [float(v) for _, e, d in points for v in (e, d) if v is not None] or [0.0]
+Point = tuple[str, Decimal | None, Decimal | None] | tuple[str, Decimal | None,
+                                                          Decimal | None, str | None]
+
+
+def bar_chart(title: str, points: Sequence[Point]) -> str:
+    """Columns of expected and DfE totals per statement, as an SVG element; a point's
+    fourth item, when given, is the status of a statement that needs checking."""
+    values = [float(v) for p in points for v in p[1:3] if v is not None] or [0.0]
     high, low = max(0.0, *values), min(0.0, *values)
     step = _nice_step(high - low)
     top = step * -(-high // step) if high > 0 else 0.0
@@ -74,8 +85,14 @@ def bar_chart(title: str, points: Sequence[tuple[str, Decimal | None, Decimal | 
                    "</text>")
         tick += step
     zero = y(0.0)
-    for i, (label, expected, dfe) in enumerate(points):
+    for i, point in enumerate(points):
+        label, expected, dfe = point[0], point[1], point[2]
+        flag = point[3] if len(point) > 3 else None
         x = _LEFT + i * _GROUP + 3
+        if flag:
+            out.append(f'<circle cx="{x + _BAR + 0.5}" cy="{_TOP - 13}" r="5" '
+                       f'fill="{FLAG_COLOUR}"><title>{escape(label)}: {escape(flag)}</title>'
+                       "</circle>")
         for offset, value, colour, side in ((0, expected, EXPECTED_COLOUR, "expected"),
                                             (_BAR + 1, dfe, DFE_COLOUR, "DfE")):
             if value is None:
@@ -86,7 +103,9 @@ def bar_chart(title: str, points: Sequence[tuple[str, Decimal | None, Decimal | 
                        f'height="{height:.1f}" fill="{colour}"><title>{escape(label)}, {side}: '
                        f"{escape(pounds(value))}</title></rect>")
         lx, ly = x + _BAR, _HEIGHT - _BOTTOM + 12
-        out.append(f'<text x="{lx}" y="{ly}" font-size="11" fill="{AXIS_COLOUR}" '
+        look = (f'fill="{FLAG_COLOUR}" font-weight="bold"' if flag
+                else f'fill="{AXIS_COLOUR}"')
+        out.append(f'<text x="{lx}" y="{ly}" font-size="11" {look} '
                    f'text-anchor="end" transform="rotate(-45 {lx} {ly})">'
                    f"{escape(_short(label))}</text>")
     out.append("</svg>")

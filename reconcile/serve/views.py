@@ -61,6 +61,10 @@ STATUS_CLASSES = {"Differs": "red", "Missing from DfE": "red", "Not expected": "
                   "DfE adjustment": "yellow", "OK": "green", "Dates only": "grey",
                   "Not in DfE file": "grey", "No DfE statement given": "grey"}
 SEVERITY_CLASSES = {"error": "red", "warning": "yellow", "info": "blue"}
+#: the Summary's "needs checking" filter: every status but those that agree (or have no
+#: DfE money to agree with)
+ATTENTION = "needs-checking"
+CALM_STATUSES = frozenset({"OK", "Dates only", "Not in DfE file", "No DfE statement given"})
 
 
 def _norm(text: object) -> str:
@@ -162,13 +166,16 @@ class RunView:
         for f in self.result.findings:
             if f.statement:
                 counts[(statement_of(f), f.severity)] += 1
-        rows = []
+        rows, charted = [], []
         for i, pair in enumerate(self.pairs):
             if provider and pair.key.lead_provider != provider:
                 continue
             if cohort and str(pair.key.cohort) != cohort:
                 continue
-            if status and pair.status != status:
+            charted.append(pair)  # the charts show every statement of what is chosen
+            if status == ATTENTION and pair.status in CALM_STATUSES:
+                continue
+            if status and status != ATTENTION and pair.status != status:
                 continue
             key = pair_of(pair)
             output_fee = pair.expected.output_fee if pair.expected else pair.dfe.output_fee
@@ -203,28 +210,38 @@ class RunView:
             "cohorts": sorted({p.key.cohort for p in self.pairs}),
             "statuses": [s for s in STATUS_CLASSES if statuses.get(s)],
             "status_counts": statuses, "severities": severities,
-            "status_classes": STATUS_CLASSES,
-            "charts": self._charts(rows),
+            "status_classes": STATUS_CLASSES, "attention": ATTENTION,
+            "attention_count": sum(n for st, n in statuses.items() if st not in CALM_STATUSES),
+            "charts": self._charts(charted),
             "declarations": len(self.result.declarations),
             "statements": len(self.pairs),
             "has_dfe": self.has_dfe,
             "history": getattr(self.result, "history", None),
         }
 
-    def _charts(self, rows: Sequence[dict]) -> list[dict[str, Any]]:
-        """One chart per provider and cohort: expected and DfE per statement, in date order."""
+    def _charts(self, pairs: Sequence[StatementPair]) -> list[dict[str, Any]]:
+        """One chart per provider and cohort: expected and DfE per statement, in date order,
+        the statements that need checking marked."""
         from reconcile.serve.charts import bar_chart
 
-        groups: dict[tuple[str, int], list[dict]] = defaultdict(list)
-        for r in rows:
-            groups[(r["provider"], r["cohort"])].append(r)
+        groups: dict[tuple[str, int], list[StatementPair]] = defaultdict(list)
+        for pair in pairs:
+            groups[(pair.key.lead_provider, pair.key.cohort)].append(pair)
         charts = []
         for (provider, cohort), members in groups.items():
-            members = sorted(members, key=lambda r: (r["payment_date"] or dt.date.max, r["name"]))
+            members = sorted(members, key=lambda p: (p.payment_date or dt.date.max, p.key.name))
             title = f"{provider}, cohort {cohort}: expected and DfE totals by statement"
+            flagged = [p for p in members if p.status not in CALM_STATUSES]
+            if flagged:
+                title += "; needs checking: " + ", ".join(
+                    f"{p.key.name} ({p.status})" for p in flagged)
             charts.append({"provider": provider, "cohort": cohort, "title": title,
-                           "svg": bar_chart(title, [(r["name"], r["expected"], r["dfe"])
-                                                    for r in members])})
+                           "flagged": len(flagged),
+                           "svg": bar_chart(title, [
+                               (p.key.name, p.expected_total,
+                                p.dfe_total if p.has_money else None,
+                                None if p.status in CALM_STATUSES else p.status)
+                               for p in members])})
         return charts
 
     # ------------------------------------------------------------------ statement
@@ -266,7 +283,9 @@ class RunView:
             "headline": headline,
             "counts": list(e.counts) if e is not None else [],
             "outputs": self._output_tables(by_section[OUTPUT], has_dfe, index),
-            "uplift": [{"count": _cell(x.expected_count, x.dfe_count, has_dfe),
+            "uplift": [{"count": _cell(x.expected_count, x.dfe_count, has_dfe,
+                                       {"statement": str(index), "kind": "output",
+                                        "uplift": "yes"}),
                         "payments": _cell(x.expected_amount, x.dfe_amount, has_dfe)}
                        for x in by_section[UPLIFT]],
             "clawbacks": self._clawback_rows(by_section[CLAWBACK] + by_section[UPLIFT_CLAWBACK],
@@ -355,7 +374,8 @@ class RunView:
                                               order.get(x.declaration_type or "", 99),
                                               x.band or "")):
             if x.section == UPLIFT_CLAWBACK:
-                label, target = "Uplift clawbacks", None
+                label = "Uplift clawbacks"
+                target = {"statement": str(index), "kind": "clawback", "uplift": "yes"}
             else:
                 who = {"ect": "ECT ", "mentor": "mentor "}.get(x.participant_type or "", "")
                 band = f" (Band {x.band})" if x.band else ""
@@ -460,6 +480,7 @@ class RunView:
         dtype = filters.get("type") or ""
         band = filters.get("band") or ""
         ptype = filters.get("ptype") or ""
+        uplift = filters.get("uplift") == "yes"
         text = (filters.get("q") or "").strip()
         rows = []
         for a in self.result.calculation.attributions:
@@ -472,6 +493,8 @@ class RunView:
             if band and (a.band or "flat") != band and not (band == "flat" and a.band is None):
                 continue
             if ptype and a.participant_type != ptype:
+                continue
+            if uplift and not a.uplift:
                 continue
             if text and text not in a.declaration_id and text not in (a.participant_id or ""):
                 continue
@@ -488,12 +511,14 @@ class RunView:
             what.append(type_label(dtype).lower())
         if band:
             what.append("flat rate" if band == "flat" else f"band {band}")
+        if uplift:
+            what.append("with an uplift")
         return {"rows": rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], "total": total,
                 "page": page, "pages": pages, "pair": pair,
                 "statement_index": int(index) if pair is not None else None,
                 "what": " ".join(what), "filters": {k: filters.get(k) or "" for k in
                                                     ("statement", "kind", "type", "band",
-                                                     "ptype", "q")}}
+                                                     "ptype", "uplift", "q")}}
 
     def explanation(self, declaration_id: str) -> Any:
         """``reconcile explain``'s explanation (raises UsageError for an unknown id)."""
@@ -502,6 +527,20 @@ class RunView:
         return explain_declaration(self.result, declaration_id)
 
     # ------------------------------------------------------------------ partners
+    def _as_of(self) -> dt.date:
+        return getattr(self.result.options, "as_of", None) or dt.date.today()
+
+    def _latest_split(self, statements: Sequence[Any]) -> Any:
+        """The statement a user most likely pays partners from now: the latest paid by the
+        run's as-of date that gives partners anything (else the latest at all)."""
+        day = self._as_of()
+        shared = [s for s in statements if any(p.amount for p in s.partners)]
+        for candidates in ([s for s in shared if _paid_by(s, day)], shared):
+            if candidates:
+                return max(candidates, key=lambda s: (s.payment_date or dt.date.min,
+                                                      s.key.lead_provider, s.key.cohort))
+        return None
+
     def partners(self, index: int | None) -> dict[str, Any]:
         """The split of one statement (or the list of statements to choose from)."""
         split = self.result.split
@@ -509,17 +548,29 @@ class RunView:
             return {"available": False}
         statements = list(split.statements)
         chosen = None
+        latest = False
         if index is not None and 0 <= index < len(self.pairs):
             key = self.pairs[index].key
             chosen = next((s for s in statements if s.key == key), None)
+        elif index is None:  # none chosen: the latest statement paid by the run's date
+            chosen = self._latest_split(statements)
+            latest = chosen is not None
         from reconcile.remittance import remittance_file_names
 
+        if chosen is not None:
+            index = self.pair_index.get((_norm(chosen.key.lead_provider), chosen.key.cohort,
+                                         _norm(chosen.key.name)))
         return {"available": True, "statements": statements, "chosen": chosen,
+                "latest": latest, "as_of": self._as_of(),
                 "index": index, "files": remittance_file_names(split),
                 "partners": split.partners(), "policy": split.policy,
                 "pair_index": {s.key: self.pair_index.get((_norm(s.key.lead_provider),
                                                            s.key.cohort, _norm(s.key.name)))
                                for s in statements}}
+
+
+def _paid_by(statement: Any, day: dt.date) -> bool:
+    return statement.payment_date is not None and statement.payment_date <= day
 
 
 _SORTS = {
@@ -528,7 +579,7 @@ _SORTS = {
     "provider": lambda f: (f.lead_provider or "", f.cohort or 0),
     "cohort": lambda f: (f.cohort or 0, f.lead_provider or ""),
     "statement": lambda f: (_statement_sort(f.statement or ""), f.lead_provider or ""),
-    "difference": lambda f: _magnitude(f.difference),
+    "difference": lambda f: _magnitude(f),
     "declaration": lambda f: f.declaration_id or "",
 }
 
@@ -543,11 +594,42 @@ def sort_options() -> tuple[str, ...]:
     return tuple(_SORTS)
 
 
-def _magnitude(text: str | None) -> Decimal:
-    try:
-        return abs(Decimal(text or "0"))
-    except ArithmeticError:
-        return ZERO
+def _magnitude(f: Finding) -> tuple[int, Decimal]:
+    """The size of a finding's difference, whatever its sign: money above counts above
+    days (so that the largest sort first, money first), none below all."""
+    if f.amount is not None:
+        return (3, abs(f.amount))
+    if f.count is not None:
+        return (2, Decimal(abs(f.count)))
+    if f.days is not None:
+        return (1, Decimal(abs(f.days)))
+    return (0, ZERO)
+
+
+def figure(value: Any) -> str:
+    """A finding's expected or actual figure for people: money as ``£1,234.50``, a
+    count with its thousands, words as they are."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, Decimal):
+        return money.pounds(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def difference(f: Finding) -> str:
+    """A finding's difference (DfE's minus ours) for people: ``-£97.20``, ``-1``, ``+3
+    days``; with its sign, as the workbook's Findings sheet."""
+    if f.amount is not None:
+        return money.pounds(f.amount)
+    if f.count is not None:
+        return f"{f.count:+,}" if f.count else "0"
+    if f.days is not None:
+        return f"{f.days:+,} day{'s' if abs(f.days) != 1 else ''}"
+    return ""
 
 
 _MONTHS = {m: i for i, m in enumerate(

@@ -88,6 +88,33 @@ def test_each_remittance_is_reconcile_splits_byte_for_byte(sample_run, cli_refer
         assert answer.content == (cli_reference / "remittances" / name).read_bytes()
 
 
+def test_the_partners_page_opens_on_the_latest_statement_paid(sample_run):
+    """With no statement chosen, the split of the latest statement paid by the as-of date:
+    the sample's statements are paid on the 25th, so by 10 October 2026 the latest are
+    September 2026's (Harbour Lane 2024 and 2025, Northbrook 2025: the last by provider
+    and cohort); partners' amounts plus what the lead provider keeps make its net."""
+    client, location, _ = sample_run
+    page = client.get(f"{location}/partners", headers=BEARER).text
+    caption = re.search(r'id="split-caption">([^<]+)<', page).group(1)
+    assert caption.startswith("September 2026, Northbrook Teaching Institute, cohort 2025: net")
+    assert "the latest statement paid by 10 October 2026" in page
+    table = page.split('id="split"')[1].split("</table>")[0]
+
+    def pounds(text: str) -> Decimal:
+        return Decimal(text.replace("£", "").replace(",", ""))
+
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+    amounts = [pounds(re.findall(r">(-?£[\d,.]+)</td>", r)[-1]) for r in rows[1:]
+               if "Lead provider keeps" not in r and "= net" not in r]
+    kept = next(r for r in rows if "Lead provider keeps" in r)
+    retained = pounds(re.findall(r">(-?£[\d,.]+)</td>", kept)[-1])
+    net = pounds(caption.rsplit("net ", 1)[1])
+    assert amounts and sum(amounts) + retained == net
+    chosen = client.get(f"{location}/partners?statement=0", headers=BEARER).text
+    assert "latest-note" not in chosen
+    assert re.search(r'id="split-caption">November 2022, Harbour Lane', chosen)
+
+
 def test_the_summary_totals_agree_with_the_workbook(sample_run, cli_reference):
     openpyxl = pytest.importorskip("openpyxl")
     client, location, _ = sample_run
@@ -126,6 +153,16 @@ def test_the_summary_filters_and_statuses(sample_run):
     assert "Harbour Lane" not in one.split('id="statements"')[1].split("</table>")[0]
     # a chart per provider and cohort, drawn on the server
     assert one.count("<svg") == 1
+    # the statements that need checking: the six planted (samples/planted.json), not OK
+    checking = client.get(f"{location}?status=needs-checking", headers=BEARER).text
+    rows = re.findall(r'data-status="([^"]+)"', checking)
+    assert sorted(rows) == ["DfE adjustment"] * 2 + ["Differs"] * 3 + ["Missing from DfE"]
+    assert "Statements: 6 of 215" in checking and "The 6 statements that need checking" in every
+    # the charts show every statement of each provider and cohort whatever the status
+    # chosen (8 charts: 2 providers x 4 cohorts), the six marked with their status
+    for page in (every, differs, checking):
+        assert page.count("<svg") == 8 and page.count("<circle") == 6
+    assert "October 2025: Differs</title></circle>" in checking
 
 
 def test_a_statement_shows_ours_beside_dfes(sample_run):
@@ -143,6 +180,16 @@ def test_a_statement_shows_ours_beside_dfes(sample_run):
                        page.replace("&amp;", "&")).group(1)
     listed = client.get(behind, headers=BEARER).text
     assert "3 payments" in listed
+    # the uplift count links to the declarations with an uplift: Northbrook 2024's
+    # January 2025, 23 participants at £100.00 = £2,300.00, which DfE left out
+    northbrook = client.get(f"{location}?provider=Northbrook+Teaching+Institute&cohort=2024"
+                            "&status=Differs", headers=BEARER).text
+    link = re.search(r'href="(/runs/[^"]+/statements/\d+)">January 2025<', northbrook).group(1)
+    page = client.get(link, headers=BEARER).text.replace("&amp;", "&")
+    uplift = re.search(r'href="(/runs/[^"]+/declarations\?[^"]*uplift=yes[^"]*)">23<', page)
+    listed = client.get(uplift.group(1), headers=BEARER).text
+    assert "23 payments" in listed and "with an uplift" in listed
+    assert listed.count("£100.00</td>") == 23
 
 
 def test_findings_filter_and_sort(sample_run):
@@ -151,10 +198,17 @@ def test_findings_filter_and_sort(sample_run):
                         headers=BEARER).text
     caption = re.search(r'id="findings-caption">([^<]+)<', errors).group(1)
     assert caption.startswith("11 findings of ")
-    # the largest difference first, by size whatever its sign
-    differences = [Decimal(d or "0") for d in re.findall(r"data-difference>([^<]*)<", errors)]
-    assert len(differences) == 11
-    assert differences == sorted(differences, key=abs, reverse=True)
+    # the largest money difference first, by size whatever its sign, then the counts
+    cells = re.findall(r'data-difference="([^"]*)">([^<]*)<', errors)
+    assert len(cells) == 11
+    money = [Decimal(raw) for raw, shown in cells if shown.startswith(("£", "-£"))]
+    assert money == sorted(money, key=abs, reverse=True) and len(money) >= 3
+    assert cells[0] == ("-4920.81", "-£4,920.81")  # Harbour Lane 2025's missing April 2026
+    # shown as money, as on the Summary: the £1.96 fee difference of January 2025
+    assert re.search(r">£98\.10</td>\s*<td[^>]*>£96\.14</td>\s*<td[^>]*"
+                     r'data-difference="-1\.96">-£1\.96<', errors)
+    count = next(shown for raw, shown in cells if raw == "-1")  # October 2025's 3 against 2
+    assert count == "-1"
     assert "What to do:" in errors
 
 
@@ -694,9 +748,13 @@ def test_uploads_are_followed_in_the_history_with_notes(store, tmp_path):
     assert "d3" in changes and "since run 1" in client.get("/history", headers=BEARER).text
     # each finding's status: d3's are new, d1's still open
     findings = client.get(f"{two}/findings", headers=BEARER).text
-    assert "Age (days)" in findings
+    assert "Status and age" in findings
     about = {f["declaration_id"]: f for f in data["findings"] if f["declaration_id"]}
     assert about["d3"]["status"] == "new" and about["d1"]["status"] == "open"
+    # d1's first seen in run 1 (as of 1 November 2024): 30 days old on 1 December 2024
+    d1 = client.get(f"{two}/findings?q=d1", headers=BEARER).text
+    assert re.search(r'>open</strong><br><span class="govuk-body-s" data-age="30">30 days, '
+                     r"since 1 November 2024<", d1)
     # a note on d1's finding, from the page's form (cookie + CSRF token)
     client.get(f"/?token={TOKEN}")
     noted = client.post(f"{two}/notes", data={
