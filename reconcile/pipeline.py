@@ -141,7 +141,10 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
         ensure_folder(options.history)  # the default store's folder is made when needed
     check_outputs(options)  # before the work, not after it (the history store included)
     store: Store | None = None
-    if options.history is not None:  # a store that cannot be used stops the run here
+    if options.history is not None and options.history.exists():
+        # a store that cannot be used (not ours, damaged, newer) stops the run here; a
+        # new one is made only when the run gets as far as the history stage, so a run
+        # refused for bad input leaves no store behind
         from reconcile.history.store import open_store
 
         store = closing.enter_context(open_store(options.history))
@@ -198,6 +201,10 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
                        inputs=inputs.files, notes=notes,
                        notices=notices_in_scope(rulebook.findings, declarations))
     recorder: Recorder | None = None
+    if store is None and options.history is not None:
+        from reconcile.history.store import open_store
+
+        store = closing.enter_context(open_store(options.history))
     if store is not None:
         from reconcile.history.follow import with_history
 

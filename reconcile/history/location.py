@@ -52,5 +52,18 @@ def is_default(path: Path) -> bool:
 def ensure_folder(path: Path) -> None:
     """Make the default store's folder (only the default's: a given path's folder must
     exist, as for every other output)."""
-    if is_default(path):
+    if not is_default(path):
+        return
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        from reconcile.errors import Problem
+        from reconcile.history.store import HistoryError
+        from reconcile.model import Source
+
+        raise HistoryError([Problem(
+            Source(str(path.parent)),
+            f"the folder for your run history cannot be made: "
+            f"{error.strerror or error}",
+            f"give a store with --history PATH (or {ENVIRONMENT}=PATH), or --no-history",
+        )]) from None

@@ -162,3 +162,125 @@ def test_another_applications_database_and_a_newer_store_are_refused(tmp_path):
     with pytest.raises(HistoryError, match="schema version 99, made by a newer reconcile"):
         open_store(newer)
     assert os.path.exists(newer)
+
+
+# a real ``reconcile run`` (the whole pipeline, its real outputs), stopped at one moment
+# of its write and killed there: the child says where it is, then waits to be killed
+PAUSED_RUN = """
+import os, sys, time
+from reconcile.history import store as store_module
+from reconcile.cli import main
+
+moment = sys.argv[1]
+
+def pause():
+    print("paused", flush=True)
+    time.sleep(120)
+
+if moment == "reserved":            # its run number committed, nothing else written
+    reserve = store_module.Store.reserve_run_id
+    def reserved(self):
+        number = reserve(self)
+        pause()
+        return number
+    store_module.Store.reserve_run_id = reserved
+elif moment == "inserted":          # its rows inserted (not committed), no output renamed
+    insert = store_module.Store._insert
+    def inserted(self, *args):
+        insert(self, *args)
+        pause()
+    store_module.Store._insert = inserted
+elif moment == "renamed":           # the workbook renamed into place, the JSON not yet
+    replace = os.replace
+    def renamed(source, target):
+        replace(source, target)
+        if str(target).endswith(".xlsx"):
+            pause()
+    os.replace = renamed
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("moment", ["reserved", "inserted", "renamed"])
+def test_a_real_run_killed_during_its_write_leaves_no_partial_run(tmp_path, moment):
+    store = tmp_path / "history.sqlite3"
+    first = CliRunner().invoke(main, [*write_run(tmp_path / "run1", 1), "--history",
+                                      str(store)])
+    assert first.exit_code == 1, first.output  # run 1: DECL_DUPLICATE
+    args = write_run(tmp_path / "run2", 2)
+    child = subprocess.Popen([sys.executable, "-c", PAUSED_RUN, moment, *args,
+                              "--history", str(store)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert child.stdout.readline().strip() == "paused"
+        with open_store(store, create=False) as reader:  # a reader is never blocked
+            assert reader.run_ids() == [1]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    with open_store(store, create=False) as opened:
+        assert opened._query("PRAGMA integrity_check") == [("ok",)]
+        assert opened.run_ids() == [1]  # run 2 (number 2) is not there, not even in part
+        assert opened._query("SELECT count(*) FROM findings WHERE run_id <> 1") == [(0,)]
+        assert opened._query("SELECT count(*) FROM declaration_sets WHERE run_id <> 1") == [
+            (0,)]
+    assert not (tmp_path / "run2" / "result.json").exists()
+    # the same run again: recorded as run 3 and compared with run 1, the one that landed
+    again = CliRunner().invoke(main, [*args, "--history", str(store)])
+    assert again.exit_code == 1, again.output
+    history = json.loads((tmp_path / "run2" / "result.json").read_text())["history"]
+    assert (history["run_id"], history["previous_run_id"]) == (3, 1)
+    # the changes planted in run 2 (tests/history/test_runs.py works them by hand)
+    assert [c["kind"] for c in history["changes"]] == [
+        "dfe_statement_changed", "expected_changed", "contract_changed", "expected_changed",
+        "expected_changed", "declaration_moved", "declaration_state_changed",
+        "declaration_added", "declaration_removed"]
+
+
+def test_a_damaged_store_is_refused_before_anything_is_written_to_it(tmp_path):
+    # a real store, its header intact and its inner pages overwritten: SQLite opens it,
+    # and without a check the run's writes would land in it (and be checkpointed into it)
+    path = tmp_path / "history.sqlite3"
+    for n in range(3):
+        record(path, snapshot(2_000))
+    data = bytearray(path.read_bytes())
+    assert len(data) > 16 * 4096 and not Path(f"{path}-wal").exists()
+    for page in range(2, len(data) // 4096):
+        data[page * 4096 + 8:page * 4096 + 200] = b"\xa5" * 192
+    path.write_bytes(bytes(data))
+    args = write_run(tmp_path / "run", 1)
+    result = CliRunner().invoke(main, [*args, "--history", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "history error" in result.output and "the history store is damaged" in result.output
+    assert "it was left as it is" in result.output and "Traceback" not in result.output
+    assert path.read_bytes() == bytes(data)
+    assert not (tmp_path / "run" / "reconciliation.xlsx").exists()
+    assert not (tmp_path / "run" / "result.json").exists()
+    listed = CliRunner().invoke(main, ["history", "list", "--history", str(path)])
+    assert listed.exit_code == 2 and "damaged" in listed.output
+    assert path.read_bytes() == bytes(data)
+
+
+def test_a_run_refused_for_bad_input_makes_no_store(tmp_path):
+    args = write_run(tmp_path / "run", 1)
+    declarations = Path(args[args.index("--declarations") + 1])
+    declarations.write_text("declaration_id,participant_id\nd1,p1\n")
+    store = tmp_path / "history.sqlite3"
+    result = CliRunner().invoke(main, [*args, "--history", str(store)])
+    assert result.exit_code == 2, result.output
+    assert "input error" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no store, no -wal
+
+
+def test_a_default_store_folder_that_cannot_be_made_is_a_located_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder would be")
+    monkeypatch.delenv("RECONCILE_HISTORY")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    result = CliRunner().invoke(main, write_run(tmp_path / "run", 1))
+    assert result.exit_code == 2, result.output
+    assert f"{blocker}/reconcile: the folder for your run history cannot be made" in (
+        result.output)
+    assert "--no-history" in result.output
+    assert not (tmp_path / "run" / "reconciliation.xlsx").exists()
