@@ -176,9 +176,20 @@ class FollowedFinding(NamedTuple):
 
     @property
     def money_at_stake(self) -> Decimal:
-        """The finding's money difference (counts and dates are not money)."""
-        amount = self.row.amount
-        return abs(Decimal(amount)) if amount is not None else ZERO
+        """The money the finding is about: its statement line's difference (DfE's minus
+        ours) for a finding on a line, else its own money difference; none for counts
+        and dates alone. Runs recorded before schema version 3 kept only the latter."""
+        stake = self.row.at_stake if self.row.at_stake is not None else self.row.amount
+        return abs(Decimal(stake)) if stake is not None else ZERO
+
+    @property
+    def line_key(self) -> tuple[Any, ...] | None:
+        """The statement line the finding is on (two findings on one line, a count and
+        a fee mismatch, stake the same money), or None."""
+        r = self.row
+        if r.line is None or r.statement is None:
+            return None
+        return (r.lead_provider, r.cohort, r.statement, r.line)
 
     def as_json(self) -> dict[str, Any]:
         r = self.row
@@ -246,13 +257,26 @@ class AgeBand(NamedTuple):
 
 
 def ageing(findings: Sequence[FollowedFinding]) -> list[AgeBand]:
-    """Open findings by age band (0-30, 31-60, 61-90, over 90 days) and money at stake."""
+    """Open findings by age band (0-30, 31-60, 61-90, over 90 days) and money at stake.
+
+    A statement line's money is counted once, in the band of its oldest open finding
+    (a count and a fee mismatch on one line are one line's money)."""
+    open_findings = sorted((f for f in findings if f.is_open), key=lambda f: -f.age_days)
+    staked: set[tuple[Any, ...]] = set()
+    money: dict[int, Decimal] = {}
+    for f in open_findings:
+        key = f.line_key
+        if key is not None:
+            if key in staked:
+                continue
+            staked.add(key)
+        money[id(f)] = f.money_at_stake
     bands = []
     for label, low, high in AGE_BANDS:
-        members = [f for f in findings if f.is_open and f.age_days >= low
+        members = [f for f in open_findings if f.age_days >= low
                    and (high is None or f.age_days <= high)]
-        bands.append(AgeBand(label, len(members), sum((f.money_at_stake for f in members),
-                                                      ZERO)))
+        bands.append(AgeBand(label, len(members),
+                             sum((money.get(id(f), ZERO) for f in members), ZERO)))
     return bands
 
 

@@ -317,10 +317,16 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _contract_diff_scopes(previous: Snapshot, current: Snapshot) -> list[Any]:
+    """The scopes whose contract changed: its file (``contract_hash``) and its terms.
+    Terms that changed while the file did not are the rules' doing (a band's default
+    output/service split is in fees.yaml): a ``rules_changed``, not a contract change;
+    a file whose terms read the same (a comment edited) is no change at all."""
     before = {(s.lead_provider, s.cohort): s for s in previous.scopes}
     return [s for s in current.scopes
             if (s.lead_provider, s.cohort) in before
-            and before[(s.lead_provider, s.cohort)].contract_hash != s.contract_hash]
+            and before[(s.lead_provider, s.cohort)].contract_hash != s.contract_hash
+            and flatten(before[(s.lead_provider, s.cohort)].contract or {})
+            != flatten(s.contract or {})]
 
 
 def _contract_changes(previous: Snapshot, current: Snapshot) -> list[Change]:

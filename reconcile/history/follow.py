@@ -35,9 +35,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reconcile.findings import Finding, figure_text, finding, sort_key
+from reconcile.findings import Finding, finding, sort_key
 from reconcile.history.changes import DFE_STATEMENT_CHANGED, ERROR, Change, compute_changes
-from reconcile.history.snapshot import FindingRow, InputRow, Snapshot, snapshot_of
+from reconcile.history.snapshot import (
+    FindingRow,
+    InputRow,
+    Snapshot,
+    finding_rows,
+    snapshot_of,
+)
 from reconcile.history.store import NoteRow, Store, in_scope
 from reconcile.money import ZERO, pounds
 
@@ -173,7 +179,7 @@ def start_recording(store: Store, result: Any, command: str,
         changes = compute_changes(previous_snap, snap)
     findings = tuple(sorted((*result.findings, *paid_statement_findings(changes, previous)),
                             key=sort_key))
-    snap = snap._replace(findings=_finding_rows(findings))
+    snap = snap._replace(findings=finding_rows(findings, getattr(result, "comparison", None)))
     prints = [f.fingerprint for f in snap.findings]
     before = store.first_seen_in(previous[0]) if previous is not None else {}
     earlier = store.sightings([p for p in prints if p not in before], as_of, before_run=run_id)
@@ -208,16 +214,6 @@ def start_recording(store: Store, result: Any, command: str,
         previous_run_at=dt.date.fromisoformat(previous[1]) if previous else None,
         changes=changes, resolved=tuple(resolved), followed=followed, store=store.path)
     return Recorder(store, snap, history, statuses), findings
-
-
-def _finding_rows(findings: Sequence[Finding]) -> tuple[FindingRow, ...]:
-    from reconcile.history.snapshot import fingerprints
-
-    return tuple(
-        FindingRow(fp, f.code, f.severity.value, f.lead_provider, f.cohort, f.statement,
-                   f.declaration_id, f.line, figure_text(f.expected), figure_text(f.actual),
-                   f.difference, f.message, str(f.amount) if f.amount is not None else None)
-        for fp, f in zip(fingerprints(findings), findings))
 
 
 def paid_statement_findings(changes: Sequence[Change], previous: tuple[int, str] | None

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconcile import __version__
-from reconcile.findings import figure_text
-from reconcile.money import ZERO
+from reconcile.findings import Finding, figure_text
+from reconcile.money import ZERO, show
 
 EXPECTED, DFE = "expected", "dfe"
 
@@ -48,6 +48,9 @@ class Scope(NamedTuple):
 
     lead_provider: str
     cohort: int
+    #: SHA-256 of the contract's file, what the provider agreed (a digest of its terms
+    #: when it has no file); the terms below are resolved with the rulebook's defaults
+    #: (a band's output/service split), so they can change when only the rules did
     contract_hash: str | None
     contract: Mapping[str, Any] | None  # the contract's terms as plain JSON data
 
@@ -174,6 +177,31 @@ class FindingRow(NamedTuple):
     difference: str | None
     message: str
     amount: str | None = None  # the money difference, when it is money
+    #: the money at stake: for a finding on a statement line, DfE's line minus ours
+    #: (a count mismatch says no money of its own, its line does); else ``amount``
+    at_stake: str | None = None
+
+
+def finding_rows(findings: Sequence[Finding], comparison: Any) -> tuple[FindingRow, ...]:
+    """The findings as the history records them, each with its money at stake: a
+    finding on a statement line (``line_key``) stakes the whole line's difference, DfE's
+    amount minus ours (an ``OUTPUT_COUNT_MISMATCH`` of 3 against 4 at £120.00: £120.00);
+    any other its own money difference; counts and dates alone stake none."""
+    line_money: dict[int, Decimal] = {}
+    for pair in (comparison.pairs if comparison is not None else ()):
+        by_key = {line.key: line.difference for line in pair.lines}
+        for f in (*pair.findings, *pair.related):
+            if f.line_key is not None and f.line_key in by_key:
+                line_money[id(f)] = by_key[f.line_key]
+    rows = []
+    for fp, f in zip(fingerprints(findings), findings):
+        stake = line_money.get(id(f), f.amount)
+        rows.append(FindingRow(
+            fp, f.code, f.severity.value, f.lead_provider, f.cohort, f.statement,
+            f.declaration_id, f.line, figure_text(f.expected), figure_text(f.actual),
+            f.difference, f.message, str(f.amount) if f.amount is not None else None,
+            show(stake) if stake is not None else None))
+    return tuple(rows)
 
 
 class Snapshot(NamedTuple):
@@ -332,12 +360,7 @@ def snapshot_of(result: Any, command: str, inputs: Iterable[InputRow] = ()) -> S
     declarations, paid_statements = _declaration_sets(result, provider_of, dfe_names)
     scopes = _scopes(rulebook, provider_of, statements, declarations)
     rule_files = _rule_files(rulebook)
-    prints = fingerprints(result.findings)
-    findings = tuple(
-        FindingRow(fp, f.code, f.severity.value, f.lead_provider, f.cohort, f.statement,
-                   f.declaration_id, f.line, figure_text(f.expected), figure_text(f.actual),
-                   f.difference, f.message, str(f.amount) if f.amount is not None else None)
-        for fp, f in zip(prints, result.findings))
+    findings = finding_rows(result.findings, result.comparison)
     rules_hash = digest([[r.name, r.sha256] for r in rule_files if r.kind == "rules"])
     return Snapshot(
         as_of=as_of, command=command, tool_version=__version__, rules_hash=rules_hash,
@@ -511,12 +534,15 @@ def _scopes(rulebook: Any, provider_of: _ProviderNames, statements: Iterable[Sta
             declarations: Iterable[DeclarationSet]) -> tuple[Scope, ...]:
     keys = {(s.lead_provider, s.cohort) for s in statements}
     keys.update((d.lead_provider, d.cohort) for d in declarations)
+    file_sha = dict(rulebook.files)
     scopes = []
     for provider, cohort in sorted(keys):
         contract = rulebook.contract_for(provider, cohort) if provider else None
         terms = plain(contract) if contract is not None else None
-        scopes.append(Scope(provider, cohort, digest(terms) if terms is not None else None,
-                            terms))
+        source = getattr(getattr(contract, "source", None), "file", None)
+        sha = file_sha.get(str(source)) if source is not None else None
+        scopes.append(Scope(provider, cohort,
+                            sha or (digest(terms) if terms is not None else None), terms))
     return tuple(scopes)
 
 

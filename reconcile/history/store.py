@@ -225,9 +225,16 @@ CREATE TRIGGER notes_never_deleted BEFORE DELETE ON notes
 CREATE TRIGGER runs_never_edited BEFORE UPDATE ON runs
     BEGIN SELECT RAISE(ABORT, 'recorded runs are never edited'); END;
 """),
+    ("each finding's money at stake (its statement line's difference)", """
+ALTER TABLE findings ADD COLUMN at_stake TEXT;  -- DfE's line minus ours, else amount
+"""),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+#: the findings table's columns of a FindingRow, in its order
+FINDING_COLUMNS = ("fingerprint, code, severity, lead_provider, cohort, statement, "
+                   "declaration_id, line, expected, actual, difference, message, amount, "
+                   "at_stake")
 
 
 class RunRow(NamedTuple):
@@ -394,8 +401,9 @@ class Store:
             (run_id, d.lead_provider, d.cohort, len(d.lines), columns, _pack(d.lines))
             for d in snap.declarations])
         status_of = list(statuses) or [("new", snap.as_of.isoformat())] * len(snap.findings)
-        db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-            (run_id, n, *f, *status_of[n]) for n, f in enumerate(snap.findings)])
+        db.executemany(f"INSERT INTO findings ({FINDING_COLUMNS}, status, first_seen, run_id, "
+                       "seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+                           (*f, *status_of[n], run_id, n) for n, f in enumerate(snap.findings)])
         db.executemany("INSERT INTO changes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
             (run_id, n, c.kind, c.lead_provider, c.cohort, c.statement, c.declaration_id,
              c.field, c.before, c.after,
@@ -492,9 +500,8 @@ class Store:
                 "FROM statement_lines WHERE run_id = ?", (run_id,)) if inside(p, c))
         declarations = self._declarations(run_id, inside if keep is not None else None)
         findings = tuple(FindingRow(*r) for r in self._query(
-            "SELECT fingerprint, code, severity, lead_provider, cohort, statement, "
-            "declaration_id, line, expected, actual, difference, message, amount FROM findings "
-            "WHERE run_id = ? ORDER BY seq", (run_id,)))
+            f"SELECT {FINDING_COLUMNS} FROM findings WHERE run_id = ? ORDER BY seq",
+            (run_id,)))
         if keep is not None:
             findings = tuple(f for f in findings if in_scope(f.lead_provider, f.cohort, keep))
         return Snapshot(dt.date.fromisoformat(as_of), command, version, rules_hash,
@@ -526,12 +533,9 @@ class Store:
     def findings_of(self, run_id: int) -> list[dict[str, Any]]:
         """A run's findings as recorded, with their status and first sighting."""
         rows = self._query(
-            "SELECT fingerprint, code, severity, lead_provider, cohort, statement, "
-            "declaration_id, line, expected, actual, difference, message, amount, status, "
-            "first_seen FROM findings WHERE run_id = ? ORDER BY seq", (run_id,))
-        keys = ("fingerprint", "code", "severity", "lead_provider", "cohort", "statement",
-                "declaration_id", "line", "expected", "actual", "difference", "message",
-                "amount", "status", "first_seen")
+            f"SELECT {FINDING_COLUMNS}, status, first_seen FROM findings WHERE run_id = ? "
+            "ORDER BY seq", (run_id,))
+        keys = (*FINDING_COLUMNS.split(", "), "status", "first_seen")
         return [dict(zip(keys, r)) for r in rows]
 
     def changes_of(self, run_id: int) -> list[dict[str, Any]]:
@@ -607,15 +611,15 @@ class Store:
         and the run that last recorded it."""
         out: dict[str, tuple[FindingRow, str, int]] = {}
         rows = self._query(
-            "SELECT f.fingerprint, f.code, f.severity, f.lead_provider, f.cohort, f.statement, "
-            "f.declaration_id, f.line, f.expected, f.actual, f.difference, f.message, "
-            "f.amount, f.first_seen, f.run_id FROM findings f JOIN runs r USING (run_id) "
+            "SELECT " + ", ".join(f"f.{c}" for c in FINDING_COLUMNS.split(", "))
+            + ", f.first_seen, f.run_id FROM findings f JOIN runs r USING (run_id) "
             "ORDER BY r.as_of, r.run_id, f.seq")
+        width = len(FindingRow._fields)
         for r in rows:
             fp = r[0]
             earlier = out.get(fp)
-            first = r[13] if earlier is None else min(earlier[1], r[13])
-            out[fp] = (FindingRow(*r[:13]), first, r[14])
+            first = r[width] if earlier is None else min(earlier[1], r[width])
+            out[fp] = (FindingRow(*r[:width]), first, r[width + 1])
         return out
 
     # ----------------------------------------------------------------- notes
@@ -666,9 +670,8 @@ class Store:
             raise _problem(self.path, f"{given} is the start of more than one fingerprint",
                            "give more of it")
         found = self._query(
-            "SELECT fingerprint, code, severity, lead_provider, cohort, statement, "
-            "declaration_id, line, expected, actual, difference, message, amount FROM findings "
-            "WHERE fingerprint = ? ORDER BY run_id DESC LIMIT 1", (rows[0][0],))
+            f"SELECT {FINDING_COLUMNS} FROM findings WHERE fingerprint = ? "
+            "ORDER BY run_id DESC LIMIT 1", (rows[0][0],))
         return FindingRow(*found[0])
 
 

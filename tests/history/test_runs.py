@@ -8,7 +8,9 @@ longer make the exit status 1.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -211,3 +213,61 @@ def test_the_store_may_not_be_an_input_or_an_output(tmp_path):
     assert result.exit_code == 2
     assert "--out and --history name the same file" in result.output
     assert not Path(args[args.index("--out") + 1]).exists()
+
+
+def test_a_rule_change_is_reported_with_the_statements_it_moved(tmp_path):
+    """The same inputs a month apart, the second run with the band split 70/30 instead
+    of the bundled 60/40 (fees.yaml): a rules_changed, and each statement whose figure
+    moved is an expected_changed with the cause rules (worked below)."""
+    from reconcile.paths import bundled_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(bundled_rules_dir(), rules, ignore=shutil.ignore_patterns("contracts"))
+    fees = rules / "fees.yaml"
+    text = fees.read_text()
+    assert "output_payment_percentage: 60\n  service_fee_percentage: 40" in text
+    fees.write_text(text.replace("output_payment_percentage: 60\n  service_fee_percentage: 40",
+                                 "output_payment_percentage: 70\n  service_fee_percentage: 30"))
+    store = str(tmp_path / "history.sqlite3")
+    first = _invoke([*write_run(tmp_path / "run1", 1), "--history", store])
+    args = write_run(tmp_path / "run2", 1)
+    args[args.index("--as-of") + 1] = "2024-10-01"
+    second = _invoke([*args, "--rules", str(rules), "--history", store])
+    assert (first.exit_code, second.exit_code) == (1, 1)
+    history = json.loads((tmp_path / "run2" / "result.json").read_text())["history"]
+    changes = sorted((c["kind"], c["lead_provider"], c["statement"], c["field"],
+                      c["money_effect"], c["paid_statement"], c["cause"], c["severity"])
+                     for c in history["changes"] if c["kind"] != "rules_changed")
+    # output £1,000 x 70% = £700: started 20% £140.00 (was £120.00), retained-1 15%
+    # £105.00 (was £90.00); the monthly service fee is the contracts' own £1,000.
+    # Alpha January: 4 started, +£80.00, VAT 20%: +£96.00 (paid: a warning)
+    # Alpha April: 2 started + 1 retained-1, +£55.00, VAT: +£66.00
+    # Beta January: 2 started, +£40.00, VAT: +£48.00
+    assert changes == [
+        ("expected_changed", ALPHA, "April 2024", "total", "66.00", False, "rules", "info"),
+        ("expected_changed", ALPHA, "January 2024", "total", "96.00", True, "rules",
+         "warning"),
+        ("expected_changed", BETA, "January 2024", "total", "48.00", True, "rules",
+         "warning")]
+    (rule,) = [c for c in history["changes"] if c["kind"] == "rules_changed"]
+    assert (rule["field"], rule["lead_provider"], rule["severity"]) == (
+        "fees.yaml", None, "warning")
+    assert rule["after"] == hashlib.sha256(fees.read_bytes()).hexdigest()[:12]
+    assert rule["before"] == hashlib.sha256(
+        (bundled_rules_dir() / "fees.yaml").read_bytes()).hexdigest()[:12]
+    # DfE's lines still pay £120.00 a start and £90.00 a retention: three fee mismatches,
+    # each staking its whole line (DfE's minus ours), not one declaration's fee:
+    # January started 4 x (£120.00 - £140.00) = -£80.00; April started 2 x -£20.00 =
+    # -£40.00; April retained-1 1 x (£90.00 - £105.00) = -£15.00; in all £135.00
+    ageing = json.loads(_invoke(["history", "findings", "--open", "--history", store,
+                                 "--as-of", "2024-11-20", "--json", "-"]).output)
+    fees = sorted((f["statement"], f["line"], f["difference"], f["money_at_stake"])
+                  for f in ageing["findings"] if f["code"] == "OUTPUT_FEE_MISMATCH")
+    assert fees == [("April 2024", "output ect retained-1 band A", "-15.00", "15.00"),
+                    ("April 2024", "output ect started band A", "-20.00", "40.00"),
+                    ("January 2024", "output ect started band A", "-20.00", "80.00")]
+    # first seen on 2024-10-01: 50 days on 2024-11-20; the other open findings (a
+    # duplicate and notices, from 2024-09-01: 80 days) stake no money
+    assert [(b["band"], b["count"], b["money_at_stake"]) for b in ageing["ageing"]] == [
+        ("0-30 days", 0, "0.00"), ("31-60 days", 3, "135.00"), ("61-90 days", 5, "0.00"),
+        ("over 90 days", 0, "0.00")]

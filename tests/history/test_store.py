@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -24,6 +25,7 @@ from reconcile.history.store import HistoryError, open_store
 from .scenario import write_run
 
 ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def snapshot(n: int, as_of: str = "2024-09-01") -> Snapshot:
@@ -104,26 +106,65 @@ def test_two_runs_at_once_both_land(tmp_path):
         assert [opened.snapshot(i).declaration_count for i in ids] == [9, 9]
 
 
-def test_a_store_of_the_previous_schema_is_migrated_after_a_backup(tmp_path, monkeypatch):
+def test_a_store_of_the_previous_schema_is_migrated_after_a_backup(tmp_path):
+    """tests/history/data/history-v2.sqlite3 was made by reconcile at schema version 2
+    (main at 3549708): runs 1 and 2 of tests/history/scenario.py, and a note (disputed)
+    on run 2's January count mismatch. Run 3 migrates it, after a backup, and follows
+    on from run 2 as if nothing had happened."""
     path = tmp_path / "history.sqlite3"
-    with monkeypatch.context() as old:
-        old.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
-        old.setattr(store_module, "SCHEMA_VERSION", 1)
-        run_id = record(path, snapshot(5))
-    db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone() == (1,)
-    db.close()
-    with open_store(path) as store:  # version 2: notes
-        assert store._query("PRAGMA user_version") == [(2,)]
-        assert store.snapshot(run_id).declaration_count == 5
-        store.add_note("0" * 16, "disputed", "raised", "me", dt.date(2024, 9, 2))
+    shutil.copyfile(DATA / "history-v2.sqlite3", path)
+    result = CliRunner().invoke(main, [*write_run(tmp_path / "run3", 3), "--history",
+                                       str(path)])
+    assert result.exit_code == 1, result.output
+    with open_store(path, create=False) as store:
+        assert store._query("PRAGMA user_version") == [(store_module.SCHEMA_VERSION,)]
+        assert store.run_ids() == [1, 2, 3]
         with pytest.raises(sqlite3.DatabaseError, match="never edited"):
             store._db.execute("UPDATE notes SET text = 'changed'")
-    backup = tmp_path / "history.sqlite3.v1-backup"
-    copy = sqlite3.connect(backup)
-    assert copy.execute("PRAGMA user_version").fetchone() == (1,)
-    assert copy.execute("SELECT count(*) FROM runs").fetchone() == (1,)
-    copy.close()
+    backup = sqlite3.connect(tmp_path / "history.sqlite3.v2-backup")
+    assert backup.execute("PRAGMA user_version").fetchone() == (2,)
+    assert backup.execute("SELECT run_id FROM runs ORDER BY 1").fetchall() == [(1,), (2,)]
+    assert backup.execute("SELECT count(*) FROM notes").fetchone() == (1,)
+    backup.close()
+    data = json.loads((tmp_path / "run3" / "result.json").read_text())
+    history = data["history"]
+    # run 3 is run 2's inputs a month on: compared with run 2, nothing changed
+    assert (history["run_id"], history["previous_run_id"], history["changes"]) == (3, 2, [])
+    assert [f["code"] for f in history["resolved_findings"]] == [
+        "HISTORY_PAID_STATEMENT_CHANGED"]
+    count = next(f for f in data["findings"] if f["code"] == "OUTPUT_COUNT_MISMATCH")
+    assert (count["status"], count["first_seen"], count["age_days"]) == (
+        "open", "2024-10-01", 31)
+    assert (count["note"]["status"], count["note"]["text"], count["note"]["by"]) == (
+        "disputed", "raised with DfE, ref 4471", "finance lead")
+    # the ageing reads old and new runs alike: on 2024-11-01 the four findings first
+    # seen on 2024-10-01 are 31 days old; their money at stake, line by line: April's
+    # started line, DfE £240.00 against none of ours (LINE_NOT_EXPECTED), and
+    # January's, DfE 3 x £120.00 against our 4 (the count mismatch, disputed: still
+    # open), £120.00; DfE's January VAT is ours (£296.00; VAT_MISMATCH is DfE's VAT
+    # against its own lines) and a moved declaration is no money: £360.00. The
+    # notices of 2024-09-01 (61 days) stake none.
+    ageing = json.loads(CliRunner().invoke(main, [
+        "history", "findings", "--open", "--history", str(path), "--as-of", "2024-11-01",
+        "--json", "-"]).output)
+    assert [(b["band"], b["count"], b["money_at_stake"]) for b in ageing["ageing"]] == [
+        ("0-30 days", 0, "0.00"), ("31-60 days", 4, "360.00"), ("61-90 days", 4, "0.00"),
+        ("over 90 days", 0, "0.00")]
+
+
+def test_an_empty_store_of_the_first_schema_is_migrated(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(store_module.MIGRATIONS[0][1])
+    db.execute(f"PRAGMA application_id = {store_module.APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    assert record(path, snapshot(5)) == 1
+    with open_store(path, create=False) as store:
+        assert store._query("PRAGMA user_version") == [(store_module.SCHEMA_VERSION,)]
+        assert store.snapshot(1).declaration_count == 5
+    assert (tmp_path / "history.sqlite3.v1-backup").exists()
 
 
 @pytest.mark.parametrize("content", [
