@@ -20,8 +20,10 @@ limit are lost without a word. So the writer lays every sheet out first:
 * **formulas follow**: every reference to a cell of a continued sheet (in a formula,
   a conditional format, a link, an autofilter) is rewritten to the part and the cell
   where that row now is; a range that spans parts becomes one range per part, as
-  the arguments of ``SUM``, ``COUNT``, ``MIN``, ``MAX``... (anything else across parts
-  is refused, naming the formula).
+  the arguments of ``SUM``, ``COUNT``, ``MIN``, ``MAX``, ``SUBTOTAL``...; a call of
+  ``COUNTIF``, ``SUMIF(S)``, ``SUMPRODUCT`` or ``ROWS`` whose ranges all run across the
+  same parts becomes the sum of the call on each part (anything else across parts is
+  refused, naming the formula).
 
 The limits are module constants, read when a workbook is laid out, so a test can
 inject a small one (``monkeypatch.setattr(continuation, "MAX_ROWS", 10)``) instead of
@@ -52,7 +54,14 @@ MAX_TEXT = 32_767
 #: functions whose arguments are lists of values: a range across parts becomes one
 #: argument per part and the result is the same
 LIST_FUNCTIONS = frozenset({"SUM", "COUNT", "COUNTA", "COUNTBLANK", "MIN", "MAX", "AVERAGE",
-                            "PRODUCT", "AND", "OR"})
+                            "PRODUCT", "AND", "OR", "SUBTOTAL"})
+
+#: functions whose value over ranges cut at the same rows is the sum of their values
+#: over the pieces: a call whose ranges run across parts becomes the sum of the call on
+#: each part (``COUNTIF(A2:A30,"x")`` = ``COUNTIF(part 1,"x")+COUNTIF(part 2,"x")``;
+#: ``SUMPRODUCT((A2:A30="x")*B2:B30)`` the same, every range cut alike)
+ADDITIVE_FUNCTIONS = frozenset({"ROWS", "COUNTIF", "COUNTIFS", "SUMIF", "SUMIFS",
+                                "SUMPRODUCT"})
 
 
 class Block(NamedTuple):
@@ -260,6 +269,7 @@ def translate(formula: str, here: str, layouts: Mapping[str, Layout], part: int 
     """
     if not any(lay.split for lay in layouts.values()):
         return formula
+    formula = _distribute(formula, here, layouts, shift)
     out: list[str] = []
     pos = 0
     stack: list[str | None] = []  # the function of each open parenthesis (None: grouping)
@@ -296,8 +306,22 @@ def translate(formula: str, here: str, layouts: Mapping[str, Layout], part: int 
     return "".join(out)
 
 
-def _move(m: re.Match[str], here: str, layouts: Mapping[str, Layout], part: int,
-          shift: tuple[int, int], as_list: bool, formula: str) -> str:
+class _Ref(NamedTuple):
+    """A reference of a formula, resolved: its sheet's layout and its logical corners."""
+
+    layout: Layout | None
+    r1: int
+    r1_abs: bool
+    c1: int
+    c1_abs: bool
+    r2: int
+    r2_abs: bool
+    c2: int
+    c2_abs: bool
+
+
+def _resolve(m: re.Match[str], here: str, layouts: Mapping[str, Layout],
+             shift: tuple[int, int]) -> _Ref:
     sheet_token = m.group("sheet")
     target = _sheet_name(sheet_token) if sheet_token else here
     layout = layouts.get(target)
@@ -315,6 +339,87 @@ def _move(m: re.Match[str], here: str, layouts: Mapping[str, Layout], part: int,
         r2 += 0 if r2_abs else shift[0]
         c1 += 0 if c1_abs else shift[1]
         c2 += 0 if c2_abs else shift[1]
+    return _Ref(layout, r1, r1_abs, c1, c1_abs, r2, r2_abs, c2, c2_abs)
+
+
+def _distribute(formula: str, here: str, layouts: Mapping[str, Layout],
+                shift: tuple[int, int]) -> str:
+    """Each call of an :data:`ADDITIVE_FUNCTIONS` function whose ranges run across parts,
+    as the sum of the call on each part (its ranges replaced by their pieces, named by
+    part). Every range of such a call must be cut alike (the same pieces, the same
+    shapes); a range on a sheet that is not cut, beside one that is, is refused."""
+    tokens = list(_TOKEN.finditer(formula))
+    out: list[str] = []
+    pos = 0
+    i = 0
+    while i < len(tokens):
+        m = tokens[i]
+        name = m.group("function")
+        if name is None or name.upper() not in ADDITIVE_FUNCTIONS:
+            i += 1
+            continue
+        end = _closing(tokens, i)
+        if end is None:
+            break  # unbalanced: left to the spreadsheet to refuse
+        refs = [t for t in tokens[i + 1:end] if t.group("ref") is not None]
+        resolved = [(t, _resolve(t, here, layouts, shift)) for t in refs]
+        cut = {t.start(): ref.layout.pieces(min(ref.r1, ref.r2), min(ref.c1, ref.c2),
+                                             max(ref.r1, ref.r2), max(ref.c1, ref.c2))
+               for t, ref in resolved if ref.layout is not None and ref.layout.split}
+        cut = {start: pieces for start, pieces in cut.items() if len(pieces) > 1}
+        if not cut:
+            i += 1
+            continue
+        shapes = {tuple((r2 - r1, c2 - c1) for _, r1, c1, r2, c2 in pieces)
+                  for pieces in cut.values()}
+        uncut = [t.group(0) for t, ref in resolved if t.start() not in cut
+                 and (ref.r1, ref.c1) != (ref.r2, ref.c2)]
+        call = formula[m.start():tokens[end].end()]
+        if len(shapes) > 1 or uncut:
+            raise ValueError(
+                f"the formula {formula!r} on sheet {here!r} has {call!r}, whose ranges run "
+                f"past Excel's limits onto continuation sheets but are not cut alike "
+                f"({', '.join(uncut) or 'different pieces'}): it cannot be summed part by part")
+        terms = []
+        for k in range(len(next(iter(cut.values())))):
+            text: list[str] = []
+            at = m.start()
+            for t, ref in resolved:
+                if t.start() not in cut:
+                    continue
+                p, a, b, c, d = cut[t.start()][k]
+                assert ref.layout is not None
+                text.append(formula[at:t.start()])
+                text.append(_range(ref.layout.parts[p], a, ref.r1_abs, b, ref.c1_abs, c,
+                                   ref.r2_abs, d, ref.c2_abs, t.group("c2")))
+                at = t.end()
+            text.append(formula[at:tokens[end].end()])
+            terms.append("".join(text))
+        out.append(formula[pos:m.start()])
+        out.append("(" + "+".join(terms) + ")")
+        pos = tokens[end].end()
+        i = end + 1
+    out.append(formula[pos:])
+    return "".join(out)
+
+
+def _closing(tokens: list[re.Match[str]], i: int) -> int | None:
+    """The index of the token closing the call whose function is ``tokens[i]``."""
+    depth = 0
+    for j in range(i + 1, len(tokens)):
+        if tokens[j].group("open") is not None:
+            depth += 1
+        elif tokens[j].group("close") is not None:
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
+def _move(m: re.Match[str], here: str, layouts: Mapping[str, Layout], part: int,
+          shift: tuple[int, int], as_list: bool, formula: str) -> str:
+    sheet_token = m.group("sheet")
+    layout, r1, r1_abs, c1, c1_abs, r2, r2_abs, c2, c2_abs = _resolve(m, here, layouts, shift)
     if layout is None or not layout.split:
         if sheet_token is None and shift != (0, 0):
             return _range(None, r1, r1_abs, c1, c1_abs, r2, r2_abs, c2, c2_abs, m.group("c2"))

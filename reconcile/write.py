@@ -138,9 +138,10 @@ def _write_with_xlsxwriter(book: Workbook, path: Path, plans: dict[str, continua
                                                   rendered, book.footer)
         for sheet in book.sheets:
             for chart in sheet.charts:
-                _insert_chart(workbook, worksheets[sheet.name], chart, plans)
+                _insert_chart(workbook, worksheets[sheet.name], chart, plans[sheet.name],
+                              plans)
         if book.active and book.active in worksheets:
-            worksheets[book.active].activate()
+            worksheets[book.active][0].activate()
     finally:
         workbook.close()
     return rendered
@@ -364,8 +365,8 @@ def _add_part(workbook: Any, sheet: Sheet, name: str) -> Any:
 
 def _write_sheet(workbook: Any, sheet: Sheet, formats: _Formats,
                  plans: dict[str, continuation.Layout], packer: xlsxzip.Packer | None = None,
-                 rendered: dict[str, str | None] | None = None, footer: str = "") -> Any:
-    """Every part of ``sheet`` (one, unless it passes Excel's limits); returns the first."""
+                 rendered: dict[str, str | None] | None = None, footer: str = "") -> list[Any]:
+    """Every part of ``sheet`` (one, unless it passes Excel's limits); returns them."""
     layout = plans[sheet.name]
     ctx = _Context(workbook, sheet, layout, plans, formats)
     first = ctx.worksheets[0]
@@ -406,7 +407,7 @@ def _write_sheet(workbook: Any, sheet: Sheet, formats: _Formats,
         _print_setup(ws, sheet, footer, whole=not layout.split)
     if ctx.text_rows:
         _write_text_sheet(workbook, ctx, formats)
-    return first
+    return ctx.worksheets
 
 
 #: page margins in inches (narrow: a statement's table is wide; the footer needs 0.3)
@@ -851,17 +852,13 @@ def _stream_rows(ctx: _Context, packer: xlsxzip.Packer) -> dict[str, str | None]
     return dimensions
 
 
-def _chart_range(ref: Any, plans: dict[str, continuation.Layout]) -> list[Any]:
-    """A chart series' range as XlsxWriter takes it, on the part that holds it."""
+def _chart_pieces(ref: Any, plans: dict[str, continuation.Layout]) -> list[list[Any]]:
+    """A chart series' range as XlsxWriter takes it, one per part it lies on."""
     layout = plans.get(ref.sheet)
     if layout is None or not layout.split:
-        return [ref.sheet, ref.first_row, ref.first_col, ref.last_row, ref.last_col]
-    pieces = layout.pieces(ref.first_row, ref.first_col, ref.last_row, ref.last_col)
-    if len(pieces) > 1:
-        raise ValueError(f"a chart series over {ref.formula()} spans the continuation "
-                         f"sheets of {ref.sheet!r}: a chart takes one range of one sheet")
-    part, r1, c1, r2, c2 = pieces[0]
-    return [layout.parts[part], r1, c1, r2, c2]
+        return [[ref.sheet, ref.first_row, ref.first_col, ref.last_row, ref.last_col]]
+    return [[layout.parts[part], r1, c1, r2, c2] for part, r1, c1, r2, c2
+            in layout.pieces(ref.first_row, ref.first_col, ref.last_row, ref.last_col)]
 
 
 def _cached(value: Any) -> Any:
@@ -879,24 +876,46 @@ def _cached(value: Any) -> Any:
     return value
 
 
-def _insert_chart(workbook: Any, ws: Any, chart: Any,
+def _insert_chart(workbook: Any, worksheets: list[Any], chart: Any, layout: continuation.Layout,
                   plans: dict[str, continuation.Layout]) -> None:
-    made = workbook.add_chart({"type": chart.kind})
-    for series in chart.series:
-        options = {
-            "name": clean(series.name),
-            "categories": _chart_range(series.categories, plans),
-            "values": _chart_range(series.values, plans),
-        }
-        if series.color:
-            options["fill"] = {"color": series.color}
-            options["line"] = {"color": series.color}
-        made.add_series(options)
-    made.set_title({"name": clean(chart.title)})
-    if chart.x_title:
-        made.set_x_axis({"name": clean(chart.x_title)})
-    made.set_y_axis({"name": clean(chart.y_title), "num_format": chart.number_format,
-                     "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    made.set_legend({"position": "bottom"})
-    made.set_size({"width": chart.width, "height": chart.height})
-    ws.insert_chart(xl_rowcol_to_cell(*chart.anchor), made)
+    """``chart`` on the part of its sheet that holds its anchor. A chart whose series run
+    across continuation sheets (a chart series is one range of one sheet) is drawn once
+    per part they run over, one below the other, each title saying which rows it shows."""
+    pieces = [(_chart_pieces(s.categories, plans), _chart_pieces(s.values, plans))
+              for s in chart.series]
+    count = len(pieces[0][1]) if pieces else 1
+    if any(len(c) != count or len(v) != count for c, v in pieces):
+        raise ValueError(f"the chart {chart.title!r} has series cut into different pieces by "
+                         f"continuation sheets: they cannot be drawn part by part")
+    # an anchor below the sheet's last row (a Summary's charts) stays below its last part
+    row_block, row = layout.row(chart.anchor[0])
+    if row_block >= layout.row_blocks:
+        row += (row_block - layout.row_blocks + 1) * layout.rows_per
+        row_block = layout.row_blocks - 1
+    col_block, col = layout.col(chart.anchor[1])
+    part = layout.part(row_block, min(col_block, layout.col_blocks - 1))
+    rows_tall = -(-chart.height // 20) + 1  # XlsxWriter's default row: 20 pixels
+    for k in range(count):
+        made = workbook.add_chart({"type": chart.kind})
+        for series, (categories, values) in zip(chart.series, pieces):
+            options = {
+                "name": clean(series.name),
+                "categories": categories[k],
+                "values": values[k],
+            }
+            if series.color:
+                options["fill"] = {"color": series.color}
+                options["line"] = {"color": series.color}
+            made.add_series(options)
+        title = clean(chart.title)
+        if count > 1:
+            sheet_name, r1, _, r2, _ = pieces[0][1][k]
+            title += f" ({k + 1} of {count}: '{sheet_name}' rows {r1 + 1:,} to {r2 + 1:,})"
+        made.set_title({"name": title})
+        if chart.x_title:
+            made.set_x_axis({"name": clean(chart.x_title)})
+        made.set_y_axis({"name": clean(chart.y_title), "num_format": chart.number_format,
+                         "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+        made.set_legend({"position": "bottom"})
+        made.set_size({"width": chart.width, "height": chart.height})
+        worksheets[part].insert_chart(xl_rowcol_to_cell(row + k * rows_tall, col), made)

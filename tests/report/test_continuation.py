@@ -144,10 +144,47 @@ def test_a_sheet_past_the_column_limit_continues_with_its_key_column(tmp_path, m
     assert wb["Totals"]["A1"].value == "=SUM('Wide'!B2:F2,'Wide (2)'!B2:F2,'Wide (3)'!B2:C2)"
 
 
+def test_a_call_whose_ranges_run_across_parts_is_summed_part_by_part(small_limits):
+    # 25 rows, a 2-row header, 10 rows a sheet: 8 data rows a part, Excel rows 3-10 of
+    # each. Rows 5-20 of the sheet are rows 5-10 of the first part, 3-10 of the second
+    # (sheet rows 11-18) and 3-4 of the third (19-20): 6 + 8 + 2 = 16 rows
+    plans = continuation.layouts([("Summary", 25, 8, 2, 0), ("Providers", 5, 8, 0, 0)])
+    assert plans["Summary"].parts == ("Summary", "Summary (2)", "Summary (3)")
+    p1, p2, p3 = "'Summary'!", "'Summary (2)'!", "'Summary (3)'!"
+    assert continuation.translate("ROWS(Summary!A5:A20)", "Providers", plans) == (
+        f"(ROWS({p1}A5:A10)+ROWS({p2}A3:A10)+ROWS({p3}A3:A4))")
+    assert continuation.translate('1+COUNTIF(Summary!H5:H20,"Differs")', "Providers", plans) == (
+        f'1+(COUNTIF({p1}H5:H10,"Differs")+COUNTIF({p2}H3:H10,"Differs")'
+        f'+COUNTIF({p3}H3:H4,"Differs"))')
+    # every range of the call cut alike: the same rows of each part, column by column
+    assert continuation.translate('SUMPRODUCT((Summary!H5:H20="Missing")*ABS(Summary!C5:C20))',
+                                  "Providers", plans) == (
+        f'(SUMPRODUCT(({p1}H5:H10="Missing")*ABS({p1}C5:C10))'
+        f'+SUMPRODUCT(({p2}H3:H10="Missing")*ABS({p2}C3:C10))'
+        f'+SUMPRODUCT(({p3}H3:H4="Missing")*ABS({p3}C3:C4)))')
+    # a criterion in a cell stays where it is; a call within one part is not summed
+    assert continuation.translate("SUMIF(Summary!A11:A20,$B$1,Summary!C11:C20)", "Providers",
+                                  plans) == (f"(SUMIF({p2}A3:A10,$B$1,{p2}C3:C10)"
+                                             f"+SUMIF({p3}A3:A4,$B$1,{p3}C3:C4))")
+    assert continuation.translate("ROWS(Summary!A11:A18)", "Providers", plans) == (
+        f"ROWS({p2}A3:A10)")
+    # SUBTOTAL takes its ranges as a list, like SUM (the Summary's filtered totals),
+    # here written on the third part (every piece named, its own too)
+    assert continuation.translate("SUBTOTAL(109,E3:E25)", "Summary", plans, part=2) == (
+        f"SUBTOTAL(109,{p1}E3:E10,{p2}E3:E10,{p3}E3:E9)")
+    # ranges cut differently cannot be summed part by part: refused, naming the call
+    for formula in ("SUMPRODUCT(Summary!C5:C20*Summary!D3:D18)",
+                    "SUMPRODUCT(Summary!C5:C20*Providers!D1:D16)"):
+        with pytest.raises(ValueError, match=r"not cut alike.*cannot be summed part by part"):
+            continuation.translate(formula, "Providers", plans)
+
+
 def test_a_formula_that_cannot_follow_across_parts_is_refused(tmp_path, small_limits):
     book = _book()
-    totals = book.sheets[0]._replace(rows=((Formula("SUMPRODUCT(Declarations!B2:B26)", 0),),))
-    with pytest.raises(ValueError, match=r"refers to Declarations!B2:B26.*only a whole argument"):
+    # a lookup over rows on three parts has no part-by-part form
+    totals = book.sheets[0]._replace(rows=((Formula('VLOOKUP("d20",Declarations!A2:B26,2,0)',
+                                                    0),),))
+    with pytest.raises(ValueError, match=r"refers to Declarations!A2:B26.*only a whole argument"):
         write_workbook(book._replace(sheets=(totals, book.sheets[1])), tmp_path / "x.xlsx")
 
 
@@ -175,3 +212,98 @@ def test_the_limits_are_excels_and_a_sheet_one_row_past_the_real_one_continues(t
     assert '<dimension ref="A1:B1048576"/>' in first  # B: the note beside the header
     assert '<dimension ref="A1:B2"/>' in second
     assert re.search(r"<c r=\"A2\" s=\"\d+\"><v>1048576</v></c>", second)
+
+
+def test_the_reconciliation_workbook_past_a_small_limit_keeps_every_row_and_figure(
+        tmp_path, monkeypatch):
+    """A real run's workbook (2 providers) with Excel's rows injected as 40: the
+    Declarations, the Summary and the longer statement sheets continue; every row is
+    still there once, every figure a spreadsheet recalculates is Python's, the
+    Providers sheet's formulas follow the Summary onto its parts, and so do its links
+    and the Summary's charts."""
+    from reconcile import providers as prov
+    from reconcile import report
+    from tests.report.test_libreoffice import _money, _zero_cached_values
+    from tests.report.test_providers import _run
+
+    result, _ = _run(tmp_path / "data", 2, 400)
+    book = report.build_workbook(result)
+    whole = tmp_path / "whole.xlsx"
+    write_workbook(book, whole)
+    monkeypatch.setattr(continuation, "MAX_ROWS", 40)
+    plans = continuation.layouts(write._size(sheet) for sheet in book.sheets)
+    cut = {name: plan for name, plan in plans.items() if plan.split}
+    assert {"Declarations", report.SUMMARY} <= set(cut)
+    assert len(cut) > 2  # statement sheets too
+    assert len(cut["Declarations"].parts) == -(-400 // 39)  # 39 declarations a part
+    path = tmp_path / "cut.xlsx"
+    write_workbook(book, path)
+
+    got = openpyxl.load_workbook(path, data_only=True)
+    assert got.sheetnames == [p for sheet in book.sheets for p in plans[sheet.name].parts]
+    assert max(ws.max_row for ws in got.worksheets) == 40
+    before = openpyxl.load_workbook(whole, data_only=True)
+    for name, plan in cut.items():
+        width = before[name].max_column
+        rows = [r[:width] for r in before[name].iter_rows(values_only=True)]
+        again = []
+        for k, part in enumerate(plan.parts):
+            first, last = plan.data_rows(k)  # a part's last rows may be blank
+            held = list(got[part].iter_rows(max_row=plan.header + last - first + 1,
+                                            values_only=True))
+            # the note beside its first row (the header's last row) says what it holds
+            notes = [(i, j) for i, r in enumerate(held) for j, v in enumerate(r)
+                     if isinstance(v, str) and v.startswith(("Too big for one sheet",
+                                                             "Continued from '"))]
+            assert notes == [(max(plan.header - 1, 0), notes[0][1])], part
+            assert f"rows {first:,} to {last:,} of " in held[notes[0][0]][notes[0][1]]
+            i, j = notes[0]
+            held[i] = (*held[i][:j], None, *held[i][j + 1:])
+            held = [r[:width] + (None,) * (width - len(r)) for r in held]
+            assert held[:plan.header] == rows[:plan.header], part  # the header repeated
+            again += held[plan.header:]
+        # every row once, in order, nothing lost at the seams
+        assert again == rows[plan.header:], name
+
+    # every formula, recalculated by a spreadsheet from zeroed cached values, gives the
+    # figure Python computed, on whichever part its cell now is
+    source = tmp_path / "zeroed.xlsx"
+    write_workbook(_zero_cached_values(book), source)
+    values = openpyxl.load_workbook(recalculate(source, tmp_path / "lo", tmp_path / "profile"),
+                                    data_only=True)
+    checked = {name: 0 for name in plans}
+    for sheet in book.sheets:
+        if isinstance(sheet.rows, RowStream):
+            continue
+        plan = plans[sheet.name]
+        for r, row in enumerate(sheet.rows):
+            for c, cell in enumerate(row):
+                if type(cell) is Formula:
+                    part, lr, lc = plan.locate(r, c)
+                    value = values[plan.parts[part]].cell(row=lr + 1, column=lc + 1).value
+                    assert value is not None and _money(value) == Decimal(
+                        cell.value).quantize(Decimal("0.01")), (sheet.name, r + 1, c + 1,
+                                                                cell.formula, value)
+                    checked[sheet.name] += 1
+    assert checked[prov.PROVIDERS] >= 2 * 4 * 10 and checked[report.SUMMARY] > 100
+    formulas = openpyxl.load_workbook(path)
+    providers = [r for r in formulas[prov.PROVIDERS].iter_rows(min_row=4)
+                 if r[prov.P_LINK].hyperlink is not None]
+    assert len(providers) >= 2 * 4
+    assert any("'Summary (2)'!" in str(r[prov.P_EXP].value) for r in providers)
+    for r in providers:
+        # the link opens the first of the provider's Summary rows, on its part
+        target = r[prov.P_LINK].hyperlink.location
+        sheet_name, cell = target.rsplit("!", 1)
+        ws = got[sheet_name.strip("'").replace("''", "'")]
+        assert ws[cell].value == r[prov.P_LP].value, target
+
+    # the Summary's charts: each series on one part, within that part's rows
+    with zipfile.ZipFile(path) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) >= len(book.sheet(report.SUMMARY).charts)
+    for xml in charts:
+        for ref in re.findall(r"<c:f>([^<]+)</c:f>", xml):
+            sheet_name, cells = ref.rsplit("!", 1)
+            last = int(re.findall(r"\d+", cells)[-1])
+            assert last <= got[sheet_name.strip("'").replace("''", "'")].max_row, ref
