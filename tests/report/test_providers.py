@@ -140,4 +140,66 @@ def test_one_provider_has_no_providers_sheet_and_a_plain_console_summary(tmp_pat
                                                          result.comparison.pairs})
 
 
+def test_provider_totals_worked_by_hand():
+    """Two providers, cohort 2023, VAT at 20% (service fees only, so each total is the
+    fee × 1.2):
+
+      Example Teaching Institute
+        May 2024   expected £1,200.00  DfE £1,212.00 (fee £1,010)   differs  +£12.00
+        June 2024  expected   £300.00  DfE has none, May and July   missing
+        July 2024  expected   £600.00  DfE   £600.00                OK        £0.00
+        -> expected £2,100.00, DfE £1,812.00, difference +£12.00 over 2 compared,
+           2 differing, at stake £12.00 + £300.00 (missing) = £312.00;
+           errors: the May fee, the missing June = 2
+      Other Provider Trust
+        May 2024   expected £1,200.00  DfE £1,188.00 (fee £990)     differs  -£12.00
+        June 2024  none expected       DfE   £360.00                not expected
+        -> expected £1,200.00, DfE £1,548.00, difference -£12.00 over 1 compared,
+           2 differing, at stake £12.00 + £360.00 (not expected) = £372.00;
+           1 error (the May fee), 1 warning (June not expected)
+
+    Both differ by £12.00: the larger money at stake (Other Provider Trust) comes first.
+    """
+    import datetime as dt
+
+    from reconcile.compare import compare
+    from tests.builders import LP, calculation, contract, dfe, dfe_like, expected, line, rulebook
+
+    other = "Other Provider Trust"
+    rules = rulebook(contract(LP, 2023, vat_chargeable=True),
+                     contract(other, 2023, vat_chargeable=True))
+    may, june, july = dt.date(2024, 5, 25), dt.date(2024, 6, 25), dt.date(2024, 7, 25)
+    a_may = expected("May 2024", may, service_fee="1000")
+    a_june = expected("June 2024", june, service_fee="250")
+    a_july = expected("July 2024", july, service_fee="500")
+    b_may = expected("May 2024", may, service_fee="1000")
+    b_may = b_may._replace(key=b_may.key._replace(lead_provider=other))
+    comparison = compare(calculation((a_may, a_june, a_july, b_may)), (
+        dfe("May 2024", may, (line("service_fee", "1010"), line("vat", "202")), total="1212"),
+        dfe_like(a_july),
+        dfe("May 2024", may, (line("service_fee", "990"), line("vat", "198")), total="1188",
+            provider=other),
+        dfe("June 2024", june, (line("service_fee", "300"), line("vat", "60")), total="360",
+            provider=other)), rules)
+    D = Decimal
+    assert prov.provider_totals(comparison, comparison.findings) == [
+        prov.ProviderTotals(other, 2023, 2, D("1200.00"), D("1548.00"), D("-12.00"), 1, 2,
+                            1, 1, 0, 0, D("372.00")),
+        prov.ProviderTotals(LP, 2023, 3, D("2100.00"), D("1812.00"), D("12.00"), 2, 2,
+                            2, 0, 0, 0, D("312.00")),
+    ]
+    assert prov.providers_json(comparison, comparison.findings)[0] == {
+        "lead_provider": other, "cohort": 2023, "statements": 2, "statements_compared": 1,
+        "statements_differing": 2, "expected": "1200.00", "dfe": "1548.00",
+        "difference": "-12.00", "money_at_stake": "372.00",
+        "findings": {"error": 1, "warning": 1, "info": 0, "not_on_a_statement": 0}}
+    assert prov.console_lines(comparison, comparison.findings) == [
+        "reconcile: 2 of 2 provider/cohort rows differ from DfE; largest first (see the "
+        "Providers sheet):",
+        f"reconcile:   {other} 2023: DfE − expected -£12.00, 2 of 2 statement(s) differ, "
+        "£372.00 at stake",
+        f"reconcile:   {LP} 2023: DfE − expected £12.00, 2 of 3 statement(s) differ, "
+        "£312.00 at stake"]
+
+
 pytestmark = pytest.mark.slow
