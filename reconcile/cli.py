@@ -106,6 +106,20 @@ class _Pounds(click.ParamType):
         return amount
 
 
+class _Month(click.ParamType):
+    """A payment month, ``YYYY-MM`` (e.g. 2025-10)."""
+
+    name = "month"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        try:
+            return dt.datetime.strptime(str(value).strip(), "%Y-%m").strftime("%Y-%m")
+        except ValueError:
+            self.fail(f"{value!r} is not a month: write it as YYYY-MM, e.g. 2025-10",
+                      param, ctx)
+
+
 def _run_options(options: dict[str, Any], **more: Any) -> RunOptions:
     """The pipeline's options from a command's, after the checks that need no work:
     the engine this Python can run, the input files there."""
@@ -337,6 +351,16 @@ def expected(**options) -> None:
               help="Write the split as a workbook (.xlsx).")
 @click.option("--per-partner", "per_partner", type=click.Path(file_okay=False, path_type=Path),
               help="Write one remittance workbook per delivery partner into this folder.")
+@click.option("--partners", "partners", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your delivery partners (.csv or .xlsx with columns delivery_partner_id, "
+                   "name, email, address): remittances are headed with their names and "
+                   "addresses (DfE's API gives partners' ids only).")
+@click.option("--statement", "statements", multiple=True, metavar="NAME",
+              help="Only this statement (e.g. 'October 2025'), for every provider and cohort: "
+                   "one payment's remittances. May be repeated.")
+@click.option("--payment-month", "payment_months", multiple=True, type=_Month(),
+              metavar="YYYY-MM",
+              help="Only the statements paid in this month (e.g. 2025-10). May be repeated.")
 @engine_option
 @as_of_option
 @history_options
@@ -344,17 +368,22 @@ def expected(**options) -> None:
 def split(**options) -> None:
     """Divide each statement's payment between the delivery partners.
 
+    With --dfe-statements, each partner's part of what DfE actually paid is shown
+    beside the expected amounts; rules/split.yaml (paid: basis) says which is paid.
+
     \b
     Example:
       reconcile split --declarations declarations.xlsx --contracts contracts/ \\
-                      --json split.json \\
-                      --per-partner remittances/
+                      --dfe-statements dfe-statements.xlsx --partners partners.csv \\
+                      --payment-month 2025-10 --per-partner remittances/
     """
     from reconcile import pipeline
 
     run_options = _run_options(
         options, with_split=True, split_json=options.get("json_out"),
-        split_workbook=options.get("out"), remittances=options.get("per_partner"))
+        split_workbook=options.get("out"), remittances=options.get("per_partner"),
+        partners=options.get("partners"), split_statements=tuple(options["statements"]),
+        split_months=tuple(options["payment_months"]))
     if not (options.get("json_out") or options.get("out") or options.get("per_partner")):
         raise UsageError("say where to write the split: --json, --out and/or --per-partner")
     result = pipeline.run(run_options)

@@ -319,6 +319,14 @@ CATALOGUE: dict[str, CodeInfo] = {
         "SPLIT", W, "Statement money with no declaration behind it in the calculation",
         "It is shown in the 'unassigned' row. This is a gap in the calculation, not in "
         "your data: report it with the input files."),
+    "SPLIT_DFE_NOT_PRORATED": CodeInfo(
+        "SPLIT", W, "DfE's net cannot be divided in proportion to an expected net of £0.00",
+        "The lead provider's share holds all of DfE's net for the statement. Find out "
+        "with DfE what it paid for before passing any of it on to partners."),
+    "SPLIT_PARTNER_NOT_IN_FILE": CodeInfo(
+        "SPLIT", W, "A delivery partner of the declarations is not in the partners file",
+        "Add a row for it to the partners file (delivery partner id, name, email, "
+        "address); until then its remittance is headed with what the declarations say."),
     # --- history (reconcile/history/): what changed since the previous run ---
     "HISTORY_PAID_STATEMENT_CHANGED": CodeInfo(
         "HIST", E, "A paid DfE statement changed after it was paid",

@@ -131,6 +131,17 @@ class DfeStatement(NamedTuple):
     contract_version: str | None = None
 
 
+class PartnerDetails(NamedTuple):
+    """A delivery partner as the lead provider's partners file (``--partners``) gives it:
+    the name, email and postal address its remittances are headed with."""
+
+    delivery_partner_id: str
+    name: str | None = None
+    email: str | None = None
+    address: str | None = None
+    source: Source | None = None
+
+
 #: what a contract is for: (lead provider, cohort)
 ContractKey = tuple[str, int]
 

@@ -140,3 +140,32 @@ def split_exactly(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     for i in order[:left]:
         floors[i] += 1
     return [(Decimal(sign * p) / 100).quantize(PENNY) for p in floors]
+
+
+def prorate_exactly(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Divide ``total`` (whole pennies) in proportion to *signed* ``weights``, to the penny.
+
+    For a remittance paying DfE's net in proportion to the expected split, where a
+    partner's share can be negative (more clawed back than earned). Each exact share
+    ``total × weight / Σ weights`` is rounded down (towards minus infinity), then the
+    pennies left over go to the largest remainders (ties to the earliest), so the
+    shares add up to ``total`` exactly. The weights must not sum to zero.
+
+    >>> prorate_exactly(Decimal("100.00"), [Decimal("150"), Decimal("-50")])
+    [Decimal('150.00'), Decimal('-50.00')]
+    >>> prorate_exactly(Decimal("10.00"), [Decimal(1), Decimal(1), Decimal(1)])
+    [Decimal('3.34'), Decimal('3.33'), Decimal('3.33')]
+    """
+    weight_sum = sum(weights, Decimal(0))
+    if weight_sum == 0:
+        raise ValueError("cannot prorate over weights that sum to zero")
+    total_pence = int(round_money(total) * 100)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = [Decimal(total_pence) * w / weight_sum for w in weights]
+    floors = [math.floor(e) for e in exact]
+    left = total_pence - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [(Decimal(p) / 100).quantize(PENNY) for p in floors]

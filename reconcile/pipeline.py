@@ -45,7 +45,7 @@ from reconcile.rulebook.evaluate import evaluate
 from reconcile.rulebook.load import load_rulebook
 from reconcile.scope import check_contracts, notices_in_scope, statements_in_scope
 from reconcile.sheets import Workbook
-from reconcile.split import SplitResult, split_json, split_payments
+from reconcile.split import SplitResult, select_statements, split_json, split_payments
 from reconcile.write import write_workbook
 
 if TYPE_CHECKING:
@@ -182,9 +182,22 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
                                  declarations=declarations, tolerance=options.tolerance,
                                  not_compared_keys=uncovered)
     split_result: SplitResult | None = None
+    input_files = inputs.files
     if options.with_split:
+        directory = None
+        if options.partners is not None:
+            from reconcile.inputfiles import identify_file
+            from reconcile.read.partners import read_partners
+
+            directory = read_partners(options.partners)
+            input_files = (*input_files, identify_file(options.partners, "partners"))
+        dfe_nets = ({p.key: p.dfe_net for p in comparison.matched if p.dfe_net is not None}
+                    if comparison is not None else {})
         with stages.stage("split", "delivery-partner shares"):
-            split_result = split_payments(calculation, declarations, rulebook)
+            split_result = split_payments(calculation, declarations, rulebook,
+                                          dfe_nets=dfe_nets, directory=directory)
+        # a month's remittances: checked now, before anything is written
+        select_statements(split_result, options.split_statements, options.split_months)
     findings = [*inputs.findings, *evaluation.findings, *calculation.findings,
                 *coverage_findings]
     if comparison is not None:
@@ -198,7 +211,7 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
     findings.sort(key=sort_key)
     result = RunResult(options, rulebook, declarations, dfe_statements, evaluation,
                        calculation, comparison, split_result, tuple(findings), (),
-                       inputs=inputs.files, notes=notes,
+                       inputs=input_files, notes=notes,
                        notices=notices_in_scope(rulebook.findings, declarations))
     recorder: Recorder | None = None
     if store is None and options.history is not None:
@@ -271,6 +284,7 @@ def check_outputs(options: RunOptions,
         [*(("--declarations", p) for p in options.declarations),
          *(("--dfe-statements", p) for p in options.dfe_statements),
          *(("--participants", p) for p in options.participants),
+         *((("--partners", options.partners),) if options.partners is not None else ()),
          *(("--contracts", p) for p in options.contracts),
          ("--rules", options.rules_dir or bundled_rules_dir()),
          *(("--rules", p) for p in _yaml_files(options.rules_dir or bundled_rules_dir()))],
@@ -291,6 +305,8 @@ def _outputs(result: RunResult) -> Outputs:
     if options.out_dir is not None:
         outputs.folder(options.out_dir)
     workbook, json_value, split = result.workbook, result.json, result.split
+    if split is not None:  # the split's outputs: the statements asked for (all by default)
+        split = select_statements(split, options.split_statements, options.split_months)
     if options.workbook is not None and workbook is not None:
         outputs.file(options.workbook, lambda tmp: write_workbook(workbook, tmp))
     if options.json_out is not None and json_value is not None:

@@ -221,7 +221,17 @@ def split_workbook(result: SplitResult) -> Workbook:
 _REMIT_HEAD = ("Lead provider", "Cohort", "Statement", "Payment date", "Output fees",
                "Uplift fees", "Clawbacks", "Service fee", "Adjustments", "Gross", "Retained %",
                "Retained", "Amount payable")
+#: the columns a remittance gains when DfE's statements are given
+_DFE_HEAD = ("Your share of DfE's payment", "Difference (DfE − expected)", "Amount paid")
 _TABLE_ROW = 5  # zero-based row of the remittance table's header
+
+
+def _contact(details: Any) -> str:
+    """The partner's email and address from the partners file (``--partners``)."""
+    if details is None:
+        return ""
+    parts = [p for p in (details.email, " ".join((details.address or "").split())) if p]
+    return "; ".join(parts)
 
 
 def _by_partner(result: SplitResult) -> dict[str | None, list[tuple[StatementSplit, Any,
@@ -265,15 +275,26 @@ def remittance_workbook(result: SplitResult, partner: str,
                 yield _declaration_values(st, d, False)
 
     decls = quote_sheet("Declarations")
+    details = result.details(partner)
+    with_dfe = any(st.dfe_net is not None for st, _ in mine)
+    paid_dfe = any(st.paid == "dfe" for st, _ in mine)
 
     rows: list[Row] = [
         (Text(f"Remittance advice: {label}", "title"),),
         (Text(f"From {', '.join(providers)} to {label} (delivery partner id {partner})."),),
+        (Text(_contact(details), "note"),),
         (Text("Your share of each DfE statement, worked out declaration by declaration "
-              "(sheet Declarations). Amounts exclude VAT.", "note"),),
-        (),
+              "(sheet Declarations). Amounts exclude VAT."
+              + (" 'Your share of DfE's payment' divides what DfE paid on the statement "
+                 "(its net) in proportion to the expected amounts; the difference is DfE's "
+                 "minus expected. " + ("Amount paid is your share of DfE's payment where "
+                                       "DfE's statement was given, else the expected amount."
+                                       if paid_dfe else "Amount paid is the expected amount.")
+                 if with_dfe else ""), "note"),),
         (Text("Statements", "subtitle"),),
-        tuple(_h(h, i >= 4) for i, h in enumerate(_REMIT_HEAD)),
+        tuple(_h(h, i >= 4) for i, h in enumerate(
+            (*_REMIT_HEAD[:-1], "Expected amount payable", *_DFE_HEAD) if with_dfe
+            else _REMIT_HEAD)),
     ]
     for (st, p), (a, b) in zip(mine, ranges):
         r = len(rows)
@@ -283,6 +304,16 @@ def remittance_workbook(result: SplitResult, partner: str,
                 return Formula("0", value)
             return Formula(f"SUM({decls}!{cell_ref(a, col)}:{cell_ref(b, col)})", value)
 
+        dfe_cells: tuple = ()
+        if with_dfe:
+            if p.dfe_paid is None:
+                dfe_cells = (None, None, Formula(cell_ref(r, 12), p.amount))
+            else:
+                chosen = 13 if st.paid == "dfe" else 12
+                dfe_cells = (Money(p.dfe_paid),
+                             Formula(f"{cell_ref(r, 13)}-{cell_ref(r, 12)}",
+                                     p.dfe_paid - p.amount),
+                             Formula(cell_ref(r, chosen), st.payable(p)))
         rows.append((
             Text(st.key.lead_provider), Number(st.key.cohort, "year"), Text(st.key.name),
             Date(st.payment_date) if st.payment_date else None,
@@ -290,20 +321,30 @@ def remittance_workbook(result: SplitResult, partner: str,
             Money(p.service_fee), Money(p.adjustments),
             Formula(f"SUM({cell_ref(r, 4)}:{cell_ref(r, 8)})", p.gross),
             Number(p.retained_percentage, PERCENT_STYLE), Money(p.retained),
-            Formula(f"{cell_ref(r, 9)}-{cell_ref(r, 11)}", p.amount)))
+            Formula(f"{cell_ref(r, 9)}-{cell_ref(r, 11)}", p.amount), *dfe_cells))
     last = len(rows) - 1
-    totals = {4: "output", 5: "uplift", 6: "clawbacks", 7: "service_fee", 8: "adjustments",
-              9: "gross", 11: "retained", 12: "amount"}
+    totals = {4: lambda p, st: p.output, 5: lambda p, st: p.uplift,
+              6: lambda p, st: p.clawbacks, 7: lambda p, st: p.service_fee,
+              8: lambda p, st: p.adjustments, 9: lambda p, st: p.gross,
+              11: lambda p, st: p.retained, 12: lambda p, st: p.amount}
+    if with_dfe:
+        totals.update({13: lambda p, st: p.dfe_paid or ZERO,
+                       14: lambda p, st: (p.dfe_paid - p.amount) if p.dfe_paid is not None
+                       else ZERO,
+                       15: lambda p, st: st.payable(p)})
+    width = 16 if with_dfe else 13
     rows.append((
         Text("Total", "text_total"), *(Blank("text_total") for _ in range(3)),
         *(Formula(sum_formula(c, _TABLE_ROW + 1, last),
-                  sum((getattr(p, totals[c]) for _, p in mine), ZERO), "money_total")
-          if c in totals else Blank("text_total") for c in range(4, 13))))
+                  sum((totals[c](p, st) for st, p in mine), ZERO), "money_total")
+          if c in totals else Blank("text_total") for c in range(4, width))))
     rows.append(())
     rows.extend(_policy_rows(result))
     remittance = Sheet("Remittance", tuple(rows),
-                       widths=(28, 8, 16, 12, 13, 13, 13, 13, 13, 13, 10, 13, 15),
-                       freeze=(_TABLE_ROW + 1, 0), landscape=True, fit_to_width=True)
+                       widths=(28, 8, 16, 12, 13, 13, 13, 13, 13, 13, 10, 13, 15,
+                               *((15, 15, 15) if with_dfe else ())),
+                       freeze=(_TABLE_ROW + 1, 0), landscape=True, fit_to_width=True,
+                       heights=((_TABLE_ROW, 30),))
     declarations = Sheet("Declarations", RowStream(declaration_rows, row, REMITTANCE_STYLES),
                          widths=(28, 8, 16, 38, 38, 10, 12, 6, 30, 12, 12, 12, 12, 12),
                          freeze=(1, 0))

@@ -82,6 +82,12 @@ class RunOptions(NamedTuple):
     split_workbook: Path | None = None
     #: write one remittance workbook per delivery partner into this folder
     remittances: Path | None = None
+    #: the delivery partners' names, emails and addresses (CSV or xlsx; ``--partners``)
+    partners: Path | None = None
+    #: the split's outputs limited to these statements (``--statement NAME``) and
+    #: payment months (``--payment-month YYYY-MM``): a month's remittances
+    split_statements: tuple[str, ...] = ()
+    split_months: tuple[str, ...] = ()
     #: a folder of the outputs above, created (with its parents) only when writing
     out_dir: Path | None = None
     #: the history store the run is recorded in, committed with the outputs
@@ -93,7 +99,8 @@ class RunOptions(NamedTuple):
 #: the run computes (the Rules sheet lists every other option, to reproduce the run)
 PRESENTATION_OPTIONS = frozenset({
     "quiet", "with_report", "with_json", "workbook", "json_out", "split_json",
-    "split_workbook", "remittances", "out_dir", "history"})
+    "split_workbook", "remittances", "out_dir", "history", "split_statements", "partners",
+    "split_months"})
 
 
 class ProgressEvent(NamedTuple):

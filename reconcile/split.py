@@ -54,7 +54,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -62,7 +62,7 @@ from reconcile import money
 from reconcile.calculate import Calculation
 from reconcile.calculate.attribution import split_evenly
 from reconcile.findings import Finding, finding
-from reconcile.model import Attribution, Declaration, StatementKey
+from reconcile.model import Attribution, Declaration, PartnerDetails, StatementKey
 from reconcile.rulebook.split_schema import SplitPolicy
 
 if TYPE_CHECKING:
@@ -123,6 +123,9 @@ class PartnerShare(NamedTuple):
     counts: tuple[tuple[str, int], ...]
     clawed_back: tuple[tuple[str, int], ...]
     service_fee_weight: Decimal
+    #: its part of DfE's net for the statement, in proportion to ``amount`` (None: DfE's
+    #: statement, or its money, not given)
+    dfe_paid: Decimal | None = None
 
     @property
     def clawbacks(self) -> Decimal:
@@ -161,6 +164,13 @@ class StatementSplit(NamedTuple):
     kept_adjustments: Decimal
     service_fee_basis: str
     declarations: tuple[DeclarationShare, ...]
+    #: DfE's net for the statement (None: not given) and the lead provider's part of it
+    #: (in proportion to ``retained``): with the partners' ``dfe_paid``, exactly DfE's net
+    dfe_net: Decimal | None = None
+    dfe_retained: Decimal | None = None
+    #: what the remittances pay: ``expected``, or ``dfe`` (policy ``paid.basis: dfe``
+    #: and DfE's net known)
+    paid: str = "expected"
 
     @property
     def retained_from_partners(self) -> Decimal:
@@ -170,6 +180,19 @@ class StatementSplit(NamedTuple):
     def retained(self) -> Decimal:
         return self.retained_from_partners + self.kept_service_fee + self.kept_adjustments
 
+    def payable(self, share: PartnerShare) -> Decimal:
+        """What the remittance pays ``share``: its expected amount or its part of DfE's net."""
+        if self.paid == "dfe" and share.dfe_paid is not None:
+            return share.dfe_paid
+        return share.amount
+
+    @property
+    def payable_retained(self) -> Decimal:
+        """What the lead provider keeps on the basis paid."""
+        if self.paid == "dfe" and self.dfe_retained is not None:
+            return self.dfe_retained
+        return self.retained
+
 
 class SplitResult(NamedTuple):
     statements: tuple[StatementSplit, ...]
@@ -177,6 +200,15 @@ class SplitResult(NamedTuple):
     policy: SplitPolicy
     #: declaration types in the vocabulary's order (columns of the workbooks)
     declaration_types: tuple[str, ...] = ()
+    #: the partners file's entries for the partners with a share (``--partners``)
+    directory: tuple[PartnerDetails, ...] = ()
+
+    def details(self, delivery_partner_id: str | None) -> PartnerDetails | None:
+        """The partners file's entry for a partner (None: no file, or not in it)."""
+        for entry in self.directory:
+            if entry.delivery_partner_id == delivery_partner_id:
+                return entry
+        return None
 
     def partners(self) -> tuple[tuple[str | None, str | None], ...]:
         """Every (id, name) with a share anywhere, in order (unassigned last)."""
@@ -346,21 +378,31 @@ def _ordered_counts(counter: Counter | None,
 
 
 def split_payments(calculation: Calculation, declarations: Sequence[Declaration],
-                   rulebook: Rulebook) -> SplitResult:
-    """Divide every expected statement's net between delivery partners and the lead provider."""
+                   rulebook: Rulebook, *,
+                   dfe_nets: Mapping[StatementKey, Decimal] | None = None,
+                   directory: Mapping[str, PartnerDetails] | None = None) -> SplitResult:
+    """Divide every expected statement's net between delivery partners and the lead provider.
+
+    ``dfe_nets``: DfE's net per statement (its statements given with money): each
+    partner's and the lead provider's part of it, in proportion to the expected
+    split, is worked out beside the expected amounts. ``directory``: the partners
+    file (``--partners``): its names replace those the declarations carry.
+    """
     # As in calculate(): a record per attribution and none in a reference cycle, so the
     # cyclic garbage collector would only rescan them (a third of the time at scale).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _split_payments(calculation, declarations, rulebook)
+        return _split_payments(calculation, declarations, rulebook, dfe_nets or {},
+                               directory or {})
     finally:
         if collecting:
             gc.enable()
 
 
 def _split_payments(calculation: Calculation, declarations: Sequence[Declaration],
-                    rulebook: Any) -> SplitResult:
+                    rulebook: Any, dfe_nets: Mapping[StatementKey, Decimal],
+                    directory: Mapping[str, PartnerDetails]) -> SplitResult:
     policy = _policy(rulebook)
     type_order = tuple(getattr(getattr(rulebook, "vocabulary", None), "declaration_types", ()))
     partners = _Partners(declarations)
@@ -368,6 +410,10 @@ def _split_payments(calculation: Calculation, declarations: Sequence[Declaration
     for attribution in calculation.attributions:
         by_statement[attribution.statement].append((attribution, partners.of(attribution)))
     names = partners.names()
+    for pid in names:  # the partners file's names first (the declarations may carry ids only)
+        details = directory.get(pid)
+        if details is not None and details.name:
+            names[pid] = details.name
 
     # Output fees first: the service-fee basis may be "output fees on the statement".
     rank = {name: i for i, name in enumerate(type_order)}
@@ -412,12 +458,95 @@ def _split_payments(calculation: Calculation, declarations: Sequence[Declaration
         split = StatementSplit(st.key, st.statement_id, st.payment_date, st.output_fee, st.net,
                                st.vat, st.total, tuple(shares), kept_service,
                                kept_adjustments, used, parts.declarations)
+        dfe_net = dfe_nets.get(st.key)
+        if dfe_net is not None:
+            split, prorated = _with_dfe(split, dfe_net, policy.paid.basis)
+            if not prorated:
+                findings.append(finding(
+                    "SPLIT_DFE_NOT_PRORATED",
+                    f"DfE's net of {money.pounds(dfe_net)} on {st.key.name} cannot be "
+                    "divided in proportion to the expected split: the expected net is "
+                    "£0.00. The lead provider's share holds all of it.",
+                    lead_provider=st.key.lead_provider, cohort=st.key.cohort,
+                    statement=st.key.name, expected=st.net, actual=dfe_net,
+                    amount=dfe_net - st.net))
         statements.append(split)
         findings.extend(_findings(split, parts))
     seen = {t for s in statements for p in s.partners for t, _ in (*p.counts, *p.clawed_back)}
     ordered_types = tuple(t for t in type_order if t in seen) + tuple(
         sorted(seen - set(type_order)))
-    return SplitResult(tuple(statements), tuple(findings), policy, ordered_types)
+    ids = sorted({p.delivery_partner_id for s in statements for p in s.partners
+                  if p.delivery_partner_id is not None})
+    if directory:
+        missing = [pid for pid in ids if pid not in directory]
+        if missing:
+            findings.append(finding(
+                "SPLIT_PARTNER_NOT_IN_FILE",
+                f"{len(missing)} delivery partner(s) of the declarations are not in the "
+                f"partners file: " + ", ".join(
+                    f"{names.get(pid) or pid} ({pid})" if names.get(pid) and names.get(pid)
+                    != pid else pid for pid in missing[:FIRST_IDS])
+                + (f" and {len(missing) - FIRST_IDS} more" if len(missing) > FIRST_IDS
+                   else "") + ".",
+                actual=len(missing)))
+    return SplitResult(tuple(statements), tuple(findings), policy, ordered_types,
+                       tuple(directory[pid] for pid in ids if pid in directory))
+
+
+def select_statements(result: SplitResult, names: Sequence[str] = (),
+                      payment_months: Sequence[str] = ()) -> SplitResult:
+    """The split limited to the statements named or paid in the months given
+    (``reconcile split --statement NAME`` / ``--payment-month YYYY-MM``): a month's
+    remittances. Nothing given: the whole split. The shares are those of the whole
+    run (the service fee's basis counts declarations to date), only fewer are shown.
+
+    Raises :class:`~reconcile.errors.UsageError` when nothing matches, listing the
+    statements there are.
+    """
+    if not names and not payment_months:
+        return result
+    wanted_names = {" ".join(n.split()).casefold() for n in names}
+    wanted_months = set(payment_months)
+    chosen = tuple(
+        st for st in result.statements
+        if (not wanted_names or " ".join(st.key.name.split()).casefold() in wanted_names)
+        and (not wanted_months or (st.payment_date is not None
+                                   and st.payment_date.strftime("%Y-%m") in wanted_months)))
+    if not chosen:
+        from reconcile.errors import Problem, UsageError
+        from reconcile.model import Source
+
+        asked = [*(f"--statement {n!r}" for n in names),
+                 *(f"--payment-month {m}" for m in payment_months)]
+        there = sorted({(st.payment_date or dt.date.max, st.key.name)
+                        for st in result.statements})
+        listed = ", ".join(f"{name} (paid {date:%Y-%m})" if date != dt.date.max else name
+                           for date, name in there[-24:])
+        raise UsageError([Problem(
+            Source(""), f"no statement of the split matches {' and '.join(asked)}",
+            f"give one of the statements there are: {listed or 'none'}")])
+    kept = {st.key for st in chosen}
+    findings = tuple(f for f in result.findings
+                     if f.statement is None or (f.lead_provider, f.cohort, f.statement) in kept)
+    return result._replace(statements=chosen, findings=findings)
+
+
+def _with_dfe(split: StatementSplit, dfe_net: Decimal,
+              basis: str) -> tuple[StatementSplit, bool]:
+    """DfE's net divided in proportion to the expected split: each partner's amount
+    payable and the lead provider's retained share, by largest remainder (ties to the
+    lower partner id, the lead provider last), so the parts add up to DfE's net
+    exactly. With an expected net of zero there is no proportion: the lead provider's
+    part holds all of DfE's net (returns False, for a finding)."""
+    weights = [p.amount for p in split.partners] + [split.retained]
+    prorated = sum(weights, ZERO) != 0
+    if prorated:
+        parts = money.prorate_exactly(dfe_net, weights)
+    else:
+        parts = [ZERO] * len(split.partners) + [money.round_money(dfe_net)]
+    partners = tuple(p._replace(dfe_paid=part) for p, part in zip(split.partners, parts))
+    return split._replace(partners=partners, dfe_net=money.round_money(dfe_net),
+                          dfe_retained=parts[-1], paid=basis), prorated
 
 
 class _LineParts(NamedTuple):
@@ -569,6 +698,9 @@ def split_json(result: SplitResult) -> dict:
                 "retained_from_partners": show(st.retained_from_partners),
             },
             "service_fee_basis": st.service_fee_basis,
+            "dfe_net": show(st.dfe_net) if st.dfe_net is not None else None,
+            "dfe_retained": show(st.dfe_retained) if st.dfe_retained is not None else None,
+            "paid": st.paid,
             "partners": [{
                 "delivery_partner_id": p.delivery_partner_id,
                 "delivery_partner_name": p.delivery_partner_name,
@@ -583,6 +715,8 @@ def split_json(result: SplitResult) -> dict:
                 "retained_percentage": str(p.retained_percentage),
                 "retained": show(p.retained),
                 "amount": show(p.amount),
+                "dfe_paid": show(p.dfe_paid) if p.dfe_paid is not None else None,
+                "payable": show(st.payable(p)),
                 "service_fee_weight": str(p.service_fee_weight),
                 "declarations": dict(p.counts),
                 "clawed_back": dict(p.clawed_back),
@@ -590,6 +724,8 @@ def split_json(result: SplitResult) -> dict:
         })
     return {
         "policy": {label: text for label, text in result.policy.describe()},
+        "partners": [{"delivery_partner_id": d.delivery_partner_id, "name": d.name,
+                      "email": d.email, "address": d.address} for d in result.directory],
         "splits": splits,
         "findings": [f.as_json() for f in result.findings],
     }

@@ -14,7 +14,9 @@ LP passes part of each payment on to its DPs):
   banded in does not decide which partner is paid at which band;
 * ``service_fee.basis``: what the service fee is shared in proportion to;
 * ``adjustments.to``: who carries manual adjustments;
-* ``retained``: the percentage of each partner's money the lead provider keeps.
+* ``retained``: the percentage of each partner's money the lead provider keeps;
+* ``paid.basis``: what a remittance pays when DfE's statement is given: the expected
+  amounts, or DfE's net divided in proportion to them (issue 17).
 
 Example::
 
@@ -112,6 +114,19 @@ class Retained(_Frozen):
         return self.percentage
 
 
+class Paid(_Frozen):
+    """What a partner's remittance pays on a statement DfE has given.
+
+    ``expected``: the amounts worked out from the declarations. ``dfe``: DfE's net for
+    the statement divided in proportion to the expected amounts (each partner's amount
+    payable and the lead provider's retained share), to the penny by largest
+    remainder, so the shares add up exactly to DfE's net. Both are shown, with the
+    difference; without DfE's statement (or its money) the expected amounts are paid.
+    """
+
+    basis: Literal["expected", "dfe"] = "expected"
+
+
 class SplitPolicy(_Frozen):
     """The whole of ``rules/split.yaml``."""
 
@@ -119,6 +134,7 @@ class SplitPolicy(_Frozen):
     service_fee: ServiceFeeShare = ServiceFeeShare()
     adjustments: Adjustments = Adjustments()
     retained: Retained = Retained()
+    paid: Paid = Paid()
     #: ``file:line`` of the policy, for explanations (set by the loader, not the YAML)
     source: str = ""
 
@@ -151,6 +167,10 @@ class SplitPolicy(_Frozen):
              + ("gross" if set(self.retained.applies_to) == set(COMPONENTS) else
                 " + ".join(c.replace("_", " ") for c in self.retained.applies_to) or "nothing")
              + (f" (agreed per partner: {overrides})" if overrides else "")),
+            ("Paid", "the expected amounts (DfE's share shown beside them when its "
+             "statement is given)" if self.paid.basis == "expected" else
+             "DfE's net for the statement divided in proportion to the expected amounts "
+             "(the expected amounts when DfE's statement is not given)"),
             ("Rounding", ("each line is divided to the penny by largest remainder "
                           "(ties to the lower partner id); the retained share is rounded "
                           "half up")),
