@@ -15,6 +15,13 @@ Out: ``{"statements": [...], "findings": [...], "declarations": [...]}``:
   ``expected.terms_from`` (the contract version applied) and, on each line, ``fee_per_declaration_exact`` (the unrounded
   fee). DfE statements with no expected counterpart follow, with
   ``expected: null``. Signs: clawback and uplift-clawback amounts are negative.
+* ``run`` — an extension (issue 17): tool version, as-of date, engine, tolerance,
+  options, inputs with their SHA-256, rule files and a rulebook hash
+  (:func:`run_json`). Each statement also gains ``difference`` (DfE's total minus the
+  expected total, null when either is missing) and ``status`` (the Summary's money
+  status: OK, DfE adjustment, Differs, Dates only, Missing from DfE, Not expected,
+  No DfE statement given, Not compared). The JSON Schema of the whole result is
+  ``docs/result.schema.json``.
 * ``findings`` — every finding of the run (``Finding.as_json()``), in the run's
   order (severity first).
 * ``providers`` — an extension: one entry per lead provider and cohort, largest
@@ -40,9 +47,12 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from typing import Any
 
+from reconcile import __version__
+from reconcile.compare import NO_DFE
 from reconcile.model import Attribution, CountAmount, ExpectedStatement, PaymentLine
 from reconcile.money import show
 
@@ -92,7 +102,23 @@ def expected_json(statement: ExpectedStatement) -> dict[str, Any]:
     }
 
 
+def _money_status(pair: Any) -> dict[str, Any]:
+    """The Summary's money status of a statement and its difference (DfE's total minus
+    ours; null when either side has no money)."""
+    if pair is None:
+        return {"difference": None, "status": NO_DFE}
+    difference = pair.difference
+    return {"difference": show(difference) if difference is not None else None,
+            "status": pair.status}
+
+
 def statement_json(statement: ExpectedStatement, comparison: Any = None) -> dict[str, Any]:
+    """One expected statement; its DfE block, difference and status from ``comparison``."""
+    pair = comparison.pair(statement.key) if comparison is not None else None
+    return _statement_json(statement, comparison, pair)
+
+
+def _statement_json(statement: ExpectedStatement, comparison: Any, pair: Any) -> dict[str, Any]:
     key = statement.key
     return {
         "lead_provider": key.lead_provider,
@@ -106,6 +132,7 @@ def statement_json(statement: ExpectedStatement, comparison: Any = None) -> dict
         # the compare stage fills this: DfE's figures in the same keys (None: no DfE
         # statement, or DfE's metadata only)
         "dfe": comparison.dfe_json(key) if comparison is not None else None,
+        **_money_status(pair),
     }
 
 
@@ -121,6 +148,7 @@ def _dfe_only_json(pair: Any, comparison: Any) -> dict[str, Any]:
         "output_fee": d.output_fee,
         "expected": None,
         "dfe": comparison.dfe_json(pair.key),
+        **_money_status(pair),
     }
 
 
@@ -165,7 +193,8 @@ def result_json(run_result: Any) -> dict[str, Any]:
     calculation = run_result.calculation
     comparison = getattr(run_result, "comparison", None)
     shown = _Shown().__getitem__
-    statements = [statement_json(s, comparison)
+    pairs = {p.key: p for p in comparison.pairs} if comparison is not None else {}
+    statements = [_statement_json(s, comparison, pairs.get(s.key))
                   for s in sorted(calculation.statements, key=_statement_order)]
     if comparison is not None:
         dfe_only = [p for p in getattr(comparison, "dfe_only", ())
@@ -179,10 +208,59 @@ def result_json(run_result: Any) -> dict[str, Any]:
 
     history = getattr(run_result, "history", None)
     return {
+        "run": run_json(run_result),
         "statements": statements,
         "findings": findings_json(run_result.findings, history),
         "declarations": [attribution_json(a, shown) for a in calculation.attributions],
         "providers": providers_json(comparison or without_dfe(calculation),
                                     run_result.findings),
         "history": history.as_json() if history is not None else None,
+    }
+
+
+def rulebook_sha256(files: Any) -> str:
+    """One SHA-256 for the rule and contract files a run read: of their own SHA-256s,
+    sorted, one a line. It depends on what the files say, not where they are, so the
+    same rulebook in another folder (or uploaded to the web page) has the same hash."""
+    lines = "".join(f"{digest}\n" for digest in sorted(digest for _, digest in files))
+    return hashlib.sha256(lines.encode("ascii")).hexdigest()
+
+
+def run_json(run_result: Any) -> dict[str, Any]:
+    """The ``run`` block: what a script needs to tell runs apart and reproduce one.
+
+    ``tool`` and ``version``; ``as_of`` (the date the date checks used); ``engine``
+    (the rules engine backend that ran); ``tolerance``; ``options`` (every option
+    that changes what the run computes, as the Rules sheet lists them: paths as given);
+    ``inputs`` (every input file read: role, path, SHA-256, bytes); ``rule_files``
+    (every rule and contract file read, with its SHA-256) and ``rulebook_sha256``
+    (:func:`rulebook_sha256`).
+    """
+    from reconcile.result import PRESENTATION_OPTIONS
+
+    options = run_result.options
+    shown_options: dict[str, Any] = {}
+    for field in options._fields:
+        if field in PRESENTATION_OPTIONS or field in ("as_of", "tolerance", "engine"):
+            continue
+        value = getattr(options, field)
+        if isinstance(value, tuple):
+            shown_options[field] = [str(v) for v in value]
+        elif value is None or isinstance(value, (bool, int)):
+            shown_options[field] = value
+        else:
+            shown_options[field] = str(value)
+    files = tuple(getattr(run_result.rulebook, "files", ()) or ())
+    as_of = getattr(run_result, "as_of", None) or options.as_of
+    evaluation = getattr(run_result, "evaluation", None)
+    return {
+        "tool": "reconcile",
+        "version": __version__,
+        "as_of": _date(as_of),
+        "engine": getattr(evaluation, "backend", None),
+        "tolerance": show(options.tolerance),
+        "options": shown_options,
+        "inputs": [f.as_json() for f in getattr(run_result, "inputs", ()) or ()],
+        "rule_files": [{"file": name, "sha256": digest} for name, digest in files],
+        "rulebook_sha256": rulebook_sha256(files),
     }

@@ -211,7 +211,7 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
     findings.sort(key=sort_key)
     result = RunResult(options, rulebook, declarations, dfe_statements, evaluation,
                        calculation, comparison, split_result, tuple(findings), (),
-                       inputs=input_files, notes=notes,
+                       inputs=input_files, notes=notes, as_of=as_of,
                        notices=notices_in_scope(rulebook.findings, declarations))
     recorder: Recorder | None = None
     if store is None and options.history is not None:

@@ -158,6 +158,8 @@ class RunResult(NamedTuple):
     json: dict[str, Any] | None = None
     #: this run in the history: its changes, its findings followed (None: no history)
     history: RunHistory | None = None
+    #: the date the date checks used (``options.as_of``, else the day of the run)
+    as_of: dt.date | None = None
 
     @property
     def has_errors(self) -> bool:

@@ -35,7 +35,8 @@ def small_calculation():
 
 def test_statements_in_the_shape_of_interfaces_5():
     data = result_json(run_result(small_calculation()))
-    assert set(data) == {"statements", "findings", "declarations", "providers", "history"}
+    assert set(data) == {"run", "statements", "findings", "declarations", "providers",
+                         "history"}
     february = next(s for s in data["statements"] if s["name"] == "February 2024")
     assert february == {
         "lead_provider": LP, "cohort": 2023, "name": "February 2024", "statement_id": None,
@@ -57,6 +58,9 @@ def test_statements_in_the_shape_of_interfaces_5():
             "contract_version": None, "terms_from": None,
         },
         "dfe": None,
+        # no DfE statement given: no difference, and the Summary's status says so
+        "difference": None,
+        "status": "No DfE statement given",
     }
     may = next(s for s in data["statements"] if s["name"] == "May 2024")
     assert may["expected"]["clawbacks"] == [
@@ -101,6 +105,8 @@ class _Pair(NamedTuple):
     key: StatementKey
     dfe: DfeStatement | None
     expected: object = None
+    status: str = "Not expected"
+    difference: D | None = None
 
 
 class _Comparison:
@@ -131,4 +137,4 @@ def test_dfe_block_comes_from_the_comparison_and_dfe_only_statements_follow():
     assert data["statements"][-1] == {
         "lead_provider": LP, "cohort": 2023, "name": "December 2023", "statement_id": "st-9",
         "cut_off_date": "2023-11-30", "payment_date": "2023-12-25", "output_fee": False,
-        "expected": None, "dfe": None}
+        "expected": None, "dfe": None, "difference": None, "status": "Not expected"}

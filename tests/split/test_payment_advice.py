@@ -26,7 +26,8 @@ from reconcile.paths import bundled_rules_dir
 from reconcile.remittance import remittance_workbook
 from reconcile.split import select_statements, split_json, split_payments
 from reconcile.write import write_workbook
-from tests.builders import bundled_policy_text, key, split_rulebook, worked_calculation
+from tests.builders import (bundled_policy_text, calculation, key, split_rulebook, statement,
+                            worked_calculation)
 from tests.split.test_remittance import check_formulas
 from tests.split.test_split_cli import CSV, EXAMPLES
 
@@ -102,13 +103,26 @@ def test_a_negative_expected_share_takes_its_part_of_dfe_net_with_its_sign():
         D("0.01"), D("0.00"), D("0.00")]
 
 
-def test_an_expected_net_of_zero_leaves_dfe_money_with_the_lead_provider():
+def test_dfe_paying_the_expected_net_pays_each_partner_its_expected_amount():
     result = split_payments(worked_calculation(), (), split_rulebook(bundled_policy_text()),
                             dfe_nets={key(): D("2557.39")})
-    # the expected split of the worked statement is not zero: prorated exactly
-    assert not [f for f in result.findings if f.code == "SPLIT_DFE_NOT_PRORATED"]
     (may,) = result.statements
-    assert all(p.dfe_paid == p.amount for p in may.partners)  # DfE paid what we expect
+    assert all(p.dfe_paid == p.amount for p in may.partners)
+    assert may.dfe_retained == may.retained == D("0.00")
+
+
+def test_an_expected_net_of_zero_leaves_dfe_money_with_the_lead_provider():
+    """A month where we expect nothing (no declarations, no service fee) but DfE paid
+    £150.00: there is no proportion to divide it in, so the lead provider's share holds
+    it, with a finding."""
+    empty = calculation((statement((), service_fee="0"),), ())
+    result = split_payments(empty, (), split_rulebook(bundled_policy_text()),
+                            dfe_nets={key(): D("150.00")})
+    (may,) = result.statements
+    assert (may.net, may.dfe_net, may.dfe_retained) == (D("0.00"), D("150.00"), D("150.00"))
+    [found] = [f for f in result.findings if f.code == "SPLIT_DFE_NOT_PRORATED"]
+    assert (found.expected, found.actual, found.amount) == (D("0.00"), D("150.00"),
+                                                            D("150.00"))
 
 
 # --------------------------------------------------------------------------- one month
