@@ -215,12 +215,22 @@ def test_validation_rules_codes_and_api_wording(rulebook):
             "DECL_UPLIFT_NOT_FUNDED"} <= codes
     before = findings["milestone-before-start"]
     assert before.severity is Severity.ERROR
+    # plain words first (issue 17); DfE's API text (config/locales/en.yml) in brackets
     assert before.message.startswith(
-        "Enter a '#/declaration_date' that's on or after the milestone start.")
-    assert findings["duplicate"].message.startswith(
-        "A declaration has already been submitted that will be, or has been, paid for this event")
-    assert findings["type-not-in-schedule"].message.startswith(
-        "The property '#/declaration_type' does not exist for this schedule.")
+        "This {declaration_type} declaration is dated {declaration_date}, before its "
+        "milestone starts")
+    assert before.message.endswith(
+        "(DfE's API says: \"Enter a '#/declaration_date' that's on or after the milestone "
+        "start.\")")
+    assert findings["duplicate"].message.endswith(
+        "(DfE's API says: \"A declaration has already been submitted that will be, or has "
+        "been, paid for this event.\")")
+    assert findings["type-not-in-schedule"].message.endswith(
+        "(DfE's API says: \"The property '#/declaration_type' does not exist for this "
+        "schedule.\")")
+    # no finance-facing message starts with the API's jargon
+    for spec in findings.values():
+        assert "'#/" not in spec.message.split("(DfE's API says")[0], spec.code
     assert findings["ineligible"].severity is Severity.INFO
     assert findings["no-delivery-partner"].severity is Severity.WARNING
     assert all(spec.suggestion for spec in findings.values())
