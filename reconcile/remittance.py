@@ -47,8 +47,10 @@ from reconcile.sheets import (
     Text,
     Workbook,
     cell_ref,
+    printable,
     quote_sheet,
     sum_formula,
+    wrapped_height,
 )
 from reconcile.split import UNASSIGNED, DeclarationShare, SplitResult, StatementSplit
 
@@ -151,8 +153,14 @@ def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
     # the id column as wide as the longest id (DfE's ids are 36-character UUIDs)
     id_width = min(40, max([14, *(len(p.delivery_partner_id or "") + 2
                                   for st in result.statements for p in st.partners)]))
-    widths = (22, 7, 15, 11, 24, *(12 for _ in _MONEY), 12, 9, 12, 13, id_width,
-              *(9 for _ in types), 9)
+    # the provider's and partners' names whole (not run into the next column), within
+    # reason: the printed page is fitted to its width
+    lp_width = min(32, max([14, *(len(st.key.lead_provider) + 1 for st in result.statements)]))
+    name_width = min(36, max([18, len(LP_KEEPS) + 2, *(len(p.label) + 1
+                                                      for st in result.statements
+                                                      for p in st.partners)]))
+    widths = (lp_width, 7, 15, 11, name_width, *(11 for _ in _MONEY), 11, 9, 11, 12,
+              id_width, *(9 for _ in types), 9)
     return Sheet(name, tuple(rows), widths=widths, freeze=(1, 5), landscape=True,
                  fit_to_width=True, heights=((0, 30),),
                  print_area=(0, 0, len(rows) - 1, c_amount))
@@ -339,17 +347,40 @@ def remittance_workbook(result: SplitResult, partner: str,
                   sum((totals[c](p, st) for st, p in mine), ZERO), "money_total")
           if c in totals else Blank("text_total") for c in range(4, width))))
     rows.append(())
-    rows.extend(_policy_rows(result))
-    remittance = Sheet("Remittance", tuple(rows),
-                       widths=(28, 8, 16, 12, 13, 13, 13, 13, 13, 13, 10, 13, 15,
-                               *((15, 15, 15) if with_dfe else ())),
-                       freeze=(_TABLE_ROW + 1, 0), landscape=True, fit_to_width=True,
-                       heights=((_TABLE_ROW, 30),))
-    declarations = Sheet("Declarations", RowStream(declaration_rows, row, REMITTANCE_STYLES),
-                         widths=(28, 8, 16, 38, 38, 10, 12, 6, 30, 12, 12, 12, 12, 12),
-                         freeze=(1, 0))
+    widths = (28, 7, 15, 12, 11, 11, 11, 11, 11, 11, 9, 11, 12,
+              *((12, 12, 12) if with_dfe else ()))
+    # the notes and the policy's words wrapped across the table's width (text running
+    # past the last column would widen the printed page and shrink everything)
+    merges, heights = [], [(_TABLE_ROW, 45.0 if with_dfe else 30.0)]
+    for r in (2, 3):
+        text = rows[r][0].value if rows[r] and isinstance(rows[r][0], Text) else ""
+        rows[r] = (Text(text, "note_wrap"), *(Blank("note_wrap") for _ in widths[1:]))
+        merges.append((r, 0, r, len(widths) - 1))
+        height = wrapped_height(((text, sum(widths)),))
+        if height is not None:
+            heights.append((r, height))
+    for policy_row in _policy_rows(result):
+        r = len(rows)
+        if len(policy_row) == 2:
+            name, words = policy_row
+            rows.append((name, Text(words.value, "wrap_top"),
+                         *(Blank("wrap_top") for _ in widths[2:])))
+            merges.append((r, 1, r, len(widths) - 1))
+            height = wrapped_height(((words.value, sum(widths[1:])),))
+            if height is not None:
+                heights.append((r, height))
+        else:
+            rows.append(policy_row)
+    remittance = printable(Sheet("Remittance", tuple(rows), widths=widths,
+                                 freeze=(_TABLE_ROW + 1, 0), landscape=True, fit_to_width=True,
+                                 heights=tuple(heights), merges=tuple(merges),
+                                 repeat_rows=(_TABLE_ROW, _TABLE_ROW)))
+    declarations = printable(Sheet(
+        "Declarations", RowStream(declaration_rows, row, REMITTANCE_STYLES),
+        widths=(24, 7, 14, 37, 37, 9, 12, 5, 20, 11, 11, 10, 10, 11), freeze=(1, 0)))
     return Workbook((remittance, declarations), title=f"Remittance advice: {label}",
-                    subject="reconcile split --per-partner", active="Remittance")
+                    subject="reconcile split --per-partner", active="Remittance",
+                    footer=f"Remittance advice: {label}")
 
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")

@@ -503,8 +503,12 @@ DECLARATIONS_HEADER = (
     "DfE statement (input)", "Expected statement", "Band", "Fee", "Uplift",
     "Clawback statement", "Clawback band", "Clawback fee", "Uplift clawback",
     "Rules fired", "Findings", "Source row")
-DECLARATIONS_WIDTHS = (24, 20, 10, 13, 12, 16, 8, 24, 24, 8, 20, 16, 6, 12, 10, 16, 8, 12,
+DECLARATIONS_WIDTHS = (22, 18, 10, 13, 12, 16, 8, 20, 22, 8, 16, 16, 6, 11, 9, 16, 8, 12,
                        10, 40, 30, 10)
+#: the printed columns: up to the uplift (what each declaration earns); the clawback,
+#: rules, findings and source columns are for the screen and the filter, so that the
+#: printed page stays legible (all 22 columns fitted to one page print at 4 points)
+DECLARATIONS_PRINTED = DECLARATIONS_HEADER.index("Uplift")
 
 
 def declarations_sheet(result: Any) -> Sheet:
@@ -566,7 +570,8 @@ def declarations_sheet(result: Any) -> Sheet:
                    "date" if h == "Declaration date" else None for h in DECLARATIONS_HEADER)
     return Sheet(DECLARATIONS, RowStream(produce, len(declarations) + 1, styles),
                  widths=DECLARATIONS_WIDTHS, freeze=(1, 1),
-                 autofilter=AutoFilter(0, 0, len(DECLARATIONS_HEADER) - 1))
+                 autofilter=AutoFilter(0, 0, len(DECLARATIONS_HEADER) - 1),
+                 landscape=True, print_area=(0, 0, len(declarations), DECLARATIONS_PRINTED))
 
 
 def _naive(moment: dt.datetime) -> dt.datetime:

@@ -87,6 +87,7 @@ GROUP_TITLES = ("Expected (ours)", "DfE", "Difference (DfE − expected)")
 #: widths: the label column, a band column, a Payments column
 LABEL_WIDTH, BAND_WIDTH, PAYMENTS_WIDTH = 28, 12, 14
 ROW_POINTS = 15.0  # a one-line row, in points (Calibri 11)
+GAP_POINTS = 7.5  # a blank row between two tables
 #: what one printed page holds, in points of rows at the scale a statement prints at
 #: (A4 landscape less the margins, fitted to the width of three groups of columns)
 PAGE_POINTS = 40 * ROW_POINTS
@@ -358,7 +359,10 @@ class _Rows:
         return len(self.rows) - 1
 
     def blank(self) -> None:
-        self.rows.append([])
+        """A gap between tables: half a row, so that a statement prints on one page
+        (a blank cell in it: XlsxWriter writes no height for a row without a cell)."""
+        self.rows.append([Blank("text")])
+        self.heights.append((self.r, GAP_POINTS))
 
     def put(self, offset: int, expected: Any, dfe: Any, style: str,
             diff: str = "always") -> None:
@@ -397,8 +401,10 @@ class _Rows:
         """A table's header: its title, then the meaning of each group's columns."""
         row = self.new()
         row[0] = Text(label, "header")
-        if any(len(c) > BAND_WIDTH - 2 for c in columns):
-            self.heights.append((self.r, 30))  # "Fee per participant" on two lines
+        # "Fee per participant", "Early career teacher (ECT) output payments": two lines
+        if any(wrapped_height(((c, BAND_WIDTH),)) for c in columns) or wrapped_height(
+                ((label, LABEL_WIDTH),)):
+            self.heights.append((self.r, 30))
         lay = self.layout
         for group in (EXPECTED, DFE, DIFFERENCE):
             if group == DFE and not self.has_dfe:
@@ -564,6 +570,7 @@ def statement_sheet(pair: StatementPair, name: str, findings: Sequence[Finding] 
     # -- the tables
     b.rows.extend(tables.rows[first_table:])
     b.merges.extend(tables.merges)
+    b.heights.extend(tables.heights)  # the two-line headers ("Fee per participant")
     b.money_rows.extend(tables.money_rows)
     statement_end = len(b.rows) - 1
 
@@ -967,18 +974,18 @@ def figure_cell(value: Figure | None, top: bool = False) -> Cell | None:
     if value is None:
         return None
     if isinstance(value, Decimal):
-        return Money(value)
+        return Money(value, "money_top" if top else "money")
     if isinstance(value, int):
-        return Number(value)
+        return Number(value, "count_top" if top else "count")
     return Text(value, "text_top" if top else "text")
 
 
 def difference_cell(f: Finding, top: bool = False) -> Cell | None:
     """A finding's difference as a cell: money, a number of declarations, or days."""
     if f.amount is not None:
-        return Money(f.amount)
+        return Money(f.amount, "money_top" if top else "money")
     if f.count is not None:
-        return Number(f.count)
+        return Number(f.count, "count_top" if top else "count")
     if f.difference is None:
         return None
     return Text(f.difference, "text_top" if top else "text")

@@ -276,6 +276,14 @@ class _Formats:
     def __init__(self, workbook: Any) -> None:
         self._workbook = workbook
         self._made: dict[str, object] = {}
+        # every cell style numbered now, in STYLES' order: a style's number must not
+        # depend on when a sheet's rows happen to be flushed (XlsxWriter numbers a
+        # format when it writes a row out, and keeps an API-written sheet's last row
+        # until the workbook closes; the fast writer numbers as it renders). The
+        # conditional formats' styles are numbered apart, by XlsxWriter.
+        for name in STYLES:
+            if not name.startswith("cf_"):
+                self[name]._get_xf_index()
 
     def __getitem__(self, name: str) -> Any:
         fmt = self._made.get(name)

@@ -9,7 +9,11 @@ the pages of each sheet are counted and held to targets:
   without findings whose lines fit is one page;
 * the Summary: its table (221 rows at the scale that fits its 14 columns) and its
   charts (one per provider and cohort, two across) after a page break;
-* the Delivery partners sheet: as many pages as its rows need, nothing more.
+* the Delivery partners sheet: as many pages as its rows need, nothing more;
+* the Declarations sheet: its columns up to the uplift (what each declaration earns)
+  at a legible size, as many pages as its 3,000 rows need;
+* a partner's remittance for one month (with DfE's payment divided beside the
+  expected amounts): one page.
 
 And the figures are readable: the text on a statement page, the Summary and the
 Delivery partners sheet is at least 7 points high as printed (the sheets are
@@ -34,14 +38,16 @@ from pathlib import Path
 import pytest
 
 from reconcile.pipeline import RunOptions, run
+from reconcile.remittance import remittance_workbook
 from reconcile.report import build_workbook
+from reconcile.split import select_statements
 from reconcile.write import write_workbook
 from tests.report.printing import page_sheets, to_pdf, tool
 
 pytestmark = pytest.mark.slow
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-FIXED = ("Providers", "Summary", "Findings", "Delivery partners", "Rules")
+FIXED = ("Providers", "Summary", "Findings", "Delivery partners", "Rules", "Declarations")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +58,7 @@ def printed(tmp_path_factory):
                             contracts=(SAMPLES / "contracts",), as_of=dt.date(2026, 10, 10),
                             with_split=True))
     book = build_workbook(result)
-    statements = [s for s in book.sheets if s.name not in (*FIXED, "Declarations")]
+    statements = [s for s in book.sheets if s.name not in FIXED]
     chosen = {}
     for sheet in statements:  # the busiest statement of each provider and cohort
         group = sheet.name.rsplit(" ", 2)[0]
@@ -64,7 +70,14 @@ def printed(tmp_path_factory):
     xlsx = folder / "demo.xlsx"
     write_workbook(book._replace(sheets=sheets, active=None), xlsx)
     pdf = to_pdf(xlsx, folder, folder / "profile")
-    return book._replace(sheets=sheets), pdf, page_sheets(pdf)
+    # a partner's remittance advice for October 2025's payment
+    october = select_statements(result.split, (), ("2025-10",))
+    remittance = folder / "remittance.xlsx"
+    write_workbook(remittance_workbook(october, october.statements[0].partners[0]
+                                       .delivery_partner_id), remittance)
+    remitted = to_pdf(remittance, folder, folder / "profile")
+    return (book._replace(sheets=sheets), pdf, page_sheets(pdf), remitted,
+            page_sheets(remitted), len(result.declarations))
 
 
 def _has_findings(sheet) -> bool:
@@ -86,7 +99,7 @@ def _text_heights(pdf: Path, page: int) -> list[float]:
 
 
 def test_each_statement_sheet_prints_its_statement_on_one_page(printed):
-    book, pdf, pages = printed
+    book, pdf, pages, *_ = printed
     for sheet in book.sheets:
         if sheet.name in FIXED:
             continue
@@ -106,7 +119,7 @@ def test_each_statement_sheet_prints_its_statement_on_one_page(printed):
 
 
 def test_summary_findings_and_partners_print_on_the_pages_their_rows_need(printed):
-    book, pdf, pages = printed
+    book, pdf, pages, *_ = printed
     summary = book.sheet("Summary")
     rows = len(summary.rows)
     charts_pages = math.ceil(math.ceil(len(summary.charts) / 2) * 310 / 520)
@@ -118,3 +131,23 @@ def test_summary_findings_and_partners_print_on_the_pages_their_rows_need(printe
     for name in ("Summary", "Delivery partners", "Findings", "Rules"):
         heights = _text_heights(pdf, _pages(pages, name)[0])
         assert statistics.median(heights) >= 7, (name, statistics.median(heights))
+
+
+def test_declarations_print_their_earning_columns_legibly(printed):
+    _, pdf, pages, _, _, declarations = printed
+    # measured: 43 pages of about 70 rows for the sample's 3,000 declarations
+    assert len(_pages(pages, "Declarations")) <= math.ceil((declarations + 1) / 60)
+    first = _pages(pages, "Declarations")[0]
+    assert statistics.median(_text_heights(pdf, first)) >= 7
+    text = subprocess.run([tool("pdftotext"), "-layout", "-f", str(first), "-l", str(first),
+                           str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Uplift" in text and "Band" in text and "Rules" not in text and "Source" not in text
+
+
+def test_a_months_remittance_prints_on_one_legible_page(printed):
+    *_, remitted, pages, _ = printed
+    assert len(_pages(pages, "Remittance")) == 1
+    assert statistics.median(_text_heights(remitted, _pages(pages, "Remittance")[0])) >= 7
+    text = subprocess.run([tool("pdftotext"), "-layout", "-f", "1", "-l", "1", str(remitted),
+                           "-"], capture_output=True, text=True, check=True).stdout
+    assert "October 2025" in text and "Amount paid" in text and "September 2025" not in text
