@@ -49,11 +49,16 @@ import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from decimal import Decimal
 
 from reconcile.errors import Problem, RuleError
 from reconcile.model import Source
+from reconcile.rulebook.schema import Classify, FindingSpec, RuleSpec, VocabularyFile
 from reconcile.rulebook.vocabulary import DECLARATION_PLACEHOLDERS, FactField, fact_vocabulary
+
+#: where a node is inside a rule's ``when``: the keys and list positions down to it
+Path = tuple[str | int, ...]
 
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
 ORDERINGS = ("lt", "lte", "gt", "gte")
@@ -86,7 +91,7 @@ class Member:
     """``field in values`` (or ``not_in`` when negated); values are distinct, in order."""
 
     field: str
-    values: tuple
+    values: tuple[object, ...]
     negated: bool = False
 
 
@@ -100,19 +105,19 @@ class Exists:
 
 @dataclass(frozen=True, slots=True)
 class All:
-    items: tuple
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
-    items: tuple
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
     """Only before :func:`normalise`; a normalised tree has no Not."""
 
-    item: object
+    item: Node
 
 
 Node = Compare | Member | Exists | All | AnyOf | Not
@@ -126,7 +131,7 @@ class CompiledRule:
     position: int  # order in the rule files: results are sorted by it
     condition: Node
     source: Source
-    then: object  # the rule's outcome, as the rulebook gives it (Classify / FindingSpec)
+    then: Classify | FindingSpec  # the rule's outcome, as the rulebook gives it
     description: str = ""
 
     @property
@@ -171,7 +176,7 @@ def holds(node: Node, fact: Mapping[str, object]) -> bool:
     The reference meaning of the language, used for explanations and partial
     evaluation; the engines compile the same semantics (engine.py).
     """
-    return _truth(node, fact, strict=True)
+    return _truth(node, fact, strict=True) is True  # strict: never unknown
 
 
 def can_match(node: Node, known: Mapping[str, object]) -> bool:
@@ -208,8 +213,10 @@ def _truth(node: Node, fact: Mapping[str, object], strict: bool) -> bool | None:
         return value != node.value
     if value is None:  # null has no order
         return False
-    return {"lt": value < node.value, "lte": value <= node.value,
-            "gt": value > node.value, "gte": value >= node.value}[node.op]
+    ordered: Any = value  # of the field's own type, as the constant is (validated)
+    result: bool = {"lt": ordered < node.value, "lte": ordered <= node.value,
+                    "gt": ordered > node.value, "gte": ordered >= node.value}[node.op]
+    return result
 
 
 # --------------------------------------------------------------------------- parsing
@@ -218,19 +225,19 @@ def _truth(node: Node, fact: Mapping[str, object], strict: bool) -> bool | None:
 class _Parser:
     """Walks one rule's ``when`` mapping, collecting every problem (not just the first)."""
 
-    def __init__(self, fields: Mapping[str, FactField], where: Callable[[tuple], Source],
+    def __init__(self, fields: Mapping[str, FactField], where: Callable[[Path], Source],
                  rule: str):
         self.fields = fields
         self.where = where
         self.rule = rule
         self.problems: list[Problem] = []
 
-    def problem(self, path: tuple, what: str, fix: str) -> None:
+    def problem(self, path: Path, what: str, fix: str) -> None:
         prefix = f"rule {self.rule}: " if self.rule else ""
         self.problems.append(Problem(self.where(path), prefix + what, fix))
 
     # a condition: a mapping whose keys are ANDed
-    def condition(self, data: object, path: tuple) -> Node | None:
+    def condition(self, data: object, path: Path) -> Node | None:
         if not isinstance(data, Mapping):
             self.problem(path, f"a condition must be a mapping of fact fields, not "
                                f"{_kind(data)} {_brief(data)}",
@@ -241,11 +248,12 @@ class _Parser:
                          "give at least one `field: value`, or remove the empty mapping")
             return None
         items = [self.key(key, value, path + (key,)) for key, value in data.items()]
-        if any(i is None for i in items):
+        nodes = [i for i in items if i is not None]
+        if len(nodes) < len(items):
             return None
-        return items[0] if len(items) == 1 else All(tuple(items))
+        return nodes[0] if len(nodes) == 1 else All(tuple(nodes))
 
-    def key(self, key: object, value: object, path: tuple) -> Node | None:
+    def key(self, key: object, value: object, path: Path) -> Node | None:
         if key in ("all", "any"):
             return self.combination(key, value, path)
         if key == "not":
@@ -270,7 +278,7 @@ class _Parser:
             return None
         return self.field_test(field, value, path)
 
-    def combination(self, key: str, value: object, path: tuple) -> Node | None:
+    def combination(self, key: str, value: object, path: Path) -> Node | None:
         if not isinstance(value, list):
             self.problem(path, f"`{key}:` takes a list of conditions, not "
                                f"{_kind(value)} {_brief(value)}",
@@ -281,11 +289,12 @@ class _Parser:
                          f"give `{key}:` at least one condition, or remove it")
             return None
         items = [self.condition(item, path + (i,)) for i, item in enumerate(value)]
-        if any(i is None for i in items):
+        nodes = [i for i in items if i is not None]
+        if len(nodes) < len(items):
             return None
-        return (All if key == "all" else AnyOf)(tuple(items))
+        return (All if key == "all" else AnyOf)(tuple(nodes))
 
-    def field_test(self, field: FactField, value: object, path: tuple) -> Node | None:
+    def field_test(self, field: FactField, value: object, path: Path) -> Node | None:
         if isinstance(value, Mapping):
             if len(value) != 1:
                 ops = ", ".join(map(str, value)) or "nothing"
@@ -299,7 +308,7 @@ class _Parser:
             return self.operator(field, op, operand, path + (op,))
         return self.operator(field, "eq", value, path)
 
-    def operator(self, field: FactField, op: object, operand: object, path: tuple) -> Node | None:
+    def operator(self, field: FactField, op: object, operand: object, path: Path) -> Node | None:
         if op not in OPERATORS:
             self.problem(path, f"{field.name}: unknown operator {op!r}",
                          _did_you_mean(str(op), OPERATORS)
@@ -348,7 +357,7 @@ class _Parser:
             return None
         return Compare(field.name, op, value)
 
-    def value(self, field: FactField, op: str, value: object, path: tuple) -> object:
+    def value(self, field: FactField, op: str, value: object, path: Path) -> object:
         """The value normalised to the field's type, or _BAD after recording a problem."""
         name = field.name
         if value is None:
@@ -478,12 +487,12 @@ def normalise(node: Node, fields: Mapping[str, FactField]) -> Node:
         return _negate(node.item, fields)
     if isinstance(node, (All, AnyOf)):
         kind = type(node)
-        items: list = []
+        items: list[Node] = []
         for item in node.items:
-            item = normalise(item, fields)
-            items.extend(item.items if isinstance(item, kind) else (item,))
-        items = list(dict.fromkeys(items))
-        return items[0] if len(items) == 1 else kind(tuple(items))
+            normal = normalise(item, fields)
+            items.extend(normal.items if isinstance(normal, kind) else (normal,))
+        distinct = list(dict.fromkeys(items))
+        return distinct[0] if len(distinct) == 1 else kind(tuple(distinct))
     return node
 
 
@@ -505,7 +514,7 @@ def _negate(node: Node, fields: Mapping[str, FactField]) -> Node:
 
 
 def parse_condition(when: object, fields: Mapping[str, FactField], *,
-                    where: Callable[[tuple], Source] | None = None,
+                    where: Callable[[Path], Source] | None = None,
                     rule: str = "") -> tuple[Node | None, list[Problem]]:
     """Parse and validate one ``when:``; the tree is normalised (no ``not`` left).
 
@@ -521,12 +530,11 @@ def parse_condition(when: object, fields: Mapping[str, FactField], *,
 # --------------------------------------------------------------------------- rules
 
 
-def _where_of(rule) -> Callable[[tuple], Source]:
+def _where_of(rule: RuleSpec) -> Callable[[Path], Source]:
     """Source of a node of ``rule.when`` by its path (nearest ancestor with a line)."""
-    source = getattr(rule, "source", None) or Source("<rules>")
-    lines = getattr(rule, "when_lines", None) or {}
+    source, lines = rule.source, rule.when_lines
 
-    def where(path: tuple) -> Source:
+    def where(path: Path) -> Source:
         path = tuple(path)
         while path:
             if path in lines:
@@ -547,14 +555,16 @@ def _message_placeholders(text: object) -> list[str]:
         return ["{"]  # unbalanced braces: reported by the caller
 
 
-def _check_messages(rule, fields: Mapping[str, FactField]) -> list[Problem]:
+def _check_messages(rule: RuleSpec, fields: Mapping[str, FactField]) -> list[Problem]:
     """Placeholders of a finding rule's message/suggestion must be known names."""
-    then = getattr(rule, "then", None)
+    then = rule.then
+    if not isinstance(then, FindingSpec):
+        return []
     known = list(dict.fromkeys([*fields, *DECLARATION_PLACEHOLDERS]))
     problems = []
-    source = getattr(rule, "source", None) or Source("<rules>")
-    for attribute in ("message", "suggestion"):
-        for name in _message_placeholders(getattr(then, attribute, None)):
+    source = rule.source
+    for attribute, text in (("message", then.message), ("suggestion", then.suggestion)):
+        for name in _message_placeholders(text):
             if name == "{":
                 problems.append(Problem(source, f"rule {rule.id}: the {attribute} has an "
                                                 "unmatched '{' or '}'",
@@ -568,7 +578,7 @@ def _check_messages(rule, fields: Mapping[str, FactField]) -> list[Problem]:
     return problems
 
 
-def _compile(rules: Sequence, fields: Mapping[str, FactField]
+def _compile(rules: Sequence[RuleSpec], fields: Mapping[str, FactField]
              ) -> tuple[tuple[CompiledRule, ...], list[Problem]]:
     compiled: list[CompiledRule] = []
     problems: list[Problem] = []
@@ -577,13 +587,13 @@ def _compile(rules: Sequence, fields: Mapping[str, FactField]
         problems.extend(found)
         problems.extend(_check_messages(rule, fields))
         if node is not None:
-            compiled.append(CompiledRule(
-                rule.id, position, node, getattr(rule, "source", None) or Source("<rules>"),
-                getattr(rule, "then", None), getattr(rule, "description", "") or ""))
+            compiled.append(CompiledRule(rule.id, position, node, rule.source, rule.then,
+                                         rule.description or ""))
     return tuple(compiled), problems
 
 
-def validate_rule_conditions(rules: Sequence, vocabulary) -> list[Problem]:
+def validate_rule_conditions(rules: Sequence[RuleSpec], vocabulary: VocabularyFile | None
+                             ) -> list[Problem]:
     """Every problem of the rules' conditions (and message placeholders), with file:line.
 
     ``rules`` are ``RuleSpec``-like objects (``id``, ``when``, ``then``, ``source``,
@@ -592,7 +602,7 @@ def validate_rule_conditions(rules: Sequence, vocabulary) -> list[Problem]:
     return _compile(rules, fact_vocabulary(vocabulary))[1]
 
 
-def compile_rules(rules: Sequence, vocabulary=None, *,
+def compile_rules(rules: Sequence[RuleSpec], vocabulary: VocabularyFile | None = None, *,
                   fields: Mapping[str, FactField] | None = None) -> tuple[CompiledRule, ...]:
     """The rules with normalised conditions, in file order; RuleError on any problem.
 

@@ -31,11 +31,11 @@ conformance suite against both so they cannot drift.
 >>> from reconcile.rulebook.conditions import compile_rules
 >>> from reconcile.rulebook.vocabulary import fact_vocabulary
 >>> from reconcile.model import Source
->>> class Rule:  # a RuleSpec stand-in
-...     def __init__(self, id, when):
-...         self.id, self.when, self.then, self.source = id, when, None, Source("r.yaml", line=1)
->>> rules = compile_rules([Rule("billable", {"state": {"in": ["eligible", "paid"]}}),
-...                        Rule("late", {"window_position": "after_cutoff"})])
+>>> from reconcile.rulebook.schema import Classify, RuleSpec
+>>> def rule(id, when):
+...     return RuleSpec(id, "", when, Classify(classify="billable"), Source("r.yaml", line=1), {})
+>>> rules = compile_rules([rule("billable", {"state": {"in": ["eligible", "paid"]}}),
+...                        rule("late", {"window_position": "after_cutoff"})])
 >>> with open_engine(rules, backend="python") as engine:
 ...     engine.fields, engine.evaluate([("paid", "after_cutoff"), ("voided", "within")])
 (('state', 'window_position'), [('billable', 'late'), ()])
@@ -49,8 +49,9 @@ import sys
 import threading
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, NamedTuple, Protocol
 
 from reconcile.errors import Problem, RuleError, UsageError
 from reconcile.model import Source
@@ -61,11 +62,16 @@ from reconcile.rulebook.conditions import (
     Exists,
     Member,
     Node,
+    Not,
     compile_rules,
     referenced_fields,
     render,
 )
+from reconcile.rulebook.schema import RuleSpec, VocabularyFile
 from reconcile.rulebook.vocabulary import FactField, fact_vocabulary
+
+#: one declaration's facts: the values of the signature's fields, JSON types
+Signature = tuple[Any, ...]
 
 BACKENDS = ("auto", "durable", "python")
 
@@ -98,9 +104,14 @@ class Backend(Protocol):
     problems: list[EngineProblem]
     evaluated: int  # signatures evaluated so far (the dedup promise is checked on it)
 
-    def evaluate(self, signatures: Sequence[tuple]) -> list[tuple[str, ...]]: ...
+    def evaluate(self, signatures: Sequence[Signature]) -> list[tuple[str, ...]]: ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Backend: ...
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None: ...
 
 
 # --------------------------------------------------------------------------- shared
@@ -128,7 +139,7 @@ class _Program:
                                      f"fact fields; the engine takes at most {MAX_FACT_FIELDS}",
                                      "use fewer fact fields")])
 
-    def check(self, signatures: Sequence[tuple]) -> None:
+    def check(self, signatures: Sequence[Signature]) -> None:
         """Facts must have the vocabulary's types: durable-rules would otherwise coerce
         ``'1' == 1`` and ``'true' == True`` where Python does not (guide §2.1)."""
         width = len(self.fields)
@@ -160,11 +171,12 @@ def _has_type(value: object, kind: str) -> bool:
             and value[7] == "-")  # date: zero-padded ISO text
 
 
-def _compiled(rules: Sequence, vocabulary) -> tuple[CompiledRule, ...]:
-    rules = tuple(rules)
-    if all(isinstance(r, CompiledRule) for r in rules):
-        return rules
-    return compile_rules(rules, fields=vocabulary)
+def _compiled(rules: Sequence[CompiledRule] | Sequence[RuleSpec],
+              vocabulary: Mapping[str, FactField]) -> tuple[CompiledRule, ...]:
+    compiled = tuple(r for r in rules if isinstance(r, CompiledRule))
+    if len(compiled) == len(rules):
+        return compiled
+    return compile_rules([r for r in rules if isinstance(r, RuleSpec)], fields=vocabulary)
 
 
 # --------------------------------------------------------------------------- python
@@ -175,7 +187,8 @@ class PythonBackend:
 
     name = "python"
 
-    def __init__(self, rules: Sequence, vocabulary: Mapping[str, FactField] | None = None,
+    def __init__(self, rules: Sequence[CompiledRule] | Sequence[RuleSpec],
+                 vocabulary: Mapping[str, FactField] | None = None,
                  signature_fields: Sequence[str] | None = None):
         vocabulary = fact_vocabulary(None) if vocabulary is None else vocabulary
         self._program = _Program(_compiled(rules, vocabulary), vocabulary, signature_fields)
@@ -185,33 +198,36 @@ class PythonBackend:
         self._tests = tuple((rule.position, _predicate(rule.condition, self._program))
                             for rule in self.rules)
 
-    def evaluate(self, signatures: Sequence[tuple]) -> list[tuple[str, ...]]:
+    def evaluate(self, signatures: Sequence[Signature]) -> list[tuple[str, ...]]:
         self._program.check(signatures)
         self.evaluated += len(signatures)
         return [self.match(signature) for signature in signatures]
 
-    def match(self, signature: tuple) -> tuple[str, ...]:
+    def match(self, signature: Signature) -> tuple[str, ...]:
         """One signature's rule ids (no type check; evaluate() checks)."""
         return self._program.sort({p for p, test in self._tests if test(signature)})
 
     def close(self) -> None:
         pass
 
-    def __enter__(self):
+    def __enter__(self) -> PythonBackend:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
 
 
-def _predicate(node: Node, program: _Program):
+def _predicate(node: Node, program: _Program) -> Callable[[Signature], bool]:
     """A Python function ``signature -> bool`` for a normalised condition.
 
     Generated source, so evaluation costs one call per rule. Values are validated
     scalars (str/int/bool), whose ``repr`` is a Python literal.
     """
     source = f"lambda s: {_python_expr(node, program)}"
-    return eval(source, {"__builtins__": {}})  # our own validated literals only
+    predicate: Callable[[Signature], bool] = eval(  # our own validated literals only
+        source, {"__builtins__": {}})
+    return predicate
 
 
 def _python_expr(node: Node, program: _Program) -> str:
@@ -229,6 +245,7 @@ def _python_expr(node: Node, program: _Program) -> str:
         test = f"{slot} {symbol} {node.value!r}"
         # null has no order: every ordering is false for it (conditions.py)
         return f"({slot} is not None and {test})" if program.specs[i].nullable else f"({test})"
+    assert not isinstance(node, Not)  # normalised: no Not left
     joiner = " and " if isinstance(node, All) else " or "
     return "(" + joiner.join(_python_expr(item, program) for item in node.items) + ")"
 
@@ -254,7 +271,7 @@ def available_backends() -> tuple[str, ...]:
     return ("durable", "python") if durable_unavailable() is None else ("python",)
 
 
-def _durable_condition(node: Node, program: _Program) -> dict:
+def _durable_condition(node: Node, program: _Program) -> dict[str, Any]:
     """A normalised condition as durable-rules ruleset JSON (guide §2).
 
     A null fact value is left out of the message, so ``$nex`` means null; ``$neq``
@@ -265,6 +282,7 @@ def _durable_condition(node: Node, program: _Program) -> dict:
     if isinstance(node, (Compare, Member)):
         nullable = program.specs[program.index[node.field]].nullable
         name = node.field
+        test: dict[str, Any]
         if isinstance(node, Member):
             if not node.negated:
                 tests = [{name: v} for v in node.values]
@@ -278,25 +296,27 @@ def _durable_condition(node: Node, program: _Program) -> dict:
         else:
             return {f"${node.op}": {name: node.value}}
         return {"$or": [test, {"$nex": {name: 1}}]} if nullable else test
+    assert not isinstance(node, Not)  # normalised: no Not left
     key = "$and" if isinstance(node, All) else "$or"
     return {key: [_durable_condition(item, program) for item in node.items]}
 
 
-def _atoms(node: Node) -> list[tuple]:
+def _atoms(node: Node) -> list[tuple[str, str, object]]:
     if isinstance(node, Member):
         return [(node.field, "eq", v) for v in node.values]
     if isinstance(node, Compare):
         return [(node.field, node.op, node.value)]
     if isinstance(node, Exists):
         return [(node.field, "exists", node.present)]
+    assert not isinstance(node, Not)  # normalised: no Not left
     return [atom for item in node.items for atom in _atoms(item)]
 
 
 def _chunks(rules: Sequence[CompiledRule]) -> list[list[CompiledRule]]:
     """Rules grouped into rulesets that stay inside durable-rules' limits (guide §6)."""
     chunks: list[list[CompiledRule]] = []
-    tests: dict[str, set] = defaultdict(set)
-    ranges: dict[str, set] = defaultdict(set)
+    tests: dict[str, set[tuple[str, str, object]]] = defaultdict(set)
+    ranges: dict[str, set[tuple[str, str, object]]] = defaultdict(set)
     for rule in rules:
         atoms = _atoms(rule.condition)
         new_tests, new_ranges = defaultdict(set), defaultdict(set)
@@ -319,7 +339,7 @@ def _chunks(rules: Sequence[CompiledRule]) -> list[list[CompiledRule]]:
 
 
 @contextlib.contextmanager
-def _quiet():
+def _quiet() -> Iterator[None]:
     """durable-rules 2.0.28 calls datetime.utcfromtimestamp on every action, which
     warns from Python 3.12 (guide §1): an error under ``-W error``."""
     with warnings.catch_warnings():
@@ -328,17 +348,17 @@ def _quiet():
         yield
 
 
-_HOST_CLASS = None
+_HOST_CLASS: type[Any] | None = None
 
 
-def _host_class():
+def _host_class() -> type[Any]:
     """A durable ``Host`` without its two background timer threads (guide §4.3, §5)."""
     global _HOST_CLASS
     if _HOST_CLASS is None:
         from durable import engine
 
-        class _SyncHost(engine.Host):
-            def _run(self):  # the timers only serve statecharts; they can steal actions
+        class _SyncHost(engine.Host):  # type: ignore[misc]  # durable has no types: Any
+            def _run(self) -> None:  # the timers only serve statecharts; they can steal actions
                 pass
 
         _HOST_CLASS = _SyncHost
@@ -349,13 +369,13 @@ def _host_class():
 _READY_RULE, _READY = "ready", {"_kind": "ready"}
 
 
-def _ignore(c):
+def _ignore(c: object) -> None:
     pass
 
 
-def _recorder(hits: list, position: int):
+def _recorder(hits: list[int], position: int) -> Callable[[object], None]:
     # durable calls an action with one argument; two would make it asynchronous
-    def action(c):
+    def action(c: object) -> None:
         hits.append(position)
     return action
 
@@ -365,7 +385,8 @@ class DurableBackend:
 
     name = "durable"
 
-    def __init__(self, rules: Sequence, vocabulary: Mapping[str, FactField] | None = None,
+    def __init__(self, rules: Sequence[CompiledRule] | Sequence[RuleSpec],
+                 vocabulary: Mapping[str, FactField] | None = None,
                  signature_fields: Sequence[str] | None = None):
         reason = durable_unavailable()
         if reason is not None:
@@ -391,7 +412,7 @@ class DurableBackend:
             self.close()
             raise
 
-    def _definition(self, rules: Sequence[CompiledRule]) -> dict:
+    def _definition(self, rules: Sequence[CompiledRule]) -> dict[str, Any]:
         return {
             f"r{rule.position}": {
                 "all": [{"m": {"$and": [dict(_GUARD),
@@ -434,15 +455,15 @@ class DurableBackend:
                                     f"together: {error}", "split the rules into fewer, "
                                     "simpler conditions, or run with --engine python")]
 
-    def evaluate(self, signatures: Sequence[tuple]) -> list[tuple[str, ...]]:
+    def evaluate(self, signatures: Sequence[Signature]) -> list[tuple[str, ...]]:
         self._program.check(signatures)
         fields = self.fields
         assert_fact = self._host.assert_fact
         not_handled = self._engine.MessageNotHandledException
-        hits, results = self._hits, []
+        hits, results = self._hits, list[tuple[str, ...]]()
         with self._lock, _quiet():
             for n, signature in enumerate(signatures):
-                fact = {"_kind": "fact", "id": f"f{n}"}
+                fact: dict[str, Any] = {"_kind": "fact", "id": f"f{n}"}
                 for field, value in zip(fields, signature):
                     if value is not None:  # null is absent: $nex matches it
                         fact[field] = value
@@ -469,7 +490,7 @@ class DurableBackend:
             self.evaluated += len(signatures)
         return results
 
-    def _forget(self, name: str, fact: dict, clear_state: bool = False) -> None:
+    def _forget(self, name: str, fact: dict[str, Any], clear_state: bool = False) -> None:
         """Retract the fact; after a failure also drop the state, which would keep
         the swallowed exception for every later call (guide §4.3)."""
         # not stored (e.g. the assert failed): nothing to retract
@@ -499,10 +520,11 @@ class DurableBackend:
             for name in list(self._host._ruleset_directory):  # probes left by a failure
                 self._delete(name)
 
-    def __enter__(self):
+    def __enter__(self) -> DurableBackend:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
 
 
@@ -533,7 +555,8 @@ def choose_backend(backend: str = "auto") -> str:
     return backend
 
 
-def open_engine(rules: Sequence, vocabulary=None, backend: str = "auto", *,
+def open_engine(rules: Sequence[CompiledRule] | Sequence[RuleSpec],
+                vocabulary: VocabularyFile | None = None, backend: str = "auto", *,
                 fields: Mapping[str, FactField] | None = None,
                 signature_fields: Sequence[str] | None = None) -> Backend:
     """Compile ``rules`` into the chosen backend; close it when done (or use ``with``).

@@ -25,22 +25,31 @@ import datetime as dt
 import gc
 import itertools
 import random
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile.errors import Problem, RuleError
 from reconcile.findings import Finding, Severity, finding
 from reconcile.model import Source
 from reconcile.rulebook.conditions import (
+    All,
+    AnyOf,
     Compare,
     CompiledRule,
     Member,
+    Node,
     compile_rules,
     referenced_fields,
     render,
 )
-from reconcile.rulebook.engine import available_backends, open_engine
-from reconcile.rulebook.facts import Facts, derive_facts
+from reconcile.rulebook.engine import EngineProblem, available_backends, open_engine
+from reconcile.rulebook.facts import Facts, Signature, derive_facts
+from reconcile.rulebook.schema import Classify, FindingSpec
+
+if TYPE_CHECKING:
+    from reconcile.model import Declaration
+    from reconcile.rulebook.load import Rulebook
 from reconcile.rulebook.vocabulary import DECLARATION_PLACEHOLDERS, FactField, fact_vocabulary
 
 
@@ -66,21 +75,24 @@ class Evaluation(NamedTuple):
 
 
 def _label(rule: CompiledRule) -> str | None:
-    return getattr(rule.then, "label", None)
+    return rule.then.label if isinstance(rule.then, Classify) else None
 
 
 def _is_finding(rule: CompiledRule) -> bool:
-    return getattr(rule.then, "code", None) is not None
+    return isinstance(rule.then, FindingSpec)
 
 
-def _placeholders(rules: Sequence[CompiledRule]) -> set[str]:
-    import string
+def _finding_spec(rule: CompiledRule) -> FindingSpec:
+    """The finding a finding rule reports (:func:`_is_finding`)."""
+    assert isinstance(rule.then, FindingSpec), rule.id
+    return rule.then
 
+
+def _placeholders(rules: Iterable[CompiledRule]) -> set[str]:
     names: set[str] = set()
     for rule in rules:
-        for attribute in ("message", "suggestion"):
-            text = getattr(rule.then, attribute, None)
-            if isinstance(text, str):
+        if isinstance(rule.then, FindingSpec):
+            for text in (rule.then.message, rule.then.suggestion):
                 names.update(n for _, n, _, _ in string.Formatter().parse(text) if n)
     return names
 
@@ -101,7 +113,7 @@ def _today(as_of: dt.date | dt.datetime | None) -> dt.date:
     return as_of.date() if isinstance(as_of, dt.datetime) else as_of
 
 
-def evaluate(declarations: Sequence, rulebook, *, as_of: dt.date | None,
+def evaluate(declarations: Sequence[Declaration], rulebook: Rulebook, *, as_of: dt.date | None,
              backend: str = "auto") -> Evaluation:
     """Labels, fired rules and findings for every declaration (see the module doc)."""
     # A million declarations make a million keys and index entries, none in a
@@ -116,7 +128,7 @@ def evaluate(declarations: Sequence, rulebook, *, as_of: dt.date | None,
             gc.enable()
 
 
-def _evaluate(declarations: Sequence, rulebook, as_of: dt.date | None,
+def _evaluate(declarations: Sequence[Declaration], rulebook: Rulebook, as_of: dt.date | None,
               backend: str) -> Evaluation:
     vocabulary = fact_vocabulary(rulebook.vocabulary)
     rules = compile_rules(rulebook.rules, fields=vocabulary)
@@ -131,7 +143,7 @@ def _evaluate(declarations: Sequence, rulebook, as_of: dt.date | None,
                            for fired in fired_by_signature]
     findings_by_signature = [tuple(by_id[r] for r in fired if _is_finding(by_id[r]))
                              for fired in fired_by_signature]
-    index = facts.index
+    index = facts.signature_of
     labels = tuple(map(labels_by_signature.__getitem__, index))
     fired = tuple(map(fired_by_signature.__getitem__, index))
     findings = _findings(declarations, rulebook, facts, findings_by_signature)
@@ -162,12 +174,12 @@ class _Messages:
     signature, so it is formatted once per signature.
     """
 
-    def __init__(self, rulebook, facts: Facts):
+    def __init__(self, rulebook: Rulebook, facts: Facts):
         self.rulebook = rulebook
         self.facts = facts
         self._fact_text: dict[int, dict[str, str]] = {}
-        self._milestones: dict[tuple, tuple[str, str]] = {}
-        self._texts: dict[tuple, tuple[str, str]] = {}
+        self._milestones: dict[tuple[str | None, int, str], tuple[str, str]] = {}
+        self._texts: dict[tuple[int, int], tuple[str, str]] = {}
 
     def _facts_of(self, n: int) -> dict[str, str]:
         text = self._fact_text.get(n)
@@ -176,7 +188,7 @@ class _Messages:
                 k: _shown(v) for k, v in zip(self.facts.fields, self.facts.signatures[n])}
         return text
 
-    def _milestone(self, d) -> tuple[str, str]:
+    def _milestone(self, d: Declaration) -> tuple[str, str]:
         key = (d.schedule_identifier, d.cohort, d.declaration_type)
         if key not in self._milestones:
             schedule = self.rulebook.schedule_for(d.schedule_identifier, d.cohort)
@@ -186,7 +198,7 @@ class _Messages:
                 (_shown(milestone.start_date), _shown(milestone.milestone_date)))
         return self._milestones[key]
 
-    def _own(self, d) -> dict[str, str]:
+    def _own(self, d: Declaration) -> dict[str, str]:
         start, end = self._milestone(d)
         return {
             "declaration_id": d.declaration_id,
@@ -198,7 +210,8 @@ class _Messages:
             "lead_provider": d.lead_provider or "(no lead provider given)",
         }
 
-    def texts(self, rule: CompiledRule, per_declaration: bool, n: int, d) -> tuple[str, str]:
+    def texts(self, rule: CompiledRule, per_declaration: bool, n: int, d: Declaration
+              ) -> tuple[str, str]:
         """The rule's message and suggestion for declaration ``d`` (signature ``n``)."""
         if not per_declaration:
             key = (rule.position, n)
@@ -210,22 +223,23 @@ class _Messages:
 
     @staticmethod
     def _format(rule: CompiledRule, values: dict[str, str]) -> tuple[str, str]:
-        then = rule.then
+        then = _finding_spec(rule)
         return then.message.format_map(values), (then.suggestion or "").format_map(values)
 
 
-def _findings(declarations: Sequence, rulebook, facts: Facts,
+def _findings(declarations: Sequence[Declaration], rulebook: Rulebook, facts: Facts,
               findings_by_signature: list[tuple[CompiledRule, ...]]) -> list[Finding]:
     messages = _Messages(rulebook, facts)
     own = set(DECLARATION_PLACEHOLDERS)
     # per rule: its "<id> (<file>:<line>)", severity, and whether its texts show
     # values of the declaration itself
     distinct = {rule.position: rule for rules in findings_by_signature for rule in rules}
-    shape = {position: (rule.then.code, rule.where, Severity(rule.then.severity),
+    shape = {position: (_finding_spec(rule).code, rule.where,
+                        Severity(_finding_spec(rule).severity),
                         bool(_placeholders([rule]) & own))
              for position, rule in distinct.items()}
     out: list[Finding] = []
-    index = facts.index
+    index = facts.signature_of
     # only the declarations whose signature has a finding rule (picked at C speed)
     with_findings = [bool(rules) for rules in findings_by_signature]
     for i in itertools.compress(range(len(index)), map(with_findings.__getitem__, index)):
@@ -243,12 +257,12 @@ def _findings(declarations: Sequence, rulebook, facts: Facts,
     return out
 
 
-def _engine_findings(problems, facts: Facts, backend: str) -> list[Finding]:
+def _engine_findings(problems: Sequence[EngineProblem], facts: Facts, backend: str) -> list[Finding]:
     """One finding per signature the engine failed on, naming how many declarations."""
     if not problems:
         return []
     counts: dict[int, int] = {}
-    for n in facts.index:
+    for n in facts.signature_of:
         counts[n] = counts.get(n, 0) + 1
     return [finding(
         "RULE_ENGINE_ERROR",
@@ -262,18 +276,18 @@ def _engine_findings(problems, facts: Facts, backend: str) -> list[Finding]:
 
 
 def _samples(rules: Sequence[CompiledRule], vocabulary: Mapping[str, FactField],
-             fields: Sequence[str], count: int = 300) -> list[tuple]:
+             fields: Sequence[str], count: int = 300) -> list[Signature]:
     """Facts that exercise the rules: every enumerated value, each constant a rule
     compares with and its neighbours, null where allowed; combined at random
     (seeded, so a check is repeatable)."""
-    constants: dict[str, set] = {f: set() for f in fields}
+    constants: dict[str, set[Any]] = {f: set() for f in fields}
 
-    def collect(node):
+    def collect(node: Node) -> None:
         if isinstance(node, Compare):
             constants[node.field].add(node.value)
         elif isinstance(node, Member):
             constants[node.field].update(node.values)
-        elif hasattr(node, "items"):
+        elif isinstance(node, (All, AnyOf)):
             for item in node.items:
                 collect(item)
 
@@ -302,7 +316,7 @@ def _samples(rules: Sequence[CompiledRule], vocabulary: Mapping[str, FactField],
     return sorted(samples, key=repr)
 
 
-def check_rules(rulebook) -> tuple[str, ...]:
+def check_rules(rulebook: Rulebook) -> tuple[str, ...]:
     """Compile the rules into every backend this interpreter has and make sure they
     agree; returns the backends checked. RuleError (with file:line) on failure."""
     vocabulary = fact_vocabulary(rulebook.vocabulary)
@@ -335,8 +349,8 @@ def check_rules(rulebook) -> tuple[str, ...]:
     return tuple(answers)
 
 
-def explain_facts(declaration, rulebook, as_of: dt.date | None, *,
-                  declarations: Sequence = ()) -> dict:
+def explain_facts(declaration: Declaration, rulebook: Rulebook, as_of: dt.date | None, *,
+                  declarations: Sequence[Declaration] = ()) -> dict[str, Any]:
     """Every fact field of one declaration, as the rules see it (JSON types).
 
     ``duplicate`` depends on the other declarations: pass them as ``declarations``

@@ -19,12 +19,23 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from operator import attrgetter, itemgetter
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from reconcile.rulebook.conditions import can_match, compile_rules, referenced_fields
+from reconcile.model import Declaration
+from reconcile.rulebook.conditions import CompiledRule, can_match, compile_rules, referenced_fields
+from reconcile.rulebook.schema import Schedule, VocabularyFile
 from reconcile.rulebook.vocabulary import fact_vocabulary
+
+if TYPE_CHECKING:
+    from reconcile.rulebook.load import Rulebook
+
+#: a fact's value: JSON types only (str, int, bool, None)
+Signature = tuple[Any, ...]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 # --------------------------------------------------------------------------- deriving
 
@@ -34,12 +45,13 @@ class Facts(NamedTuple):
     declaration ``i``'s signature, a tuple of the values of ``fields``."""
 
     fields: tuple[str, ...]
-    signatures: tuple[tuple, ...]  # distinct, in order of first appearance
-    index: list[int]
+    signatures: tuple[Signature, ...]  # distinct, in order of first appearance
+    #: per declaration, the number of its signature
+    signature_of: list[int]
 
-    def of(self, i: int) -> dict:
+    def of(self, i: int) -> dict[str, Any]:
         """Declaration ``i``'s facts as a mapping."""
-        return dict(zip(self.fields, self.signatures[self.index[i]]))
+        return dict(zip(self.fields, self.signatures[self.signature_of[i]]))
 
 
 # How each fact field is computed: as a *column* over all the declarations, built
@@ -76,19 +88,33 @@ _DERIVED = ("schedule_family", "window_position", "future_date", "declaration_da
 _FIELDS = frozenset(_PLAIN) | frozenset(_EITHER) | frozenset(_TERMS) | frozenset(_DERIVED)
 
 
-class _Memo(dict):
+class _Memo(dict[_K, _V]):
     """A dict that computes a missing value once: ``memo[key]`` = ``compute(key)``."""
 
-    def __init__(self, compute):
+    def __init__(self, compute: Callable[[_K], _V]) -> None:
         super().__init__()
         self.compute = compute
 
-    def __missing__(self, key):
+    def __missing__(self, key: _K) -> _V:
         value = self[key] = self.compute(key)
         return value
 
 
-def window_position(schedule, declaration_type: str, day: dt.date) -> str:
+def _memo_of_two(memo: _Memo[tuple[Any, Any], _V], a: int, b: int, raw: Signature) -> _V:
+    """``memo`` of the raw attributes at ``a`` and ``b`` (a key's value)."""
+    return memo[raw[a], raw[b]]
+
+
+def _term(memo: _Memo[tuple[Any, Any], tuple[bool, bool, bool]], a: int, b: int, k: int,
+          raw: Signature) -> bool:
+    return memo[raw[a], raw[b]][k]
+
+
+def _any_of_three(a: int, b: int, c: int, raw: Signature) -> Any:
+    return raw[a] or raw[b] or raw[c]
+
+
+def window_position(schedule: Schedule | None, declaration_type: str, day: dt.date) -> str:
     """Where ``day`` falls in the milestone window of ``declaration_type`` in
     ``schedule`` (None: no such schedule) (DOMAIN.md "Validation").
 
@@ -113,7 +139,8 @@ def window_position(schedule, declaration_type: str, day: dt.date) -> str:
 class _Columns:
     """Each fact field as a column (an iterable, one value per declaration, in order)."""
 
-    def __init__(self, declarations: Sequence, rulebook, as_of: dt.date, dups) -> None:
+    def __init__(self, declarations: Sequence[Declaration], rulebook: Rulebook,
+                 as_of: dt.date, dups: Iterable[bool]) -> None:
         self.declarations = declarations
         self.rulebook = rulebook
         self.as_of = as_of
@@ -121,7 +148,8 @@ class _Columns:
         self._days: list[dt.date] | None = None
         self._terms: list[tuple[bool, bool, bool]] | None = None
 
-    def keyed(self, fields: Sequence[str]):
+    def keyed(self, fields: Sequence[str]
+              ) -> tuple[list[Iterator[Any]], Callable[[Signature], Signature]]:
         """Per declaration a *key* that decides its signature, and the function that
         turns a distinct key into the signature (its values in ``fields`` order).
 
@@ -134,7 +162,7 @@ class _Columns:
         """
         ds = self.declarations
         raw: list[str] = []
-        after: dict[str, Callable] = {}  # field -> its value from the raw attributes
+        after: dict[str, Callable[[Signature], Any]] = {}  # field -> from the raw attributes
 
         def at(attribute: str) -> int:
             if attribute not in raw:
@@ -145,19 +173,17 @@ class _Columns:
             if field in _PLAIN:
                 after[field] = itemgetter(at(field))
             elif field == "schedule_family":
-                family, sid, cohort = _Memo(self._family), at("schedule_identifier"), at("cohort")
-                after[field] = lambda r, f=family, s=sid, c=cohort: f[r[s], r[c]]
+                after[field] = partial(_memo_of_two, _Memo(self._family),
+                                       at("schedule_identifier"), at("cohort"))
             elif field in _TERMS:
-                terms, lp, cohort = _Memo(self._contract), at("lead_provider"), at("cohort")
-                after[field] = lambda r, t=terms, lp=lp, c=cohort, k=_TERMS.index(field): \
-                    t[r[lp], r[c]][k]
+                after[field] = partial(_term, _Memo(self._contract), at("lead_provider"),
+                                       at("cohort"), _TERMS.index(field))
             elif field == "has_uplift_flag":  # either flag (or DfE paid an uplift)
-                pp, sp, paid = (at("pupil_premium_uplift"), at("sparsity_uplift"),
-                                at("uplift_paid"))
-                after[field] = lambda r, a=pp, b=sp, c=paid: r[a] or r[b] or r[c]
+                after[field] = partial(_any_of_three, at("pupil_premium_uplift"),
+                                       at("sparsity_uplift"), at("uplift_paid"))
         by_day = [f for f in ("window_position", "future_date", "declaration_date")
                   if f in fields]
-        parts: list = []
+        parts: list[Iterator[Any]] = []
         place: dict[str, tuple[int, int | None]] = {}
         if raw:
             parts.append(map(attrgetter(*raw), ds) if len(raw) > 1
@@ -169,29 +195,32 @@ class _Columns:
             if field not in after and field not in place:
                 place[field] = (len(parts), None)
                 parts.append(self.column(field))
-        getters = [(after[f], None) if f in after else place[f] for f in fields]
+        getters: list[tuple[Callable[[Signature], Any] | int, int | None]] = [
+            (after[f], None) if f in after else place[f] for f in fields]
 
-        def signature(key: tuple) -> tuple:
+        def signature(key: Signature) -> Signature:
             values = []
             for first, second in getters:
-                if second is not None:
-                    values.append(key[first][second])
-                elif callable(first):
+                if callable(first):
                     values.append(first(key[0]))
+                elif second is not None:
+                    values.append(key[first][second])
                 else:
                     values.append(key[first])
             return tuple(values)
 
         return parts, signature
 
-    def day_facts(self, wanted: list[str]):
+    def day_facts(self, wanted: list[str]) -> Iterator[Signature]:
         """(window_position, future_date, declaration_date), those ``wanted``, per declaration."""
         as_of = self.as_of
-        schedule_of = _Memo(lambda key: self.rulebook.schedule_for(*key))
+        schedule_of: _Memo[tuple[str, int], Schedule | None] = _Memo(
+            lambda key: self.rulebook.schedule_for(*key))
 
-        def compute(key) -> tuple:
+        def compute(key: tuple[tuple[Any, Any, Any], dt.date]) -> Signature:
             ((schedule_identifier, cohort, declaration_type), day) = key
-            facts = {"future_date": day > as_of, "declaration_date": day.isoformat()}
+            facts: dict[str, Any] = {"future_date": day > as_of,
+                                     "declaration_date": day.isoformat()}
             if "window_position" in wanted:
                 facts["window_position"] = "not_given" if schedule_identifier is None else \
                     window_position(schedule_of[schedule_identifier, cohort], declaration_type,
@@ -199,6 +228,7 @@ class _Columns:
             return tuple(facts[f] for f in wanted)
 
         facts = _Memo(compute)  # a few thousand (schedule, cohort, type) and day keys
+        keys: Iterator[tuple[tuple[Any, Any, Any], dt.date]]
         if "window_position" in wanted:
             keys = zip(map(attrgetter("schedule_identifier", "cohort", "declaration_type"),
                            self.declarations), self.days())
@@ -206,7 +236,7 @@ class _Columns:
             keys = zip(itertools.repeat((None, None, None)), self.days())
         return map(facts.__getitem__, keys)
 
-    def column(self, field: str):
+    def column(self, field: str) -> Iterator[Any]:
         ds = self.declarations
         if field in _PLAIN:
             return map(attrgetter(field), ds)
@@ -214,7 +244,8 @@ class _Columns:
             return map(any, map(attrgetter(*_EITHER[field]), ds))
         if field in _TERMS:
             return map(itemgetter(_TERMS.index(field)), self.terms())
-        return getattr(self, field)()
+        derived: Callable[[], Iterator[Any]] = getattr(self, field)  # one method per field
+        return derived()
 
     def days(self) -> list[dt.date]:
         """Each declaration date as a day (shared by the fields that use it)."""
@@ -230,15 +261,16 @@ class _Columns:
                                    map(attrgetter("lead_provider", "cohort"), self.declarations)))
         return self._terms
 
-    def schedule_family(self):
+    def schedule_family(self) -> Iterator[str | None]:
         family = _Memo(self._family)
         return map(family.__getitem__,
                    map(attrgetter("schedule_identifier", "cohort"), self.declarations))
 
-    def window_position(self):
-        schedule_of = _Memo(lambda key: self.rulebook.schedule_for(*key))
+    def window_position(self) -> Iterator[str]:
+        schedule_of: _Memo[tuple[str, int], Schedule | None] = _Memo(
+            lambda key: self.rulebook.schedule_for(*key))
 
-        def position(key) -> str:
+        def position(key: tuple[tuple[str | None, int, str], dt.date]) -> str:
             (schedule_identifier, cohort, declaration_type), day = key
             if schedule_identifier is None:
                 return "not_given"
@@ -250,21 +282,22 @@ class _Columns:
             map(attrgetter("schedule_identifier", "cohort", "declaration_type"),
                 self.declarations), self.days()))
 
-    def future_date(self):
+    def future_date(self) -> Iterator[bool]:
         return map(self.as_of.__lt__, self.days())  # day > as_of
 
-    def declaration_date(self):
+    def declaration_date(self) -> Iterator[str]:
         return map(_Memo(dt.date.isoformat).__getitem__, self.days())
 
-    def has_uplift_flag(self):
-        flag = _Memo(lambda flags: flags[0] or flags[1] or flags[2])
+    def has_uplift_flag(self) -> Iterator[Any]:
+        flag: _Memo[tuple[Any, Any, Any], Any] = _Memo(
+            lambda flags: flags[0] or flags[1] or flags[2])
         return map(flag.__getitem__, map(attrgetter(
             "pupil_premium_uplift", "sparsity_uplift", "uplift_paid"), self.declarations))
 
-    def duplicate(self):
-        return self.dups
+    def duplicate(self) -> Iterator[bool]:
+        return iter(self.dups)
 
-    def output_statement_available(self):
+    def output_statement_available(self) -> Iterator[bool]:
         ds = self.declarations
         created = list(map(attrgetter("created_at"), ds))
         if None in created:  # submitted: created_at, else the declaration date
@@ -273,11 +306,11 @@ class _Columns:
         return map(operator.ge, map(last_cut_off.__getitem__, map(attrgetter("cohort"), ds)),
                    map(dt.datetime.date, created))
 
-    def _family(self, key) -> str | None:
+    def _family(self, key: tuple[str, int]) -> str | None:
         schedule = self.rulebook.schedule_for(*key)
-        return None if schedule is None else getattr(schedule, "family", None)
+        return None if schedule is None else schedule.family
 
-    def _contract(self, key) -> tuple[bool, bool, bool]:
+    def _contract(self, key: tuple[str | None, int]) -> tuple[bool, bool, bool]:
         contract = self.rulebook.contract_for(*key)
         if contract is None:
             return (False, False, False)
@@ -291,7 +324,7 @@ class _Columns:
         return max(cut_offs, default=dt.date.min)
 
 
-def find_duplicates(declarations: Sequence, counted_states: frozenset[str]) -> list[bool]:
+def find_duplicates(declarations: Sequence[Declaration], counted_states: frozenset[str]) -> list[bool]:
     """For each declaration: does another one of the same participant, course and
     type, in a counted state, come before it in (declaration_date, created_at,
     declaration_id) order? (DOMAIN.md "Validation": "one billable (or submitted)
@@ -299,7 +332,7 @@ def find_duplicates(declarations: Sequence, counted_states: frozenset[str]) -> l
     n = len(declarations)
     # each declaration's (participant, course, type) -> the first index with it, at C
     # speed; only the keys seen more than once are grouped in Python
-    first: dict[tuple, int] = {}
+    first: dict[tuple[str, str, str], int] = {}
     firsts = list(map(first.setdefault, map(attrgetter(
         "participant_id", "course_identifier", "declaration_type"), declarations), range(n)))
     first.clear()
@@ -314,7 +347,7 @@ def find_duplicates(declarations: Sequence, counted_states: frozenset[str]) -> l
     del firsts
     duplicates = [False] * len(declarations)
 
-    def order(i: int) -> tuple:
+    def order(i: int) -> tuple[dt.datetime, dt.datetime, str]:
         d = declarations[i]
         return (d.declaration_date, d.created_at or d.declaration_date, d.declaration_id)
 
@@ -328,7 +361,8 @@ def find_duplicates(declarations: Sequence, counted_states: frozenset[str]) -> l
     return duplicates
 
 
-def duplicate_states(rules: Sequence, vocabulary) -> frozenset[str]:
+def duplicate_states(rules: Sequence[CompiledRule], vocabulary: VocabularyFile | None
+                     ) -> frozenset[str]:
     """The states that count as "billable or submitted" for ``duplicate``.
 
     Read from the rules, not written in code: the states for which a rule that
@@ -336,8 +370,8 @@ def duplicate_states(rules: Sequence, vocabulary) -> frozenset[str]:
     ``state: {in: [submitted, eligible, payable, paid]}``). A declaration in one of
     them is a claim for the event, so an earlier one makes a later one a duplicate.
     """
-    states = tuple(getattr(vocabulary, "states", ()) or ())
-    counted = set()
+    states = tuple(vocabulary.states) if vocabulary is not None else ()
+    counted: set[str] = set()
     for rule in rules:
         if "duplicate" in referenced_fields(rule.condition):
             counted.update(s for s in states
@@ -345,8 +379,9 @@ def duplicate_states(rules: Sequence, vocabulary) -> frozenset[str]:
     return frozenset(counted)
 
 
-def derive_facts(declarations: Sequence, rulebook, as_of: dt.date,
-                 fields: Sequence[str] | None = None, *, rules: Sequence | None = None) -> Facts:
+def derive_facts(declarations: Sequence[Declaration], rulebook: Rulebook, as_of: dt.date,
+                 fields: Sequence[str] | None = None, *,
+                 rules: Sequence[CompiledRule] | None = None) -> Facts:
     """Every declaration's signature over ``fields`` (default: every fact field).
 
     ``rules`` are the rulebook's compiled rules (compiled here when not given);
@@ -358,15 +393,16 @@ def derive_facts(declarations: Sequence, rulebook, as_of: dt.date,
     >>> d = NS(state="paid", cohort=2023, schedule_identifier="ecf-standard-september",
     ...        declaration_type="started", declaration_date=dt.datetime(2023, 9, 1))
     >>> derive_facts([d, d], rulebook, dt.date(2024, 1, 1), ["state", "window_position"])
-    Facts(fields=('state', 'window_position'), signatures=(('paid', 'unknown_schedule'),), index=[0, 0])
+    Facts(fields=('state', 'window_position'), signatures=(('paid', 'unknown_schedule'),), signature_of=[0, 0])
     """
-    vocabulary = fact_vocabulary(getattr(rulebook, "vocabulary", None))
+    vocabulary = fact_vocabulary(rulebook.vocabulary)
     fields = tuple(vocabulary) if fields is None else tuple(fields)
     unknown = [f for f in fields if f not in _FIELDS]
     if unknown:
         raise ValueError(f"no way to derive fact field(s) {unknown}")
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
+    dups: Iterable[bool]
     if "duplicate" in fields:
         if rules is None:
             rules = compile_rules(rulebook.rules, rulebook.vocabulary)
@@ -378,12 +414,12 @@ def derive_facts(declarations: Sequence, rulebook, as_of: dt.date,
     # each distinct signature is kept (dict.setdefault, at C speed), then renumbered
     # 0, 1, 2 ... in order of first appearance.
     parts, signature = columns.keyed(fields)
-    first: dict[tuple, int] = {}
+    first: dict[Signature, int] = {}
     keys = zip(*parts) if parts else itertools.repeat((), len(declarations))
     firsts = list(map(first.setdefault, keys, itertools.count()))
     # distinct keys that make the same signature (e.g. two schedules of one family)
     # share its number
-    numbers: dict[tuple, int] = {}
+    numbers: dict[Signature, int] = {}
     number = {position: numbers.setdefault(signature(key), len(numbers))
               for key, position in first.items()}
     return Facts(fields, tuple(numbers), list(map(number.__getitem__, firsts)))

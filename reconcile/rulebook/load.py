@@ -44,11 +44,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from reconcile import findings as _findings
 from reconcile.errors import Problem, RuleError
 from reconcile.findings import Finding
-from reconcile.model import Source
+from reconcile.model import ContractKey, Source
 from reconcile.paths import bundled_rules_dir, display_path
 from reconcile.rulebook import schema
 from reconcile.rulebook.schema import (
@@ -71,7 +72,7 @@ from reconcile.rulebook.schema import (
     did_you_mean,
 )
 from reconcile.rulebook.split_schema import SplitPolicy, split_policy_from
-from reconcile.rulebook.yamlsrc import Located, parse_yaml
+from reconcile.rulebook.yamlsrc import Located, YamlPath, parse_yaml
 
 __all__ = ["Band", "CalendarStatement", "Classify", "Contract", "FindingSpec", "Milestone",
            "RuleSpec", "Rulebook", "Schedule", "load_rulebook"]
@@ -103,16 +104,16 @@ class Rulebook:
     banding: BandingFile
     service_fee: ServiceFeeFile
     rules: tuple[RuleSpec, ...]
-    schedules: dict  # (schedule identifier, cohort) -> Schedule
-    calendar: dict  # cohort -> tuple[CalendarStatement, ...] by payment date
-    contracts: dict  # (lead provider, cohort) -> Contract
+    schedules: dict[tuple[str, int], Schedule]  # (schedule identifier, cohort) ->
+    calendar: dict[int, tuple[CalendarStatement, ...]]  # cohort -> by payment date
+    contracts: dict[ContractKey, Contract]  # (lead provider, cohort) ->
     calendar_policy: schema.CalendarPolicy
     split: SplitPolicy | None = None  # rules/split.yaml, when the folder has one
     findings: tuple[Finding, ...] = ()
     #: what loading noticed that is not a problem (a given contract shadowing one of
     #: the rules folder's, for the same provider and cohort)
     notes: tuple[str, ...] = ()
-    _contract_index: dict = field(default_factory=dict, repr=False, compare=False)
+    _contract_index: dict[tuple[str, int], Contract] = field(default_factory=dict, repr=False, compare=False)
 
     def contract_for(self, lead_provider: str | None, cohort: int) -> Contract | None:
         """The contract of a provider and cohort; the provider's name is matched ignoring
@@ -125,8 +126,8 @@ class Rulebook:
             lead_provider = next(iter(self.contracts))[0]
         return self._contract_index.get((_provider_key(lead_provider), cohort))
 
-    def schedule_for(self, identifier: str, cohort: int) -> Schedule | None:
-        return self.schedules.get((identifier, cohort))
+    def schedule_for(self, identifier: str | None, cohort: int) -> Schedule | None:
+        return None if identifier is None else self.schedules.get((identifier, cohort))
 
     def statements_for(self, cohort: int) -> tuple[CalendarStatement, ...]:
         """The cohort's statements in payment-date order (empty if it has no calendar)."""
@@ -264,19 +265,19 @@ def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = (),
     calendars_file: CalendarsFile | None = models.get("calendars.yaml")
 
     if vocabulary is not None:
-        reader.issues(docs["vocabulary.yaml"], vocabulary.issues())
+        reader.issues(_doc(docs, "vocabulary.yaml"), vocabulary.issues())
     if fees is not None:
-        reader.issues(docs["fees.yaml"], fees.issues(vocabulary))
+        reader.issues(_doc(docs, "fees.yaml"), fees.issues(vocabulary))
     if banding is not None:
-        reader.issues(docs["banding.yaml"], banding.issues(vocabulary))
+        reader.issues(_doc(docs, "banding.yaml"), banding.issues(vocabulary))
     if service_fee is not None:
-        reader.issues(docs["service_fee.yaml"], service_fee.issues())
+        reader.issues(_doc(docs, "service_fee.yaml"), service_fee.issues())
     if eligibility is not None:
-        reader.issues(docs["eligibility.yaml"], eligibility.issues())
+        reader.issues(_doc(docs, "eligibility.yaml"), eligibility.issues())
     if schedules_file is not None:
-        reader.issues(docs["schedules.yaml"], schedules_file.issues(vocabulary))
+        reader.issues(_doc(docs, "schedules.yaml"), schedules_file.issues(vocabulary))
     if calendars_file is not None:
-        reader.issues(docs["calendars.yaml"], calendars_file.issues())
+        reader.issues(_doc(docs, "calendars.yaml"), calendars_file.issues())
     _cross_checks(reader, docs, vocabulary, fees, eligibility, schedules_file)
 
     rules = _rule_specs(eligibility, docs.get("eligibility.yaml"))
@@ -311,7 +312,15 @@ def _join(folder: str, name: str) -> str:
 # ----------------------------------------------------------------- cross checks
 
 
-def _cross_checks(reader: _Reader, docs: dict, vocabulary: VocabularyFile | None,
+def _doc(docs: dict[str, Located | None], name: str) -> Located:
+    """A rules file that was read (its model validated: so it was)."""
+    located = docs[name]
+    assert located is not None, name
+    return located
+
+
+
+def _cross_checks(reader: _Reader, docs: dict[str, Located | None], vocabulary: VocabularyFile | None,
                   fees: FeesFile | None, eligibility: EligibilityFile | None,
                   schedules_file: SchedulesFile | None) -> None:
     """What one file says about another: names must exist where they are defined."""
@@ -320,7 +329,7 @@ def _cross_checks(reader: _Reader, docs: dict, vocabulary: VocabularyFile | None
         if vocabulary.default_schedule is not None and \
                 vocabulary.default_schedule not in identifiers:
             reader.problems.append(Problem(
-                docs["vocabulary.yaml"].source(("default_schedule",)),
+                _doc(docs, "vocabulary.yaml").source(("default_schedule",)),
                 f"default_schedule: {vocabulary.default_schedule!r} is not a schedule of "
                 "schedules.yaml",
                 did_you_mean(vocabulary.default_schedule, identifiers,
@@ -332,7 +341,7 @@ def _cross_checks(reader: _Reader, docs: dict, vocabulary: VocabularyFile | None
             uplift_rules = [r.id for r in eligibility.rules
                             if isinstance(r.then, Classify) and r.then.label == "uplift"]
             reader.problems.append(Problem(
-                docs["fees.yaml"].source(("uplift", "eligibility_rule")),
+                _doc(docs, "fees.yaml").source(("uplift", "eligibility_rule")),
                 f"uplift.eligibility_rule: {rule_id!r} is not a rule of eligibility.yaml that "
                 "classifies 'uplift'",
                 did_you_mean(rule_id, uplift_rules,
@@ -347,7 +356,7 @@ def _rule_specs(eligibility: EligibilityFile | None, located: Located | None
     return tuple(_rule_spec(rule, item, located) for item, rule in enumerate(eligibility.rules))
 
 
-def _rule_spec(rule, item: int, located: Located) -> RuleSpec:
+def _rule_spec(rule: schema.RuleEntry, item: int, located: Located) -> RuleSpec:
     """The rule at ``rules[item]`` with its line and the lines of its ``when:`` nodes."""
     prefix = ("rules", item, "when")
     width = len(prefix)
@@ -392,10 +401,11 @@ def _condition_problems(rules: tuple[RuleSpec, ...], vocabulary: VocabularyFile 
 
 
 def _schedules(schedules_file: SchedulesFile | None, located: Located | None,
-               fees: FeesFile | None, notices: list[Finding]) -> dict:
+               fees: FeesFile | None, notices: list[Finding]
+               ) -> dict[tuple[str, int], Schedule]:
     if schedules_file is None or located is None:
         return {}
-    schedules: dict = {}
+    schedules: dict[tuple[str, int], Schedule] = {}
     for item, entry in enumerate(schedules_file.schedules):
         milestones = {}
         for number, row in enumerate(entry.milestones):
@@ -430,11 +440,12 @@ def _month_end_before(day: dt.date) -> dt.date:
 
 
 def _calendar_statements(calendars_file: CalendarsFile | None, located: Located | None,
-                         notices: list[Finding]) -> dict:
+                         notices: list[Finding]
+                         ) -> dict[int, tuple[CalendarStatement, ...]]:
     if calendars_file is None or located is None:
         return {}
     policy = calendars_file.policy
-    calendar: dict = {}
+    calendar: dict[int, tuple[CalendarStatement, ...]] = {}
     for cohort, rows in calendars_file.cohorts.items():
         statements = []
         for item, row in enumerate(rows):
@@ -499,7 +510,7 @@ def _contract_paths(reader: _Reader, directory: Path | None, shown: str,
     return found
 
 
-def _contract_terms(terms: dict, split: schema.BandSplit, floor: int, header: ContractFile,
+def _contract_terms(terms: dict[str, Any], split: schema.BandSplit, floor: int, header: ContractFile,
                     source: Source, **extra: Any) -> Contract:
     """A rulebook Contract from one version's whole terms (band percentages resolved)."""
     bands = tuple(Band(b.name, b.min, b.max, b.per_participant,
@@ -515,7 +526,8 @@ def _contract_terms(terms: dict, split: schema.BandSplit, floor: int, header: Co
 
 
 def _version_issues(terms: ContractFile, located: Located,
-                    calendar: dict) -> Iterator[tuple[tuple, str, str]]:
+                    calendar: dict[int, tuple[CalendarStatement, ...]]
+                    ) -> Iterator[schema.Issue]:
     """Each version's ``from`` names a statement of the cohort's calendar, in order.
 
     A cohort without a calendar in the rulebook takes DfE's statements as its calendar:
@@ -547,8 +559,10 @@ def _version_issues(terms: ContractFile, located: Located,
 
 def _contracts(reader: _Reader, directory: Path | None, shown: str, extra: Sequence[Path],
                fees: FeesFile | None, banding: BandingFile | None,
-               notes: list[str] | None = None, calendar: dict | None = None) -> dict:
-    contracts: dict = {}
+               notes: list[str] | None = None,
+               calendar: dict[int, tuple[CalendarStatement, ...]] | None = None
+               ) -> dict[ContractKey, Contract]:
+    contracts: dict[ContractKey, Contract] = {}
     first_seen: dict[tuple[str, int], Contract] = {}
     from_folder: set[tuple[str, int]] = set()
     split = fees.band_split if fees is not None else None
@@ -613,10 +627,10 @@ def _split_policy(reader: _Reader, directory: Path, shown: str, present: set[str
 # ------------------------------------------------ pydantic errors -> plain words
 
 
-def _document_path(loc: tuple, located: Located) -> tuple:
+def _document_path(loc: YamlPath, located: Located) -> YamlPath:
     """The part of a pydantic ``loc`` that exists in the document (drops union tags
     and ``[key]`` markers), so that ``line_of`` finds the exact line."""
-    path: tuple = ()
+    path: YamlPath = ()
     for part in loc:
         candidate = path + (part,)
         if candidate in located.lines:
@@ -624,12 +638,12 @@ def _document_path(loc: tuple, located: Located) -> tuple:
     return path
 
 
-def _plain(loc: Iterable, located: Located | None = None) -> str:
+def _plain(loc: Iterable[Any], located: Located | None = None) -> str:
     """A pydantic ``loc`` in words: keys joined by '.', a list item named by its id or
     name when it has one (``rules[billable].then.classify``, ``bands[B].min``); union
     tags and plain indexes are left out (the line number locates the item)."""
     parts: list[str] = []
-    path: tuple = ()
+    path: YamlPath = ()
     for part in loc:
         if located is not None:
             candidate = path + (part,)
@@ -648,7 +662,7 @@ def _plain(loc: Iterable, located: Located | None = None) -> str:
     return ".".join(parts)
 
 
-def _in_mapping(located: Located | None, path: tuple) -> bool:
+def _in_mapping(located: Located | None, path: YamlPath) -> bool:
     """Whether the last part of ``path`` is a mapping key (e.g. a cohort 2021), not an index."""
     if located is None or not path:
         return False
@@ -665,7 +679,7 @@ def _is_field_name(part: str) -> bool:
     return part[:1].islower() or part[:1] == "_"
 
 
-def _item_label(located: Located, path: tuple) -> str | None:
+def _item_label(located: Located, path: YamlPath) -> str | None:
     node = located.data
     try:
         for part in path:
@@ -680,7 +694,7 @@ def _item_label(located: Located, path: tuple) -> str | None:
     return None
 
 
-def _walk(model: type[BaseModel], loc: tuple) -> tuple[Any, Any]:
+def _walk(model: type[BaseModel], loc: YamlPath) -> tuple[Any, Any]:
     """Follow ``loc`` through the model's fields: (annotation at the end, last FieldInfo)."""
     annotation: Any = model
     info = None
@@ -747,7 +761,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _explain(error: dict, model: type[BaseModel], located: Located | None = None
+def _explain(error: ErrorDetails, model: type[BaseModel], located: Located | None = None
              ) -> tuple[str, str]:
     """A pydantic error as (what is wrong, how to fix it), in plain English."""
     kind, loc, value, ctx = error["type"], error["loc"], error.get("input"), error.get("ctx") or {}
@@ -760,7 +774,7 @@ def _explain(error: dict, model: type[BaseModel], located: Located | None = None
         parent, _ = _walk(model, loc[:-1])
         allowed = _keys(parent)
         where = _plain(loc[:-1], located)
-        fix = did_you_mean(key, allowed, "remove it" + (
+        fix = did_you_mean(str(key), allowed, "remove it" + (
             f" (the keys allowed here: {', '.join(allowed)})" if allowed else ""))
         return f"{where + ': ' if where else ''}unknown key {key!r}", fix
     if kind == "missing":

@@ -38,8 +38,9 @@ Decimal('119.4')
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -57,11 +58,12 @@ from pydantic_core import PydanticCustomError
 from reconcile import money
 from reconcile.findings import Severity
 from reconcile.model import Source
+from reconcile.rulebook.yamlsrc import YamlPath
 
 HUNDRED = Decimal(100)
 
 #: an issue found by a check: (path into the YAML document, what is wrong, how to fix)
-Issue = tuple[tuple, str, str]
+Issue = tuple[YamlPath, str, str]
 
 # --------------------------------------------------------------------------- types
 
@@ -131,7 +133,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _sum(values) -> Decimal:
+def _sum(values: Iterable[Decimal]) -> Decimal:
     return sum(values, Decimal(0))
 
 
@@ -731,7 +733,7 @@ class ContractFile(Strict):
 
 
 def _band_issues(bands: tuple[BandTerms, ...], default_split: BandSplit | None,
-                 prefix: tuple) -> Iterator[Issue]:
+                 prefix: YamlPath) -> Iterator[Issue]:
     """Bands ascending, without gaps or overlaps, percentages adding up to 100."""
     names: dict[str, int] = {}
     previous: BandTerms | None = None
@@ -874,16 +876,16 @@ class RuleSpec(NamedTuple):
 
     id: str
     description: str
-    when: dict
+    when: dict[str, Any]
     then: Classify | FindingSpec
     source: Source
-    when_lines: dict
+    when_lines: dict[YamlPath, int]
 
 # ------------------------------------------------------------------------ helpers
 
 
-def _duplicates(values, path: tuple, what: str) -> Iterator[Issue]:
-    seen: set = set()
+def _duplicates(values: Iterable[object], path: YamlPath, what: str) -> Iterator[Issue]:
+    seen: set[object] = set()
     for item, value in enumerate(values):
         if value in seen:
             yield (path + (item,), f"{path[-1]}: {what} {value!r} appears twice",
@@ -891,10 +893,8 @@ def _duplicates(values, path: tuple, what: str) -> Iterator[Issue]:
         seen.add(value)
 
 
-def did_you_mean(word: str, choices, otherwise: str = "") -> str:
+def did_you_mean(word: str, choices: Iterable[object], otherwise: str = "") -> str:
     """``did you mean 'retained-1'?`` when a choice is close, else ``otherwise``."""
-    import difflib
-
     text = str(word)
     options = [str(c) for c in choices]
     close = difflib.get_close_matches(text, options, n=1, cutoff=0.7)

@@ -21,8 +21,13 @@ from decimal import Decimal
 
 from reconcile import money
 from reconcile.rulebook.vocabulary import DECLARATION_PLACEHOLDERS, fact_vocabulary
-from reconcile.rulebook.schema import Band, Classify, FindingSpec
+from typing import TYPE_CHECKING
+
+from reconcile.rulebook.schema import Band, Classify, Contract, FindingSpec
 from reconcile.rulebook.versions import describe_change, terms_by_statement
+
+if TYPE_CHECKING:
+    from reconcile.rulebook.load import Rulebook
 
 #: the price of the worked example (seed 002: "a price per participant of £1,000")
 EXAMPLE_PRICE = Decimal(1000)
@@ -39,7 +44,7 @@ _OPERATORS = {"eq": "is", "ne": "is not", "lt": "is less than", "lte": "is at mo
               "not_in": "is not one of"}
 
 
-def render_rulebook(rulebook) -> str:
+def render_rulebook(rulebook: Rulebook) -> str:
     """The whole rulebook in words (see the module docstring)."""
     sections = [
         _header(rulebook),
@@ -84,14 +89,14 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], right: Sequence
     return "\n".join("  " + x for x in out)
 
 
-def _header(rulebook) -> str:
+def _header(rulebook: Rulebook) -> str:
     lines = [_title("Rulebook"), f"Folder: {rulebook.directory}",
              f"In short: {rulebook.summary()}", "Files read (sha256):"]
     lines.extend(f"  {name}  {digest[:12]}" for name, digest in rulebook.files)
     return "\n".join(lines)
 
 
-def _fees(rulebook) -> str:
+def _fees(rulebook: Rulebook) -> str:
     fees = rulebook.fees
     split = fees.band_split
     band = Band("example", 0, 1, EXAMPLE_PRICE, split.output_payment_percentage,
@@ -104,7 +109,7 @@ def _fees(rulebook) -> str:
              f"{money.pounds(band.output_price)} and service fee "
              f"{money.pounds(band.service_price)} (paid monthly, see Service fee)."), ""]
     core = set(fees.core_milestones)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for declaration_type in rulebook.vocabulary.declaration_types:
         if declaration_type not in fees.proportions:
             continue
@@ -133,7 +138,7 @@ def _fees(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _banding(rulebook) -> str:
+def _banding(rulebook: Rulebook) -> str:
     banding = rulebook.banding
     refunds = " then ".join(_PLACES.get(p, p) for p in banding.refunds.take_from)
     banded = "; ".join(f"{participant}: {policy.replace('_', ' ')}"
@@ -162,7 +167,7 @@ def _banding(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _service_fee(rulebook) -> str:
+def _service_fee(rulebook: Rulebook) -> str:
     service = rulebook.service_fee
     lines = [_title("Service fee (rules/service_fee.yaml)"), service.description.strip(), ""]
     for name, policy in service.policies.items():
@@ -201,7 +206,7 @@ def _service_fee(rulebook) -> str:
     return "\n".join(lines)
 
 
-def describe_condition(when) -> str:
+def describe_condition(when: object) -> str:
     """A rule's ``when:`` in words: ``state is one of eligible, payable or paid``."""
     if not isinstance(when, dict):
         return str(when)
@@ -225,18 +230,18 @@ def describe_condition(when) -> str:
     return " and ".join(parts)
 
 
-def _value(value) -> str:
+def _value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
-def _words(values: list) -> str:
+def _words(values: list[object]) -> str:
     items = [_value(v) for v in values]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def _rules(rulebook) -> str:
+def _rules(rulebook: Rulebook) -> str:
     lines = [_title("Eligibility rules (rules/eligibility.yaml)"),
              ("Every declaration is checked against every rule; a rule whose condition "
              "holds classifies it or reports a finding.")]
@@ -253,7 +258,7 @@ def _rules(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _facts(rulebook) -> str:
+def _facts(rulebook: Rulebook) -> str:
     """Every fact field a condition can name: its type, its values, what it means."""
     lines = [_title("Facts a rule can ask about (the fields of when:)"),
              ("A condition names these fields; `reconcile rules check` refuses any other "
@@ -270,7 +275,7 @@ def _facts(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _contracts(rulebook) -> str:
+def _contracts(rulebook: Rulebook) -> str:
     lines = [_title("Contracts")]
     if not rulebook.contracts:
         return "\n".join(lines + ["No contracts: add one with --contracts or in RULES/contracts/."])
@@ -304,7 +309,7 @@ def _contracts(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _versions(rulebook, contract) -> list[str]:
+def _versions(rulebook: Rulebook, contract: Contract) -> list[str]:
     """Which version of the terms applies to which statements of the cohort's calendar."""
     if not contract.versions and not contract.version:
         return []
@@ -327,7 +332,7 @@ def _versions(rulebook, contract) -> list[str]:
     return lines
 
 
-def _schedules(rulebook) -> str:
+def _schedules(rulebook: Rulebook) -> str:
     schedules = rulebook.schedules.values()
     by_cohort = Counter(s.cohort for s in schedules)
     by_family = Counter(s.family for s in schedules)
@@ -342,7 +347,7 @@ def _schedules(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _calendars(rulebook) -> str:
+def _calendars(rulebook: Rulebook) -> str:
     policy = rulebook.calendar_policy
     lines = [_title("Statement calendars (rules/calendars.yaml)"),
              (f"Policy: a cut-off after its payment date -> {policy.faulty_cut_off}; "
@@ -367,7 +372,7 @@ def _calendars(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _split(rulebook) -> str:
+def _split(rulebook: Rulebook) -> str:
     split = getattr(rulebook, "split", None)
     describe = getattr(split, "describe", None)
     if describe is None:
@@ -377,7 +382,7 @@ def _split(rulebook) -> str:
     return "\n".join(lines)
 
 
-def _notices(rulebook) -> str:
+def _notices(rulebook: Rulebook) -> str:
     if not rulebook.findings:
         return ""
     lines = [_title("Notices about the reference data")]

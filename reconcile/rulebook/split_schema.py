@@ -31,15 +31,18 @@ from __future__ import annotations
 import difflib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from reconcile.errors import Problem, RuleError
 from reconcile.rulebook.yamlsrc import Located, load_yaml, parse_yaml
 
 #: the money components of a partner's share (vocabulary: the columns of the split)
-COMPONENTS = ("output", "uplift", "clawbacks", "service_fee", "adjustments")
+Component = Literal["output", "uplift", "clawbacks", "service_fee", "adjustments"]
+COMPONENTS: tuple[Component, ...] = ("output", "uplift", "clawbacks", "service_fee",
+                                     "adjustments")
 
 #: what the service fee (and adjustments, when they follow it) is shared in proportion to
 BASES = ("declarations_to_date", "declarations_on_statement", "output_fees_on_statement",
@@ -103,8 +106,7 @@ class Retained(_Frozen):
     """
 
     percentage: Decimal = Field(default=Decimal(0), ge=0, le=100)
-    applies_to: tuple[Literal["output", "uplift", "clawbacks", "service_fee", "adjustments"],
-                      ...] = COMPONENTS
+    applies_to: tuple[Component, ...] = COMPONENTS
     partners: tuple[PartnerRetained, ...] = ()
 
     def percentage_for(self, delivery_partner_id: str | None) -> Decimal:
@@ -178,7 +180,7 @@ class SplitPolicy(_Frozen):
         )
 
 
-def _nice(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
+def _nice(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
     """A pydantic error as (what is wrong, how to fix it), in the user's words."""
     loc = [str(p) for p in error["loc"] if not str(p).startswith("function-")]
     where = ".".join(loc) or "the file"
@@ -205,7 +207,7 @@ def _nice(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
     return f"{where}: {error['msg']} (got {value!r})", "see rules/split.yaml's comments"
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue

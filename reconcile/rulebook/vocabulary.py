@@ -65,23 +65,25 @@ def fact_vocabulary(vocabulary: VocabularyFile | None) -> dict[str, FactField]:
     vocabulary.yaml that did not load) leaves those fields open, so the rules'
     conditions are still checked as far as they can be.
     """
-    known = vocabulary is not None
     fields = (
-        FactField("state", "str", False, vocabulary.states if known else None,
+        FactField("state", "str", False,
+                  vocabulary.states if vocabulary is not None else None,
                   "the declaration's state, dasherized (paid, awaiting-clawback, ...)"),
         FactField("declaration_type", "str", False,
-                  vocabulary.declaration_types if known else None,
+                  vocabulary.declaration_types if vocabulary is not None else None,
                   "started, retained-1..4, completed, extended-1..3"),
         FactField("participant_type", "str", False,
-                  vocabulary.participant_types if known else None, "ect or mentor"),
+                  vocabulary.participant_types if vocabulary is not None else None,
+                  "ect or mentor"),
         FactField("course_identifier", "str", False,
-                  tuple(vocabulary.courses) if known else None,
+                  tuple(vocabulary.courses) if vocabulary is not None else None,
                   "ecf-induction or ecf-mentor"),
         FactField("cohort", "int", False, None, "the cohort's start year, e.g. 2023"),
         FactField("schedule_identifier", "str", True, None,
                   "e.g. ecf-standard-september; null when no input gives the schedule"),
         FactField("schedule_family", "str", True,
-                  vocabulary.schedule_families if known else SCHEDULE_FAMILIES,
+                  vocabulary.schedule_families if vocabulary is not None
+                  else SCHEDULE_FAMILIES,
                   "standard, extended, reduced or replacement; null for an unknown schedule"),
         FactField("window_position", "str", False, WINDOW_POSITIONS,
                   "where declaration_date falls in the milestone window of its schedule"),

@@ -39,15 +39,16 @@ MAX_NODES = 200_000
 #: lists and mappings inside one another
 MAX_DEPTH = 50
 
-Path_ = tuple  # a path into the document: keys and list indexes
+#: a path into the document: its keys and list indexes, from the top
+YamlPath = tuple[Any, ...]
 
 
 class Located(NamedTuple):
     file: str
-    data: Any
-    lines: dict  # path tuple -> 1-based line
+    data: Any  # the document as plain data: dicts, lists, str, int, Decimal, bool, None
+    lines: dict[YamlPath, int]  # path -> 1-based line
 
-    def line_of(self, path: tuple) -> int:
+    def line_of(self, path: YamlPath) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""
         path = tuple(path)
         while path:
@@ -56,20 +57,20 @@ class Located(NamedTuple):
             path = path[:-1]
         return self.lines.get((), 1)
 
-    def source(self, path: tuple = ()) -> Source:
+    def source(self, path: YamlPath = ()) -> Source:
         return Source(self.file, line=self.line_of(path))
 
 
 # PyYAML's C parser (libyaml) when it was built with it: the same safe constructors,
 # about six times faster on the schedules and calendars.
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_SafeBase):
+class _Loader(_SafeBase):  # type: ignore[valid-type,misc]  # chosen at run time (above)
     """The safe loader, reading non-integer numbers as Decimal."""
 
 
-def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
     text = loader.construct_scalar(node).replace("_", "")
     return Decimal(text)
 
@@ -77,11 +78,11 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
-def _build(loader: _Loader, node: yaml.Node, path: tuple, lines: dict,
-           problems: list, file: str) -> Any:
+def _build(loader: _Loader, node: yaml.Node, path: YamlPath, lines: dict[YamlPath, int],
+           problems: list[Problem], file: str) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        result: dict = {}
+        result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(Source(file, line=key_node.start_mark.line + 1),
@@ -122,9 +123,9 @@ def _build(loader: _Loader, node: yaml.Node, path: tuple, lines: dict,
         return node.value
 
 
-def _children(node: yaml.Node) -> list:
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
-        return node.value
+        return list(node.value)
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     return []
@@ -178,7 +179,7 @@ def parse_yaml(text: str, file: str) -> Located:
         shape = _shape_problem(node, file)
         if shape is not None:
             raise RuleError([shape])
-        lines: dict = {}
+        lines: dict[YamlPath, int] = {}
         data = _build(loader, node, (), lines, problems, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

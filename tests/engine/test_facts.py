@@ -162,7 +162,7 @@ def test_equal_facts_share_one_signature_and_identity_never_enters_it():
                                 state=("paid", "voided")[i % 2]) for i in range(100)]
     facts = derive_facts(declarations, RULEBOOK, AS_OF, ["state", "window_position"])
     assert facts.signatures == (("paid", "within"), ("voided", "within"))
-    assert facts.index[:4] == [0, 1, 0, 1]
+    assert facts.signature_of[:4] == [0, 1, 0, 1]
     with pytest.raises(ValueError, match="declaration_id"):
         derive_facts(declarations, RULEBOOK, AS_OF, ["declaration_id"])
 
