@@ -50,7 +50,7 @@ CALL_OFF_HEADERS = (
 MENTOR_HEADERS = ("lead-provider-name", "cohort-start-year", "recruitment-target",
                   "payment-per-participant")
 #: band D is all output (DfE's importer: output_payment_percentage 100, service 0)
-BAND_D_SPLIT = (100, 0)
+BAND_D_SPLIT: tuple[Decimal | None, Decimal | None] = (Decimal(100), Decimal(0))
 
 
 class _Row(NamedTuple):
@@ -256,7 +256,8 @@ def _call_off(row: _Row, problems: list[Problem]) -> _Contract | None:
         price = cells.amount(names[2])
         if low is None or high is None or price is None:
             continue
-        split = BAND_D_SPLIT if letter == "d" else (None, None)
+        split: tuple[Decimal | None, Decimal | None] = (
+            BAND_D_SPLIT if letter == "d" else (None, None))
         bands.append(BandTerms(name=letter.upper(), min=low, max=high, per_participant=price,
                                output_payment_percentage=split[0],
                                service_fee_percentage=split[1]))

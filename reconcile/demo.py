@@ -32,13 +32,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from reconcile import money
 from reconcile.errors import Problem, UsageError
 from reconcile.findings import Finding
-from reconcile.model import Source
-from reconcile.pipeline import RunOptions, run
+from reconcile.history.follow import console_lines
+from reconcile.model import DfeStatement, Source
+from reconcile.paths import bundled_samples_dir, display_path
+from reconcile.pipeline import RunOptions, RunResult, run
 
 #: the files of the bundled sample the demo needs (samples/__init__.py describes them)
 DECLARATIONS = "declarations.xlsx"
@@ -59,8 +64,6 @@ def samples_dir() -> Path:
     Found like the rulebook (:mod:`reconcile.paths`): a checkout's folder beside the
     package, else ``sys.prefix/share/reconcile/samples`` (setup.cfg data_files).
     """
-    from reconcile.paths import bundled_samples_dir
-
     return bundled_samples_dir()
 
 
@@ -73,10 +76,14 @@ def _sample_files(folder: Path) -> dict[str, Path]:
     return files
 
 
-def read_manifest(path: Path) -> dict:
+#: planted.json as read: the generator's settings and the planted discrepancies
+Manifest = dict[str, Any]
+
+
+def read_manifest(path: Path) -> Manifest:
     """``planted.json``: the generator's settings and the planted discrepancies."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest: Manifest = json.loads(path.read_text(encoding="utf-8"))
         dt.date.fromisoformat(manifest["generator"]["as_of"])
         if not isinstance(manifest["discrepancies"], list):
             raise TypeError("'discrepancies' is not a list")
@@ -86,7 +93,7 @@ def read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _matches(entry: dict, found: Finding) -> bool:
+def _matches(entry: dict[str, Any], found: Finding) -> bool:
     """A finding reports a planted discrepancy: same code, provider, cohort, statement."""
     if found.code != entry["code"]:
         return False
@@ -97,13 +104,15 @@ def _matches(entry: dict, found: Finding) -> bool:
     return found.statement == entry.get("statement")
 
 
-def planted_found(manifest: dict, findings) -> list[tuple[dict, Finding | None]]:
+def planted_found(manifest: Manifest, findings: Iterable[Finding]
+                  ) -> list[tuple[dict[str, Any], Finding | None]]:
     """Each planted discrepancy with the finding that reports it (or None: missed)."""
+    findings = tuple(findings)
     return [(entry, next((f for f in findings if _matches(entry, f)), None))
             for entry in manifest.get("discrepancies", ())]
 
 
-def _dfe_total(statement) -> money.Decimal | None:
+def _dfe_total(statement: DfeStatement) -> Decimal | None:
     if statement.total is not None:
         return statement.total
     if statement.lines:
@@ -111,11 +120,9 @@ def _dfe_total(statement) -> money.Decimal | None:
     return None
 
 
-def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Path, ...],
+def summarise(result: RunResult, manifest: Manifest, files: dict[str, Path], written: tuple[Path, ...],
               sheets: tuple[str, ...] = ()) -> str:
     """The text the demo prints: a finance reader's first look at the result."""
-    from reconcile.paths import display_path
-
     statements = result.calculation.statements
     providers = sorted({s.key.lead_provider for s in statements})
     generator = manifest["generator"]
@@ -129,23 +136,24 @@ def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Pat
         "",
         f"{'':32}{'statements':>11}{'expected':>18}{'DfE':>18}{'DfE - expected':>16}",
     ]
-    dfe_by_provider: dict[str, list] = {}
+    dfe_by_provider: dict[str, list[DfeStatement]] = {}
     for statement in result.dfe_statements:
         dfe_by_provider.setdefault(statement.lead_provider or "", []).append(statement)
-    grand = [0, money.ZERO, money.ZERO]
+    grand_count, grand_expected, grand_dfe = 0, money.ZERO, money.ZERO
     for provider in providers:
         mine = [s for s in statements if s.key.lead_provider == provider]
         expected = sum((s.total for s in mine), money.ZERO)
         theirs = [t for t in (_dfe_total(s) for s in dfe_by_provider.get(provider, ())) if
                   t is not None]
         dfe = sum(theirs, money.ZERO)
-        grand[0] += len(mine)
-        grand[1] += expected
-        grand[2] += dfe
+        grand_count += len(mine)
+        grand_expected += expected
+        grand_dfe += dfe
         lines.append(f"  {provider[:30]:30}{len(mine):>11,}{money.pounds(expected):>18}"
                      f"{money.pounds(dfe):>18}{money.pounds(dfe - expected):>16}")
-    lines.append(f"  {'all (totals include VAT)':30}{grand[0]:>11,}{money.pounds(grand[1]):>18}"
-                 f"{money.pounds(grand[2]):>18}{money.pounds(grand[2] - grand[1]):>16}")
+    lines.append(f"  {'all (totals include VAT)':30}{grand_count:>11,}"
+                 f"{money.pounds(grand_expected):>18}{money.pounds(grand_dfe):>18}"
+                 f"{money.pounds(grand_dfe - grand_expected):>16}")
     lines += ["", "findings by code:"]
     by_code = Counter((f.severity.value, f.code) for f in result.findings)
     rank = {"error": 0, "warning": 1, "info": 2}
@@ -166,9 +174,7 @@ def summarise(result, manifest: dict, files: dict[str, Path], written: tuple[Pat
         then = f", then '{sheets[1]}'" if len(sheets) > 1 else ""
         lines.append(f"open {display_path(written[0])}: start at the '{sheets[0]}' sheet{then} "
                      "(every finding comes with a suggestion)")
-    if getattr(result, "history", None) is not None:
-        from reconcile.history.follow import console_lines
-
+    if result.history is not None:
         lines += [line.replace("reconcile: ", "", 1) for line in console_lines(result.history)]
     return "\n".join(lines)
 
@@ -183,10 +189,10 @@ def run_demo(out_dir: Path, engine: str = "auto", quiet: bool = False) -> str:
                                   "give --out a folder name")])
     workbook, result_file = out_dir / "reconciliation.xlsx", out_dir / "result.json"
     # the demo keeps a history of its own beside its outputs (never the user's store):
-    # a second demo is compared with the first
+    # a second demo is compared with the first (the store's folder must exist first)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = run(RunOptions(
-        declarations=files[DECLARATIONS], dfe_statements=files[DFE_STATEMENTS],
+        declarations=(files[DECLARATIONS],), dfe_statements=(files[DFE_STATEMENTS],),
         contracts=(files[CONTRACTS],), engine=engine,
         # the sample is "as at" a fixed date, so the demo's result never changes
         as_of=dt.date.fromisoformat(manifest["generator"]["as_of"]),

@@ -27,6 +27,8 @@ from reconcile.errors import Problem, UsageError
 from reconcile.findings import Finding
 from reconcile.model import Attribution, Declaration, Source
 from reconcile.money import pounds, show
+from reconcile.result import RunResult
+from reconcile.rulebook.evaluate import explain_facts
 
 
 class FiredRule(NamedTuple):
@@ -38,7 +40,7 @@ class FiredRule(NamedTuple):
 
 class Explanation(NamedTuple):
     declaration: Declaration
-    facts: dict
+    facts: dict[str, Any]
     fired: tuple[FiredRule, ...]
     labels: tuple[str, ...]
     attributions: tuple[Attribution, ...]
@@ -80,10 +82,8 @@ def _outcome(then: object) -> str:
     return f"finding {code} ({severity})" if code else str(then)
 
 
-def explain_declaration(result, declaration_id: str) -> Explanation:
+def explain_declaration(result: RunResult, declaration_id: str) -> Explanation:
     """Gather everything the run knows about one declaration."""
-    from reconcile.rulebook.evaluate import explain_facts
-
     wanted = declaration_id.strip()
     index = next((i for i, d in enumerate(result.declarations)
                   if d.declaration_id == wanted), None)
@@ -92,8 +92,7 @@ def explain_declaration(result, declaration_id: str) -> Explanation:
         close = difflib.get_close_matches(wanted, ids, n=3)
         fix = (f"did you mean {', '.join(repr(c) for c in close)}?" if close
                else "check the id against the declaration_id column")
-        shown = result.options.declarations
-        shown = ", ".join(map(str, shown)) if isinstance(shown, tuple) else str(shown)
+        shown = ", ".join(map(str, result.options.declarations))
         raise UsageError([Problem(Source(shown),
                                   f"no declaration with id {wanted!r}", fix)])
     declaration = result.declarations[index]

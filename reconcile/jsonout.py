@@ -174,7 +174,7 @@ def attribution_json(a: Attribution, money: Any = show) -> dict[str, Any]:
     }
 
 
-class _Shown(dict):
+class _Shown(dict[Decimal, str | None]):
     """``money.show`` memoised: a statement's shares take a handful of distinct values,
     so a million attributions share a few strings instead of making two million."""
 
@@ -183,7 +183,7 @@ class _Shown(dict):
         return text
 
 
-def _statement_order(statement: ExpectedStatement) -> tuple:
+def _statement_order(statement: ExpectedStatement) -> tuple[str, int, dt.date, str]:
     return (statement.key.lead_provider, statement.key.cohort,
             statement.payment_date or dt.date.max, statement.key.name)
 

@@ -106,7 +106,7 @@ class DfeLine(NamedTuple):
     participant_type: str | None = None
     declaration_type: str | None = None
     band: str | None = None
-    count: int | None = None
+    count: int | None = None  # type: ignore[assignment]  # a field named count: tuple.count is never called on it
     fee_per_declaration: Decimal | None = None
     description: str | None = None
     source: Source | None = None
@@ -167,13 +167,13 @@ class PaymentLine(NamedTuple):
     participant_type: str
     declaration_type: str
     band: str | None
-    count: int
+    count: int  # type: ignore[assignment]  # a field named count: tuple.count is never called on it
     fee_per_declaration: Decimal
     amount: Decimal
 
 
 class CountAmount(NamedTuple):
-    count: int
+    count: int  # type: ignore[assignment]  # a field named count: tuple.count is never called on it
     amount: Decimal
 
 

@@ -37,6 +37,7 @@ from typing import Any
 from reconcile import money
 from reconcile.sheets import (
     Blank,
+    Cell,
     Date,
     Formula,
     Money,
@@ -52,7 +53,13 @@ from reconcile.sheets import (
     sum_formula,
     wrapped_height,
 )
-from reconcile.split import UNASSIGNED, DeclarationShare, SplitResult, StatementSplit
+from reconcile.split import (
+    UNASSIGNED,
+    DeclarationShare,
+    PartnerShare,
+    SplitResult,
+    StatementSplit,
+)
 
 ZERO = money.ZERO
 PARTNERS_SHEET = "Delivery partners"
@@ -182,7 +189,7 @@ _DECLARATION_HEAD = ("Lead provider", "Cohort", "Statement", "Delivery partner i
 
 
 def _declaration_values(st: StatementSplit, d: DeclarationShare,
-                        with_partner: bool) -> tuple:
+                        with_partner: bool) -> Row:
     """One declaration's row as plain values (streamed sheets: up to a million rows)."""
     output = d.amount if d.kind == "output" else ZERO
     uplift = d.uplift if d.kind == "output" else ZERO
@@ -242,10 +249,12 @@ def _contact(details: Any) -> str:
     return "; ".join(parts)
 
 
-def _by_partner(result: SplitResult) -> dict[str | None, list[tuple[StatementSplit, Any,
-                                                                     list[DeclarationShare]]]]:
+_Remitted = dict[str | None, list[tuple[StatementSplit, PartnerShare, list[DeclarationShare]]]]
+
+
+def _by_partner(result: SplitResult) -> _Remitted:
     """Partner → its (statement, share, declarations), in statement order: one pass."""
-    found: dict[str | None, list] = {}
+    found: _Remitted = {}
     for st in result.statements:
         mine: dict[str | None, list[DeclarationShare]] = {}
         for d in st.declarations:
@@ -257,7 +266,7 @@ def _by_partner(result: SplitResult) -> dict[str | None, list[tuple[StatementSpl
 
 
 def remittance_workbook(result: SplitResult, partner: str,
-                        _index: dict | None = None) -> Workbook:
+                        _index: _Remitted | None = None) -> Workbook:
     """One delivery partner's remittance advice: its statements and exactly its declarations.
 
     (``_index``: :func:`_by_partner` of the result, when writing every partner's.)
@@ -312,7 +321,7 @@ def remittance_workbook(result: SplitResult, partner: str,
                 return Formula("0", value)
             return Formula(f"SUM({decls}!{cell_ref(a, col)}:{cell_ref(b, col)})", value)
 
-        dfe_cells: tuple = ()
+        dfe_cells: tuple[Cell | None, ...] = ()
         if with_dfe:
             if p.dfe_paid is None:
                 dfe_cells = (None, None, Formula(cell_ref(r, 12), p.amount))
@@ -351,9 +360,11 @@ def remittance_workbook(result: SplitResult, partner: str,
               *((12, 12, 12) if with_dfe else ()))
     # the notes and the policy's words wrapped across the table's width (text running
     # past the last column would widen the printed page and shrink everything)
-    merges, heights = [], [(_TABLE_ROW, 45.0 if with_dfe else 30.0)]
+    merges: list[tuple[int, int, int, int]] = []
+    heights: list[tuple[int, float]] = [(_TABLE_ROW, 45.0 if with_dfe else 30.0)]
     for r in (2, 3):
-        text = rows[r][0].value if rows[r] and isinstance(rows[r][0], Text) else ""
+        first = rows[r][0] if rows[r] else None
+        text = first.value if isinstance(first, Text) else ""
         rows[r] = (Text(text, "note_wrap"), *(Blank("note_wrap") for _ in widths[1:]))
         merges.append((r, 0, r, len(widths) - 1))
         height = wrapped_height(((text, sum(widths)),))
@@ -361,8 +372,9 @@ def remittance_workbook(result: SplitResult, partner: str,
             heights.append((r, height))
     for policy_row in _policy_rows(result):
         r = len(rows)
-        if len(policy_row) == 2:
-            name, words = policy_row
+        words = policy_row[1] if len(policy_row) == 2 else None
+        if isinstance(words, Text):
+            name = policy_row[0]
             rows.append((name, Text(words.value, "wrap_top"),
                          *(Blank("wrap_top") for _ in widths[2:])))
             merges.append((r, 1, r, len(widths) - 1))
@@ -375,10 +387,10 @@ def remittance_workbook(result: SplitResult, partner: str,
                                  freeze=(_TABLE_ROW + 1, 0), landscape=True, fit_to_width=True,
                                  heights=tuple(heights), merges=tuple(merges),
                                  repeat_rows=(_TABLE_ROW, _TABLE_ROW)))
-    declarations = printable(Sheet(
+    declaration_sheet = printable(Sheet(
         "Declarations", RowStream(declaration_rows, row, REMITTANCE_STYLES),
         widths=(24, 7, 14, 37, 37, 9, 12, 5, 20, 11, 11, 10, 10, 11), freeze=(1, 0)))
-    return Workbook((remittance, declarations), title=f"Remittance advice: {label}",
+    return Workbook((remittance, declaration_sheet), title=f"Remittance advice: {label}",
                     subject="reconcile split --per-partner", active="Remittance",
                     footer=f"Remittance advice: {label}")
 

@@ -120,7 +120,7 @@ class ProgressEvent(NamedTuple):
     note: str = ""
 
     @property
-    def index(self) -> int:
+    def index(self) -> int:  # type: ignore[override]  # the stage's place, not tuple.index
         return STAGES.index(self.stage)
 
     @property

@@ -23,11 +23,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from reconcile.errors import Problem, UsageError
 from reconcile.findings import Finding
 from reconcile.model import Declaration, DfeStatement, Source
 from reconcile.read.values import closest
+
+if TYPE_CHECKING:
+    from reconcile.rulebook.load import Rulebook
 
 _SHOWN = 8
 
@@ -46,16 +50,14 @@ def _cohorts(years: set[int]) -> str:
     return ", ".join(str(y) for y in sorted(years))
 
 
-def check_contracts(declarations: Sequence[Declaration], rulebook: object) -> None:
+def check_contracts(declarations: Sequence[Declaration], rulebook: Rulebook) -> None:
     """Every provider of the declarations has a contract (for some cohort), or exit 2."""
-    contracts = dict(getattr(rulebook, "contracts", {}) or {})
+    contracts = rulebook.contracts
     have: dict[str, tuple[str, set[int], set[str]]] = {}
     for (lp, cohort), contract in contracts.items():
         name, cohorts, files = have.setdefault(_key(lp), (lp, set(), set()))
         cohorts.add(cohort)
-        source = getattr(contract, "source", None)
-        if source is not None:
-            files.add(source.file)
+        files.add(contract.source.file)
     wanted: dict[str, tuple[str | None, set[int], list[Declaration]]] = {}
     for d in declarations:
         entry = wanted.get(_key(d.lead_provider))
@@ -67,7 +69,7 @@ def check_contracts(declarations: Sequence[Declaration], rulebook: object) -> No
     seen = "; ".join(f"{name!r} (cohort {_cohorts(cohorts)})"
                      for name, cohorts, _ in sorted(have.values()))
     problems: list[Problem] = []
-    for key, (name, cohorts, first) in sorted(wanted.items()):
+    for key, (given_name, cohorts, first) in sorted(wanted.items()):
         if key == "":
             if not contracts:
                 d = first[0]
@@ -85,7 +87,7 @@ def check_contracts(declarations: Sequence[Declaration], rulebook: object) -> No
         given = (f"the contracts given are for {seen}" if have else "no contract was given")
         problems.append(Problem(
             Source(d.file, d.sheet, d.row, "lead_provider"),
-            f"the declarations of lead provider {name!r} (cohort {_cohorts(cohorts)}) have "
+            f"the declarations of lead provider {given_name!r} (cohort {_cohorts(cohorts)}) have "
             f"no contract: {given}.{hint}",
             "give that provider's contracts with --contracts FILE_OR_FOLDER, or make the "
             "name in the contract (lead_provider) and in the declarations the same"))
@@ -106,7 +108,8 @@ def statements_in_scope(statements: Sequence[DfeStatement],
     providers_of: dict[int, set[str]] = defaultdict(set)
     for lp, cohort in scope:
         providers_of[cohort].add(lp)
-    kept, left = [], defaultdict(int)
+    kept: list[DfeStatement] = []
+    left: dict[tuple[str, int], int] = defaultdict(int)
     for s in statements:
         if s.lead_provider:
             inside = (_key(s.lead_provider), s.cohort) in scope or (

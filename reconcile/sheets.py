@@ -36,7 +36,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # --------------------------------------------------------------------------- styles
 
@@ -51,7 +51,7 @@ _TOTAL = {"bold": True, "top": 1, "bottom": 6}
 
 #: Every style a cell may name: format properties in XlsxWriter's vocabulary
 #: (plain data; only :mod:`reconcile.write` turns them into formats).
-STYLES: dict[str, dict] = {
+STYLES: dict[str, dict[str, Any]] = {
     "text": {},
     "text_bold": {"bold": True},
     "status": {"bold": True, "indent": 1},
@@ -149,10 +149,13 @@ class Blank(NamedTuple):
 
 Cell = Text | Number | Money | Date | Formula | Link | Blank
 CELL_TYPES = (Text, Number, Money, Date, Formula, Link, Blank)
-Row = tuple  # tuple[Cell | None, ...]
+#: what a streamed row may hold instead of a cell (RowStream): text, money, a count, a date
+Plain = str | Decimal | int | dt.date
+#: a row: cells (None: an empty cell), or in a streamed sheet plain values too
+Row = tuple[Cell | Plain | None, ...]
 
 
-def cell_value(cell: Cell | None):
+def cell_value(cell: Cell | None) -> object:
     """The value a cell shows (a formula's computed value), for tests and dumps."""
     if cell is None or isinstance(cell, Blank):
         return None
@@ -177,10 +180,11 @@ class RowStream(NamedTuple):
     """
 
     produce: Callable[[], Iterator[Row]]
-    count: int | None = None
+    #: the number of rows (tuple.count is never called on a stream)
+    count: int | None = None  # type: ignore[assignment]
     styles: tuple[str | None, ...] = ()
 
-    def cell(self, col: int, value) -> Cell | None:
+    def cell(self, col: int, value: Cell | Plain | None) -> Cell | None:
         """The cell a plain value stands for in column ``col`` (for tests and dumps)."""
         if value is None or isinstance(value, CELL_TYPES):
             return value
@@ -302,7 +306,7 @@ class Sheet(NamedTuple):
             return iter(self.rows.produce())
         return iter(self.rows)
 
-    def iter_cells(self) -> Iterator[tuple]:
+    def iter_cells(self) -> Iterator[tuple[Cell | None, ...]]:
         """The rows with every plain value made a cell (its column's or kind's style)."""
         stream = self.rows if isinstance(self.rows, RowStream) else RowStream(lambda: iter(()))
         for row in self.iter_rows():
@@ -312,15 +316,16 @@ class Sheet(NamedTuple):
     def streamed(self) -> bool:
         return isinstance(self.rows, RowStream)
 
-    def cell(self, row: int, col: int) -> Cell | None:
-        """The cell at zero-based (row, col) of an in-memory sheet (for tests)."""
-        if self.streamed:
+    def cell(self, row: int, col: int) -> Cell | Plain | None:
+        """The cell (or plain value) at zero-based (row, col) of an in-memory sheet."""
+        rows = self.rows
+        if isinstance(rows, RowStream):
             raise TypeError(f"sheet {self.name!r} is streamed; iterate iter_rows()")
-        if row >= len(self.rows) or col >= len(self.rows[row]):
+        if row >= len(rows) or col >= len(rows[row]):
             return None
-        return self.rows[row][col]
+        return rows[row][col]
 
-    def values(self) -> list[list]:
+    def values(self) -> list[list[object]]:
         """Every row's shown values (formulas as their computed value), for tests."""
         return [[cell_value(c) for c in row] for row in self.iter_cells()]
 

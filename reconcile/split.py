@@ -62,7 +62,13 @@ from reconcile import money
 from reconcile.calculate import Calculation
 from reconcile.calculate.attribution import split_evenly
 from reconcile.findings import Finding, finding
-from reconcile.model import Attribution, Declaration, PartnerDetails, StatementKey
+from reconcile.model import (
+    Attribution,
+    Declaration,
+    ExpectedStatement,
+    PartnerDetails,
+    StatementKey,
+)
 from reconcile.rulebook.split_schema import SplitPolicy
 
 if TYPE_CHECKING:
@@ -243,10 +249,10 @@ class _Partners:
         self._declared = {d.declaration_id: (d.delivery_partner_id, d.delivery_partner_name)
                           for d in declarations
                           if d.delivery_partner_id or d.delivery_partner_name}
-        self._memo: dict[tuple, tuple[str | None, str | None]] = {}
-        self._names: dict[str, Counter] = defaultdict(Counter)
+        self._memo: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = {}
+        self._names: dict[str, Counter[str | None]] = defaultdict(Counter)
 
-    def _resolve(self, raw: tuple) -> tuple[str | None, str | None]:
+    def _resolve(self, raw: tuple[str | None, str | None]) -> tuple[str | None, str | None]:
         found = self._memo.get(raw)
         if found is None:
             pid, name = _clean(raw[0]), _clean(raw[1])
@@ -322,11 +328,11 @@ class _Basis:
         self._weights: dict[tuple[str, StatementKey], dict[str | None, Decimal]] = {}
         ordered = sorted(statements, key=lambda s: (s.key.lead_provider, s.key.cohort,
                                                     s.payment_date or dt.date.max, s.key.name))
-        to_date: dict[tuple[str, int], Counter] = defaultdict(Counter)
-        seen: dict[tuple[str, int], set] = defaultdict(set)
+        to_date: dict[tuple[str, int], Counter[str | None]] = defaultdict(Counter)
+        seen: dict[tuple[str, int], set[str]] = defaultdict(set)
         for statement in ordered:
             group = (statement.key.lead_provider, statement.key.cohort)
-            on_statement: Counter = Counter()
+            on_statement: Counter[str | None] = Counter()
             for a, partner in attributions.get(statement.key, ()):
                 if partner is not None:
                     seen[group].add(partner)
@@ -365,7 +371,7 @@ def _share(amount: Decimal, weights: dict[str | None, Decimal]) -> dict[str | No
     return dict(zip(order, money.split_exactly(amount, [weights[p] for p in order])))
 
 
-def _ordered_counts(counter: Counter | None,
+def _ordered_counts(counter: Counter[str] | None,
                     rank: dict[str, int]) -> tuple[tuple[str, int], ...]:
     """Counts by declaration type, in the vocabulary's order."""
     if not counter:
@@ -552,14 +558,14 @@ def _with_dfe(split: StatementSplit, dfe_net: Decimal,
 class _LineParts(NamedTuple):
     components: dict[str, dict[str | None, Decimal]]  # output/uplift/... -> partner -> £
     total: Decimal  # Σ of the statement's output, clawback and uplift lines
-    members: frozenset
-    counts: dict[str | None, Counter]
-    clawed_back: dict[str | None, Counter]
+    members: frozenset[str | None]
+    counts: dict[str | None, Counter[str]]
+    clawed_back: dict[str | None, Counter[str]]
     declarations: tuple[DeclarationShare, ...]
     unattributed: Decimal  # line money no declaration stands behind (put in unassigned)
 
 
-def _line_parts(statement: Any, items: list[tuple[Attribution, str | None]],
+def _line_parts(statement: ExpectedStatement, items: list[tuple[Attribution, str | None]],
                 names: dict[str, str | None], policy: SplitPolicy,
                 rank: dict[str, int]) -> _LineParts:
     """Output, clawback and uplift lines of one statement, divided between partners.
@@ -573,13 +579,13 @@ def _line_parts(statement: Any, items: list[tuple[Attribution, str | None]],
         name: defaultdict(lambda: ZERO)
         for name in ("output", "output_clawbacks", "uplift", "uplift_clawbacks")}
     unattributed = ZERO
-    counts: dict[str | None, Counter] = defaultdict(Counter)
-    clawed_back: dict[str | None, Counter] = defaultdict(Counter)
+    counts: dict[str | None, Counter[str]] = defaultdict(Counter)
+    clawed_back: dict[str | None, Counter[str]] = defaultdict(Counter)
 
     # one pass: the declarations of each line (blended: of each declaration type) and
     # those with an uplift; every declaration of a type counts once when blended, even
     # one past the last band, so the banding order does not pick who is paid what
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple[str | None, ...], list[int]] = defaultdict(list)
     uplifted: dict[str, list[int]] = {"output": [], "clawback": []}
     for i, (a, owner) in enumerate(items):
         groups[(a.kind, a.participant_type, a.declaration_type)
@@ -587,7 +593,7 @@ def _line_parts(statement: Any, items: list[tuple[Attribution, str | None]],
         if a.uplift:
             uplifted.setdefault(a.kind, []).append(i)
         (counts if a.kind == "output" else clawed_back)[owner][a.declaration_type] += 1
-    amounts: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    amounts: dict[tuple[str | None, ...], Decimal] = defaultdict(lambda: ZERO)
     for kind, lines in (("output", statement.output_payments),
                         ("clawback", statement.clawbacks)):
         for line in lines:
@@ -638,8 +644,9 @@ def _line_parts(statement: Any, items: list[tuple[Attribution, str | None]],
 
 def _findings(split: StatementSplit, parts: _LineParts) -> list[Finding]:
     """One SPLIT_NO_DELIVERY_PARTNER per statement with unassigned declarations."""
-    where = {"lead_provider": split.key.lead_provider, "cohort": split.key.cohort,
-             "statement": split.key.name}
+    where: dict[str, Any] = {"lead_provider": split.key.lead_provider,
+                             "cohort": split.key.cohort,
+                             "statement": split.key.name}
     ids = [d.declaration_id for d in split.declarations if d.delivery_partner_id is None]
     unassigned = next((p for p in split.partners if p.delivery_partner_id is None), None)
     found = []
@@ -676,7 +683,7 @@ def _policy(rulebook: Rulebook) -> SplitPolicy:
 # --------------------------------------------------------------------------- JSON
 
 
-def split_json(result: SplitResult) -> dict:
+def split_json(result: SplitResult) -> dict[str, Any]:
     """INTERFACES.md §6: ``{"splits": [...]}`` plus the policy and the split's findings."""
     show = money.show
     splits = []
