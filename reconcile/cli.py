@@ -14,7 +14,6 @@ twentieth of a second instead of the third of a second importing every stage tak
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 from collections import Counter
@@ -25,7 +24,7 @@ from typing import Any, NoReturn
 import click
 
 from reconcile import __version__
-from reconcile.errors import Problem, ReconcileError, UsageError
+from reconcile.errors import ReconcileError, UsageError
 from reconcile.interrupts import Interrupted, exit_interrupted
 from reconcile.outputs import environment_fault
 from reconcile.money import MoneyError, to_decimal
@@ -121,50 +120,10 @@ class _Month(click.ParamType):
 
 
 def _run_options(options: dict[str, Any], **more: Any) -> RunOptions:
-    """The pipeline's options from a command's, after the checks that need no work:
-    the engine this Python can run, the input files there."""
-    from reconcile.inputfiles import DECLARATIONS, DFE_STATEMENTS, PARTICIPANTS, expand_inputs
-    from reconcile.pipeline import input_paths
-    from reconcile.rulebook.engine import choose_backend
+    """:func:`reconcile.options.run_options` (imported when a command runs)."""
+    from reconcile.options import run_options
 
-    as_of = options.get("as_of")
-    json_out = options.get("json_out")
-    run_options = RunOptions(
-        declarations=input_paths(options["declarations"]),
-        dfe_statements=input_paths(options.get("dfe_statements")),
-        participants=input_paths(options.get("participants")),
-        lead_provider=options.get("lead_provider") or None,
-        sheet=options.get("sheet") or None,
-        rules_dir=options.get("rules_dir"),
-        contracts=tuple(options.get("contracts") or ()),
-        engine=options.get("engine") or "auto",
-        as_of=as_of.date() if isinstance(as_of, dt.datetime) else as_of,
-        quiet=options.get("quiet", False) or str(json_out) == "-",
-        tolerance=options.get("tolerance") or Decimal("0.00"),
-        history=_history_path(options),
-    )._replace(**more)
-    choose_backend(run_options.engine)  # fails on an engine this Python cannot run
-    problems: list[Problem] = []
-    for paths, role in ((run_options.declarations, DECLARATIONS),
-                        (run_options.dfe_statements, DFE_STATEMENTS),
-                        (run_options.participants, PARTICIPANTS)):
-        try:
-            expand_inputs(paths, role)
-        except UsageError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise UsageError(problems)
-    return run_options
-
-
-def _history_path(options: dict[str, Any]) -> Path | None:
-    """The store a command records in: none for a command without the history options
-    (explain), else --history, $RECONCILE_HISTORY or the user's (reconcile.history)."""
-    if "no_history" not in options:
-        return None
-    from reconcile.history.location import store_path
-
-    return store_path(options.get("history"), bool(options.get("no_history")))
+    return run_options(options, **more)
 
 
 def summary(result: RunResult) -> str:

@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("json", ("reconcile.jsonout",)),
     ("write", ("reconcile.write", "reconcile.xlsxzip", "reconcile.continuation",
                "reconcile.outputs", "reconcile.templates", "reconcile.contract_import")),
-    ("sequence", ("reconcile.pipeline", "reconcile.demo")),
+    ("sequence", ("reconcile.pipeline", "reconcile.options", "reconcile.demo")),
     ("entry", ("reconcile.history.commands", "reconcile.cli", "reconcile.serve",
                "reconcile.entry", "reconcile.__main__")),
 )

@@ -28,7 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from reconcile.result import STAGES
+from reconcile.options import run_options as options_of_run
+from reconcile.result import STAGES, RunOptions
 from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Run
 
 __all__ = ["STAGES", "STAGE_TEXT", "execute_run", "run_options"]
@@ -73,13 +74,11 @@ def command_options(run: Run) -> dict[str, Any]:
     }
 
 
-def run_options(run: Run) -> Any:
-    """The :class:`RunOptions` ``reconcile run`` makes of them (``cli._run_options``,
-    with the command line's own checks)."""
-    from reconcile.cli import _run_options
-
+def run_options(run: Run) -> RunOptions:
+    """The :class:`RunOptions` ``reconcile run`` makes of them
+    (:func:`reconcile.options.run_options`, with the command line's own checks)."""
     options = command_options(run)
-    return _run_options(options, with_split=True, workbook=options["out"],
+    return options_of_run(options, with_split=True, workbook=options["out"],
                         json_out=options["json_out"])
 
 
