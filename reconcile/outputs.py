@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from reconcile.errors import Problem, UsageError
 from reconcile.model import Source
@@ -81,8 +81,7 @@ class Outputs:
     """Collects what a run will write; :meth:`commit` writes it all, atomically per file."""
 
     def __init__(self) -> None:
-        self._jobs: list[tuple[Path | None, object]] = []
-        self._text_jobs: set[int] = set()
+        self._jobs: list[tuple[Path | None, _Job]] = []
         self._folders: list[Path] = []
 
     def folder(self, path: Path | str) -> None:
@@ -91,9 +90,8 @@ class Outputs:
 
     def text(self, path: Path | str, text: str | Callable[[], str]) -> None:
         """A text file (or standard output when ``path`` is ``-``); text may be deferred."""
-        if callable(text):
-            self._text_jobs.add(id(text))
-        self._jobs.append((None if is_standard_output(path) else Path(path), text))
+        self._jobs.append((None if is_standard_output(path) else Path(path),
+                           _DeferredText(text) if callable(text) else text))
 
     def json(self, path: Path | str, make: Callable[[], object]) -> None:
         """JSON made by ``make()`` when committed, streamed (``-``: standard output)."""
@@ -152,8 +150,9 @@ class Outputs:
                 if isinstance(job, _ToStandardOutput):
                     job.write()
                     continue
-                if path is None:
-                    sys.stdout.write(clean(job if isinstance(job, str) else job()))
+                if path is None:  # text to standard output (Outputs.text)
+                    assert isinstance(job, (str, _DeferredText))
+                    sys.stdout.write(clean(job if isinstance(job, str) else job.make()))
                     sys.stdout.flush()
                     continue
                 target = current = written_path(path)
@@ -162,8 +161,8 @@ class Outputs:
                 done.append((tmp, target))
                 if isinstance(job, str):
                     tmp.write_text(job, encoding="utf-8", errors=ENCODE_ERRORS)
-                elif id(job) in self._text_jobs:
-                    tmp.write_text(job(), encoding="utf-8", errors=ENCODE_ERRORS)
+                elif isinstance(job, _DeferredText):
+                    tmp.write_text(job.make(), encoding="utf-8", errors=ENCODE_ERRORS)
                 else:
                     job(tmp)
             if progress is not None:
@@ -187,6 +186,12 @@ class Outputs:
                     pass  # the next run removes it (remove_stale_temporaries)
 
 
+class _DeferredText(NamedTuple):
+    """A text output made only when committed."""
+
+    make: Callable[[], str]
+
+
 class _ToStandardOutput:
     """A file output sent to standard output: rendered to a temporary file, then copied."""
 
@@ -205,6 +210,11 @@ class _ToStandardOutput:
             sys.stdout.buffer.flush()
         finally:
             os.unlink(name)
+
+
+#: what an output is made of: text, text made when committed, a file rendered to a
+#: temporary path, or such a file sent to standard output
+_Job = str | _DeferredText | Callable[[Path], None] | _ToStandardOutput
 
 
 def _umask() -> int:
@@ -272,13 +282,13 @@ def check_output_paths(outputs: Iterable[tuple[str, Path | str | None]],
     Commands, the history store (issue 14), uploads (15) and imports (11) call this
     with their own labels.
     """
-    outputs = [(label, Path(path)) for label, path in outputs if path is not None]
-    folders = [(label, Path(path)) for label, path in folders if path is not None]
-    inputs = [(label, Path(path)) for label, path in inputs if path is not None]
+    output_paths = [(label, Path(path)) for label, path in outputs if path is not None]
+    folder_paths = [(label, Path(path)) for label, path in folders if path is not None]
+    input_paths = [(label, Path(path)) for label, path in inputs if path is not None]
     problems: list[Problem] = []
     input_files: dict[object, str] = {}
     input_folders: dict[Path, str] = {}
-    for label, path in inputs:
+    for label, path in input_paths:
         if path.is_dir():
             input_folders[_real(path)] = label
         else:
@@ -286,9 +296,9 @@ def check_output_paths(outputs: Iterable[tuple[str, Path | str | None]],
             identity = _identity(path)
             if identity is not None:
                 input_files[identity] = label
-    made = {_real(folder) for _, folder in folders}
+    made = {_real(folder) for _, folder in folder_paths}
 
-    for label, folder in folders:
+    for label, folder in folder_paths:
         real = _real(folder)
         if folder.exists() and not folder.is_dir():
             problems.append(Problem(Source(str(folder)), f"{label} needs a folder, and this "
@@ -304,7 +314,7 @@ def check_output_paths(outputs: Iterable[tuple[str, Path | str | None]],
 
     seen: dict[object, str] = {}
     to_standard_output: list[str] = []
-    for label, path in outputs:
+    for label, path in output_paths:
         where = Source(str(path))
         if is_standard_output(path):
             to_standard_output.append(label)
@@ -400,7 +410,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     """Remove the temporary files of ``target`` that a killed run left behind: named by
     :func:`temporary_beside`, of a process that no longer runs (or older than a day).
     Another run writing the same output at this moment keeps its own."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:

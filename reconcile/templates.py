@@ -27,12 +27,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import xlsxwriter
 
 from reconcile.errors import Problem, UsageError
 from reconcile.model import Source
 from reconcile.outputs import write_atomically
 from reconcile.read.columns import LINE_TYPES
+from reconcile.rulebook.load import Rulebook, load_rulebook
+from reconcile.rulebook.schema import VocabularyFile
 
 KINDS = ("declarations", "dfe-statements", "contract")
 #: the file name endings each kind is written as (the first is the one suggested)
@@ -53,7 +57,7 @@ class Column(NamedTuple):
     width: int = 18
 
 
-def declaration_columns(vocabulary) -> list[Column]:
+def declaration_columns(vocabulary: VocabularyFile) -> list[Column]:
     types = tuple(vocabulary.declaration_types)
     states = tuple(vocabulary.states)
     courses = tuple(vocabulary.courses)
@@ -124,7 +128,7 @@ def statement_columns() -> list[Column]:
     ]
 
 
-def line_columns(vocabulary, bands: tuple[str, ...]) -> list[Column]:
+def line_columns(vocabulary: VocabularyFile, bands: tuple[str, ...]) -> list[Column]:
     ptypes = tuple(vocabulary.participant_types)
     return [
         Column("statement_id", "yes", "The id of the statement (Statements sheet) the line is on.",
@@ -147,7 +151,12 @@ def line_columns(vocabulary, bands: tuple[str, ...]) -> list[Column]:
     ]
 
 
-def _formats(book) -> dict:
+#: XlsxWriter's objects (it ships no types): a workbook, its formats
+_Book = Any  # xlsxwriter.Workbook
+_Format = Any  # xlsxwriter's Format
+
+
+def _formats(book: _Book) -> dict[str, _Format]:
     return {
         "header": book.add_format({"bold": True, "bg_color": "#1D70B8", "font_color": "#FFFFFF",
                                    "border": 1, "text_wrap": True, "valign": "top"}),
@@ -161,7 +170,7 @@ def _formats(book) -> dict:
     }
 
 
-def _data_sheet(book, formats: dict, name: str, columns: list[Column]) -> None:
+def _data_sheet(book: _Book, formats: dict[str, _Format], name: str, columns: list[Column]) -> None:
     sheet = book.add_worksheet(name)
     sheet.freeze_panes(1, 0)
     for index, column in enumerate(columns):
@@ -190,7 +199,7 @@ def _data_sheet(book, formats: dict, name: str, columns: list[Column]) -> None:
     sheet.autofilter(0, 0, 0, len(columns) - 1)
 
 
-def _about_sheet(book, formats: dict, title: str, sections: list[tuple[str, list[Column]]]
+def _about_sheet(book: _Book, formats: dict[str, _Format], title: str, sections: list[tuple[str, list[Column]]]
                  ) -> None:
     sheet = book.add_worksheet("About")
     sheet.set_column(0, 0, 26)
@@ -211,9 +220,7 @@ def _about_sheet(book, formats: dict, title: str, sections: list[tuple[str, list
         row += 1
 
 
-def _book(path: Path):
-    import xlsxwriter
-
+def _book(path: Path) -> _Book:
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
                                            "strings_to_numbers": False,
                                            "strings_to_urls": False})
@@ -222,7 +229,7 @@ def _book(path: Path):
     return book
 
 
-def render_declarations(path: Path, vocabulary) -> None:
+def render_declarations(path: Path, vocabulary: VocabularyFile) -> None:
     book = _book(path)
     formats = _formats(book)
     columns = declaration_columns(vocabulary)
@@ -233,7 +240,7 @@ def render_declarations(path: Path, vocabulary) -> None:
     book.close()
 
 
-def render_dfe_statements(path: Path, vocabulary, bands: tuple[str, ...]) -> None:
+def render_dfe_statements(path: Path, vocabulary: VocabularyFile, bands: tuple[str, ...]) -> None:
     book = _book(path)
     formats = _formats(book)
     statements = statement_columns()
@@ -311,13 +318,11 @@ mentor:
 """
 
 
-def _rulebook():
-    from reconcile.rulebook.load import load_rulebook
-
-    return load_rulebook()
+def _contract_template(path: Path) -> None:
+    path.write_text(CONTRACT_TEMPLATE, encoding="utf-8")
 
 
-def write_template(kind: str, out: Path | str, rulebook=None) -> None:
+def write_template(kind: str, out: Path | str, rulebook: Rulebook | None = None) -> None:
     """Write the blank template of ``kind`` to ``out``, atomically."""
     if kind not in KINDS:
         raise UsageError([Problem(Source(str(kind)), "no such template",
@@ -334,9 +339,9 @@ def write_template(kind: str, out: Path | str, rulebook=None) -> None:
             f"give a file name ending in {' or '.join(endings)}, e.g. --out "
             f"{out.with_suffix(endings[0])}")])
     if kind == "contract":
-        write_atomically(out, lambda tmp: tmp.write_text(CONTRACT_TEMPLATE, encoding="utf-8"))
+        write_atomically(out, _contract_template)
         return
-    rulebook = rulebook or _rulebook()
+    rulebook = rulebook or load_rulebook()
     if kind == "declarations":
         write_atomically(out, lambda tmp: render_declarations(tmp, rulebook.vocabulary))
         return
