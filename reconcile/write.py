@@ -42,6 +42,7 @@ import re
 import tempfile
 import zipfile
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,15 @@ from reconcile.sheets import (
     CELL_TYPES,
     STYLES,
     Blank,
+    Cell,
     Date,
     Formula,
     Link,
     Money,
     Number,
+    Plain,
     Ref,
+    Row,
     RowStream,
     Series,
     Sheet,
@@ -233,6 +237,11 @@ def safe_workbook(book: Workbook) -> Workbook:
     return book._replace(sheets=sheets, active=active)
 
 
+def _literal(text: str, _match: re.Match[str]) -> str:
+    """A replacement taken as it is (no backslash or group references in it)."""
+    return text
+
+
 def _renamed_sheet(sheet: Sheet, name: str, renamed: dict[str, str]) -> Sheet:
     if not renamed:
         return sheet._replace(name=name)
@@ -242,23 +251,23 @@ def _renamed_sheet(sheet: Sheet, name: str, renamed: dict[str, str]) -> Sheet:
 
     def formula(text: str) -> str:
         for pattern, replacement in patterns:
-            text = pattern.sub(lambda _m, r=replacement: r, text)
+            text = pattern.sub(partial(_literal, replacement), text)
         return text
 
-    def cell(value: object) -> object:
-        kind = type(value)
-        if kind is Formula:
+    def cell(value: Cell | Plain | None) -> Cell | Plain | None:
+        if isinstance(value, Formula):
             return value._replace(formula=formula(value.formula))
-        if kind is Link:
+        if isinstance(value, Link):
             return value._replace(sheet=renamed.get(value.sheet, value.sheet))
         return value
 
     def ref(r: Ref) -> Ref:
         return r._replace(sheet=renamed.get(r.sheet, r.sheet))
 
-    if sheet.streamed:
+    rows: tuple[Row, ...] | RowStream
+    if isinstance(sheet.rows, RowStream):
         stream = sheet.rows
-        rows: tuple | RowStream = stream._replace(
+        rows = stream._replace(
             produce=lambda: (tuple(map(cell, row)) for row in stream.produce()))
     else:
         rows = tuple(tuple(map(cell, row)) for row in sheet.rows)
@@ -422,7 +431,7 @@ def _write_sheet(workbook: Any, sheet: Sheet, formats: _Formats,
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.6}
 
 
-def _print_setup(ws, sheet: Sheet, footer: str, whole: bool = True) -> None:
+def _print_setup(ws: Any, sheet: Sheet, footer: str, whole: bool = True) -> None:
     """How a sheet prints: margins, repeated header rows, a footer with the sheet's name,
     the page number and ``footer`` (the run); page breaks, print area and merged cells
     when the sheet is ``whole`` (not laid over continuation sheets)."""
@@ -906,7 +915,7 @@ def _insert_chart(workbook: Any, worksheets: list[Any], chart: Any, layout: cont
     for k in range(count):
         made = workbook.add_chart({"type": chart.kind})
         for series, (categories, values) in zip(chart.series, pieces):
-            options = {
+            options: dict[str, Any] = {
                 "name": clean(series.name),
                 "categories": categories[k],
                 "values": values[k],
