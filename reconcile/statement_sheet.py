@@ -155,7 +155,7 @@ class TotalCells(NamedTuple):
 
 
 class _Side(NamedTuple):
-    count: int
+    count: int  # type: ignore[assignment]  # a field named count: tuple.count never called
     amount: Decimal
     fees: tuple[Decimal, ...]  # the distinct fees of the lines (one, normally)
     present: bool  # a line exists on this side
@@ -236,7 +236,7 @@ def output_grids(pair: StatementPair, terms: Terms) -> list[Grid]:
 
 
 def _banded_grid(lines: list[LineComparison], terms: Terms, mentor_funding: bool) -> Grid:
-    bands = list(terms.bands)
+    bands: list[str | None] = list(terms.bands)
     for ln in lines:
         if ln.band not in bands:
             bands.append(ln.band)
@@ -268,7 +268,8 @@ def _flat_grid(lines: list[LineComparison], terms: Terms) -> Grid:
     order = {t: i for i, t in enumerate(terms.types)}
     rows = list(dict.fromkeys([*(display_type(t) for t in sorted(
         terms.flat_rate, key=lambda t: order.get(t, len(order)))), *(k[0] for k in groups)]))
-    fees = {(display_type(t), None): fee for t, fee in terms.flat_rate.items()}
+    fees: dict[tuple[str, str | None], Decimal] = {
+        (display_type(t), None): fee for t, fee in terms.flat_rate.items()}
     return Grid("Mentor output payments", "Fee per mentor", "Mentors output payment total",
                 (None,), tuple(rows), cells, fees)
 
@@ -294,7 +295,7 @@ def clawback_tables(pair: StatementPair, terms: Terms) -> list[tuple[str, list[C
     else:
         tables = [("Clawbacks", lines)]
     order = {t: i for i, t in enumerate(terms.types)}
-    band_order = {b: i for i, b in enumerate(terms.bands)}
+    band_order: dict[str | None, int] = {b: i for i, b in enumerate(terms.bands)}
     out = []
     for n, (title, members) in enumerate(tables):
         rows: list[ClawbackRow] = []
@@ -302,7 +303,7 @@ def clawback_tables(pair: StatementPair, terms: Terms) -> list[tuple[str, list[C
             rows.append(ClawbackRow("Uplift clawbacks", _side(uplift, True),
                                     _side(uplift, False),
                                     tuple(c for ln in uplift for c in ln.codes)))
-        groups: dict[tuple, list[LineComparison]] = defaultdict(list)
+        groups: dict[tuple[str | None, str], list[LineComparison]] = defaultdict(list)
         for ln in members:
             groups[(ln.band, ln.declaration_type or "")].append(ln)
         for band, declaration_type in sorted(groups, key=lambda k: (
@@ -344,13 +345,13 @@ class _Rows:
         self.layout = layout
         self.has_expected = has_expected
         self.has_dfe = has_dfe
-        self.rows: list[list] = []
+        self.rows: list[list[Cell | None]] = []
         self.merges: list[tuple[int, int, int, int]] = []
         self.heights: list[tuple[int, float]] = []
         self.money_rows: list[int] = []  # rows with a difference to colour
 
-    def new(self) -> list:
-        row = [None] * self.layout.width
+    def new(self) -> list[Cell | None]:
+        row: list[Cell | None] = [None] * self.layout.width
         self.rows.append(row)
         return row
 
@@ -374,7 +375,7 @@ class _Rows:
         """
         row, r, lay = self.rows[-1], self.r, self.layout
         cols = [lay.start(g) + offset for g in (EXPECTED, DFE, DIFFERENCE)]
-        values = []
+        values: list[Any] = []
         for group, value in ((EXPECTED, expected), (DFE, dfe)):
             shown = self.has_expected if group == EXPECTED else self.has_dfe
             if not shown or value is None:
@@ -419,7 +420,7 @@ class _Rows:
             row[lay.pay(group)] = Text(payments, "header_right")
 
 
-def _cell(value: Any, style: str):
+def _cell(value: Any, style: str) -> Formula | Number | Money:
     if isinstance(value, tuple):
         return Formula(value[0], value[1], style)
     if style.startswith("count"):
@@ -442,7 +443,7 @@ def statement_sheet(pair: StatementPair, name: str, findings: Sequence[Finding] 
     terms = terms or Terms()
     key, e, d = pair.key, pair.expected, pair.dfe
     has_dfe = d is not None and pair.has_money
-    dfe_lines = has_dfe and bool(d.lines)
+    dfe_lines = d is not None and has_dfe and bool(d.lines)
     grids = output_grids(pair, terms)
     claws = clawback_tables(pair, terms)
     # at least three band columns: the line list below needs 13 columns
@@ -452,7 +453,7 @@ def statement_sheet(pair: StatementPair, name: str, findings: Sequence[Finding] 
 
     # -- title and the statement's details (DfE's page: provider, statement, dates)
     b.new()[0] = Text(f"{key.name} — {key.lead_provider}, cohort {key.cohort}", "title")
-    output_fee = e.output_fee if e is not None else d.output_fee
+    output_fee = e.output_fee if e is not None else d is not None and d.output_fee
     details = [
         ("Payment date", Date(pair.payment_date) if pair.payment_date else Text("-")),
         ("Milestone cut-off date",
@@ -538,14 +539,14 @@ def statement_sheet(pair: StatementPair, name: str, findings: Sequence[Finding] 
     vat_row = b.r
     b.new()[0] = Text("Total (VAT included)", "text_total")
     total_row = b.r
-    total_e = (net_e + vat_e) if e is not None else None
+    total_e = (net_e + vat_e) if e is not None and vat_e is not None else None
     total_d: Decimal | None = (net_d + (vat_d or ZERO)) if dfe_lines else None
 
     def total_formula(group: int) -> str:
         col = lay.pay(group)
         return f"{_ref(net_row, col)}+{_ref(vat_row, col)}"
 
-    if has_dfe and not dfe_lines:
+    if d is not None and has_dfe and not dfe_lines:
         total_d = d.total  # DfE gave a total and no lines: a figure, not a sum
     b.has_dfe = has_dfe
     b.put(lay.bands, (total_formula(EXPECTED), total_e) if e is not None else None,
@@ -555,7 +556,7 @@ def statement_sheet(pair: StatementPair, name: str, findings: Sequence[Finding] 
     for c in range(lay.width):
         if b.rows[total_row][c] is None:
             b.rows[total_row][c] = Blank("text_total")
-    if dfe_lines and d.total is not None and d.total != total_d:
+    if d is not None and dfe_lines and d.total is not None and d.total != total_d:
         b.new()[0] = Text("DfE's total as stated on its statement", "note")
         b.rows[-1][lay.pay(DFE)] = Money(d.total)
     while len(b.rows) < breakdown_end:
@@ -655,7 +656,10 @@ def _status_note(pair: StatementPair) -> str:
     return "Difference = DfE − expected: negative means DfE pays less than we expect."
 
 
-def _breakdown_labels(grids: list[Grid], claws: list, pair: StatementPair) -> list[str]:
+_Clawbacks = list[tuple[str, list[ClawbackRow]]]
+
+
+def _breakdown_labels(grids: list[Grid], claws: _Clawbacks, pair: StatementPair) -> list[str]:
     labels = []
     if len(grids) == 1:
         labels.append("Output payment")
@@ -675,12 +679,16 @@ _BREAKDOWN_OF = {"Output payment total": "Output payment",
                  "Mentors output payment total": "Mentors output payment"}
 
 
-def _tables(b: _Rows, grids: list[Grid], claws: list, pair: StatementPair, terms: Terms,
-            output_fee: bool) -> dict[str, tuple]:
+#: a total's (expected, DfE) cells: each a (formula, value) pair, a value, or None
+_TotalRefs = tuple[Any, Any]
+
+
+def _tables(b: _Rows, grids: list[Grid], claws: _Clawbacks, pair: StatementPair,
+            terms: Terms, output_fee: bool) -> dict[str, _TotalRefs]:
     """Output, uplift, clawback and adjustment tables from the current row; returns the
     breakdown label -> (expected, DfE) formula pairs pointing at their totals."""
     lay = b.layout
-    refs: dict[str, tuple] = {}
+    refs: dict[str, _TotalRefs] = {}
     if not output_fee and not any(ln.section in (OUTPUT, CLAWBACK, UPLIFT, UPLIFT_CLAWBACK)
                                   for ln in pair.lines):
         # a service-fee-only statement: DfE's page has nothing in these tables either
@@ -693,7 +701,7 @@ def _tables(b: _Rows, grids: list[Grid], claws: list, pair: StatementPair, terms
         claws = []
         grids = []
 
-    def total_refs(r: int, e_value: Decimal, d_value: Decimal) -> tuple:
+    def total_refs(r: int, e_value: Decimal, d_value: Decimal) -> _TotalRefs:
         return ((_ref(r, lay.pay(EXPECTED)), e_value) if b.has_expected else None,
                 (_ref(r, lay.pay(DFE)), d_value) if b.has_dfe else None)
 
@@ -938,8 +946,8 @@ _HEADINGS = {SERVICE_FEE: "Service fee", UPLIFT: "Uplift fees",
              RECONCILE: "Reconcile amount (in DfE's total only)"}
 
 
-def _line_row(r: int, line: LineComparison, has_dfe: bool) -> tuple:
-    cells: list = [None] * LINE_COLUMNS
+def _line_row(r: int, line: LineComparison, has_dfe: bool) -> tuple[Cell | None, ...]:
+    cells: list[Cell | None] = [None] * LINE_COLUMNS
     cells[C_LINE] = Text(_short_label(line))
     if line.section in (OUTPUT, CLAWBACK):
         cells[C_PTYPE] = Text(line.participant_type or "all")
