@@ -37,6 +37,7 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from reconcile import __version__, money
@@ -61,10 +62,17 @@ from reconcile.statement_sheet import (
 from reconcile.statement_sheet import difference_cell as _difference
 from reconcile.statement_sheet import figure_cell as _figure
 from reconcile.remittance import partner_sheet
-from reconcile.result import PRESENTATION_OPTIONS
+from reconcile.history.follow import RunHistory
+from reconcile.result import PRESENTATION_OPTIONS, RunOptions, RunResult
+from reconcile.rulebook.schema import Classify
+from reconcile.calculate import Calculation
+from reconcile.model import Attribution, StatementKey
+from reconcile.providers import SummaryColumns, providers_sheet
+from reconcile.statement_sheet import TotalCells
 from reconcile.sheets import (
     AutoFilter,
     Blank,
+    Cell,
     Chart,
     ConditionalFormat,
     Date,
@@ -73,6 +81,7 @@ from reconcile.sheets import (
     Money,
     Number,
     Ref,
+    Row,
     RowStream,
     Series,
     Sheet,
@@ -90,24 +99,28 @@ RESERVED = (SUMMARY, FINDINGS, DECLARATIONS, RULES, PARTNERS, "Providers")
 ZERO = money.ZERO
 
 
-def build_workbook(result: Any) -> Workbook:
+#: a statement's findings are found by (provider, cohort, statement name), normalised
+_StatementOf = tuple[str, int | None, str]
+
+
+def build_workbook(result: RunResult) -> Workbook:
     """The whole reconciliation workbook of a run (see the module docstring)."""
     comparison: Comparison = result.comparison or without_dfe(result.calculation)
     names = _statement_sheet_names(comparison.pairs)
     counts = _severity_counts(result.findings)
-    by_statement: dict[tuple, list[Finding]] = defaultdict(list)
+    by_statement: dict[_StatementOf, list[Finding]] = defaultdict(list)
     for f in result.findings:
         if f.statement:
             by_statement[_statement_of(f)].append(f)
     statement_sheets = []
-    totals: dict = {}
+    totals: dict[StatementKey, TotalCells] = {}
     for pair in comparison.pairs:
         sheet, cells = statement_sheet(pair, names[pair.key],
                                        by_statement.get(_pair_of(pair), ()),
-                                       statement_terms(getattr(result, "rulebook", None), pair))
+                                       statement_terms(result.rulebook, pair))
         statement_sheets.append(sheet)
         totals[pair.key] = cells
-    history = getattr(result, "history", None)
+    history = result.history
     sheets = [summary_sheet(result, comparison, names, totals, counts, by_statement),
               *((changes_sheet(history),) if history is not None else ()),
               findings_sheet(result.findings, history), *statement_sheets]
@@ -119,8 +132,6 @@ def build_workbook(result: Any) -> Workbook:
     active = SUMMARY
     if len({p.key.lead_provider for p in comparison.pairs}) > 1:
         # national runs: every provider and cohort in one view, first (reconcile.providers)
-        from reconcile.providers import SummaryColumns, providers_sheet
-
         columns = SummaryColumns(S_LP, S_COHORT, S_EXP, S_DFE, S_DIFF, S_ERR, S_WARN, S_INFO,
                                  S_STATUS)
         sheets.insert(0, providers_sheet(comparison, result.findings, sheets[0], columns))
@@ -132,10 +143,9 @@ def build_workbook(result: Any) -> Workbook:
                     footer=run_footer(result))
 
 
-def run_footer(result: Any) -> str:
+def run_footer(result: RunResult) -> str:
     """The right of every printed page's footer: the run's date (its as-of date)."""
-    options = getattr(result, "options", None)
-    as_of = getattr(options, "as_of", None) or dt.date.today()
+    as_of = result.options.as_of or dt.date.today()
     return f"Reconciliation as of {as_of.isoformat()}"
 
 
@@ -147,13 +157,13 @@ def _initials(provider: str) -> str:
     return "".join(w[0].upper() for w in words) or provider[:6]
 
 
-def _statement_sheet_names(pairs: Sequence[StatementPair]) -> dict:
+def _statement_sheet_names(pairs: Sequence[StatementPair]) -> dict[StatementKey, str]:
     """Short, unique, valid sheet names: "May 2024", with cohort and provider when needed."""
     providers = {p.key.lead_provider for p in pairs}
     cohorts = {(p.key.lead_provider, p.key.cohort) for p in pairs}
     many_cohorts = len(cohorts) > len(providers)
     taken = list(RESERVED)
-    names = {}
+    names: dict[StatementKey, str] = {}
     for pair in pairs:
         parts = []
         if len(providers) > 1:
@@ -171,16 +181,16 @@ def _norm(text: object) -> str:
     return " ".join(str(text or "").split()).casefold()
 
 
-def _statement_of(f: Finding) -> tuple:
+def _statement_of(f: Finding) -> _StatementOf:
     return (_norm(f.lead_provider), f.cohort, _norm(f.statement))
 
 
-def _pair_of(pair: StatementPair) -> tuple:
+def _pair_of(pair: StatementPair) -> _StatementOf:
     return (_norm(pair.key.lead_provider), pair.key.cohort, _norm(pair.key.name))
 
 
-def _severity_counts(findings: Sequence[Finding]) -> Counter:
-    counts: Counter = Counter()
+def _severity_counts(findings: Sequence[Finding]) -> Counter[tuple[_StatementOf, Severity]]:
+    counts: Counter[tuple[_StatementOf, Severity]] = Counter()
     for f in findings:
         if f.statement:
             counts[(_statement_of(f), f.severity)] += 1
@@ -191,10 +201,10 @@ def _severity_counts(findings: Sequence[Finding]) -> Counter:
 # One sheet per statement, in DfE's layout: reconcile/statement_sheet.py.
 
 
-def _versions_rows(calculation: Any) -> list[tuple]:
+def _versions_rows(calculation: Calculation) -> list[Row]:
     """Rules sheet: which contract version applied to which statements."""
-    runs: list[list] = []
-    for e in getattr(calculation, "statements", ()) or ():
+    runs: list[list[Any]] = []
+    for e in calculation.statements:
         tag = (e.key.lead_provider, e.key.cohort, e.contract_version, e.terms_from)
         if runs and runs[-1][0] == tag:
             runs[-1][2] = e.key.name
@@ -202,7 +212,7 @@ def _versions_rows(calculation: Any) -> list[tuple]:
             runs.append([tag, e.key.name, e.key.name])
     if not any(tag[2] or tag[3] for tag, _first, _last in runs):
         return []
-    rows: list[tuple] = [(), (Text("Contract versions by statement", "header"),
+    rows: list[Row] = [(), (Text("Contract versions by statement", "header"),
                               Text("Version", "header"), Text("Statements", "header"))]
     for (provider, cohort, version, since), first, last in runs:
         label = version or (f"from {since}" if since else "first terms")
@@ -221,14 +231,16 @@ SUMMARY_WIDTHS = (26, 7, 16, 11, 11, 7, 14, 14, 14, 7, 8, 6, 15, 44)
  S_STATUS, S_NOTE) = range(14)
 
 
-def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict,
-                  counts: Counter, by_statement: dict | None = None) -> Sheet:
+def summary_sheet(result: RunResult, comparison: Comparison, names: dict[StatementKey, str],
+                  totals: dict[StatementKey, TotalCells],
+                  counts: Counter[tuple[_StatementOf, Severity]],
+                  by_statement: dict[_StatementOf, list[Finding]] | None = None) -> Sheet:
     """``counts``: (statement, severity) -> findings; ``by_statement``: the findings."""
     pairs = comparison.pairs
     by_statement = by_statement or {}
     n_by = Counter(f.severity for f in result.findings)
-    options = getattr(result, "options", None)
-    rows: list[tuple] = [
+    options = result.options
+    rows: list[Row] = [
         (Text("Reconciliation of DfE statements: expected against DfE", "title"),),
         (Text(f"{len(pairs)} statement(s); {len(result.declarations):,} declaration(s); "
               f"findings: {n_by.get(Severity.ERROR, 0)} error(s), "
@@ -251,8 +263,10 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
         r = len(rows)
         cells = totals[pair.key]
         k = _pair_of(pair)
-        output_fee = pair.expected.output_fee if pair.expected else pair.dfe.output_fee
-        row = [Text(pair.key.lead_provider), Number(pair.key.cohort, "year"),
+        output_fee = (pair.expected.output_fee if pair.expected else
+                      pair.dfe is not None and pair.dfe.output_fee)
+        note = _summary_note(pair, by_statement.get(k, ()))
+        row: list[Cell | None] = [Text(pair.key.lead_provider), Number(pair.key.cohort, "year"),
                Link(pair.key.name, names[pair.key]),
                Date(pair.payment_date) if pair.payment_date else None,
                Date(pair.cut_off_date) if pair.cut_off_date else None,
@@ -262,18 +276,19 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                Number(counts.get((k, Severity.WARNING), 0)),
                Number(counts.get((k, Severity.INFO), 0)),
                Text(pair.status, "status"),
-               Text(_summary_note(pair, by_statement.get(k, ())), "note_wrap")]
+               Text(note, "note_wrap")]
         # wrapped, never overflowing: overflowing text widens the printed page
-        height = wrapped_height(((row[S_NOTE].value, SUMMARY_WIDTHS[S_NOTE]),))
+        height = wrapped_height(((note, SUMMARY_WIDTHS[S_NOTE]),))
         if height is not None:
             tall.append((r, height))
-        if cells.expected_total is not None:
+        if cells.expected_total is not None and cells.expected_value is not None:
             row[S_EXP] = Formula(cells.expected_total, cells.expected_value)
             sum_e += cells.expected_value
-        if cells.dfe_total is not None:
+        if cells.dfe_total is not None and cells.dfe_value is not None:
             row[S_DFE] = Formula(cells.dfe_total, cells.dfe_value)
             sum_d += cells.dfe_value
-        if cells.expected_total is not None and cells.dfe_total is not None:
+        if (cells.expected_total is not None and cells.dfe_total is not None
+                and cells.expected_value is not None and cells.dfe_value is not None):
             row[S_DIFF] = Formula(f"{cell_ref(r, S_DFE)}-{cell_ref(r, S_EXP)}",
                                   cells.dfe_value - cells.expected_value)
         rows.append(tuple(row))
@@ -283,17 +298,19 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
                  Formula(_shown_sum(S_EXP, first, last), sum_e, "money_total"),
                  Formula(_shown_sum(S_DFE, first, last), sum_d, "money_total"),
                  Formula(_shown_sum(S_DIFF, first, last),
-                         sum(((totals[p.key].dfe_value - totals[p.key].expected_value)
-                              for p in pairs if totals[p.key].dfe_total is not None
-                              and totals[p.key].expected_total is not None), ZERO),
+                         sum((dfe - expected for dfe, expected in (
+                             (totals[p.key].dfe_value, totals[p.key].expected_value)
+                             for p in pairs if totals[p.key].dfe_total is not None
+                             and totals[p.key].expected_total is not None)
+                             if dfe is not None and expected is not None), ZERO),
                          "money_total"),
                  *(Formula(_shown_sum(c, first, last),
                            sum(counts.get((_pair_of(p), s), 0) for p in pairs), "count_total")
                    for c, s in ((S_ERR, Severity.ERROR), (S_WARN, Severity.WARNING),
                                 (S_INFO, Severity.INFO))),
                  Blank("text_total"), Blank("text_total")))
-    cfs = ()
-    charts = ()
+    cfs: tuple[ConditionalFormat, ...] = ()
+    charts: tuple[Chart, ...] = ()
     if pairs:
         cfs = (
             # a blank difference (nothing to compare) is neither red nor green
@@ -328,11 +345,12 @@ def summary_sheet(result: Any, comparison: Comparison, names: dict, totals: dict
 CHART_SIZE, CHART_ROWS, CHART_SECOND_COLUMN = (640, 300), 17, 7
 
 
-def _summary_charts(pairs: Sequence[StatementPair], first: int, top: int) -> tuple:
+def _summary_charts(pairs: Sequence[StatementPair], first: int, top: int
+                    ) -> tuple[Chart, ...]:
     """One small chart per provider and cohort: expected and DfE totals by statement, in
     payment-date order (the Summary's order), so that each chart answers "where does
     DfE differ from us this year?" instead of one chart of hundreds of bars."""
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[str, int], list[int]] = {}
     for i, pair in enumerate(pairs):
         groups.setdefault((pair.key.lead_provider, pair.key.cohort), []).append(first + i)
     charts = []
@@ -424,20 +442,14 @@ def _shorten(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def _paths_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (tuple, list)):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+def _paths_text(paths: tuple[Path, ...]) -> str:
+    return ", ".join(str(v) for v in paths)
 
 
-def _inputs_line(options: Any) -> str:
-    if options is None:
-        return ""
+def _inputs_line(options: RunOptions) -> str:
     parts = [f"Declarations: {_paths_text(options.declarations)}"]
     parts.append(f"DfE statements: {_paths_text(options.dfe_statements) or '(none given)'}")
-    if getattr(options, "as_of", None):
+    if options.as_of:
         parts.append(f"as of {options.as_of}")
     return "; ".join(parts) + ". Rules and versions: see the Rules sheet."
 
@@ -452,12 +464,12 @@ FINDINGS_WIDTHS = (9, 22, 16, 14, 7, 12, 16, 14, 10, 10, 10, 42, 30, 30, 24)
 FINDINGS_PRINTED = FINDINGS_HEADER.index("What to do")
 
 
-def findings_sheet(findings: Sequence[Finding], history: Any = None) -> Sheet:
+def findings_sheet(findings: Sequence[Finding], history: RunHistory | None = None) -> Sheet:
     ordered = sorted(findings, key=sort_key)
     # with a run history: fingerprint, status, first seen, age, note (reconcile.history)
     header = FINDINGS_HEADER + (FINDING_COLUMNS if history is not None else ())
 
-    def produce() -> Iterator[tuple]:
+    def produce() -> Iterator[Row]:
         yield tuple(Text(h, "header") for h in header)
         for f in ordered:
             info = CATALOGUE.get(f.code)
@@ -511,7 +523,7 @@ DECLARATIONS_WIDTHS = (22, 18, 10, 13, 12, 16, 8, 20, 22, 8, 16, 16, 6, 11, 9, 1
 DECLARATIONS_PRINTED = DECLARATIONS_HEADER.index("Uplift")
 
 
-def declarations_sheet(result: Any) -> Sheet:
+def declarations_sheet(result: RunResult) -> Sheet:
     """Every declaration and what it earns, streamed row by row (bounded memory).
 
     Rows are plain values (see :class:`~reconcile.sheets.RowStream`): a million
@@ -522,22 +534,22 @@ def declarations_sheet(result: Any) -> Sheet:
     evaluation = result.evaluation
     findings = result.findings
 
-    def produce() -> Iterator[tuple]:
-        paid: dict[str, Any] = {}
-        clawed: dict[str, Any] = {}
-        for a in getattr(calculation, "attributions", ()) or ():
-            if a.kind == "clawback":
-                clawed[a.declaration_id] = a
+    def produce() -> Iterator[Row]:
+        paid: dict[str, Attribution] = {}
+        clawed: dict[str, Attribution] = {}
+        for attribution in calculation.attributions:
+            if attribution.kind == "clawback":
+                clawed[attribution.declaration_id] = attribution
             else:
-                paid[a.declaration_id] = a
+                paid[attribution.declaration_id] = attribution
         codes: dict[str, list[str]] = defaultdict(list)
         for f in findings:
             for member in f.declaration_ids or ((f.declaration_id,) if f.declaration_id
                                                  else ()):
                 codes[member].append(f.code)
-        fired = getattr(evaluation, "fired", None) or ()
+        fired = evaluation.fired
         n_fired = len(fired)
-        joined: dict[tuple, str] = {}
+        joined: dict[tuple[str, ...], str | None] = {}
         yield tuple(Text(h, "header") for h in DECLARATIONS_HEADER)
         for i, d in enumerate(declarations):
             a = paid.get(d.declaration_id)
@@ -582,42 +594,37 @@ def _naive(moment: dt.datetime) -> dt.datetime:
 # --------------------------------------------------------------------------- rules
 
 
-def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
-    options = getattr(result, "options", None)
-    rulebook = getattr(result, "rulebook", None)
-    evaluation = getattr(result, "evaluation", None)
-    rows: list[tuple] = [
+def rules_sheet(result: RunResult, comparison: Comparison) -> Sheet:
+    options, rulebook, evaluation = result.options, result.rulebook, result.evaluation
+    rows: list[Row] = [
         (Text("How this workbook was made (to reproduce the run)", "title"),),
         (),
         (Text("Tool", "header"), Text("Value", "header")),
         (Text("reconcile version"), Text(__version__)),
-        (Text("Rules engine backend"), Text(str(getattr(evaluation, "backend", "-")))),
-        (Text("Distinct fact signatures evaluated"),
-         Number(getattr(evaluation, "signatures", 0) or 0)),
+        (Text("Rules engine backend"), Text(str(evaluation.backend))),
+        (Text("Distinct fact signatures evaluated"), Number(evaluation.signatures or 0)),
         (Text("Tolerance for differences"), Money(comparison.tolerance)),
     ]
-    if options is not None:
-        for field in options._fields:
-            value = getattr(options, field)
-            if field in PRESENTATION_OPTIONS:
-                continue
-            if isinstance(value, tuple):
-                value = ", ".join(str(v) for v in value) or "-"
-            rows.append((Text(f"option: {field}"), Text("-" if value is None else str(value))))
-    inputs = getattr(result, "inputs", ()) or ()
+    for field, value in options._asdict().items():
+        if field in PRESENTATION_OPTIONS:
+            continue
+        if isinstance(value, tuple):
+            value = ", ".join(str(v) for v in value) or "-"
+        rows.append((Text(f"option: {field}"), Text("-" if value is None else str(value))))
+    inputs = result.inputs
     if inputs:
         rows.append(())
         rows.append((Text("Input files read", "header"), Text("SHA-256", "header"),
                      Text("What", "header"), Text("Bytes", "header")))
         for file in inputs:
             rows.append((Text(file.path), Text(file.sha256), Text(file.role), Number(file.size)))
-    notes = getattr(result, "notes", ()) or ()
+    notes = result.notes
     if notes:
         rows.append(())
         rows.append((Text("Notes on the inputs", "header"),))
         for note in notes:
             rows.append((Text(note),))
-    notices = getattr(result, "notices", ()) or ()
+    notices = result.notices
     if notices:
         rows.append(())
         rows.append((Text("Notices about DfE's reference data (cohorts of this run)", "header"),
@@ -625,21 +632,20 @@ def rules_sheet(result: Any, comparison: Comparison) -> Sheet:
         for f in notices:
             rows.append((Text(f.message), Text(f.code),
                          Text(str(f.source)) if f.source else None))
-    rows.extend(_versions_rows(getattr(result, "calculation", None)))
+    rows.extend(_versions_rows(result.calculation))
     rows.append(())
     rows.append((Text("Rule and contract files read", "header"), Text("SHA-256", "header")))
-    for path, digest in getattr(rulebook, "files", ()) or ():
+    for path, digest in rulebook.files:
         rows.append((Text(str(path)), Text(digest)))
-    specs = getattr(rulebook, "rules", ()) or ()
+    specs = rulebook.rules
     if specs:
         rows.append(())
         rows.append((Text("Eligibility rules", "header"), Text("Outcome", "header"),
                      Text("Where", "header"), Text("Description", "header")))
         for spec in specs:
             then = spec.then
-            outcome = (f"classify {then.label}" if hasattr(then, "label")
-                       else f"finding {getattr(then, 'code', '?')} "
-                            f"({getattr(then, 'severity', '?')})")
+            outcome = (f"classify {then.label}" if isinstance(then, Classify)
+                       else f"finding {then.code} ({then.severity})")
             rows.append((Text(spec.id), Text(outcome), Text(str(spec.source)),
                          Text(spec.description)))
     return _wrapped(Sheet(RULES, tuple(rows), widths=RULES_WIDTHS, tab_color="#7F7F7F"))
@@ -651,13 +657,16 @@ RULES_WIDTHS = (44, 66, 28, 56)
 def _wrapped(sheet: Sheet) -> Sheet:
     """Long texts wrapped in their column (row heights set), never overflowing: text
     running past the last column widens the printed page and shrinks everything."""
-    rows, heights = [], []
-    for r, row in enumerate(sheet.rows):
-        cells = tuple(Text(c.value, "wrap_top") if type(c) is Text and c.style == "text"
+    rows: list[Row] = []
+    heights: list[tuple[int, float]] = []
+    for r, row in enumerate(sheet.iter_rows()):
+        cells = tuple(Text(c.value, "wrap_top") if isinstance(c, Text) and c.style == "text"
                       else c for c in row)
         rows.append(cells)
-        height = wrapped_height((c.value, sheet.widths[i]) for i, c in enumerate(cells)
-                                if type(c) is Text and i < len(sheet.widths))
+        widths = sheet.widths
+        height = wrapped_height((c.value, width) for i, c in enumerate(cells)
+                                if isinstance(c, Text) and i < len(widths)
+                                and (width := widths[i]) is not None)
         if height is not None:
             heights.append((r, height))
     return sheet._replace(rows=tuple(rows), heights=(*sheet.heights, *heights))
@@ -666,8 +675,8 @@ def _wrapped(sheet: Sheet) -> Sheet:
 # --------------------------------------------------------------------------- split hook
 
 
-def _partner_sheet(result: Any) -> Sheet | None:
+def _partner_sheet(result: RunResult) -> Sheet | None:
     """The Delivery partners sheet of the split (:func:`reconcile.remittance.partner_sheet`)."""
-    if getattr(result, "split", None) is None:
+    if result.split is None:
         return None
     return partner_sheet(result.split, PARTNERS)

@@ -48,9 +48,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile import money
+from reconcile.calculate.fees import fee_table
 from reconcile.compare import (
     ADJUSTMENT,
     CLAWBACK,
@@ -79,6 +80,9 @@ from reconcile.sheets import (
     sheet_cell,
     wrapped_height,
 )
+
+if TYPE_CHECKING:
+    from reconcile.rulebook.load import Rulebook
 
 ZERO = money.ZERO
 EXPECTED, DFE, DIFFERENCE = 0, 1, 2
@@ -117,13 +121,10 @@ class Terms(NamedTuple):
     version: str | None = None  # the contract version applied to the statement
 
 
-def statement_terms(rulebook: Any, pair: StatementPair) -> Terms:
+def statement_terms(rulebook: Rulebook, pair: StatementPair) -> Terms:
     """The contract terms of ``pair``'s statement (empty terms when there is none)."""
-    from reconcile.calculate.fees import fee_table
-
-    types = tuple(getattr(getattr(rulebook, "vocabulary", None), "declaration_types", ())
-                  or ())
-    contracts = getattr(rulebook, "contracts", None) or {}
+    types = tuple(rulebook.vocabulary.declaration_types)
+    contracts = rulebook.contracts
     key = pair.key
     contract = contracts.get((key.lead_provider, key.cohort))
     if contract is None:
@@ -131,12 +132,11 @@ def statement_terms(rulebook: Any, pair: StatementPair) -> Terms:
         contract = next((c for (lp, cohort), c in contracts.items()
                          if (" ".join(str(lp).split()).casefold(), cohort) == wanted), None)
     version = version_text(pair.expected) or None
-    fees = getattr(rulebook, "fees", None)
-    if contract is None or fees is None:
+    if contract is None:
         return Terms(types=types, version=version)
     try:
-        table = fee_table(contract, fees)
-    except (ValueError, AttributeError, TypeError):
+        table = fee_table(contract, rulebook.fees)
+    except ValueError:
         return Terms(types=types, version=version)
     return Terms(table.band_names, table.banded, table.flat_rate, table.uplift,
                  bool(table.flat_rate), table.vat_percentage, types, version)
