@@ -14,12 +14,14 @@ twentieth of a second instead of the third of a second importing every stage tak
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -50,7 +52,7 @@ class _Group(click.Group):
     (the traceback only with RECONCILE_DEBUG=1, for the bug report).
     """
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ReconcileError as error:
@@ -87,7 +89,7 @@ def _bug(exc: BaseException) -> None:
     sys.exit(EXIT_BUG)
 
 
-class _Pounds(click.ParamType):
+class _Pounds(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
     """A non-negative amount of money, read exactly (never through a float)."""
 
     name = "pounds"
@@ -197,7 +199,10 @@ progress_option = click.option(
     "--quiet", "-q", is_flag=True, help="No progress messages on standard error.")
 
 
-def history_options(command):
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def history_options(command: _Command) -> _Command:
     """``--history PATH`` / ``--no-history`` (RECONCILE_HISTORY; default: the user's store)."""
     command = click.option(
         "--no-history", "no_history", is_flag=True,
@@ -248,7 +253,7 @@ def main() -> None:
 @as_of_option
 @history_options
 @progress_option
-def run(**options) -> None:
+def run(**options: Any) -> None:
     """Expected payments per statement, reconciled against DfE's statements.
 
     \b
@@ -282,7 +287,7 @@ def run(**options) -> None:
 @as_of_option
 @history_options
 @progress_option
-def expected(**options) -> None:
+def expected(**options: Any) -> None:
     """Expected payments only: every statement, line and total, as JSON.
 
     \b
@@ -324,7 +329,7 @@ def expected(**options) -> None:
 @as_of_option
 @history_options
 @progress_option
-def split(**options) -> None:
+def split(**options: Any) -> None:
     """Divide each statement's payment between the delivery partners.
 
     With --dfe-statements, each partner's part of what DfE actually paid is shown
@@ -365,7 +370,7 @@ def split(**options) -> None:
               help="Write the explanation as JSON ('-' for standard output).")
 @engine_option
 @as_of_option
-def explain(**options) -> None:
+def explain(**options: Any) -> None:
     """Why one declaration is (not) paid: its facts, the rules that fired, statement, band, fee.
 
     \b
@@ -535,7 +540,7 @@ def history_diff(run_a: str, run_b: str, history: Path | None, show_all: bool,
 @as_of_option
 @json_option
 def history_findings(history: Path | None, open_only: bool, older_than: int | None,
-                     as_of, json_out: Path | None) -> None:
+                     as_of: dt.datetime | None, json_out: Path | None) -> None:
     """Ageing report: findings followed across runs, by age band, with money at stake."""
     from reconcile.history.commands import command_findings
 
@@ -553,7 +558,7 @@ def history_findings(history: Path | None, open_only: bool, older_than: int | No
 @store_option
 @as_of_option
 def history_note(fingerprint: str, status: str, text: str, by: str | None,
-                 history: Path | None, as_of) -> None:
+                 history: Path | None, as_of: dt.datetime | None) -> None:
     """Add a note to a finding (appended, never edited); it carries to later runs.
 
     \b
@@ -589,7 +594,7 @@ def template(kind: str, out: Path) -> None:
               help="Folder for the reconciliation workbook and JSON.")
 @engine_option
 @progress_option
-def demo(**options) -> None:
+def demo(**options: Any) -> None:
     """Run the whole job on the bundled sample data and print a short summary.
 
     \b
