@@ -75,7 +75,7 @@ def read_declarations(path: str | Path, vocabulary=None, *, dfe_statements=(),
     lets a row without a cohort take its statement's cohort.
     """
     from reconcile.read.declarations import read_table_declarations
-    from reconcile.read.guard import open_table
+    from reconcile.read.dispatch import open_table
 
     if vocabulary is None:
         from reconcile.rulebook.load import load_rulebook
@@ -94,7 +94,7 @@ def read_declaration_file(path: str | Path, vocabulary, *, dfe_statements=(), li
     to find (see :func:`reconcile.read.declarations.read_declaration_table`).
     """
     from reconcile.read.declarations import read_declaration_table
-    from reconcile.read.guard import open_table
+    from reconcile.read.dispatch import open_table
 
     with _no_gc():
         table = open_table(Path(path), sheet or "Declarations", limits=limits,

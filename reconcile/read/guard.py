@@ -1,7 +1,9 @@
 """Checks before parsing (read stage): is this file what it claims to be, and safe to open?
 
-In: a path. Out: the :class:`~reconcile.read.table.Table` of the right reader, or an
+In: a path. Out: its kind (``xlsx``, ``csv``, ``json``), or an
 :class:`~reconcile.errors.InputError` that says what the file really is and what to do.
+The readers call these checks; :func:`reconcile.read.dispatch.open_table` picks the
+reader of a file after them.
 
 Refused, each with its own message: a missing or empty file; content that does not
 match the extension (a CSV saved as ``.xlsx``, a workbook named ``.csv``); an old
@@ -15,7 +17,7 @@ changed by environment variables (``RECONCILE_MAX_ROWS`` ...).
 
 Example::
 
-    table = open_table(Path("decl.xlsx"), "Declarations")
+    kind = check_file(Path("decl.xlsx"), "decl.xlsx", "declarations")   # 'xlsx'
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import Source
-from reconcile.read.table import Limits, Table
+from reconcile.read.table import Limits
 
 _ZIP = b"PK\x03\x04"
 _EMPTY_ZIP = b"PK\x05\x06"
@@ -165,38 +167,3 @@ def check_zip(path: Path, name: str, limits: Limits) -> zipfile.ZipFile:
         archive.close()
         raise
     return archive
-
-
-def open_table(path: Path, sheet: str, *, limits: Limits | None = None,
-               json_kind: str = "declarations", sheet_required: bool = False) -> Table:
-    """The table of a declarations input, after the checks above.
-
-    ``sheet_required``: the sheet was named by the user (``--sheet``): a workbook
-    without it is an error naming its sheets.
-    """
-    from reconcile.read.columns import DECLARATION_ALIASES, header_score
-
-    limits = limits or Limits.from_environment()
-    name = str(path)
-    kind = check_file(path, name, "declarations")
-
-    def score(cells) -> int:  # the header row: the one naming most declaration columns
-        return header_score(cells, DECLARATION_ALIASES)
-
-    if kind == "xlsx":
-        from reconcile.read.xlsx import stream_sheet
-
-        # rows in chunks: a sheet can be big
-        return stream_sheet(path, name, sheet, limits, required=sheet_required,
-                            header_score=score)
-    if path.stat().st_size > limits.max_text_bytes:
-        raise _fail(name, f"the file is {path.stat().st_size / 1024 ** 2:,.0f} MB, more than the "
-                          f"limit of {limits.max_text_bytes / 1024 ** 2:,.0f} MB",
-                    "split it, or raise the limit with RECONCILE_MAX_TEXT_BYTES")
-    if kind == "csv":
-        from reconcile.read.csvfile import read_csv
-
-        return read_csv(path, name, limits, header_score=score)
-    from reconcile.read.apijson import read_declarations_json
-
-    return read_declarations_json(path, name, limits)

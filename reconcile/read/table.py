@@ -14,28 +14,34 @@ Source(file='d.csv', sheet=None, row=2, column='state', line=None)
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from reconcile.errors import Problem
 from reconcile.model import Source
 
 
+#: a row as read, before any conversion: the file's own values (text, numbers, dates...)
+RawRow = Sequence[Any]
+#: a chunk of rows: (rows, their row numbers) or, from JSON, (records, numbers, columns)
+Chunk = tuple[Any, ...]
+
+
 class Table(NamedTuple):
     file: str  # as shown in messages
     sheet: str | None
-    header: tuple  # raw header cells
-    rows: list  # list of row tuples/lists of raw values, blank rows removed
+    header: tuple[Any, ...]  # raw header cells
+    rows: list[RawRow]  # the rows of raw values, blank rows removed
     row_numbers: list[int]  # the row number the user sees, per row
     header_row: int | None = 1  # None: no header row (JSON)
     letters: bool = False  # name columns by letter too (workbooks)
     kind: str = "table"  # "xlsx", "csv" or "json": how strict the converters are
     #: the values by column when the reader already has them so (JSON); else None
-    columns: tuple | None = None
+    columns: tuple[Any, ...] | None = None
     #: the rows in chunks, ``(rows, row_numbers)`` at a time (an xlsx sheet, a CSV), or
     #: ``(records, row_numbers, columns)`` (JSON); ``rows`` and ``row_numbers`` are then
     #: empty. Consumed once: see :func:`each_chunk`.
-    chunks: Iterator[tuple] | None = None
+    chunks: Iterator[Chunk] | None = None
     #: what reading the file noticed (title rows skipped above the header, the sheet
     #: found by its headers), for the Rules sheet and the progress output
     notes: tuple[str, ...] = ()
@@ -49,7 +55,8 @@ class Table(NamedTuple):
         return Source(self.file, self.sheet, self.header_row)
 
 
-def each_chunk(table: Table) -> Iterator[tuple[list, list[int] | range, tuple | None]]:
+def each_chunk(table: Table) -> Iterator[tuple[list[Any], list[int] | range,
+                                               tuple[Any, ...] | None]]:
     """``(rows, row_numbers, columns)`` per chunk: the table's chunks, or the whole table as one.
 
     ``columns`` is the table's by-column values (JSON) or None.
@@ -60,11 +67,13 @@ def each_chunk(table: Table) -> Iterator[tuple[list, list[int] | range, tuple | 
     for chunk in table.chunks:
         # (rows, numbers), or (records, numbers, columns) from a reader that has them
         # by column already (JSON)
-        yield (*chunk, None)[:3]
-        chunk = None  # not held while the next chunk is read
+        rows, numbers, columns = (*chunk, None)[:3]
+        del chunk
+        yield rows, numbers, columns
+        del rows, numbers, columns  # not held while the next chunk is read
 
 
-def join_numbers(parts: list) -> list[int] | range:
+def join_numbers(parts: Sequence[list[int] | range]) -> list[int] | range:
     """The row numbers of consecutive chunks as one sequence (a range when contiguous).
 
     >>> join_numbers([range(2, 5), range(5, 7)])
@@ -72,12 +81,14 @@ def join_numbers(parts: list) -> list[int] | range:
     >>> join_numbers([range(2, 4), [5, 7]])
     [2, 3, 5, 7]
     """
-    if all(type(p) is range and p.step == 1 for p in parts):
-        parts = [p for p in parts if len(p)]
-        if not parts:
+    ranges = [p for p in parts if isinstance(p, range) and p.step == 1]
+    if len(ranges) == len(parts):
+        ranges = [p for p in ranges if len(p)]
+        if not ranges:
             return range(0)
-        if all(a.stop == b.start for a, b in zip(parts, parts[1:])):
-            return range(parts[0].start, parts[-1].stop)
+        if all(a.stop == b.start for a, b in zip(ranges, ranges[1:])):
+            return range(ranges[0].start, ranges[-1].stop)
+        parts = ranges
     if len(parts) == 1:
         return parts[0]
     joined: list[int] = []
@@ -125,7 +136,7 @@ class Limits(NamedTuple):
 HEADER_SEARCH_ROWS = 20
 
 
-def best_header(candidates: list, score) -> int:
+def best_header(candidates: Sequence[RawRow], score: Callable[[RawRow], int]) -> int:
     """The index of the header among the first rows: the row whose cells name the most
     known columns (at least 3), else the first row.
 
