@@ -107,7 +107,7 @@ class _Pounds(click.ParamType):  # type: ignore[type-arg]  # generic only from c
         return amount
 
 
-class _Month(click.ParamType):
+class _Month(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
     """A payment month, ``YYYY-MM`` (e.g. 2025-10)."""
 
     name = "month"

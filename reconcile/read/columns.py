@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 
 from reconcile.errors import Problem
 from reconcile.model import Source
@@ -113,7 +114,7 @@ LINE_ALIASES = {header_key(a): f for f, aliases in LINE_COLUMNS.items() for a in
 LINE_TYPES = ("output", "clawback", "uplift", "uplift_clawback", "service_fee", "adjustment", "vat")
 
 
-def header_score(cells, aliases: dict[str, str]) -> int:
+def header_score(cells: Iterable[object], aliases: dict[str, str]) -> int:
     """How many distinct known columns a row's cells name (finding the header row).
 
     >>> header_score(["Declarations, May 2024", "", ""], DECLARATION_ALIASES)
@@ -133,7 +134,7 @@ def header_score(cells, aliases: dict[str, str]) -> int:
 class Header:
     """A header row matched to fields: ``positions[field]`` is the column index."""
 
-    def __init__(self, cells, aliases: dict[str, str], source: Source,
+    def __init__(self, cells: Iterable[object], aliases: dict[str, str], source: Source,
                  letters: bool = False) -> None:
         self.cells = [("" if c is None else str(c)).strip() for c in cells]
         self.aliases = aliases

@@ -25,7 +25,7 @@ from reconcile.errors import InputError, Problem
 from reconcile.model import PartnerDetails, Source
 from reconcile.read.columns import Header, header_key, header_score
 from reconcile.read.guard import check_file
-from reconcile.read.table import Limits, Table, each_chunk
+from reconcile.read.table import Limits, RawRow, Table, each_chunk
 from reconcile.read.values import BadValue, is_blank, parse_text, show_value
 
 #: field -> the headers that mean it
@@ -55,7 +55,7 @@ def read_partners(path: Path) -> dict[str, PartnerDetails]:
                                   "give a .csv or .xlsx file with the columns "
                                   "delivery_partner_id, name, email, address")])
 
-    def score(cells) -> int:
+    def score(cells: RawRow) -> int:
         return header_score(cells, PARTNER_ALIASES)
 
     table: Table
