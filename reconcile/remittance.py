@@ -180,8 +180,8 @@ def _column(st: StatementSplit, attr: str) -> Decimal:
 # --------------------------------------------------------------------------- split workbook
 
 #: column styles of the streamed Declarations sheets: the exact fee keeps its fractions
-SPLIT_STYLES = (*(None,) * 11, "fee")
-REMITTANCE_STYLES = (*(None,) * 9, "fee")
+SPLIT_STYLES = (None, "year", *(None,) * 9, "fee")  # the cohort a plain year, never 2,024
+REMITTANCE_STYLES = (None, "year", *(None,) * 7, "fee")
 _DECLARATION_HEAD = ("Lead provider", "Cohort", "Statement", "Delivery partner id",
                      "Delivery partner", "Declaration id", "Participant id", "Participant type",
                      "Declaration type", "Band", "Paid or clawed back", "Fee attributed",

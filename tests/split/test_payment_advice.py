@@ -274,3 +274,17 @@ def test_the_sample_month_pays_dfe_shares_adding_up_to_dfe_net(tmp_path):
     # the sample's planted October 2025 count difference (Harbour Lane 2024)
     assert differing == 1
     assert dt.date.fromisoformat(data["splits"][0]["payment_date"]).month == 10
+
+
+def test_cohorts_are_plain_years_in_every_split_workbook(tmp_path):
+    """A cohort is a year (2023), never a count with a thousands separator (2,023)."""
+    from reconcile.remittance import split_workbook
+
+    result = worked("2500.00")
+    write_workbook(remittance_workbook(result, "dp-north"), tmp_path / "north.xlsx")
+    write_workbook(split_workbook(result), tmp_path / "split.xlsx")
+    north = openpyxl.load_workbook(tmp_path / "north.xlsx")
+    split = openpyxl.load_workbook(tmp_path / "split.xlsx")
+    for cell in (north["Remittance"]["B7"], north["Declarations"]["B2"],
+                 split["Declarations"]["B2"], split["Delivery partners"]["B2"]):
+        assert (cell.value, cell.number_format) == (2023, "0"), cell.coordinate
