@@ -288,3 +288,33 @@ def test_cohorts_are_plain_years_in_every_split_workbook(tmp_path):
     for cell in (north["Remittance"]["B7"], north["Declarations"]["B2"],
                  split["Declarations"]["B2"], split["Delivery partners"]["B2"]):
         assert (cell.value, cell.number_format) == (2023, "0"), cell.coordinate
+
+
+def test_api_declarations_carry_ids_only_and_the_partners_file_names_them(tmp_path):
+    """DfE's API gives a delivery partner's id only: without a partners file the
+    remittances are titled by id; with one, by the names it gives."""
+    api = SAMPLES / "api" / "harbour-lane-education-trust"
+    common = ["split", "--declarations", str(api), "--lead-provider",
+              "Harbour Lane Education Trust", "--contracts", str(SAMPLES / "contracts"),
+              "--as-of", "2026-10-10", "-q", "--no-history", "--payment-month", "2025-10"]
+    bare = CliRunner().invoke(main, [*common, "--json", str(tmp_path / "bare.json")])
+    assert bare.exit_code in (0, 1), bare.output
+    data = json.loads((tmp_path / "bare.json").read_text(encoding="utf-8"))
+    ids = sorted({p["delivery_partner_id"] for s in data["splits"] for p in s["partners"]
+                  if p["delivery_partner_id"]})
+    assert ids and all(p["delivery_partner_name"] is None
+                       for s in data["splits"] for p in s["partners"])
+    rows = "".join(f"{pid},Partner {n} Hub,pay{n}@partner.example,{n} High Street\n"
+                   for n, pid in enumerate(ids, start=1))
+    (tmp_path / "partners.csv").write_text("delivery_partner_id,name,email,address\n" + rows,
+                                           encoding="utf-8")
+    named = CliRunner().invoke(main, [*common, "--partners", str(tmp_path / "partners.csv"),
+                                      "--per-partner", str(tmp_path / "rem")])
+    assert named.exit_code in (0, 1), named.output
+    assert {p.name for p in (tmp_path / "rem").iterdir()} == {
+        f"remittance-partner-{n}-hub.xlsx" for n in range(1, len(ids) + 1)}
+    first = openpyxl.load_workbook(tmp_path / "rem" / "remittance-partner-1-hub.xlsx")[
+        "Remittance"]
+    assert first["A1"].value == "Remittance advice: Partner 1 Hub"
+    assert first["A2"].value.endswith(f"(delivery partner id {ids[0]}).")
+    assert first["A3"].value == "pay1@partner.example; 1 High Street"
