@@ -149,8 +149,8 @@ def _kind(header: list[str]) -> tuple[str, list[str]]:
 class _Cells:
     """Typed cells of one row; every problem collected."""
 
-    def __init__(self, row: _Row, problems: list[Problem]) -> None:
-        self.row, self.problems = row, problems
+    def __init__(self, row: _Row, problems: list[Problem], largest: Decimal) -> None:
+        self.row, self.problems, self.largest = row, problems, largest
 
     def _bad(self, column: str, what: str, fix: str) -> None:
         value = self.row.values.get(column, "")
@@ -203,6 +203,10 @@ class _Cells:
         if number < 0:
             self._bad(column, "is negative", fix)
             return None
+        if number > self.largest:
+            self._bad(column, f"is more than {money.described(self.largest)}, the largest "
+                      "amount the rules allow (fees.yaml largest_amount)", fix)
+            return None
         return number
 
 
@@ -217,9 +221,9 @@ class _Contract(NamedTuple):
     bands: tuple[BandTerms, ...]
 
 
-def _call_off(row: _Row, problems: list[Problem]) -> _Contract | None:
+def _call_off(row: _Row, problems: list[Problem], largest: Decimal) -> _Contract | None:
     before = len(problems)
-    cells = _Cells(row, problems)
+    cells = _Cells(row, problems, largest)
     provider = cells.text("lead-provider-name")
     cohort = cells.whole("cohort-start-year", low=2000, fix="write the cohort's start year, "
                                                              "e.g. 2023")
@@ -272,9 +276,10 @@ def _call_off(row: _Row, problems: list[Problem]) -> _Contract | None:
     return _Contract(row, provider, cohort, fields, tuple(bands))
 
 
-def _mentor(row: _Row, problems: list[Problem]) -> tuple[str, int, Decimal, int] | None:
+def _mentor(row: _Row, problems: list[Problem], largest: Decimal
+            ) -> tuple[str, int, Decimal, int] | None:
     before = len(problems)
-    cells = _Cells(row, problems)
+    cells = _Cells(row, problems, largest)
     provider = cells.text("lead-provider-name")
     cohort = cells.whole("cohort-start-year", low=2000,
                          fix="write the cohort's start year, e.g. 2025")
@@ -292,7 +297,12 @@ def _key(provider: str, cohort: int) -> tuple[str, int]:
 
 def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True
                      ) -> list[Imported]:
-    """The contract YAML of every provider and cohort in DfE's CSVs (module doc)."""
+    """The contract YAML of every provider and cohort in DfE's CSVs (module doc); an
+    amount beyond the bundled rules' fees.yaml ``largest_amount`` is a located error
+    (the contract written would not pass ``rules check``)."""
+    from reconcile.rulebook.load import load_rulebook
+
+    largest = load_rulebook().fees.largest_amount
     problems: list[Problem] = []
     contracts: dict[tuple[str, int], _Contract] = {}
     mentors: list[tuple[_Row, tuple[str, int, Decimal, int]]] = []
@@ -303,7 +313,7 @@ def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True
         kind, rows = read
         for row in rows:
             if kind == "call-off":
-                contract = _call_off(row, problems)
+                contract = _call_off(row, problems, largest)
                 if contract is None:
                     continue
                 key = _key(contract.lead_provider, contract.cohort)
@@ -316,7 +326,7 @@ def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True
                     continue
                 contracts[key] = contract
             else:
-                mentor = _mentor(row, problems)
+                mentor = _mentor(row, problems, largest)
                 if mentor is not None:
                     mentors.append((row, mentor))
     mentor_of: dict[tuple[str, int], tuple[_Row, Decimal, int]] = {}

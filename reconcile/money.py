@@ -106,6 +106,18 @@ def pounds(amount: Decimal | None) -> str:
     return f"{sign}£{abs(rounded):,.2f}"
 
 
+def described(amount: Decimal) -> str:
+    """An amount for a message, never failing: :func:`pounds`, or as written when it
+    is too large to round to pennies (``£1E+999``: a refused input).
+
+    >>> described(Decimal("1e9")), described(Decimal("1e999"))
+    ('£1,000,000,000.00', '£1E+999')
+    """
+    if amount.is_finite() and amount.adjusted() < 16:
+        return pounds(amount)
+    return f"£{amount}"
+
+
 def to_pence(amount: Decimal) -> int:
     """Integer pence, for the rules engine (durable-rules rejects Decimal)."""
     return int(round_money(amount) * 100)

@@ -103,13 +103,15 @@ def read_declaration_file(path: str | Path, vocabulary, *, dfe_statements=(), li
                                       defer_cohort=defer_cohort)
 
 
-def read_dfe_statements(path: str | Path, vocabulary=None, *, limits=None
-                        ) -> tuple[DfeStatement, ...]:
-    """Every DfE statement of ``path`` with its money lines (none for API JSON)."""
+def read_dfe_statements(path: str | Path, vocabulary=None, *, limits=None,
+                        largest_amount=None) -> tuple[DfeStatement, ...]:
+    """Every DfE statement of ``path`` with its money lines (none for API JSON); an
+    amount beyond ``largest_amount`` (fees.yaml) is a located error."""
     from reconcile.read.statements import read_statements_file
 
     with _no_gc():
-        return read_statements_file(Path(path), vocabulary, limits=limits)
+        return read_statements_file(Path(path), vocabulary, limits=limits,
+                                    largest_amount=largest_amount)
 
 
 @contextmanager

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -96,21 +97,27 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
                 vocabulary: Any = None, *, participants: Sequence[Path] = (),
                 calendar: dict | None = None, lead_provider: str | None = None,
                 sheet: str | None = None, say: Callable[[str], None] = _quiet,
-                limits: Any = None) -> ReadResult:
-    """Read every file (already expanded: no folders) and merge what they hold."""
+                limits: Any = None, largest_amount: Decimal | None = None) -> ReadResult:
+    """Read every file (already expanded: no folders) and merge what they hold.
+
+    ``largest_amount`` (the rulebook's fees.yaml ``largest_amount``) bounds every amount
+    of DfE's statements: beyond it, a located input error. Without a ``vocabulary``
+    both come from the bundled rulebook."""
     from reconcile.read.convert import collect_notes
 
     with collect_notes() as read_findings:  # what the readers noticed (text replaced)
         result = _read_inputs(declarations, dfe_statements, vocabulary,
                               participants=participants, calendar=calendar,
-                              lead_provider=lead_provider, sheet=sheet, say=say, limits=limits)
+                              lead_provider=lead_provider, sheet=sheet, say=say, limits=limits,
+                              largest_amount=largest_amount)
     return result._replace(findings=(*read_findings, *result.findings))
 
 
 def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
                  vocabulary: Any, *, participants: Sequence[Path],
                  calendar: dict | None, lead_provider: str | None,
-                 sheet: str | None, say: Callable[[str], None], limits: Any) -> ReadResult:
+                 sheet: str | None, say: Callable[[str], None], limits: Any,
+                 largest_amount: Decimal | None) -> ReadResult:
     from reconcile.read import read_declaration_file, read_dfe_statements
     from reconcile.read.merge import merge_declarations
     from reconcile.read.participants import read_participants
@@ -118,7 +125,10 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
     if vocabulary is None:
         from reconcile.rulebook.load import load_rulebook
 
-        vocabulary = load_rulebook().vocabulary
+        bundled = load_rulebook()
+        vocabulary = bundled.vocabulary
+        if largest_amount is None:
+            largest_amount = bundled.fees.largest_amount
     dfe_files, dfe_notes = identify_inputs(dfe_statements, DFE_STATEMENTS)
     participant_files, participant_notes = identify_inputs(participants, PARTICIPANTS)
     declaration_files, declaration_notes = identify_inputs(declarations, DECLARATIONS)
@@ -128,7 +138,8 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
     statements: list[DfeStatement] = []
     for number, file in enumerate(dfe_files, 1):
         say(_reading(file, number, len(dfe_files)))
-        statements.extend(read_dfe_statements(Path(file.path), vocabulary, limits=limits))
+        statements.extend(read_dfe_statements(Path(file.path), vocabulary, limits=limits,
+                                              largest_amount=largest_amount))
     statements = _distinct_statements(statements)
 
     people = NO_PARTICIPANTS

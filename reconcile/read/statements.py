@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from reconcile.errors import InputError, Problem
@@ -46,8 +47,8 @@ from reconcile.read.table import Limits, Table
 _LINE_TYPES = {values.word_key(t): t for t in LINE_TYPES}
 
 
-def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None = None
-                         ) -> tuple[DfeStatement, ...]:
+def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None = None,
+                         largest_amount: Decimal | None = None) -> tuple[DfeStatement, ...]:
     limits = limits or Limits.from_environment()
     name = str(path)
     kind = check_file(path, name, "DfE statements")
@@ -67,7 +68,8 @@ def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None =
     has_lines = any(n.strip().lower() == "lines" for n in book.sheet_names)
     lines_table = (read_sheet(path, name, "Lines", limits, book=book, parts=parts, required=True)
                    if has_lines else None)
-    return read_statement_tables(statements_table, lines_table, vocabulary)
+    return read_statement_tables(statements_table, lines_table, vocabulary,
+                                 largest_amount=largest_amount)
 
 
 def _header(table: Table, aliases, required) -> Header:
@@ -107,8 +109,11 @@ def _band(value: object) -> str | None:
     return text.upper() if text and len(text) <= 2 else text
 
 
-def read_statement_tables(statements: Table, lines: Table | None, vocabulary=None
-                          ) -> tuple[DfeStatement, ...]:
+def read_statement_tables(statements: Table, lines: Table | None, vocabulary=None, *,
+                          largest_amount: Decimal | None = None) -> tuple[DfeStatement, ...]:
+    """The statements and their lines; an amount beyond ``largest_amount`` (fees.yaml)
+    is a located error."""
+    money = values.money_parser(largest_amount)
     log = ProblemLog()
     header = _header(statements, STATEMENT_ALIASES, STATEMENT_REQUIRED)
     if not statements.rows:
@@ -120,7 +125,7 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
         "cohort": values.parse_cohort, "name": values.parse_statement_name,
         "cut_off_date": values.parse_date, "payment_date": values.parse_date,
         "output_fee": values.parse_bool, "paid": values.parse_bool,
-        "vat_chargeable": values.parse_bool, "total": values.parse_money,
+        "vat_chargeable": values.parse_bool, "total": money,
         "contract_version": values.parse_text,
     }
     fixes = {"statement_id": "give every statement its id (the API's statement id, or any "
@@ -145,7 +150,7 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
 
     lines_by_statement: dict[str, list[DfeLine]] = {}
     if lines is not None and lines.rows:
-        _read_lines(lines, vocabulary, first_row, lines_by_statement, log)
+        _read_lines(lines, vocabulary, first_row, lines_by_statement, log, money)
     log.raise_if_any()
 
     result = []
@@ -169,8 +174,8 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
     return tuple(result)
 
 
-def _read_lines(lines: Table, vocabulary, statement_rows: dict, out: dict, log: ProblemLog
-                ) -> None:
+def _read_lines(lines: Table, vocabulary, statement_rows: dict, out: dict, log: ProblemLog,
+                money=values.parse_money) -> None:
     header = _header(lines, LINE_ALIASES, LINE_REQUIRED)
     if vocabulary is not None:
         ptypes = _word(values_map(vocabulary.participant_types), "a participant type")
@@ -182,7 +187,7 @@ def _read_lines(lines: Table, vocabulary, statement_rows: dict, out: dict, log: 
         "line_type": _word(_LINE_TYPES, "a line type"),
         "participant_type": ptypes, "declaration_type": dtypes, "band": _band,
         "count": lambda v: values.parse_int(v, "12"),
-        "fee_per_declaration": values.parse_money, "amount": values.parse_money,
+        "fee_per_declaration": money, "amount": money,
         "description": values.parse_text,
     }
     fixes = {"statement_id": "write the id of the statement (Statements sheet) this line is on",

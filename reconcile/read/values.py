@@ -56,7 +56,7 @@ def is_blank(value: object) -> bool:
 
 def show_value(value: object) -> str:
     """How a raw value is quoted in a message: text as typed, numbers without noise."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return repr(str(int(value)))
     if isinstance(value, (dt.datetime, dt.date)):
         return repr(value.isoformat())
@@ -382,6 +382,28 @@ def parse_money(value: object):
         raise BadValue(f"{show_value(value)} is not an amount of money",
                        "write a number such as 1194.00 or -119.40 (a leading £ and "
                        "thousands commas are fine)") from None
+
+
+def money_parser(largest: Decimal | None):
+    """:func:`parse_money`, refusing an amount larger than ``largest`` either way
+    (fees.yaml ``largest_amount``: a clawback by its size); ``None``: no bound."""
+    if largest is None:
+        return parse_money
+    from reconcile import money
+
+    limit = money.described(largest)
+
+    def parse(value: object):
+        amount = parse_money(value)
+        if amount is not None and abs(amount) > largest:
+            beyond = f"is more than {limit}" if amount > 0 else f"is below -{limit}"
+            raise BadValue(f"{show_value(value)} {beyond}: the rules allow no larger amount "
+                           "in one cell, either way (fees.yaml largest_amount)",
+                           "check the cell: write the amount in pounds, e.g. 1194.00 or "
+                           "-119.40 (a number this large is a typing or export mistake)")
+        return amount
+
+    return parse
 
 
 def parse_statement_name(value: object) -> str | None:

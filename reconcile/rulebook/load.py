@@ -573,6 +573,8 @@ def _contracts(reader: _Reader, directory: Path | None, shown: str, extra: Seque
         if terms is None or located is None:
             continue
         if (reader.issues(located, terms.issues(split))
+                + (reader.issues(located, terms.money_issues(fees.largest_amount))
+                   if fees is not None else 0)
                 + reader.issues(located, _version_issues(terms, located, calendar or {}))
                 or split is None):
             continue

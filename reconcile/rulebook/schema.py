@@ -61,6 +61,10 @@ from reconcile.model import Source
 from reconcile.rulebook.yamlsrc import YamlPath
 
 HUNDRED = Decimal(100)
+#: the most fees.yaml's largest_amount may be: not a rule of DfE's but the range in
+#: which this program calculates money exactly (``money.round_money`` works to 40
+#: digits; a line of a million declarations at this fee still has 34)
+MONEY_CEILING = Decimal(10) ** 15
 
 #: an issue found by a check: (path into the YAML document, what is wrong, how to fix)
 Issue = tuple[YamlPath, str, str]
@@ -232,6 +236,10 @@ class FeesFile(Strict):
         description="declaration type -> per cent of a flat-rate mentor's payment_per_participant")
     vat_percentage: Percent = Field(description="VAT rate in per cent, e.g. 20")
     uplift: UpliftTerms = Field(description="amount: contract, eligibility_rule: uplift")
+    largest_amount: Annotated[Money, Field(gt=0)] = Field(
+        description="the most money one price, fee, contract value or DfE statement line "
+                    "may hold, in pounds, e.g. 1000000000; a larger figure is refused as a "
+                    "typing mistake")
 
     def proportion(self, declaration_type: str) -> Decimal:
         """Per cent of the band output price a declaration of this type earns (20 for started)."""
@@ -254,6 +262,12 @@ class FeesFile(Strict):
         return money.percent_of(net, self.vat_percentage)
 
     def issues(self, vocabulary: VocabularyFile | None) -> Iterator[Issue]:
+        if self.largest_amount > MONEY_CEILING:
+            yield (("largest_amount",),
+                   f"largest_amount: {money.described(self.largest_amount)} is more than "
+                   f"{money.described(MONEY_CEILING)}, beyond which this program cannot "
+                   "calculate money to the penny",
+                   f"write at most {MONEY_CEILING} (the bundled rules say 1000000000)")
         split = self.band_split
         total = split.output_payment_percentage + split.service_fee_percentage
         if total != HUNDRED:
@@ -710,6 +724,14 @@ class ContractFile(Strict):
             result.append(terms)
         return result
 
+    def money_issues(self, largest: Decimal) -> Iterator[Issue]:
+        """Every amount of the contract and its versions within ``largest``
+        (fees.yaml ``largest_amount``), and so is its whole value."""
+        yield from _money_issues(self.terms(), largest, (), "")
+        for item, version in enumerate(self.versions):
+            yield from _money_issues(version.changes, largest, ("versions", item),
+                                     f"the version from {version.from_}: ")
+
     def issues(self, default_split: BandSplit | None) -> Iterator[Issue]:
         yield from _band_issues(self.bands, default_split, ())
         for item, version in enumerate(self.versions):
@@ -730,6 +752,43 @@ class ContractFile(Strict):
                        "(a separate mentor contract), not from a statement on")
             if version.bands is not None:
                 yield from _band_issues(version.bands, default_split, path)
+
+
+def _money_issues(terms: Mapping[str, Any], largest: Decimal, prefix: tuple,
+                  said: str) -> Iterator[Issue]:
+    """The amounts among ``terms`` (a contract's or a version's) over ``largest``."""
+    limit = money.described(largest)
+    fix = ("check the figure: pounds, e.g. 995 or 995.50 (raise largest_amount in fees.yaml "
+           "only if a real contract needs more)")
+    found: list[tuple[tuple, str, Decimal]] = []
+    for name in ("set_up_fee", "uplift_amount", "monthly_service_fee"):
+        value = terms.get(name)
+        if value is not None:
+            found.append(((name,), name, value))
+    for item, band in enumerate(terms.get("bands") or ()):
+        found.append((("bands", item, "per_participant"),
+                      f"bands[{band.name}].per_participant", band.per_participant))
+    mentor = terms.get("mentor")
+    if mentor is not None:
+        found.append((("mentor", "payment_per_participant"), "mentor.payment_per_participant",
+                      mentor.payment_per_participant))
+    over = False
+    for path, name, value in found:
+        if abs(value) > largest:
+            over = True
+            yield (prefix + path, f"{said}{name}: {money.described(value)} is more than {limit}, "
+                   "the largest amount fees.yaml allows", fix)
+    target, bands = terms.get("recruitment_target"), terms.get("bands")
+    if not over and target is not None and bands:
+        dearest = max(bands, key=lambda b: b.per_participant)
+        value = dearest.per_participant * target
+        if value > largest:
+            yield (prefix + ("recruitment_target",),
+                   f"{said}the contract's value, recruitment_target {target:,} x band "
+                   f"{dearest.name}'s {money.described(dearest.per_participant)}, is "
+                   f"{money.described(value)}: more than {limit}, the largest amount fees.yaml "
+                   "allows", "check the recruitment target (participants, e.g. 4500) and "
+                   "the band prices (pounds per participant)")
 
 
 def _band_issues(bands: tuple[BandTerms, ...], default_split: BandSplit | None,
