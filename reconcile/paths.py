@@ -15,6 +15,12 @@ from pathlib import Path
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
+#: how the bundled rulebook's files are named in every output and message
+#: (``rules/eligibility.yaml:183``): the same wherever reconcile is installed and
+#: whatever the working folder, so the same inputs give the same bytes. A user's
+#: own ``--rules DIR`` is named as given, like every other input.
+BUNDLED_RULES_NAME = "rules"
+
 
 def _bundled(name: str) -> Path:
     """The checkout's folder when there is one, else the installed copy."""

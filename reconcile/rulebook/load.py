@@ -50,7 +50,7 @@ from reconcile import findings as _findings
 from reconcile.errors import Problem, RuleError
 from reconcile.findings import Finding
 from reconcile.model import ContractKey, Source
-from reconcile.paths import bundled_rules_dir, display_path
+from reconcile.paths import BUNDLED_RULES_NAME, bundled_rules_dir
 from reconcile.rulebook import schema
 from reconcile.rulebook.schema import (
     Band,
@@ -230,7 +230,7 @@ def load_rulebook(rules_dir: Path | None = None, contracts: Sequence[Path] = (),
     """
     if rules_dir is None:
         directory = bundled_rules_dir()
-        shown = display_path(directory)
+        shown = BUNDLED_RULES_NAME  # not its path here: outputs never depend on that
     else:
         directory = Path(rules_dir)
         shown = str(rules_dir)
