@@ -40,7 +40,9 @@ from reconcile.read.columns import (
     STATEMENT_REQUIRED,
     Header,
 )
-from reconcile.read.convert import ProblemLog, convert, report_rows, require
+from reconcile.findings import finding
+from reconcile import textsafe
+from reconcile.read.convert import ProblemLog, convert, note, report_rows, require
 from reconcile.read.guard import check_file
 from reconcile.read.table import Limits, Table
 
@@ -233,6 +235,18 @@ def _plain_word(value: object) -> str | None:
     return values.word_key(text) if text else None
 
 
+def _safe_text(text, where: Source):
+    """``text`` with the characters no output can hold replaced (a note says where),
+    as the table readers do (:mod:`reconcile.read.convert`)."""
+    if text is None or not textsafe.unsafe_in(text):
+        return text
+    note(finding("READ_TEXT_REPLACED",
+                 f"the value of {where.column} held characters no file can hold "
+                 f"({textsafe.describe(text)}: control characters or broken Unicode); "
+                 f"they were replaced by {textsafe.REPLACEMENT}", source=where))
+    return textsafe.clean(text)
+
+
 def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
     from reconcile.read.apijson import read_statements_json
 
@@ -241,6 +255,11 @@ def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
     for number, resource in read_statements_json(path, name):
         attributes = resource.attributes
         where = Source(name, None, number)
+        statement_id = _safe_text(resource.id, where._replace(column="id"))
+        lead_provider = _safe_text(attributes.lead_provider_name,
+                                   where._replace(column="lead_provider_name"))
+        month = _safe_text(attributes.month.strip(), where._replace(column="month"))
+        year = _safe_text(str(attributes.year).strip(), where._replace(column="year"))
         parsed = {}
         for field, parse in (("cohort", values.parse_cohort), ("cut_off_date", values.parse_date),
                              ("payment_date", values.parse_date)):
@@ -253,10 +272,10 @@ def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
             continue
         cohort, cut_off, payment = parsed["cohort"], parsed["cut_off_date"], parsed["payment_date"]
         result.append(DfeStatement(
-            statement_id=resource.id,
-            lead_provider=attributes.lead_provider_name,
+            statement_id=statement_id,
+            lead_provider=lead_provider,
             cohort=cohort,
-            name=f"{attributes.month.strip()} {str(attributes.year).strip()}",
+            name=f"{month} {year}",
             cut_off_date=cut_off,
             payment_date=payment,
             # GET /api/v3/statements lists only output-fee statements (user-needs §2)

@@ -15,6 +15,7 @@ import openpyxl
 from reconcile.sheets import Formula, Link, Money, RowStream, Sheet, Text, Workbook, sheet_cell
 from reconcile.write import write_workbook
 from tests.hostile.files import (
+    STATEMENTS_JSON,
     DECLARATIONS_XLSX,
     STATEMENTS_XLSX,
     api_json,
@@ -86,3 +87,21 @@ def test_the_writer_makes_any_sheet_safe_whoever_built_it(tmp_path):
     assert summary["C1"].hyperlink.location == "'May 2024--x-'!A1"
     assert [c.value for c in opened["Stream"][1]] == ["plain\ufffd\ufffd", 2]
     assert opened.active.title == "May 2024--x-"
+
+
+def test_a_lone_surrogate_in_the_api_statements_month_is_replaced_and_noted(tmp_path):
+    # found by the property test: the statement's name (month + year) reached the
+    # history's fingerprint raw, and the run stopped with exit 3 at the JSON
+    document = json.loads(STATEMENTS_JSON.read_text(encoding="utf-8"))
+    document["data"][0]["attributes"]["month"] = "Nov\ud800ember"
+    statements = tmp_path / "statements.json"
+    statements.write_text(json.dumps(document), encoding="ascii")
+    out, json_out = tmp_path / "out.xlsx", tmp_path / "out.json"
+    result = cli("run", "--declarations", api_json(tmp_path / "d-cohort2023.json"),
+                 "--dfe-statements", statements, "--out", out, "--json", json_out, "-q")
+    assert result.exit_code in (0, 1), result.stderr
+    assert "Nov\ufffdember 2023" in assert_well_formed(out).sheetnames
+    findings = json.loads(json_out.read_bytes().decode("utf-8"))["findings"]
+    (note,) = [f for f in findings if f["code"] == "READ_TEXT_REPLACED"]
+    assert note["source"] == f"{statements}, row 1, column month"
+    assert "U+D800" in note["message"]
