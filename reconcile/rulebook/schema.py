@@ -754,13 +754,13 @@ class ContractFile(Strict):
                 yield from _band_issues(version.bands, default_split, path)
 
 
-def _money_issues(terms: Mapping[str, Any], largest: Decimal, prefix: tuple,
+def _money_issues(terms: Mapping[str, Any], largest: Decimal, prefix: YamlPath,
                   said: str) -> Iterator[Issue]:
     """The amounts among ``terms`` (a contract's or a version's) over ``largest``."""
     limit = money.described(largest)
     fix = ("check the figure: pounds, e.g. 995 or 995.50 (raise largest_amount in fees.yaml "
            "only if a real contract needs more)")
-    found: list[tuple[tuple, str, Decimal]] = []
+    found: list[tuple[YamlPath, str, Decimal]] = []
     for name in ("set_up_fee", "uplift_amount", "monthly_service_fee"):
         value = terms.get(name)
         if value is not None:
