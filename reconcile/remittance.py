@@ -212,23 +212,31 @@ def _all_declarations(result: SplitResult) -> Iterator[Row]:
 def split_workbook(result: SplitResult) -> Workbook:
     """``reconcile split --out``: the policy, the partner sheet, every declaration's money."""
     count = 1 + sum(len(st.declarations) for st in result.statements)
-    about = Sheet("About", (
+    about_rows: tuple[Row, ...] = (
         (Text("Delivery-partner split", "title"),),
         (Text("Each statement's expected net payment divided between delivery partners and "
-              "the lead provider's retained share, to the penny. VAT is not split.", "wrap"),),
+              "the lead provider's retained share, to the penny. VAT is not split."),),
         (),
         *_policy_rows(result),
         (),
         (Text("Findings", "subtitle"),),
-        *((Text(f.severity.value), Text(f.message, "wrap")) for f in result.findings),
-    ), widths=(30, 100))
+        *((Text(f.severity.value, "text_top"), Text(f.message, "wrap_top"))
+          for f in result.findings),
+    )
+    widths = (30, 100)
+    # a wrapped message's row as tall as its lines (spreadsheets do not fit it themselves)
+    tall = tuple((r, height) for r, row in enumerate(about_rows)
+                 if len(row) == 2 and isinstance(row[1], Text) and row[1].style == "wrap_top"
+                 and (height := wrapped_height(((row[1].value, widths[1]),))) is not None)
+    about = Sheet("About", about_rows, widths=widths, heights=tall)
     declarations = Sheet("Declarations", RowStream(lambda: _all_declarations(result), count,
                                                    SPLIT_STYLES),
                          widths=(28, 8, 16, 18, 30, 38, 38, 10, 12, 6, 30, 12, 12, 12, 12, 12),
                          freeze=(1, 0))
-    return Workbook((about, partner_sheet(result), declarations),
+    return Workbook(tuple(printable(sheet) for sheet in (about, partner_sheet(result),
+                                                         declarations)),
                     title="Delivery-partner split", subject="reconcile split",
-                    active=PARTNERS_SHEET)
+                    active=PARTNERS_SHEET, footer="Delivery-partner split")
 
 
 # --------------------------------------------------------------------------- remittances

@@ -90,6 +90,7 @@ from reconcile.sheets import (
     cell_ref,
     printable,
     safe_sheet_name,
+    top_aligned,
     wrapped_height,
 )
 
@@ -291,6 +292,8 @@ def summary_sheet(result: RunResult, comparison: Comparison, names: dict[Stateme
                 and cells.expected_value is not None and cells.dfe_value is not None):
             row[S_DIFF] = Formula(f"{cell_ref(r, S_DFE)}-{cell_ref(r, S_EXP)}",
                                   cells.dfe_value - cells.expected_value)
+        if height is not None:  # the row's figures level with the note's first line
+            row = [top_aligned(c) for c in row]
         rows.append(tuple(row))
     last = len(rows) - 1
     total_row = len(rows)

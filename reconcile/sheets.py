@@ -68,9 +68,13 @@ STYLES: dict[str, dict[str, Any]] = {
     "wrap_top": {"text_wrap": True, "valign": "top"},
     "text_top": {"valign": "top"},
     "year_top": {"num_format": "0", "align": "left", "valign": "top"},
-    # a finding's figures, level with the first line of its wrapped message
+    # a finding's figures, level with the first line of its wrapped message (and a
+    # Summary row's cells, level with the first line of its wrapped note)
     "money_top": {"num_format": MONEY_FORMAT, "valign": "top"},
     "count_top": {"num_format": COUNT_FORMAT, "valign": "top"},
+    "date_top": {"num_format": DATE_FORMAT, "align": "left", "valign": "top"},
+    "link_top": {"font_color": "#0563C1", "underline": 1, "valign": "top"},
+    "status_top": {"bold": True, "align": "left", "indent": 1, "valign": "top"},
     "count_bold": {"num_format": COUNT_FORMAT, "bold": True},
     "count_total": {"num_format": COUNT_FORMAT, **_TOTAL},
     "money": {"num_format": MONEY_FORMAT},
@@ -377,6 +381,15 @@ def printable(sheet: Sheet, header_row: int | None = None) -> Sheet:
         repeat = (row, row) if row is not None else None
     return sheet._replace(fit_to_width=True, landscape=sheet.landscape or width > PORTRAIT_WIDTH,
                           repeat_rows=repeat)
+
+
+def top_aligned(cell: Any) -> Any:
+    """``cell`` aligned to the top of a row made tall by wrapped text beside it (its
+    style's ``_top`` twin, when there is one)."""
+    style = getattr(cell, "style", None)
+    if style is None or style.endswith("_top") or f"{style}_top" not in STYLES:
+        return cell
+    return cell._replace(style=f"{style}_top")
 
 
 def wrapped_height(texts_and_widths: Iterable[tuple[str | None, float]],

@@ -65,7 +65,8 @@ def test_summary_row_per_statement_with_live_totals(book):
     assert [c.value for c in april[9:13]] == [0, 0, 0, OK]
     may = summary.rows[7]
     assert may[6].value == D("3669.37") and may[7].value == D("3226.09")
-    assert may[8] == Formula("H8-G8", D("-443.28"))  # (-119.40 - 250.00) x 1.2
+    # its note wraps: the row's figures are top-aligned, level with its first line
+    assert may[8] == Formula("H8-G8", D("-443.28"), "money_top")  # (-119.40 - 250.00) x 1.2
     assert [c.value for c in may[9:13]] == [1, 1, 1, DIFFERS]
     assert summary.rows[2] == (Text("Statements: 1 Differs, 1 OK.", "note"),)
     total = _row(summary, "Total")
@@ -177,7 +178,7 @@ def test_without_dfe_statements_the_workbook_shows_expected_only():
     summary = book.sheet("Summary")
     may = summary.rows[7]
     assert may[6].value == D("3669.37") and may[7] is None and may[8] is None
-    assert may[12] == Text(NO_DFE, "status")
+    assert may[12] == Text(NO_DFE, "status_top")  # level with its wrapped note
     total = next(row for row in book.sheet("May 2024").rows
                  if row and row[0] == Text("Total (VAT included)", "text_total"))
     (pe,) = _payments(book.sheet("May 2024"))  # no DfE group
