@@ -574,9 +574,15 @@ def history_note(fingerprint: str, status: str, text: str, by: str | None,
 @main.command()
 @click.argument("kind", type=click.Choice(["declarations", "dfe-statements", "contract"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the blank template.")
-def template(kind: str, out: Path) -> None:
+              help="Where to write the blank template (a new file; a symbolic link is "
+                   "written through to its target).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the file at --out if there is one (what was filled in is lost).")
+def template(kind: str, out: Path, overwrite: bool) -> None:
     """Write a blank input: declarations or dfe-statements workbook, or contract YAML.
+
+    An existing file at --out is left as it is (it may be the one you filled in)
+    unless you add --overwrite.
 
     \b
     Example:
@@ -584,7 +590,7 @@ def template(kind: str, out: Path) -> None:
     """
     from reconcile.templates import write_template
 
-    write_template(kind, out)
+    write_template(kind, out, overwrite=overwrite)
     sys.exit(EXIT_OK)
 
 

@@ -322,8 +322,13 @@ def _contract_template(path: Path) -> None:
     path.write_text(CONTRACT_TEMPLATE, encoding="utf-8")
 
 
-def write_template(kind: str, out: Path | str, rulebook: Rulebook | None = None) -> None:
-    """Write the blank template of ``kind`` to ``out``, atomically."""
+def write_template(kind: str, out: Path | str, rulebook: Rulebook | None = None, *,
+                   overwrite: bool = False) -> None:
+    """Write the blank template of ``kind`` to ``out``, atomically (checked as every
+    output is: :func:`reconcile.outputs.check_output_paths`).
+
+    An existing file is refused unless ``overwrite``: a blank template written over the
+    workbook someone filled in would lose their work."""
     if kind not in KINDS:
         raise UsageError([Problem(Source(str(kind)), "no such template",
                                   "choose one of: " + ", ".join(KINDS))])
@@ -338,6 +343,10 @@ def write_template(kind: str, out: Path | str, rulebook: Rulebook | None = None)
             f"{repr(out.suffix) if out.suffix else 'no extension'}",
             f"give a file name ending in {' or '.join(endings)}, e.g. --out "
             f"{out.with_suffix(endings[0])}")])
+    if not overwrite and out.exists():
+        raise UsageError([Problem(Source(str(out)), "already exists; it was left as it is",
+                                  "give --out a new file name, or add --overwrite to replace "
+                                  "it (what was filled in would be lost)")])
     if kind == "contract":
         write_atomically(out, _contract_template)
         return

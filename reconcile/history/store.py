@@ -274,6 +274,33 @@ class NoteRow(NamedTuple):
                 "at": self.recorded_at, "noted_on": self.noted_on}
 
 
+#: SQLite's words for a fault of the machine, not of the store (SQLITE_FULL,
+#: SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_IOERR): what it means and how to fix it
+_MACHINE_FAULTS = (
+    ("database or disk is full", "the disk of {folder} is full; the store is as it was "
+     "before this run", "free some space on that disk, or give --history a path on "
+     "another disk; or use --no-history"),
+    ("readonly database", "the history store or its folder {folder} cannot be written "
+     "(read-only)", "make it writable, or give --history a path you can write; or use "
+     "--no-history"),
+    ("unable to open database file", "the history store cannot be opened or made in "
+     "{folder}", "check that you can write in that folder, or give --history another "
+     "path; or use --no-history"),
+    ("disk i/o error", "the disk of {folder} failed to read or write; the store is as "
+     "it was before this run", "check the disk (full, removed, a network share that "
+     "dropped), or give --history a path on another disk; or use --no-history"),
+)
+
+
+def _machine_fault(path: Path, error: sqlite3.Error) -> tuple[str, str] | None:
+    """(what, fix) when ``error`` is the machine's fault (exit 2, the folder named)."""
+    text = str(error).lower()
+    for words, what, fix in _MACHINE_FAULTS:
+        if words in text:
+            return what.format(folder=path.resolve().parent), fix
+    return None
+
+
 def _problem(path: Path, what: str, fix: str) -> HistoryError:
     return HistoryError([Problem(Source(str(path)), what, fix)])
 
@@ -305,6 +332,10 @@ class Store:
             return _problem(self.path, f"{doing}: the history store stayed busy for "
                             f"{BUSY_TIMEOUT:.0f}s ({error})",
                             "another reconcile is writing to it; try again when it is done")
+        fault = _machine_fault(self.path, error)
+        if fault is not None:
+            what, fix = fault
+            return _problem(self.path, f"{doing}: {what}", fix)
         return _problem(self.path, f"{doing}: {error}",
                         "the history store may be damaged: move it aside (a new one is "
                         "made) or give another path with --history; or use --no-history")
@@ -729,18 +760,35 @@ def open_store(path: Path | str, *, create: bool = True) -> Store:
         db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None,
                              check_same_thread=False)
     except sqlite3.Error as error:
-        raise _problem(path, f"cannot open the history store: {error}",
-                       "check the path and its permissions, or use --no-history") from None
+        fault = _machine_fault(path, error)
+        what, fix = fault or (str(error), "check the path and its permissions, or use "
+                                          "--no-history")
+        raise _problem(path, f"cannot open the history store: {what}", fix) from None
     store = Store(path, db)
     try:
         _prepare(store, exists)
     except HistoryError:
         db.close()
+        _remove_new(path, exists)
         raise
     except sqlite3.Error as error:
         db.close()
+        _remove_new(path, exists)
         raise store._fail(error, "cannot open the history store") from None
     return store
+
+
+def _remove_new(path: Path, existed: bool) -> None:
+    """A store this run began to make and could not finish (a full disk) is removed,
+    with SQLite's files beside it: nothing is left of a run that stopped."""
+    if existed:
+        return
+    for leftover in (path, *(path.with_name(path.name + end)
+                             for end in ("-wal", "-shm", "-journal"))):
+        try:
+            leftover.unlink()
+        except OSError:
+            pass
 
 
 def _check_header(path: Path) -> None:

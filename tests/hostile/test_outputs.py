@@ -216,3 +216,77 @@ def test_stale_temporary_files_of_a_killed_run_are_removed_by_the_next(tmp_path,
     assert result.exit_code in (0, 1), result.stderr
     assert out.exists() and not dead.exists()
     assert alive.exists() and someone_elses.exists()
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def test_a_template_never_replaces_an_existing_file_unless_told_to(tmp_path, inputs):
+    # the declarations workbook someone filled in, asked for again by mistake
+    filled = inputs["xlsx"]
+    before = filled.read_bytes()
+    assert_refused(cli("template", "declarations", "--out", filled),
+                   f"{filled}: already exists; it was left as it is", "--overwrite")
+    _unchanged(filled, before)
+    link = tmp_path / "link.xlsx"  # through a link: its target is the file that exists
+    link.symlink_to(filled)
+    assert_refused(cli("template", "declarations", "--out", link), "already exists")
+    _unchanged(filled, before)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+    result = cli("template", "declarations", "--out", filled, "--overwrite")
+    assert result.exit_code == 0, result.stderr
+    assert filled.read_bytes() != before and filled.stat().st_size > 0
+
+
+def test_a_template_to_a_device_or_a_folder_is_refused(tmp_path):
+    folder = tmp_path / "c.yaml"
+    folder.mkdir()
+    device = tmp_path / "dev.yaml"
+    os.symlink(os.devnull, device)  # a name with the right ending that is /dev/null
+    for target, says in ((folder, "is a directory"), (device, "names a device")):
+        assert_refused(cli("template", "contract", "--out", target, "--overwrite"), says)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode) and folder.is_dir()
+
+
+# --------------------------------------------------------------------------- the history
+
+
+@pytest.mark.slow
+def test_a_history_store_on_a_full_disk_is_exit_2_naming_the_folder_and_leaves_nothing(
+        tmp_path, inputs):
+    """A new store that cannot be made (100 kB: SQLite's first pages fit, the rest do
+    not) is exit 2 saying the disk is full, not that the store may be damaged; the
+    half-made store is removed, and no output is written."""
+    disk = tmp_path / "disk"
+    if os.geteuid() != 0 or shutil.which("mount") is None or not _mount(disk, "size=100k"):
+        pytest.skip("cannot mount a small file system here")
+    try:
+        out, store = tmp_path / "r.xlsx", disk / "h.sqlite3"
+        result = cli("run", "--declarations", DECLARATIONS_XLSX, "--dfe-statements",
+                     STATEMENTS_XLSX, "--out", out, "--history", store)
+        assert_refused(result, f"{store}: cannot open the history store: the disk of {disk} "
+                               "is full", "free some space", outputs=(out,))
+        assert "may be damaged" not in result.stderr
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+@pytest.mark.parametrize("sqlite_says, says", [
+    ("database or disk is full", "the disk of {folder} is full"),
+    ("attempt to write a readonly database", "cannot be written (read-only)"),
+    ("unable to open database file", "cannot be opened or made in {folder}"),
+    ("disk I/O error", "the disk of {folder} failed to read or write"),
+])
+def test_sqlites_words_for_a_fault_of_the_machine_are_told_as_such(tmp_path, sqlite_says,
+                                                                    says):
+    import sqlite3
+
+    from reconcile.history.store import _machine_fault
+
+    what, fix = _machine_fault(tmp_path / "h.sqlite3", sqlite3.OperationalError(sqlite_says))
+    assert says.format(folder=tmp_path) in what
+    assert "--no-history" in fix
+    assert _machine_fault(tmp_path / "h.sqlite3",
+                          sqlite3.DatabaseError("database disk image is malformed")) is None
