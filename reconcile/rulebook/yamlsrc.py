@@ -117,6 +117,10 @@ def _build(loader: _Loader, node: yaml.Node, path: YamlPath, lines: dict[YamlPat
         if node.tag.endswith(":timestamp"):
             problems.append(Problem(where, f"{node.value!r} is not a real date ({exc})",
                                     "check the month and day"))
+        elif len(node.value) > 60:  # beyond Python's int text limit: 4,300 digits
+            problems.append(Problem(where, f"a number of {len(node.value):,} characters "
+                                    f"({node.value[:12]}...), far beyond any figure of a rule "
+                                    "or a contract", "write the number as it should be"))
         else:
             problems.append(Problem(where, f"{node.value!r} is not a finite number",
                                     "write a number such as 995 or 995.50"))

@@ -222,9 +222,14 @@ def test_billion_laughs_is_refused_before_anything_is_built(tmp_path, monkeypatc
     ("? [a, b]\n: 1\n", "contract.yaml:1: a key must be a plain word"),
     ('lead_provider: "Bad\\x01Name"\ncohort: 2023\n', "contract.yaml:1: the text holds characters"),
     ("a: " + "[" * 60 + "]" * 60 + "\n", "nested more than 50 levels"),
+    # an integer of 5,000 digits (Python refuses to read more than 4,300): said short
+    ("recruitment_target: " + "9" * 5000 + "\n",
+     "contract.yaml:1: a number of 5,000 characters (999999999999...), far beyond"),
 ])
 def test_hostile_yaml_is_a_located_rule_error(tmp_path, text, says):
-    assert_refused(_rules_check(tmp_path, text), says)
+    result = _rules_check(tmp_path, text)
+    assert_refused(result, says)
+    assert len(result.stderr) < 1000, "the message repeats the hostile value"
 
 
 # --------------------------------------------------------------------------- did you mean
