@@ -60,7 +60,14 @@ def show_value(value: object) -> str:
         return repr(str(int(value)))
     if isinstance(value, (dt.datetime, dt.date)):
         return repr(value.isoformat())
-    return repr(value if isinstance(value, str) else str(value))
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > SHOWN_AT_MOST:  # a pasted paragraph or a hostile value: its start
+        return f"{text[:SHOWN_AT_MOST - 20]!r}... ({len(text):,} characters)"
+    return repr(text)
+
+
+#: the longest value a message quotes whole
+SHOWN_AT_MOST = 80
 
 
 def parse_text(value: object) -> str | None:
