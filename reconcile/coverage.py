@@ -16,6 +16,13 @@ An output-fee statement is compared when its own report and those of all earlier
 output-fee statements are given; a statement without output fees (the service fee
 only) when those of all earlier output-fee statements are.
 
+The calculation's findings that count over the whole record of a cohort (the bands
+filled, the recruitment behind the service fee, the band a clawback comes off) are
+not to be trusted on the statements left uncompared, nor on a cohort whose record is
+partial: :func:`set_aside` takes them out and the ``STATEMENTS_NOT_COVERED`` finding
+counts them, so nothing is dropped without a word (one report of January 2025 alone
+has no started declaration, which is not a recruitment below target).
+
 >>> not_comparable((), None)
 (frozenset(), None)
 """
@@ -73,3 +80,57 @@ def not_comparable(statements: Sequence[ExpectedStatement],
 def _names(names: list[str]) -> str:
     shown = ", ".join(names[:_SHOWN])
     return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
+
+
+#: the calculation's findings that depend on every declaration of a cohort
+WHOLE_RECORD_CODES = frozenset({"CALC_SERVICE_FEE_REDUCED", "CALC_OVER_CAPACITY",
+                                "CALC_CLAWBACK_BAND_DIFFERS", "CALC_CLAWBACK_UNMATCHED"})
+
+
+def partial_cohorts(statements: Sequence[ExpectedStatement],
+                    coverage: frozenset[tuple[str, int, str]] | None) -> frozenset[tuple[str, int]]:
+    """The (provider, cohort) pairs, squeezed, whose reports leave a gap: an output-fee
+    statement without its report before one with it (reports missing only at the end
+    leave a record that is whole up to its last report)."""
+    if coverage is None:
+        return frozenset()
+    groups: dict[tuple[str, int], list[ExpectedStatement]] = defaultdict(list)
+    for s in statements:
+        if s.output_fee:
+            groups[(squeeze(s.key.lead_provider), s.key.cohort)].append(s)
+    partial = set()
+    for (provider, cohort), members in groups.items():
+        members.sort(key=lambda s: (s.payment_date is None, s.payment_date))
+        given = [(provider, cohort, squeeze(s.key.name)) in coverage for s in members]
+        if True in given and False in given[:len(given) - given[::-1].index(True)]:
+            partial.add((provider, cohort))
+    return frozenset(partial)
+
+
+def set_aside(findings: Sequence[Finding], statements: Sequence[ExpectedStatement],
+              coverage: frozenset[tuple[str, int, str]] | None,
+              uncovered: frozenset[StatementKey],
+              note: Finding | None) -> tuple[list[Finding], Finding | None]:
+    """``findings`` less those of :data:`WHOLE_RECORD_CODES` on an uncovered statement, or
+    on no statement of a cohort whose reports leave a gap (:func:`partial_cohorts`), and
+    ``note`` saying how many were set aside."""
+    if not uncovered or note is None:
+        return list(findings), note
+    partial = partial_cohorts(statements, coverage)
+    names = {(squeeze(k.lead_provider), k.cohort, squeeze(k.name)) for k in uncovered}
+    kept: list[Finding] = []
+    aside: dict[str, int] = defaultdict(int)
+    for f in findings:
+        where = (squeeze(f.lead_provider), f.cohort)
+        if f.code in WHOLE_RECORD_CODES and (
+                (*where, squeeze(f.statement)) in names if f.statement else where in partial):
+            aside[f.code] += 1
+        else:
+            kept.append(f)
+    if not aside:
+        return kept, note
+    listed = ", ".join(f"{code} ({n})" for code, n in sorted(aside.items()))
+    return kept, note._replace(message=(
+        f"{note.message} {sum(aside.values())} finding(s) of the calculation that "
+        f"count over every statement of a cohort were set aside, as the reports of some "
+        f"statements are missing: {listed}."))

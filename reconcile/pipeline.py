@@ -35,7 +35,7 @@ from reconcile.compare import Comparison, compare
 from reconcile.findings import Finding, sort_key
 from reconcile.jsonout import result_json
 from reconcile.outputs import Outputs, check_output_paths
-from reconcile.coverage import not_comparable
+from reconcile.coverage import not_comparable, set_aside
 from reconcile.inputfiles import DFE_STATEMENTS, PARTICIPANTS, expand_inputs, route_api_files
 from reconcile.read.inputs import read_inputs
 from reconcile.remittance import remittance_workbooks, split_workbook
@@ -172,11 +172,11 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
         calculation = calculate(declarations, evaluation, rulebook, dfe_statements,
                                 as_of=as_of)
     comparison: Comparison | None = None
-    coverage_findings: tuple[Finding, ...] = ()
+    uncovered: frozenset = frozenset()
+    note: Finding | None = None
     if dfe_statements:
         # assurance reports alone: only statements whose earlier ones are covered
         uncovered, note = not_comparable(calculation.statements, inputs.coverage)
-        coverage_findings = (note,) if note is not None else ()
         with stages.stage("compare", "expected against DfE"):
             comparison = compare(calculation, dfe_statements, rulebook,
                                  declarations=declarations, tolerance=options.tolerance,
@@ -198,7 +198,10 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
                                           dfe_nets=dfe_nets, directory=directory)
         # a month's remittances: checked now, before anything is written
         select_statements(split_result, options.split_statements, options.split_months)
-    findings = [*inputs.findings, *evaluation.findings, *calculation.findings,
+    calculation_findings, note = set_aside(calculation.findings, calculation.statements,
+                                         inputs.coverage, uncovered, note)
+    coverage_findings = (note,) if note is not None else ()
+    findings = [*inputs.findings, *evaluation.findings, *calculation_findings,
                 *coverage_findings]
     if comparison is not None:
         findings.extend(comparison.findings)

@@ -285,10 +285,37 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
         covers = frozenset((squeeze(d.lead_provider), d.cohort, squeeze(d.statement_name))
                            for d in declarations if d.statement_name) | (
             frozenset({named}) if named else frozenset())
-    if len(set(ids)) == len(ids):
-        return FileDeclarations(tuple(declarations), fields, table.kind, covers, tuple(notes))
-    return FileDeclarations(tuple(_merge_repeats(declarations, table, header, log, vocabulary)),
-                            fields, table.kind, covers, tuple(notes))
+    if len(set(ids)) != len(ids):
+        declarations = _merge_repeats(declarations, table, header, log, vocabulary)
+    if report:
+        declarations = _refunds_on_their_clawback_statement(declarations, vocabulary)
+    return FileDeclarations(tuple(declarations), fields, table.kind, covers, tuple(notes))
+
+
+def _refunds_on_their_clawback_statement(declarations: list[Declaration],
+                                         vocabulary) -> list[Declaration]:
+    """An assurance report's clawback row whose paid row is not in the file: the report's
+    statement is its *clawback* statement, not the one that paid it.
+
+    DfE's report lists the line items of one statement (``Finance::ECF::AssuranceReport::
+    Query`` joins ``statement_line_items`` on that statement and reports ``sli.state`` and
+    that statement's id and name), so an ``awaiting_clawback``/``clawed_back`` row is the
+    refund of a declaration paid on an earlier statement, whose report may not be given.
+    Its ``statement_*`` move to ``clawback_statement_*`` and the payment statement is left
+    unknown (the calendar rule places it, by ``created_at``, as DfE did); a paid row in
+    another report joins it again (:func:`reconcile.read.merge.refund_pair`).
+    """
+    refund_states = frozenset(getattr(vocabulary, "refundable_states", ASSURANCE_REFUND_STATES))
+    out = declarations
+    for i, d in enumerate(declarations):
+        if d.state in refund_states and d.clawback_statement_id is None and \
+                d.clawback_statement_name is None and (d.statement_id or d.statement_name):
+            if out is declarations:
+                out = list(declarations)
+            out[i] = d._replace(clawback_statement_id=d.statement_id,
+                                clawback_statement_name=d.statement_name,
+                                statement_id=None, statement_name=None)
+    return out
 
 
 #: the words of a totals or count row at the foot of a provider's export

@@ -164,6 +164,12 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
     merged, merge_findings = merge_declarations(per_file, vocabulary)
     findings.extend(merge_findings)
     del per_file
+    if lead_provider:
+        # before any cohort is looked for: another provider's declarations (the API lists
+        # them for participants who transferred) sit on statements not given here
+        merged, others = _other_providers(merged, lead_provider)
+        if others is not None:
+            findings.append(others)
 
     merged, filled_notes = _fill_from_participants(merged, kinds, people)
     notes.extend(filled_notes)
@@ -171,10 +177,6 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
     merged, left_out = _unknown_cohorts(merged, kinds, vocabulary)
     if left_out is not None:
         findings.append(left_out)
-    if lead_provider:
-        merged, others = _other_providers(merged, lead_provider)
-        if others is not None:
-            findings.append(others)
     unscheduled = _schedule_not_given(merged, bool(participant_files))
     if unscheduled is not None:
         findings.append(unscheduled)

@@ -62,9 +62,11 @@ def refund_pair(a: Declaration, b: Declaration, paid_state: str = ASSURANCE_PAID
     """The one refundable declaration of an assurance report's paid + clawback rows, or None.
 
     None when the two are not such a pair: not one ``paid`` and one refundable row,
-    another participant, course or type, or a refundable row that names its own
-    clawback statement (the API's shape: then it is the same declaration at a later
-    moment, not a second line item).
+    another participant, course or type, or a refundable row that names both its
+    payment and its clawback statement (the API's shape: then it is the same
+    declaration at a later moment, not a second line item). The report's refundable
+    row names one statement: its clawback statement (read as ``clawback_statement_*``
+    by :mod:`.declarations`), or, from a table made by hand, the ``statement_*``.
     """
     if a.state == paid_state and b.state in refund_states:
         paid, refund = a, b
@@ -75,7 +77,9 @@ def refund_pair(a: Declaration, b: Declaration, paid_state: str = ASSURANCE_PAID
     if (paid.participant_id, paid.course_identifier, paid.declaration_type) != (
             refund.participant_id, refund.course_identifier, refund.declaration_type):
         return None
-    if refund.clawback_statement_id or refund.clawback_statement_name:
+    has_payment = bool(refund.statement_id or refund.statement_name)
+    has_clawback = bool(refund.clawback_statement_id or refund.clawback_statement_name)
+    if has_payment and has_clawback:
         return None
     return paid._replace(
         state=refund.state,

@@ -183,3 +183,28 @@ x-2 | {old} | ecf-induction | started | 2023-10-11 | paid | Example Teaching Ins
     assert result.exit_code == 1, result.output
     (duplicate,) = [f for f in data["findings"] if f["code"] == "DECL_DUPLICATE"]
     assert duplicate["declaration_id"] == "x-2"
+
+
+def test_lead_provider_leaves_other_providers_out_before_their_cohort_is_looked_for(tmp_path):
+    """The bundled sample's two pulls together, with Northbrook's statements list only:
+    Harbour Lane's declarations sit on statements not given, so none of their cohorts
+    can be found, and there are no participants. With --lead-provider Northbrook they are
+    left out first (one finding), not an input error for every row. Northbrook's pull
+    has 1,896 declarations, Harbour Lane's 1,104 (3,000 in all)."""
+    from samples import SAMPLES_DIR
+
+    api = SAMPLES_DIR / "api"
+    pages = sorted(api.rglob("participant-declarations-*.json"))
+    args = [a for p in pages for a in ("--declarations", str(p))]
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, [
+        "expected", *args, "--dfe-statements",
+        str(api / "northbrook-teaching-institute" / "statements.json"),
+        "--lead-provider", "Northbrook Teaching Institute",
+        "--contracts", str(SAMPLES_DIR / "contracts"), "--as-of", "2026-10-10",
+        "--json", str(out), "-q", "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(out.read_text())
+    (other,) = [f for f in data["findings"] if f["code"] == "READ_OTHER_PROVIDERS"]
+    assert "Harbour Lane Education Trust (1,104)" in other["message"]
+    assert {s["lead_provider"] for s in data["statements"]} == {"Northbrook Teaching Institute"}

@@ -87,3 +87,52 @@ def test_every_report_together_leaves_nothing_uncovered(tmp_path):
             for line in april["expected"]["output_payments"]} == {
         ("ect", "started"): "119.40", ("ect", "retained-1"): "89.55"}
     assert [line["amount"] for line in april["expected"]["clawbacks"]] == ["-119.40"]
+
+
+def test_a_clawback_row_alone_is_refunded_on_its_report_and_paid_where_dfe_paid_it(tmp_path):
+    """The bundled sample's report of Northbrook's January 2025 statement (cohort 2023),
+    given alone. Its row of declaration a672db78 is ``clawed_back``: DfE's query lists
+    the line items of that statement, so January 2025 is where the mentor's retained-1
+    was clawed back, not where it was paid. It was submitted on 2024-03-31 (Declaration
+    Created At), so by the calendar it was paid on April 2024 (cut-off 2024-03-31), as
+    the April 2024 report shows. Read alone, it used to be taken as paid on January 2025
+    (CALC_STATEMENT_MOVED) with its clawback assumed on April 2025; and the report's
+    49 rows, none of them a start, made a service-fee warning (0 recruited)."""
+    from samples import SAMPLES_DIR
+
+    report = (SAMPLES_DIR / "assurance"
+              / "ECF-Declarations-NorthbrookTeachingInstitute-Cohort2023-January2025.csv")
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, [
+        "run", "--declarations", str(report), "--contracts", str(SAMPLES_DIR / "contracts"),
+        "--dfe-statements", str(SAMPLES_DIR / "dfe-statements.xlsx"), "--as-of", "2026-10-10",
+        "--out", str(tmp_path / "out.xlsx"), "--json", str(out), "-q", "--no-history"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    rows = [(d["statement"], d["kind"], d["fee"]) for d in data["declarations"]
+            if d["declaration_id"] == "a672db78-c729-4d6c-9210-186456f2b0a1"]
+    # band A's mentor retained-1 fee in Northbrook's 2023 contract: £90.90 both ways
+    assert rows == [("April 2024", "output", "90.90"), ("January 2025", "clawback", "-90.90")]
+    (note,) = [f for f in data["findings"]]
+    assert note["code"] == "STATEMENTS_NOT_COVERED"
+    assert "assurance reports of 1 statement(s)" in note["message"]
+    assert note["message"].endswith("set aside, as the reports of some statements are "
+                                    "missing: CALC_SERVICE_FEE_REDUCED (1).")
+
+
+def test_two_reports_join_a_paid_row_and_a_clawback_row_in_either_order(vocabulary, tmp_path):
+    """The clawback row's report read first (its file name sorts first) or last: one
+    clawed-back declaration, paid on April 2024, clawed back on January 2025."""
+    from samples import SAMPLES_DIR
+
+    reports = SAMPLES_DIR / "assurance"
+    april = reports / "ECF-Declarations-NorthbrookTeachingInstitute-Cohort2023-April2024.csv"
+    january = reports / "ECF-Declarations-NorthbrookTeachingInstitute-Cohort2023-January2025.csv"
+    for order in ((april, january), (january, april)):
+        result = read_inputs(list(order), (), vocabulary)
+        (d,) = [d for d in result.declarations
+                if d.declaration_id == "a672db78-c729-4d6c-9210-186456f2b0a1"]
+        assert (d.state, d.statement_name, d.clawback_statement_name) == (
+            "clawed-back", "April 2024", "January 2025"), order
+        assert [f.code for f in result.findings
+                if f.code == "READ_SAME_DECLARATION_DIFFERS"] == []
