@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from reconcile import money
-from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, MISSING, NOT_EXPECTED
+from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, MISSING, NO_DFE, NOT_EXPECTED
 from reconcile.findings import Finding, Severity
 from reconcile.sheets import (
     AutoFilter,
@@ -63,8 +63,8 @@ class ProviderTotals(NamedTuple):
     lead_provider: str
     cohort: int | None
     statements: int
-    expected: Decimal  # VAT included, over the statements with an expected side
-    dfe: Decimal | None  # None: no DfE money given for any of its statements
+    expected: Decimal  # VAT included, over the statements compared (all, without DfE's)
+    dfe: Decimal | None  # over the statements compared; None: no DfE money given
     difference: Decimal  # DfE − expected, over the statements compared
     compared: int  # statements with both sides' money
     differing: int  # statements whose status is one of DIFFERING
@@ -126,9 +126,13 @@ def provider_totals(comparison: Any, findings: Iterable[Finding]) -> list[Provid
             elsewhere[(provider, f.cohort)] += 1
             blocks.setdefault((provider, f.cohort), [])
     out = []
+    given = dfe_given(comparison.pairs)
     for (provider, cohort), pairs in blocks.items():
-        expected = sum((p.expected_total for p in pairs if p.expected_total is not None), ZERO)
-        dfe_totals = [p.dfe_total for p in pairs if p.dfe_total is not None]
+        # with DfE's statements, the totals are over the statements compared, so the
+        # difference is the DfE total minus the expected total (as on the Summary)
+        summed = [p for p in pairs if p.difference is not None] if given else pairs
+        expected = sum((p.expected_total for p in summed if p.expected_total is not None), ZERO)
+        dfe_totals = [p.dfe_total for p in summed if p.dfe_total is not None]
         compared = [p.difference for p in pairs if p.difference is not None]
         at_stake = sum((abs(d) for d in compared), ZERO)
         at_stake += sum((abs(p.expected_total) for p in pairs
@@ -145,6 +149,11 @@ def provider_totals(comparison: Any, findings: Iterable[Finding]) -> list[Provid
             elsewhere[(provider, cohort)], at_stake))
     out.sort(key=order_key)
     return out
+
+
+def dfe_given(pairs: Iterable[Any]) -> bool:
+    """Whether the run had DfE's statements (else every pair is the expected side alone)."""
+    return any(p.status != NO_DFE for p in pairs)
 
 
 def providers_json(comparison: Any, findings: Iterable[Finding]) -> list[dict[str, Any]]:
@@ -208,13 +217,18 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
     """
     rows_of = _summary_rows(summary, columns)
     table = provider_totals(comparison, findings)
+    given = dfe_given(comparison.pairs)
     s = quote_sheet(summary.name)
     rows: list[tuple[Any, ...]] = [
         (Text("Lead providers and cohorts, largest difference first", "title"),),
         (Text("Each row sums the provider's statements on the Summary (live formulas; the "
-              "link opens its rows). Difference = DfE − expected over the statements "
-              "compared. Money at stake adds up the size of every difference, and the whole "
-              "total of a statement missing from DfE's file or not expected.", "note"),),
+              "link opens its rows). Expected, DfE and Difference (DfE − expected) are over "
+              "the statements compared. Money at stake adds up the size of every difference, "
+              "and the whole total of a statement missing from DfE's file or not expected."
+              if given else
+              "Each row sums the provider's statements on the Summary (live formulas; the "
+              "link opens its rows). No DfE statements were given: Expected is every "
+              "statement's.", "note"),),
     ]
     header = len(rows)
     rows.append(tuple(Text(h, "header_right" if P_EXP <= i <= P_STAKE and i != P_LINK
@@ -240,9 +254,14 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
             return f"{s}!{cell_ref(a, col)}:{cell_ref(b, col)}"
 
         status = over(columns.status)
-        row[P_EXP] = Formula(f"SUM({over(columns.expected)})", p.expected)
+        def compared(col: int) -> str:
+            if not given:
+                return f"SUM({over(col)})"
+            return f"SUMPRODUCT(--ISNUMBER({over(columns.difference)}),{over(col)})"
+
+        row[P_EXP] = Formula(compared(columns.expected), p.expected)
         if p.dfe is not None:
-            row[P_DFE] = Formula(f"SUM({over(columns.dfe)})", p.dfe)
+            row[P_DFE] = Formula(compared(columns.dfe), p.dfe)
         row[P_DIFF] = Formula(f"SUM({over(columns.difference)})", p.difference)
         row[P_STATEMENTS] = Formula(f"ROWS({over(columns.lead_provider)})", p.statements,
                                     "count")

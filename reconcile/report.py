@@ -46,6 +46,7 @@ from reconcile.compare import (
     DFE_ADJUSTMENT,
     DIFFERS,
     MISSING,
+    NO_DFE,
     NOT_EXPECTED,
     OK,
     Comparison,
@@ -245,13 +246,17 @@ def summary_sheet(result: RunResult, comparison: Comparison, names: dict[Stateme
         (Text("Reconciliation of DfE statements: expected against DfE", "title"),),
         (Text(f"{len(pairs)} statement(s); {len(result.declarations):,} declaration(s); "
               f"findings: {n_by.get(Severity.ERROR, 0)} error(s), "
-              f"{n_by.get(Severity.WARNING, 0)} warning(s), {n_by.get(Severity.INFO, 0)} info "
-              f"(see Findings).", "note"),),
+              f"{n_by.get(Severity.WARNING, 0)} warning(s), {n_by.get(Severity.INFO, 0)} info"
+              f"{_elsewhere(result.findings)} (see Findings).", "note"),),
         (Text(_status_line(pairs), "note"),),
         (Text(_inputs_line(options), "note"),),
         (Text("Difference = DfE − expected: negative means DfE pays less than the "
               "declarations and contract earn. Each statement's sheet shows it line by line. "
-              "Filter Lead provider to see one provider: the Total row adds up the rows shown.",
+              "Filter Lead provider to see one provider: the Total row adds up the rows shown."
+              if not _compared(pairs, totals)[1] else
+              "Difference = DfE − expected: negative means DfE pays less than earned. Each "
+              "statement's sheet shows it line by line. The Total row adds up the statements "
+              "compared (filtered: those shown); the others are on the row below it.",
               "note"),),
     ]
     header = len(rows)
@@ -296,22 +301,41 @@ def summary_sheet(result: RunResult, comparison: Comparison, names: dict[Stateme
             row = [top_aligned(c) for c in row]
         rows.append(tuple(row))
     last = len(rows) - 1
-    total_row = len(rows)
+    # The Total row adds up the statements compared (both sides' money), so its
+    # Difference is its DfE total minus its Expected total; the statements not compared
+    # (missing from DfE, not expected, not covered) are added up on a line of their own.
+    compared, others = _compared(pairs, totals)
+
+    def money_sum(col: int, value: Any, is_compared: bool) -> Formula:
+        if not others:
+            return Formula(_shown_sum(col, first, last), value, "money_total")
+        return Formula(_shown_sum_where(col, first, last, S_DIFF, is_compared), value,
+                       "money_total")
+
+    def total_of(chosen: list, side: str) -> Any:
+        values = (getattr(totals[p.key], f"{side}_value") for p in chosen
+                  if getattr(totals[p.key], f"{side}_total") is not None)
+        return sum((v for v in values if v is not None), ZERO)
+
+    both = [p for p in compared if totals[p.key].dfe_total is not None
+            and totals[p.key].expected_total is not None]
     rows.append((Text("Total", "text_total"), *(Blank("text_total") for _ in range(5)),
-                 Formula(_shown_sum(S_EXP, first, last), sum_e, "money_total"),
-                 Formula(_shown_sum(S_DFE, first, last), sum_d, "money_total"),
+                 money_sum(S_EXP, total_of(compared, "expected"), True),
+                 money_sum(S_DFE, total_of(compared, "dfe"), True),
                  Formula(_shown_sum(S_DIFF, first, last),
-                         sum((dfe - expected for dfe, expected in (
-                             (totals[p.key].dfe_value, totals[p.key].expected_value)
-                             for p in pairs if totals[p.key].dfe_total is not None
-                             and totals[p.key].expected_total is not None)
-                             if dfe is not None and expected is not None), ZERO),
-                         "money_total"),
+                         total_of(both, "dfe") - total_of(both, "expected"), "money_total"),
                  *(Formula(_shown_sum(c, first, last),
                            sum(counts.get((_pair_of(p), s), 0) for p in pairs), "count_total")
                    for c, s in ((S_ERR, Severity.ERROR), (S_WARN, Severity.WARNING),
                                 (S_INFO, Severity.INFO))),
                  Blank("text_total"), Blank("text_total")))
+    if others:
+        statuses = ", ".join(sorted({p.status for p in others}))
+        rows.append((Text(f"Not compared ({statuses})", "text_total"),
+                     *(Blank("text_total") for _ in range(5)),
+                     money_sum(S_EXP, total_of(others, "expected"), False),
+                     money_sum(S_DFE, total_of(others, "dfe"), False),
+                     *(Blank("text_total") for _ in range(S_NOTE - S_DIFF + 1))))
     cfs: tuple[ConditionalFormat, ...] = ()
     charts: tuple[Chart, ...] = ()
     if pairs:
@@ -335,8 +359,8 @@ def summary_sheet(result: RunResult, comparison: Comparison, names: dict[Stateme
             ConditionalFormat(first, S_STATUS, last, S_STATUS, "cell", "==", "cf_warn",
                               f'"{NOT_EXPECTED}"'),
         )
-        charts = _summary_charts(pairs, first, total_row + 2)
-    breaks = (total_row + 2,) if charts else ()
+        charts = _summary_charts(pairs, first, len(rows) + 1)
+    breaks = (len(rows) + 1,) if charts else ()
     return Sheet(SUMMARY, tuple(rows), widths=SUMMARY_WIDTHS, freeze=(header + 1, 3),
                  heights=((header, 30), *tall),
                  autofilter=AutoFilter(header, 0, S_NOTE, last if pairs else header),
@@ -371,11 +395,38 @@ def _summary_charts(pairs: Sequence[StatementPair], first: int, top: int
     return tuple(charts)
 
 
+def _compared(pairs: Sequence[StatementPair], totals: dict) -> tuple[list, list]:
+    """The statements with both sides' money, and the others when DfE's statements were
+    given (a run without them has nothing compared: its Total is the expected money)."""
+    compared = [p for p in pairs if totals[p.key].dfe_total is not None
+                and totals[p.key].expected_total is not None
+                and totals[p.key].dfe_value is not None
+                and totals[p.key].expected_value is not None]
+    if all(p.status == NO_DFE for p in pairs):
+        return list(pairs), []
+    return compared, [p for p in pairs if p not in compared]
+
+
 def _shown_sum(col: int, first: int, last: int) -> str:
     """The sum of the rows shown: filtering the Summary by provider totals that provider."""
     if last < first:
         return "0"
     return f"SUBTOTAL(109,{cell_ref(first, col)}:{cell_ref(last, col)})"
+
+
+def _shown_sum_where(col: int, first: int, last: int, test_col: int, number: bool) -> str:
+    """The sum of the rows shown whose ``test_col`` holds a number (``number``) or not:
+    SUBTOTAL of each row on its own (OFFSET), so rows a filter hides count as 0.
+
+    >>> _shown_sum_where(6, 6, 7, 8, True)
+    'SUMPRODUCT(SUBTOTAL(109,OFFSET(G7,ROW(G7:G8)-ROW(G7),0)),--ISNUMBER(I7:I8))'
+    """
+    if last < first:
+        return "0"
+    top, cells = cell_ref(first, col), f"{cell_ref(first, col)}:{cell_ref(last, col)}"
+    test = f"ISNUMBER({cell_ref(first, test_col)}:{cell_ref(last, test_col)})"
+    return (f"SUMPRODUCT(SUBTOTAL(109,OFFSET({top},ROW({cells})-ROW({top}),0)),"
+            f"--{test if number else f'NOT({test})'})")
 
 
 def _summary_note(pair: StatementPair, findings: Sequence[Finding] = ()) -> str:
@@ -430,6 +481,16 @@ def _about_declarations(f: Finding) -> bool:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _elsewhere(findings: Sequence[Finding]) -> str:
+    """The findings on no statement, which the Summary's rows do not count, by severity."""
+    counts = Counter(f.severity for f in findings if not f.statement)
+    if not counts:
+        return ""
+    parts = [f"{counts[s]} {s.value}" for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)
+             if counts.get(s)]
+    return f" ({', '.join(parts)} on no statement)"
 
 
 def _status_line(pairs: Sequence[StatementPair]) -> str:

@@ -193,9 +193,19 @@ class RunView:
                 "status": pair.status, "status_class": STATUS_CLASSES.get(pair.status, "grey"),
                 "note": summary_note(pair, self.by_statement.get(key, ())),
             })
+        # as the workbook's Summary: the total of the statements compared (its difference
+        # is its DfE total minus its expected total), the others on a line of their own
+        compared = [r for r in rows if r["difference"] is not None]
+        others = [r for r in rows if r["difference"] is None]
         totals = {
-            "expected": sum((r["expected"] for r in rows if r["expected"] is not None), ZERO),
-            "dfe": sum((r["dfe"] for r in rows if r["dfe"] is not None), ZERO),
+            "expected": sum((r["expected"] for r in compared), ZERO),
+            "dfe": sum((r["dfe"] for r in compared), ZERO),
+            "others": ({
+                "statuses": ", ".join(sorted({r["status"] for r in others})),
+                "expected": sum((r["expected"] for r in others if r["expected"] is not None),
+                                ZERO),
+                "dfe": sum((r["dfe"] for r in others if r["dfe"] is not None), ZERO),
+            } if others else None),
             "difference": sum((r["difference"] for r in rows if r["difference"] is not None),
                               ZERO),
             "errors": sum(r["errors"] for r in rows), "warnings": sum(r["warnings"] for r in rows),

@@ -256,3 +256,35 @@ def test_the_workbook_shows_each_statement_status(planted):
         "May 2024": "Missing from DfE", "June 2024": "OK", "July 2024": "OK",
         "August 2024": "DfE adjustment"}
     assert {"Findings", "Declarations", "Rules", "January 2024"} <= set(wb.sheetnames)
+
+
+def test_the_summary_total_is_its_dfe_total_minus_its_expected_total(planted):
+    """The Total row adds up the statements compared, the one missing from DfE (May 2024,
+    £1,200.00) is on a row of its own, and the Providers-style sums agree with it.
+
+    Compared, expected: six service-fee months 6 x £1,200.00 = £7,200.00, January
+    £2,160.00, April £2,126.40, August £1,632.00: £13,118.40. DfE: £7,200.00 + £2,016.00
+    + £1,996.80 + £1,452.00 = £12,664.80. Difference £12,664.80 − £13,118.40 = −£453.60
+    (January −£144.00, April −£129.60, August −£180.00). Before, the Total row's expected
+    held May's £1,200.00 too (£14,318.40), so expected − DfE (£1,653.60) was not the
+    difference shown."""
+    _, folder, data = planted
+    wb = openpyxl.load_workbook(folder / "reconciliation.xlsx", data_only=True)
+    rows = list(wb["Summary"].iter_rows(values_only=True))
+    total = next(r for r in rows if r[0] == "Total")
+    missing = next(r for r in rows if r[0] and str(r[0]).startswith("Not compared"))
+    assert [D(str(v)).quantize(D("0.01")) for v in total[6:9]] == [
+        D("13118.40"), D("12664.80"), D("-453.60")]
+    assert missing[0] == "Not compared (Missing from DfE)"
+    assert [D(str(v)).quantize(D("0.01")) for v in missing[6:8]] == [D("1200.00"), D("0.00")]
+    # the heading's counts and the rows': the findings on no statement are said apart,
+    # so the heading's counts are the Total row's plus those
+    on_rows = [sum(r[c] for r in rows if r[0] == LP) for c in (9, 10, 11)]
+    assert [total[9], total[10], total[11]] == on_rows
+    elsewhere = {sev: sum(1 for f in data["findings"] if not f["statement"]
+                          and f["severity"] == sev) for sev in ("error", "warning", "info")}
+    every = {sev: sum(1 for f in data["findings"] if f["severity"] == sev)
+             for sev in ("error", "warning", "info")}
+    assert [every[s] - elsewhere[s] for s in ("error", "warning", "info")] == on_rows
+    words = ", ".join(f"{n} {s}" for s, n in elsewhere.items() if n)
+    assert (f" ({words} on no statement)" in rows[1][0]) == bool(words)

@@ -125,3 +125,46 @@ def test_libreoffice_recalculates_every_total_to_the_json_figures(tmp_path):
         Decimal(s["expected"]["total"]) for s in data["statements"])
     assert _money(summary.cell(row=total_row, column=8).value) == sum(
         Decimal(s["dfe"]["total"]) for s in data["statements"])
+
+
+def test_the_summary_total_is_over_the_statements_compared(tmp_path):
+    """DfE's file without May 2024: the Total row adds up April alone (expected £1,590.01,
+    DfE £1,590.01, difference £0.00), so its Difference is its DfE total minus its Expected
+    total; May's expected £3,669.37 (after DfE's file: "Not in DfE file") is on the "Not
+    compared" row below it. The scenario's
+    figures: April = 2 x £119.40 + service fee £1,086.21 = £1,325.01, plus VAT 20% =
+    £1,590.01; May = (10 x £119.40 + 4 x £89.55 + 2 x £119.40 - £119.40 + 3 x £100 +
+    £1,086.21) x 1.2 = £3,057.81 x 1.2 = £3,669.37. LibreOffice recalculates the filtered
+    sums from zeroed cached values."""
+    from reconcile.compare import compare
+
+    full = build_result()
+    april = full.dfe_statements[0]
+    comparison = compare(full.calculation, (april,), full.rulebook)
+    result = full._replace(dfe_statements=(april,), comparison=comparison,
+                           findings=tuple(sorted((*full.calculation.findings,
+                                                  *comparison.findings), key=_sort_key())))
+    book = build_workbook(result)
+    summary = next(s for s in book.sheets if s.name == "Summary")
+    labels = [getattr(row[0], "value", None) if row else None for row in summary.rows]
+    total = summary.rows[labels.index("Total")]
+    rest = summary.rows[labels.index("Not compared (Not in DfE file)")]
+    assert [total[i].value for i in (6, 7, 8)] == [Decimal("1590.01"), Decimal("1590.01"),
+                                                   Decimal("0.00")]
+    assert [rest[i].value for i in (6, 7)] == [Decimal("3669.37"), Decimal("0.00")]
+
+    source = tmp_path / "zeroed.xlsx"
+    write_workbook(_zero_cached_values(book), source)
+    values = openpyxl.load_workbook(recalculate(source, tmp_path / "out", tmp_path / "profile"),
+                                    data_only=True)["Summary"]
+    t, n = labels.index("Total") + 1, labels.index("Not compared (Not in DfE file)") + 1
+    assert [_money(values.cell(row=t, column=c).value) for c in (7, 8, 9)] == [
+        Decimal("1590.01"), Decimal("1590.01"), Decimal("0.00")]
+    assert [_money(values.cell(row=n, column=c).value) for c in (7, 8)] == [
+        Decimal("3669.37"), Decimal("0.00")]
+
+
+def _sort_key():
+    from reconcile.findings import sort_key
+
+    return sort_key

@@ -50,11 +50,14 @@ def _summary_sums(book) -> dict[tuple, dict]:
             continue
         s = sums[(row[report.S_LP].value, row[report.S_COHORT].value)]
         s["statements"] += 1
+        compared = cell_value(row[report.S_DIFF]) is not None
         for name, col in (("expected", report.S_EXP), ("dfe", report.S_DFE),
                           ("difference", report.S_DIFF), ("errors", report.S_ERR),
                           ("warnings", report.S_WARN), ("info", report.S_INFO)):
             value = cell_value(row[col])
-            if value is not None:
+            # the money totals are over the statements compared, so that the difference
+            # is the DfE total minus the expected total
+            if value is not None and (compared or name not in ("expected", "dfe")):
                 s[name] += value
                 if name == "difference":
                     s["compared"] += 1
@@ -85,6 +88,8 @@ def _check_providers_equal_the_summary(result) -> list[tuple]:
             ("differing", prov.P_DIFFERING), ("errors", prov.P_ERR),
             ("warnings", prov.P_WARN), ("info", prov.P_INFO), ("at_stake", prov.P_STAKE))}
         assert got == {name: s[name] for name in got}, r[0].value
+        # the row is its own proof: Difference = DfE total − Expected total
+        assert got["difference"] == (got["dfe"] or 0) - got["expected"], r[0].value
         assert type(r[prov.P_EXP]) is Formula and "'Summary'!" in r[prov.P_EXP].formula
         assert type(r[prov.P_LINK]) is Link and r[prov.P_LINK].sheet == report.SUMMARY
     # largest difference first
