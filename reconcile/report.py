@@ -416,16 +416,19 @@ def _shown_sum(col: int, first: int, last: int) -> str:
 
 def _shown_sum_where(col: int, first: int, last: int, test_col: int, number: bool) -> str:
     """The sum of the rows shown whose ``test_col`` holds a number (``number``) or not:
-    SUBTOTAL of each row on its own (OFFSET), so rows a filter hides count as 0.
+    SUBTOTAL of each row on its own (OFFSET by the row's place in the range), so rows a
+    filter hides count as 0. Only whole ranges, no single cell: a Summary too long for
+    one sheet is continued, and the call becomes the sum of the call on each part
+    (reconcile.continuation).
 
     >>> _shown_sum_where(6, 6, 7, 8, True)
-    'SUMPRODUCT(SUBTOTAL(109,OFFSET(G7,ROW(G7:G8)-ROW(G7),0)),--ISNUMBER(I7:I8))'
+    'SUMPRODUCT(SUBTOTAL(109,OFFSET(G7:G8,ROW(G7:G8)-MIN(ROW(G7:G8)),0,1)),--ISNUMBER(I7:I8))'
     """
     if last < first:
         return "0"
-    top, cells = cell_ref(first, col), f"{cell_ref(first, col)}:{cell_ref(last, col)}"
+    cells = f"{cell_ref(first, col)}:{cell_ref(last, col)}"
     test = f"ISNUMBER({cell_ref(first, test_col)}:{cell_ref(last, test_col)})"
-    return (f"SUMPRODUCT(SUBTOTAL(109,OFFSET({top},ROW({cells})-ROW({top}),0)),"
+    return (f"SUMPRODUCT(SUBTOTAL(109,OFFSET({cells},ROW({cells})-MIN(ROW({cells})),0,1)),"
             f"--{test if number else f'NOT({test})'})")
 
 

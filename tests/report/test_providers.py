@@ -153,14 +153,15 @@ def test_provider_totals_worked_by_hand():
         May 2024   expected £1,200.00  DfE £1,212.00 (fee £1,010)   differs  +£12.00
         June 2024  expected   £300.00  DfE has none, May and July   missing
         July 2024  expected   £600.00  DfE   £600.00                OK        £0.00
-        -> expected £2,100.00, DfE £1,812.00, difference +£12.00 over 2 compared,
-           2 differing, at stake £12.00 + £300.00 (missing) = £312.00;
+        -> over the 2 compared (May, July): expected £1,800.00, DfE £1,812.00,
+           difference £1,812.00 − £1,800.00 = +£12.00; 2 differing, at stake £12.00 + £300.00 (missing) = £312.00;
            errors: the May fee, the missing June = 2
       Other Provider Trust
         May 2024   expected £1,200.00  DfE £1,188.00 (fee £990)     differs  -£12.00
         June 2024  none expected       DfE   £360.00                not expected
-        -> expected £1,200.00, DfE £1,548.00, difference -£12.00 over 1 compared,
-           2 differing, at stake £12.00 + £360.00 (not expected) = £372.00;
+        -> over the 1 compared (May): expected £1,200.00, DfE £1,188.00,
+           difference £1,188.00 − £1,200.00 = -£12.00; 2 differing,
+           at stake £12.00 + £360.00 (not expected) = £372.00;
            1 error (the May fee), 1 warning (June not expected)
 
     Both differ by £12.00: the larger money at stake (Other Provider Trust) comes first.
@@ -188,14 +189,14 @@ def test_provider_totals_worked_by_hand():
             provider=other)), rules)
     D = Decimal
     assert prov.provider_totals(comparison, comparison.findings) == [
-        prov.ProviderTotals(other, 2023, 2, D("1200.00"), D("1548.00"), D("-12.00"), 1, 2,
+        prov.ProviderTotals(other, 2023, 2, D("1200.00"), D("1188.00"), D("-12.00"), 1, 2,
                             1, 1, 0, 0, D("372.00")),
-        prov.ProviderTotals(LP, 2023, 3, D("2100.00"), D("1812.00"), D("12.00"), 2, 2,
+        prov.ProviderTotals(LP, 2023, 3, D("1800.00"), D("1812.00"), D("12.00"), 2, 2,
                             2, 0, 0, 0, D("312.00")),
     ]
     assert prov.providers_json(comparison, comparison.findings)[0] == {
         "lead_provider": other, "cohort": 2023, "statements": 2, "statements_compared": 1,
-        "statements_differing": 2, "expected": "1200.00", "dfe": "1548.00",
+        "statements_differing": 2, "expected": "1200.00", "dfe": "1188.00",
         "difference": "-12.00", "money_at_stake": "372.00",
         "findings": {"error": 1, "warning": 1, "info": 0, "not_on_a_statement": 0}}
     assert prov.console_lines(comparison, comparison.findings) == [
