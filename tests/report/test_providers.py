@@ -154,7 +154,8 @@ def test_provider_totals_worked_by_hand():
         June 2024  expected   £300.00  DfE has none, May and July   missing
         July 2024  expected   £600.00  DfE   £600.00                OK        £0.00
         -> over the 2 compared (May, July): expected £1,800.00, DfE £1,812.00,
-           difference £1,812.00 − £1,800.00 = +£12.00; 2 differing, at stake £12.00 + £300.00 (missing) = £312.00;
+           difference £1,812.00 − £1,800.00 = +£12.00; 2 differing,
+           at stake £12.00 + £300.00 (missing) = £312.00;
            errors: the May fee, the missing June = 2
       Other Provider Trust
         May 2024   expected £1,200.00  DfE £1,188.00 (fee £990)     differs  -£12.00
