@@ -139,6 +139,10 @@ CATALOGUE: dict[str, CodeInfo] = {
         "READ", I, "The same declaration is in two files with different details",
         "Nothing is double-counted: the copy DfE updated last is used. Check the older file "
         "is not out of date, or leave it out."),
+    "READ_SAME_STATEMENT_DIFFERS": CodeInfo(
+        "READ", I, "The same DfE statement is in two files with different details",
+        "Nothing is compared twice: the copy DfE updated last (else the later file) is used. "
+        "Check the older file is not out of date, or leave it out."),
     "READ_SCHEDULE_NOT_GIVEN": CodeInfo(
         "READ", I, "Declarations with no schedule: their dates were not checked",
         "Give DfE's participants (--participants) or a schedule_identifier column."),

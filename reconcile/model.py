@@ -129,6 +129,8 @@ class DfeStatement(NamedTuple):
     source: Source | None = None
     #: the contract version DfE calculated it with (ECF statements' contract_version)
     contract_version: str | None = None
+    #: when DfE last changed it (the v3 API's updated_at); None from a workbook
+    updated_at: dt.datetime | None = None
 
 
 class PartnerDetails(NamedTuple):

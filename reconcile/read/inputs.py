@@ -55,6 +55,7 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -140,7 +141,8 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
         say(_reading(file, number, len(dfe_files)))
         statements.extend(read_dfe_statements(Path(file.path), vocabulary, limits=limits,
                                               largest_amount=largest_amount))
-    statements = _distinct_statements(statements)
+    statements, differ = _distinct_statements(statements)
+    findings.extend(differ)
 
     people = NO_PARTICIPANTS
     if participant_files:
@@ -208,22 +210,84 @@ def _reading(file: InputFile, number: int, total: int) -> str:
 
 
 def _statement_content(s: DfeStatement) -> tuple:
+    """What a statement says, without where it was read nor when DfE last touched it."""
     lines = tuple(line._replace(source=None) for line in s.lines)
-    return tuple(s._replace(source=None, lines=lines))
+    return tuple(s._replace(source=None, lines=lines, updated_at=None))
 
 
-def _distinct_statements(statements: list[DfeStatement]) -> list[DfeStatement]:
-    """Statements given twice with the same details count once; others are kept for
-    the comparison to report (STATEMENT_DUPLICATE_IN_DFE)."""
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)  # noqa: UP017 (3.10)
+_STATEMENT_FIELDS = [f for f in DfeStatement._fields if f not in ("source", "updated_at")]
+
+
+def _file_of(s: DfeStatement) -> str:
+    return s.source.file if s.source is not None else ""
+
+
+def _distinct_statements(statements: list[DfeStatement]
+                         ) -> tuple[list[DfeStatement], list[Finding]]:
+    """DfE's statements of every file, each statement once.
+
+    Given twice with the same details (two pulls of the statements list, last month's
+    and this month's workbook), a statement counts once. The same statement (its id,
+    else provider, cohort and name) in two files with different details: the copy DfE
+    updated last (the API's ``updated_at``) is used, else the later file's, and one
+    info finding per pair of files (``READ_SAME_STATEMENT_DIFFERS``) says which, as
+    for declarations (:mod:`.merge`). A statement listed twice in one file is kept
+    twice: that is DfE's file, and the comparison reports it
+    (``STATEMENT_DUPLICATE_IN_DFE``). A statement of the API's list (dates only) and
+    one of a workbook (with money) are not merged here (:func:`_prefer_money`).
+    """
     seen: set[tuple] = set()
-    kept = []
+    kept: list[DfeStatement] = []
+    where: dict[tuple, int] = {}
+    differs: dict[tuple[str, str], list[tuple[DfeStatement, DfeStatement]]] = {}
     for s in statements:
-        key = _statement_content(s)
-        if key in seen:
+        content = _statement_content(s)
+        if content in seen:
             continue
-        seen.add(key)
-        kept.append(s)
-    return kept
+        seen.add(content)
+        key = (_from_api(s), s.statement_id or (_norm(s.lead_provider), s.cohort, _norm(s.name)))
+        at = where.get(key)
+        if at is None or _file_of(kept[at]) == _file_of(s):
+            where.setdefault(key, len(kept))
+            kept.append(s)
+            continue
+        first = kept[at]
+        later = (s.updated_at or _EARLIEST) >= (first.updated_at or _EARLIEST)
+        chosen, other = (s, first) if later else (first, s)
+        kept[at] = chosen
+        files = (min(_file_of(first), _file_of(s)), max(_file_of(first), _file_of(s)))
+        differs.setdefault(files, []).append((chosen, other))
+    return kept, [_statements_differ(files, pairs) for files, pairs in differs.items()]
+
+
+def _statements_differ(files: tuple[str, str],
+                       pairs: list[tuple[DfeStatement, DfeStatement]]) -> Finding:
+    shown = []
+    for chosen, other in pairs[:_IDS_SHOWN]:
+        field = next((f for f in _STATEMENT_FIELDS if getattr(chosen, f) != getattr(other, f)),
+                     "lines")
+        whose = f"{chosen.lead_provider}, " if chosen.lead_provider else ""
+        shown.append(f"{chosen.name} ({whose}cohort {chosen.cohort}): {field} {_shown(chosen, field)} in {_file_of(chosen)} "
+                     f"was used, not {_shown(other, field)} in {_file_of(other)}")
+    more = f"; and {len(pairs) - _IDS_SHOWN:,} more" if len(pairs) > _IDS_SHOWN else ""
+    n = len(pairs)
+    return finding(
+        "READ_SAME_STATEMENT_DIFFERS",
+        f"{n:,} DfE statement{'s are' if n != 1 else ' is'} in both {files[0]} and {files[1]} "
+        "with different details; each is compared once, from the copy DfE updated last "
+        f"(updated_at), else from the file given later. {'; '.join(shown)}{more}.",
+        lead_provider=pairs[0][0].lead_provider if n == 1 else None,
+        cohort=pairs[0][0].cohort if n == 1 else None)
+
+
+def _shown(s: DfeStatement, field: str) -> str:
+    if field == "lines":
+        return f"{len(s.lines)} line(s)"
+    value = getattr(s, field)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "blank" if value is None else str(value)
 
 
 def _norm(text: str | None) -> str:

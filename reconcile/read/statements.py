@@ -247,6 +247,15 @@ def _safe_text(text, where: Source):
     return textsafe.clean(text)
 
 
+def _updated_at(value: object):
+    """The statement's ``updated_at``, or None when it is missing or not a time (it only
+    decides which of two pulls of the list is the later)."""
+    try:
+        return values.parse_datetime(value)
+    except values.BadValue:
+        return None
+
+
 def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
     from reconcile.read.apijson import read_statements_json
 
@@ -282,6 +291,7 @@ def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
             output_fee=True,
             paid=bool(attributes.paid),
             source=where,
+            updated_at=_updated_at(attributes.updated_at),
         ))
     if problems:
         raise InputError(problems[:199])

@@ -143,3 +143,32 @@ def test_cli_names_every_missing_input_and_writes_nothing(tmp_path):
     assert "nope.csv" in result.output and "not found" in result.output
     assert "empty" in result.output and "holds no declarations file" in result.output
     assert not out.exists()
+
+
+def test_two_pulls_of_dfes_statements_list_count_each_statement_once(tmp_path, vocabulary):
+    """Last month's pull of Northbrook's statements list (the bundled sample's, with the
+    three August 2026 statements still unpaid and updated 2026-05-01) and this month's
+    (paid, updated 2026-08-25): each statement once, the copy DfE updated last used,
+    whichever file is given first, and one info finding naming both files. Before, the
+    three were kept twice and each reported as STATEMENT_DUPLICATE_IN_DFE (an error)."""
+    from samples import SAMPLES_DIR
+
+    new = SAMPLES_DIR / "api" / "northbrook-teaching-institute" / "statements.json"
+    pull = json.loads(new.read_text())
+    august = [s for s in pull["data"] if (s["attributes"]["month"], s["attributes"]["year"])
+              == ("August", "2026")]
+    assert len(august) == 3 and all(s["attributes"]["paid"] for s in august)
+    for s in august:
+        s["attributes"].update(paid=False, updated_at="2026-05-01T02:00:00Z")
+    old = tmp_path / "statements-2026-07.json"
+    old.write_text(json.dumps(pull))
+    for order in ((old, new), (new, old)):
+        result = read_inputs([SAMPLES_DIR / "declarations.xlsx"], list(order), vocabulary)
+        assert len(result.dfe_statements) == len(pull["data"])
+        assert all(s.paid for s in result.dfe_statements if s.name == "August 2026")
+        (differs,) = [f for f in result.findings if f.code == "READ_SAME_STATEMENT_DIFFERS"]
+        assert differs.severity.value == "info"
+        assert differs.message.startswith(f"3 DfE statements are in both {min(map(str, order))} "
+                                          f"and {max(map(str, order))}")
+        assert (f"August 2026 (cohort 2023): paid true in {new} was used, not false in {old}"
+                in differs.message)
