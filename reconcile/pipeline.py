@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from reconcile.calculate import calculate
 from reconcile.compare import Comparison, compare
 from reconcile.findings import Finding, sort_key
+from reconcile.model import StatementKey
 from reconcile.jsonout import result_json
 from reconcile.outputs import Outputs, check_output_paths
 from reconcile.coverage import not_comparable, set_aside
@@ -172,7 +173,7 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
         calculation = calculate(declarations, evaluation, rulebook, dfe_statements,
                                 as_of=as_of)
     comparison: Comparison | None = None
-    uncovered: frozenset = frozenset()
+    uncovered: frozenset[StatementKey] = frozenset()
     note: Finding | None = None
     if dfe_statements:
         # assurance reports alone: only statements whose earlier ones are covered

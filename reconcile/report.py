@@ -312,7 +312,7 @@ def summary_sheet(result: RunResult, comparison: Comparison, names: dict[Stateme
         return Formula(_shown_sum_where(col, first, last, S_DIFF, is_compared), value,
                        "money_total")
 
-    def total_of(chosen: list, side: str) -> Any:
+    def total_of(chosen: list[StatementPair], side: str) -> Any:
         values = (getattr(totals[p.key], f"{side}_value") for p in chosen
                   if getattr(totals[p.key], f"{side}_total") is not None)
         return sum((v for v in values if v is not None), ZERO)
@@ -395,7 +395,8 @@ def _summary_charts(pairs: Sequence[StatementPair], first: int, top: int
     return tuple(charts)
 
 
-def _compared(pairs: Sequence[StatementPair], totals: dict) -> tuple[list, list]:
+def _compared(pairs: Sequence[StatementPair], totals: dict[Any, Any]
+              ) -> tuple[list[StatementPair], list[StatementPair]]:
     """The statements with both sides' money, and the others when DfE's statements were
     given (a run without them has nothing compared: its Total is the expected money)."""
     compared = [p for p in pairs if totals[p.key].dfe_total is not None
