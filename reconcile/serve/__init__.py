@@ -9,7 +9,8 @@ byte for byte.
 Modules: :mod:`~reconcile.serve.app` (routes, the guard, templates),
 :mod:`~reconcile.serve.security` (token, cookie, Host, CSRF, CSP),
 :mod:`~reconcile.serve.uploads` (streamed, private uploads), :mod:`~reconcile.serve.runs`
-(runs, their folders, the worker), :mod:`~reconcile.serve.pipeline_adapter` (the one
+(runs, their folders, the worker), :mod:`~reconcile.serve.reopen` (a run's pages made
+again from its kept files), :mod:`~reconcile.serve.pipeline_adapter` (the one
 call into :func:`reconcile.pipeline.run`), :mod:`~reconcile.serve.views` (what each page
 shows), :mod:`~reconcile.serve.charts` (SVG). Templates are Jinja with the GOV.UK
 Design System's macros (``govuk-frontend-jinja``); the CSS and JavaScript are GOV.UK

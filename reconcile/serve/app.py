@@ -441,7 +441,7 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         if run.status == DONE:
             view = _view(run)
             if view is None:
-                return page("gone.html", run=run)
+                return reopening(run)
             return page("summary.html", run=run, s=view.summary(request.query_params),
                         nav="summary")
         if run.finished:
@@ -450,9 +450,22 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
 
         return page("progress.html", run=run, stage_text=STAGE_TEXT)
 
+    def reopening(run: Run) -> Response:
+        """A finished run whose result the server no longer holds: its pages are made
+        again from its kept files (reconcile.serve.reopen), the progress page meanwhile;
+        the page asked for shows when they are ready."""
+        if store.reopen(run) or run.rebuilding:
+            from reconcile.serve.pipeline_adapter import STAGE_TEXT
+
+            return page("reopening.html", 202, run=run, state=run.rebuild_json(),
+                        stage_text=STAGE_TEXT)
+        return page("gone.html", run=run, error=run.rebuild_error)
+
     def progress(request: Request) -> Response:
         """The run's state, small, for the progress bar (always JSON)."""
         run = run_or_404(request)
+        if run.rebuilding:
+            return JSONResponse(run.rebuild_json())
         return JSONResponse(run.progress_json() if not run.finished
                             else {"status": run.status, "stage": None, "fraction": 1.0})
 
@@ -481,8 +494,12 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
             raise HTTPException(409, "not done")
         view = _view(run)
         if view is None:
-            raise HTTPException(410, "gone")
+            raise Reopening(run)
         return run, view
+
+    async def reopening_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Reopening)
+        return reopening(exc.run)
 
     def statement(request: Request) -> Response:
         run, view = done_view(request)
@@ -698,11 +715,20 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         Mount("/assets", StaticFiles(directory=STATIC), name="assets"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error,
+                                                       Reopening: reopening_error,
                                                        Exception: server_error})
     return GuardMiddleware(app, guard, max_upload_bytes, render)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class Reopening(Exception):
+    """A page of a finished run whose result is no longer held (shown when remade)."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run.id)
+        self.run = run
 
 
 def _write_remittances(run: Run, result: Any) -> None:

@@ -22,8 +22,11 @@ process-wide, hence one run at a time (:data:`_CWD`).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from reconcile.options import run_options as options_of_run
 from reconcile.result import STAGES, RunOptions
 from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Run
 
-__all__ = ["STAGES", "STAGE_TEXT", "execute_run", "run_options"]
+__all__ = ["STAGES", "STAGE_TEXT", "execute_run", "in_folder", "rebuild_run", "run_options"]
 
 #: what the progress page says of each stage
 STAGE_TEXT = {
@@ -96,10 +99,45 @@ def execute_run(run: Run) -> Any:
         elif not event.note:
             run.update(stage=event.stage, done=None, total=None)
 
+    with in_folder(run.folder):
+        return pipeline.run(run_options(run), progress)
+
+
+def judged_on(run: Run) -> dt.date:
+    """The as-of date the run judged by: its own, or the day it ran (local time, as
+    ``reconcile run`` takes today)."""
+    if run.as_of is not None:
+        return run.as_of
+    created = dt.datetime.fromisoformat(str(run.record["created"]))
+    return created.astimezone().date()
+
+
+def rebuild_run(run: Run, history_path: Path, progress: Any = None) -> Any:
+    """A finished run's result again (its pages, after the server let it go): the same
+    pipeline and options in its folder, as of the day it judged by, writing nothing and
+    recording no new history run; its history as recorded
+    (:func:`reconcile.serve.reopen.recorded_history`). ``progress`` gets the events."""
+    from reconcile import pipeline
+    from reconcile.serve.reopen import recorded_history
+
+    with in_folder(run.folder):  # the options' paths are checked where the files are
+        options = run_options(run)._replace(
+            as_of=judged_on(run), workbook=None, json_out=None, history=None,
+            with_report=False, with_json=False)
+        result = pipeline.run(options, progress)
+    history_run = run.record.get("history_run_id")
+    if history_run is not None and history_path.exists():
+        result = recorded_history(result, history_path, int(history_run))
+    return result
+
+
+@contextmanager
+def in_folder(folder: Path) -> Iterator[None]:
+    """Work in ``folder`` (where the run's inputs are, by their own names); one at a time."""
     with _CWD:
         previous = os.getcwd()
-        os.chdir(run.folder)
+        os.chdir(folder)
         try:
-            return pipeline.run(run_options(run), progress)
+            yield
         finally:
             os.chdir(previous)

@@ -74,8 +74,11 @@ QUEUED, RUNNING, DONE, INPUT_ERROR, FAILED, INTERRUPTED = (
     "queued", "running", "done", "input-error", "failed", "interrupted")
 FINISHED = (DONE, INPUT_ERROR, FAILED, INTERRUPTED)
 
-#: how many finished runs keep their full result in memory for the pages
+#: how many finished runs keep their full result in memory for the pages (the others'
+#: pages are made again when opened: reconcile.serve.reopen)
 KEEP_RESULTS = 3
+#: a queued job that makes a finished run's pages again
+REOPEN = "reopen:"
 
 
 class InputRecord(NamedTuple):
@@ -107,6 +110,26 @@ class Run:
         #: the pages' view of ``result`` (reconcile.serve.views.RunView), made when first shown
         self.view: Any = None
         self.lock = threading.Lock()
+        #: its pages are being made again (reconcile.serve.reopen); or why they could not be
+        self.rebuilding = False
+        self.rebuild_error: str | None = None
+        #: the stages its rebuild has finished, and the one running
+        self.rebuilt_stages: list[str] = []
+        self.rebuild_stage: str | None = None
+
+    def rebuild_json(self) -> dict[str, Any]:
+        """The progress JSON of a rebuild of this run's pages."""
+        from reconcile.serve.pipeline_adapter import STAGE_TEXT, STAGES
+
+        done = list(self.rebuilt_stages)
+        stages = [n for n in STAGES if n not in ("report", "json", "write")]  # nothing written
+        return {"status": "running" if self.rebuilding else self.status,
+                "stage": self.rebuild_stage,
+                "stage_text": STAGE_TEXT.get(self.rebuild_stage or "", ""),
+                "fraction": min(1.0, len(done) / len(stages)),
+                "stages": [{"name": n, "state": "done" if n in done else
+                            "running" if n == self.rebuild_stage else "waiting",
+                            "seconds": None} for n in stages]}
 
     # ------------------------------------------------------------------ the record
     @property
@@ -197,7 +220,8 @@ def sha256_of(path: Path) -> str:
 class RunStore:
     """Every run in the data folder, and the worker thread that runs them in order."""
 
-    def __init__(self, data_dir: Path, execute: Callable[[Run], Any] | None = None) -> None:
+    def __init__(self, data_dir: Path, execute: Callable[[Run], Any] | None = None,
+                 rebuild: Callable[[Run, Path, Any], Any] | None = None) -> None:
         self.data_dir = private_folder(Path(data_dir).resolve())
         self.runs_dir = private_folder(self.data_dir / "runs")
         self.contracts_dir = private_folder(self.data_dir / "contracts")
@@ -211,6 +235,11 @@ class RunStore:
 
             execute = execute_run
         self._execute = execute
+        if rebuild is None:
+            from reconcile.serve.pipeline_adapter import rebuild_run
+
+            rebuild = rebuild_run
+        self._rebuild: Callable[[Run, Path, Any], Any] = rebuild
         self._load()
         self._worker = threading.Thread(target=self._work, name="reconcile-runs", daemon=True)
         self._worker.start()
@@ -338,16 +367,50 @@ class RunStore:
                 if old is not None:
                     old.result = None
 
+    def reopen(self, run: Run) -> bool:
+        """Queue the making of a finished run's pages again (its result was let go, or
+        the server restarted); False if it cannot be (not done, or a rebuild failed)."""
+        with self._lock:
+            if run.status != DONE or run.result is not None or run.rebuild_error:
+                return False
+            if not run.rebuilding:
+                run.rebuilding = True
+                self._queue.put(f"{REOPEN}{run.id}")
+            return True
+
     # ------------------------------------------------------------------ the worker
     def _work(self) -> None:
         while True:
             run_id = self._queue.get()
             if run_id is None:
                 return
-            run = self.get(run_id)
+            reopen = run_id.startswith(REOPEN)
+            run = self.get(run_id.removeprefix(REOPEN))
             if run is None:
                 continue
-            self._run_one(run)
+            if reopen:
+                self._reopen_one(run)
+            else:
+                self._run_one(run)
+
+    def _reopen_one(self, run: Run) -> None:
+        run.rebuilt_stages, run.rebuild_stage = [], None
+
+        def progress(event: Any) -> None:
+            if event.finished:
+                run.rebuilt_stages.append(event.stage)
+            else:
+                run.rebuild_stage = event.stage
+
+        try:
+            result = self._rebuild(run, self.history_path, progress)
+        except Exception as error:  # the files changed, or a bug: said on the page
+            run.rebuild_error = (f"{type(error).__name__}: {error}"
+                                 if not isinstance(error, ReconcileError) else error.render())
+        else:
+            self.keep_result(run, result)
+        finally:
+            run.rebuilding = False
 
     def _run_one(self, run: Run) -> None:
         start = time.perf_counter()

@@ -794,3 +794,46 @@ def test_the_sample_is_not_recorded_in_the_users_history(store):
                       headers={**BEARER, "Accept": "application/json"}).json()
     assert data.get("history") is None
     assert not store.history_path.exists()
+
+
+def test_a_runs_pages_are_made_again_after_a_restart(tmp_path):
+    """A run whose result the server no longer holds (it restarted): its pages are made
+    again from its kept files (202 and the progress page meanwhile), the same pages as
+    before, its findings' status and age read back from the history; nothing written and
+    no new run recorded. The sample planted as a second month (the first without DfE's
+    statements), so the second run has changes and findings followed."""
+    from reconcile import history
+    from reconcile.serve.runs import RunStore
+
+    data = tmp_path / "data"
+    store = RunStore(data)
+    client, _ = make_client(store)
+    files = sample_files()
+    without_dfe = [(f, p) for f, p in files if f != "dfe_statements"]
+    one = upload(client, without_dfe, as_of="2026-09-10").headers["location"]
+    wait(client, one)
+    two = upload(client, files, as_of=SAMPLE_AS_OF).headers["location"]
+    wait(client, two)
+    pages = [two, f"{two}/findings?severity=error", f"{two}/statements/3",
+             f"{two}/findings?sort=-age&page=2"]
+    before = [client.get(p, headers=BEARER).text for p in pages]
+    assert "since run 1 of 10 September 2026" in before[0]
+    folder = store.get(two.rsplit("/", 1)[1]).folder
+    written = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    store.stop()
+
+    store = RunStore(data)  # the server started again
+    try:
+        client, _ = make_client(store)
+        waiting = client.get(pages[1], headers=BEARER)
+        assert waiting.status_code == 202
+        assert "Opening this run's pages again" in waiting.text
+        wait(client, two)
+        after = [client.get(p, headers=BEARER).text for p in pages]
+        assert after == before
+        # nothing written in the run's folder, nothing recorded in the history
+        assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == written
+        with history.open_store(store.history_path, create=False) as opened:
+            assert [r.run_id for r in history.list_runs(opened)] == [2, 1]
+    finally:
+        store.stop()
