@@ -38,6 +38,7 @@ from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, MISSING, NO_DFE, NOT_EXPE
 from reconcile.findings import Finding, Severity
 from reconcile.sheets import (
     AutoFilter,
+    Blank,
     ConditionalFormat,
     Formula,
     Link,
@@ -48,6 +49,7 @@ from reconcile.sheets import (
     Text,
     cell_ref,
     quote_sheet,
+    wrapped_height,
 )
 
 PROVIDERS = "Providers"
@@ -219,17 +221,21 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
     table = provider_totals(comparison, findings)
     given = dfe_given(comparison.pairs)
     s = quote_sheet(summary.name)
+    note = ("Each row sums the provider's statements on the Summary (live formulas; the "
+            "link opens its rows). Expected, DfE and Difference (DfE − expected) are over "
+            "the statements compared. Money at stake adds up the size of every difference, "
+            "and the whole total of a statement missing from DfE's file or not expected."
+            if given else
+            "Each row sums the provider's statements on the Summary (live formulas; the "
+            "link opens its rows). No DfE statements were given: Expected is every "
+            "statement's.")
     rows: list[tuple[Any, ...]] = [
         (Text("Lead providers and cohorts, largest difference first", "title"),),
-        (Text("Each row sums the provider's statements on the Summary (live formulas; the "
-              "link opens its rows). Expected, DfE and Difference (DfE − expected) are over "
-              "the statements compared. Money at stake adds up the size of every difference, "
-              "and the whole total of a statement missing from DfE's file or not expected."
-              if given else
-              "Each row sums the provider's statements on the Summary (live formulas; the "
-              "link opens its rows). No DfE statements were given: Expected is every "
-              "statement's.", "note"),),
+        # wrapped across the table: text running past its last column would widen the
+        # printed page and shrink every figure on it
+        (Text(note, "note_wrap"), *(Blank("note_wrap") for _ in HEADER[1:])),
     ]
+    note_height = wrapped_height(((note, sum(WIDTHS)),))
     header = len(rows)
     rows.append(tuple(Text(h, "header_right" if P_EXP <= i <= P_STAKE and i != P_LINK
                            else "header") for i, h in enumerate(HEADER)))
@@ -294,7 +300,8 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
                ConditionalFormat(first, P_ERR, last, P_ERR, "cell", ">", "cf_bad", 0),
                ConditionalFormat(first, P_WARN, last, P_WARN, "cell", ">", "cf_warn", 0))
     return Sheet(PROVIDERS, tuple(rows), widths=WIDTHS, freeze=(header + 1, 2),
-                 heights=((header, 30),),
+                 heights=((header, 30), *(((1, note_height),) if note_height else ())),
+                 merges=((1, 0, 1, len(HEADER) - 1),),
                  autofilter=AutoFilter(header, 0, P_LINK, last if table else header),
                  conditional_formats=cfs, landscape=True, fit_to_width=True,
                  tab_color="#1F3864")

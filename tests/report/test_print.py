@@ -151,7 +151,7 @@ def test_summary_findings_and_partners_print_on_the_pages_their_rows_need(printe
     assert len(_pages(pages, "Delivery partners")) <= math.ceil(len(partners.rows) / 40)
     assert len(_pages(pages, "Findings")) <= 8
     assert len(_pages(pages, "Rules")) <= 3
-    for name in ("Summary", "Delivery partners", "Findings", "Rules"):
+    for name in ("Providers", "Summary", "Delivery partners", "Findings", "Rules"):
         heights = _text_heights(pdf, _pages(pages, name)[0])
         assert statistics.median(heights) >= 7, (name, statistics.median(heights))
 
