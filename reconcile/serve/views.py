@@ -51,6 +51,7 @@ from reconcile.compare import (
     without_dfe,
 )
 from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
+from reconcile.providers import dfe_given
 
 ZERO = money.ZERO
 #: rows per page of the long lists (findings, declarations)
@@ -195,11 +196,16 @@ class RunView:
             })
         # as the workbook's Summary: the total of the statements compared (its difference
         # is its DfE total minus its expected total), the others on a line of their own
-        compared = [r for r in rows if r["difference"] is not None]
-        others = [r for r in rows if r["difference"] is None]
+        # (a run given no DfE statements compares none: its total is the expected money)
+        if dfe_given(self.pairs):
+            compared = [r for r in rows if r["difference"] is not None]
+            others = [r for r in rows if r["difference"] is None]
+        else:
+            compared, others = rows, []
         totals = {
-            "expected": sum((r["expected"] for r in compared), ZERO),
-            "dfe": sum((r["dfe"] for r in compared), ZERO),
+            "expected": sum((r["expected"] for r in compared if r["expected"] is not None),
+                            ZERO),
+            "dfe": sum((r["dfe"] for r in compared if r["dfe"] is not None), ZERO),
             "others": ({
                 "statuses": ", ".join(sorted({r["status"] for r in others})),
                 "expected": sum((r["expected"] for r in others if r["expected"] is not None),
