@@ -161,7 +161,8 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
         inputs = read_inputs(declaration_files, dfe_files, rulebook.vocabulary,
                              participants=participant_files, calendar=rulebook.calendar,
                              lead_provider=options.lead_provider, sheet=options.sheet,
-                             say=stages.note, largest_amount=rulebook.fees.largest_amount)
+                             say=stages.note, largest_amount=rulebook.fees.largest_amount,
+                             largest_count=rulebook.fees.largest_count)
         declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
         check_contracts(declarations, rulebook)  # a provider without a contract: exit 2
         dfe_statements, out_of_scope = statements_in_scope(dfe_statements, declarations)

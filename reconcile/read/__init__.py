@@ -104,14 +104,15 @@ def read_declaration_file(path: str | Path, vocabulary, *, dfe_statements=(), li
 
 
 def read_dfe_statements(path: str | Path, vocabulary=None, *, limits=None,
-                        largest_amount=None) -> tuple[DfeStatement, ...]:
+                        largest_amount=None, largest_count=None) -> tuple[DfeStatement, ...]:
     """Every DfE statement of ``path`` with its money lines (none for API JSON); an
     amount beyond ``largest_amount`` (fees.yaml) is a located error."""
     from reconcile.read.statements import read_statements_file
 
     with _no_gc():
         return read_statements_file(Path(path), vocabulary, limits=limits,
-                                    largest_amount=largest_amount)
+                                    largest_amount=largest_amount,
+                                    largest_count=largest_count)
 
 
 @contextmanager

@@ -98,11 +98,12 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
                 vocabulary: Any = None, *, participants: Sequence[Path] = (),
                 calendar: dict | None = None, lead_provider: str | None = None,
                 sheet: str | None = None, say: Callable[[str], None] = _quiet,
-                limits: Any = None, largest_amount: Decimal | None = None) -> ReadResult:
+                limits: Any = None, largest_amount: Decimal | None = None,
+                largest_count: int | None = None) -> ReadResult:
     """Read every file (already expanded: no folders) and merge what they hold.
 
-    ``largest_amount`` (the rulebook's fees.yaml ``largest_amount``) bounds every amount
-    of DfE's statements: beyond it, a located input error. Without a ``vocabulary``
+    ``largest_amount`` and ``largest_count`` (the rulebook's fees.yaml) bound every
+    amount and count of DfE's statements: beyond them, a located input error. Without a ``vocabulary``
     both come from the bundled rulebook."""
     from reconcile.read.convert import collect_notes
 
@@ -110,7 +111,7 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
         result = _read_inputs(declarations, dfe_statements, vocabulary,
                               participants=participants, calendar=calendar,
                               lead_provider=lead_provider, sheet=sheet, say=say, limits=limits,
-                              largest_amount=largest_amount)
+                              largest_amount=largest_amount, largest_count=largest_count)
     return result._replace(findings=(*read_findings, *result.findings))
 
 
@@ -118,7 +119,7 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
                  vocabulary: Any, *, participants: Sequence[Path],
                  calendar: dict | None, lead_provider: str | None,
                  sheet: str | None, say: Callable[[str], None], limits: Any,
-                 largest_amount: Decimal | None) -> ReadResult:
+                 largest_amount: Decimal | None, largest_count: int | None) -> ReadResult:
     from reconcile.read import read_declaration_file, read_dfe_statements
     from reconcile.read.merge import merge_declarations
     from reconcile.read.participants import read_participants
@@ -130,6 +131,8 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
         vocabulary = bundled.vocabulary
         if largest_amount is None:
             largest_amount = bundled.fees.largest_amount
+        if largest_count is None:
+            largest_count = bundled.fees.largest_count
     dfe_files, dfe_notes = identify_inputs(dfe_statements, DFE_STATEMENTS)
     participant_files, participant_notes = identify_inputs(participants, PARTICIPANTS)
     declaration_files, declaration_notes = identify_inputs(declarations, DECLARATIONS)
@@ -140,7 +143,8 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
     for number, file in enumerate(dfe_files, 1):
         say(_reading(file, number, len(dfe_files)))
         statements.extend(read_dfe_statements(Path(file.path), vocabulary, limits=limits,
-                                              largest_amount=largest_amount))
+                                              largest_amount=largest_amount,
+                                              largest_count=largest_count))
     statements, differ = _distinct_statements(statements)
     findings.extend(differ)
 

@@ -50,7 +50,8 @@ _LINE_TYPES = {values.word_key(t): t for t in LINE_TYPES}
 
 
 def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None = None,
-                         largest_amount: Decimal | None = None) -> tuple[DfeStatement, ...]:
+                         largest_amount: Decimal | None = None,
+                         largest_count: int | None = None) -> tuple[DfeStatement, ...]:
     limits = limits or Limits.from_environment()
     name = str(path)
     kind = check_file(path, name, "DfE statements")
@@ -71,7 +72,7 @@ def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None =
     lines_table = (read_sheet(path, name, "Lines", limits, book=book, parts=parts, required=True)
                    if has_lines else None)
     return read_statement_tables(statements_table, lines_table, vocabulary,
-                                 largest_amount=largest_amount)
+                                 largest_amount=largest_amount, largest_count=largest_count)
 
 
 def _header(table: Table, aliases, required) -> Header:
@@ -112,10 +113,12 @@ def _band(value: object) -> str | None:
 
 
 def read_statement_tables(statements: Table, lines: Table | None, vocabulary=None, *,
-                          largest_amount: Decimal | None = None) -> tuple[DfeStatement, ...]:
-    """The statements and their lines; an amount beyond ``largest_amount`` (fees.yaml)
-    is a located error."""
+                          largest_amount: Decimal | None = None,
+                          largest_count: int | None = None) -> tuple[DfeStatement, ...]:
+    """The statements and their lines; an amount beyond ``largest_amount`` or a count
+    beyond ``largest_count`` (fees.yaml) is a located error."""
     money = values.money_parser(largest_amount)
+    count = values.count_parser(largest_count)
     log = ProblemLog()
     header = _header(statements, STATEMENT_ALIASES, STATEMENT_REQUIRED)
     if not statements.rows:
@@ -152,7 +155,7 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
 
     lines_by_statement: dict[str, list[DfeLine]] = {}
     if lines is not None and lines.rows:
-        _read_lines(lines, vocabulary, first_row, lines_by_statement, log, money)
+        _read_lines(lines, vocabulary, first_row, lines_by_statement, log, money, count)
     log.raise_if_any()
 
     result = []
@@ -177,7 +180,7 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
 
 
 def _read_lines(lines: Table, vocabulary, statement_rows: dict, out: dict, log: ProblemLog,
-                money=values.parse_money) -> None:
+                money=values.parse_money, count=values.count_parser(None)) -> None:
     header = _header(lines, LINE_ALIASES, LINE_REQUIRED)
     if vocabulary is not None:
         ptypes = _word(values_map(vocabulary.participant_types), "a participant type")
@@ -188,7 +191,7 @@ def _read_lines(lines: Table, vocabulary, statement_rows: dict, out: dict, log: 
         "statement_id": values.parse_text,
         "line_type": _word(_LINE_TYPES, "a line type"),
         "participant_type": ptypes, "declaration_type": dtypes, "band": _band,
-        "count": lambda v: values.parse_int(v, "12"),
+        "count": count,
         "fee_per_declaration": money, "amount": money,
         "description": values.parse_text,
     }

@@ -413,6 +413,21 @@ def money_parser(largest: Decimal | None):
     return parse
 
 
+def count_parser(largest: int | None, example: str = "12"):
+    """:func:`parse_int` for a count of declarations, refusing one larger than
+    ``largest`` either way (fees.yaml ``largest_count``); ``None``: no bound."""
+    def parse(value: object) -> int | None:
+        count = parse_int(value, example)
+        if count is not None and largest is not None and abs(count) > largest:
+            raise BadValue(f"{show_value(value)} is more than {largest:,} declarations, the "
+                           "largest count the rules allow on one line (fees.yaml "
+                           "largest_count)", f"check the cell: write the line's count of "
+                           f"declarations, e.g. {example}")
+        return count
+
+    return parse
+
+
 def parse_statement_name(value: object) -> str | None:
     """A statement name such as 'May 2023'.
 

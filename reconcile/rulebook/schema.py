@@ -240,6 +240,9 @@ class FeesFile(Strict):
         description="the most money one price, fee, contract value or DfE statement line "
                     "may hold, in pounds, e.g. 1000000000; a larger figure is refused as a "
                     "typing mistake")
+    largest_count: int = Field(
+        gt=0, le=10 ** 12, description="the most declarations one DfE statement line may "
+                                       "count, e.g. 10000000; a larger count is refused")
 
     def proportion(self, declaration_type: str) -> Decimal:
         """Per cent of the band output price a declaration of this type earns (20 for started)."""

@@ -193,3 +193,36 @@ def test_dfe_contract_csv_money_beyond_the_bound_is_refused_by_the_import(tmp_pa
                            "£1,000,000,000.00",
                    "call-off.csv, row 2, column band-a-per-participant: '1.0e30'")
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_the_count_bound_is_the_rules_own_figure():
+    assert load_rulebook().fees.largest_count == 10_000_000
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("1" + "0" * 40, repr("1" + "0" * 40)),  # text of 41 digits
+    (1e20, "'1e+20'"),                        # number cells
+    (1e300, "'1e+300'"),
+    (10_000_001, "'10000001'"),
+])
+def test_a_dfe_count_beyond_the_bound_is_a_located_input_error(tmp_path, value, shown):
+    # it was multiplied by the line's fee and stopped the run with exit 3
+    assert openpyxl.load_workbook(STATEMENTS_XLSX)["Lines"]["F1"].value == "count"
+    result, outputs = _run(tmp_path, _dfe(tmp_path, {("Lines", "F2"): value}))
+    assert_refused(result, f"dfe.xlsx, sheet Lines, row 2, column count (F): {shown} is more "
+                           "than 10,000,000 declarations", "fees.yaml largest_count",
+                   outputs=outputs)
+
+
+def test_a_dfe_count_of_exactly_the_bound_is_read_and_compared(tmp_path):
+    # DfE's first line says 10,000,000 ECT starts in band A (its amount still £238.80,
+    # as ours): read exactly, a count mismatch of 10,000,000 - 2 = 9,999,998
+    result, (out, json_out) = _run(tmp_path, _dfe(tmp_path, {("Lines", "F2"): 10_000_000}))
+    assert result.exit_code == 1, result.stderr
+    findings = json.loads(json_out.read_text(encoding="utf-8"))["findings"]
+    (line,) = [f for f in findings if f.get("line") == "output ect started band A"]
+    assert (line["expected"], line["actual"]) == ("2", "10000000"), line
+    assert "DfE counts 10000000, we expect 2" in line["message"]
