@@ -310,11 +310,14 @@ def expected(**options: Any) -> None:
 @rules_option
 @contracts_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the split as JSON ('-' for standard output).")
+              help="Write the split as JSON ('-' for standard output). Never an input "
+                   "file; a symbolic link is written through to its target.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the split as a workbook (.xlsx).")
+              help="Write the split as a workbook (.xlsx). Never an input file; a "
+                   "symbolic link is written through to its target.")
 @click.option("--per-partner", "per_partner", type=click.Path(file_okay=False, path_type=Path),
-              help="Write one remittance workbook per delivery partner into this folder.")
+              help="Write one remittance workbook per delivery partner into this folder "
+                   "(made if missing; never a folder of inputs).")
 @click.option("--partners", "partners", type=click.Path(dir_okay=False, path_type=Path),
               help="Your delivery partners (.csv or .xlsx with columns delivery_partner_id, "
                    "name, email, address): remittances are headed with their names and "
