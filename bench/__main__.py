@@ -79,12 +79,94 @@ def main(argv: list[str] | None = None) -> int:
                                  or (min(sizes),)))
 
     text = render_report(about, sizes, sections, started, args)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    _replace(out, text)
     note(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    national = next((r for r in pipeline_rows if r["declarations"] >= TARGET_SIZE), None)
+    if national is not None and out == ROOT / "docs" / "performance.md":
+        scale = ROOT / "docs" / "scale.md"
+        _replace(scale, render_scale(scale.read_text(encoding="utf-8"), national, about, started))
+        note("wrote docs/scale.md (its measured section)")
     return 0
+
+
+def _replace(path: Path, text: str) -> None:
+    """``path`` holds ``text``, whole (a temporary file renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+#: docs/scale.md's measured section lies between these lines
+SCALE_FROM = "<!-- measured: written by make bench (bench/__main__.py, render_scale) -->"
+SCALE_TO = "<!-- /measured -->"
+#: what each stage of reconcile run is, for docs/scale.md
+STAGE_WORDS = {
+    "rules": "the rulebook and contracts loaded and checked",
+    "read": "CSV streamed in chunks of 25,000 records, converted column by column",
+    "evaluate": "eligibility rules, once per distinct fact signature",
+    "calculate": "statement attachment, banding, fees, uplifts, clawbacks, service fees",
+    "compare": "every statement against DfE's, line by line",
+    "split": "each statement divided between delivery partners",
+    "report": "the workbook as a value",
+    "write": "the sheets' XML, deflated on the second core, into the workbook",
+}
+
+
+def render_scale(text: str, r: dict, about: dict, started: float) -> str:
+    """docs/scale.md with its measured section made from ``r``, the national row of this
+    run (so that page and performance.md always show the same run)."""
+    if SCALE_FROM not in text or SCALE_TO not in text:
+        raise ValueError(f"docs/scale.md has lost its markers {SCALE_FROM!r} ... {SCALE_TO!r}")
+    n = r["declarations"]
+    load = r.get("load") or (None, None)
+    when = dt.datetime.fromtimestamp(started).strftime("%Y-%m-%d")
+    lines = [
+        SCALE_FROM,
+        f"`make bench` runs `reconcile run` on a generated national sample: {n:,} "
+        f"declarations of {r.get('providers', '?')} lead providers, every cohort the generator "
+        "makes, as CSV, against DfE statements with planted discrepancies "
+        "(`bench/bench_pipeline.py`; this section is written by the same run as "
+        f"[performance.md](performance.md)). The run of {when} ({about['cores']} cores; load "
+        f"average {load[0]:.1f} when it started and {load[1]:.1f} when it ended: above "
+        f"{about['cores']}, other work shared the cores, so seconds are pessimistic; compare "
+        "the ratios):" if load[0] is not None else
+        f"`make bench` runs `reconcile run` on a generated national sample: {n:,} "
+        f"declarations (run of {when}):",
+        "",
+        f"| stage | seconds at {n / 1e6:g}M | per million | what it is |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for stage, words in STAGE_WORDS.items():
+        seconds = r.get(f"stage_{stage}_s")
+        if seconds is None:
+            continue
+        lines.append(f"| {stage} | {seconds:.1f} | {seconds / n * 1e6:.1f} | {words} |")
+    limits = r.get("limits") or {}
+    lines += [
+        f"| **whole run** | **{r['run_s']:.1f}** | {r['run_s'] / n * 1e6:.1f} | "
+        f"**{r['ratio']:.2f}× the floor** (raw read + XlsxWriter write of the same rows: "
+        f"{r['floor_s']:.0f} s); {r['strong_ratio']:.2f}× the strong floor "
+        f"({r['strong_floor_writer']}: {r['strong_floor_s']:.0f} s) |"
+        if r.get("strong_ratio") is not None else
+        f"| **whole run** | **{r['run_s']:.1f}** | {r['run_s'] / n * 1e6:.1f} | "
+        f"**{r['ratio']:.2f}× the floor** ({r['floor_s']:.0f} s) |",
+        "",
+        f"Peak memory {r['peak_mb']:,.0f} MiB (the target: under {TARGET_PEAK_MB / 1024:.1f} "
+        f"GiB), about {r['peak_mb'] / 1024 / (n / 1e6):.1f} GiB per million declarations: "
+        "the declarations' fields, the evaluation's columns, the attributions and the split, "
+        "and one chunk of the input at a time. Rule evaluation and calculation take "
+        f"{r['evaluate_calculate_share']:.1%} of the run. The workbook has "
+        f"{limits.get('sheets', 0):,} sheets; past Excel's 1,048,576 rows the Declarations "
+        "sheet continues on \"Declarations (2)\", and every sheet was checked against "
+        "Excel's limits from the file's parts: "
+        + ("within them." if limits.get("within_limits") else
+           f"**past** {', '.join(limits.get('past', ()))}."),
+        SCALE_TO,
+    ]
+    start = text.index(SCALE_FROM)
+    end = text.index(SCALE_TO) + len(SCALE_TO)
+    return text[:start] + "\n".join(lines) + text[end:]
 
 
 def areas() -> list[str]:
@@ -179,12 +261,15 @@ def render_pipeline(rows: list[dict]) -> str:
             "read + the same rows written by the fastest xlsx writer installed (each Rust "
             "writer of `bench/bench_writers.py` tried, the fastest kept). **Peak** = the "
             "run's peak resident memory (`ru_maxrss` of that child, MiB). **Limits** = every "
-            "worksheet part of the workbook opened and its rows, columns and longest text "
-            "measured from the XML.\n"),
+            "part of the workbook opened and measured from its XML against Excel's limits "
+            "(`bench_pipeline.EXCEL_LIMITS`): rows, columns, longest text and formula, sheet "
+            "names, hyperlinks and page breaks per sheet, cell formats, column widths, row "
+            "heights, headers and footers. **Load** = the machine's 1-minute load average "
+            "when the run started and ended (2 cores: above 2, other work shared them).\n"),
            ("| declarations | whole run | floor (read + write) | run ÷ floor | strong floor "
             "(read + write, writer) | run ÷ strong floor | peak memory | evaluate + calculate "
-            "| sheets, last row, longest text | exit |"),
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+            "| sheets, last row, longest text, formula, links a sheet | load | exit |"),
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for r in rows:
         strong = ("–" if r.get("strong_floor_s") is None else
                   f"{r['strong_floor_s']:.1f}s ({r['strong_floor_read_s']:.1f} + "
@@ -192,16 +277,22 @@ def render_pipeline(rows: list[dict]) -> str:
         strong_ratio = "–" if r.get("strong_ratio") is None else f"{r['strong_ratio']:.2f}×"
         limits = r.get("limits") or {}
         checked = (f"{limits.get('sheets', 0):,} sheets, row {limits.get('max_row', 0):,}, "
-                   f"{limits.get('longest_text', 0):,} chars: "
-                   f"{'within' if limits.get('within_limits') else '**past**'}"
+                   f"text {limits.get('longest_text', 0):,}, formula "
+                   f"{limits.get('longest_formula', 0):,} chars, "
+                   f"{limits.get('hyperlinks', 0):,} links: "
+                   + ("within" if limits.get("within_limits")
+                      else f"**past** ({', '.join(limits.get('past', ()))})")
                    if limits else "–")
+        load = r.get("load")
+        load_text = f"{load[0]:.1f} → {load[1]:.1f}" if load else "–"
         out.append(
             f"| {r['declarations']:,} | {r['run_s']:.1f}s | {r['floor_s']:.1f}s "
             f"({r['floor_read_s']:.1f} + {r['floor_write_s']:.1f}) | "
             f"**{r['ratio']:.2f}×** | {strong} | "
             f"{strong_ratio} | "
             f"{_mb(r['peak_mb'])} | "
-            f"{r['evaluate_calculate_share']:.1%} of the run | {checked} | {r['exit']} |")
+            f"{r['evaluate_calculate_share']:.1%} of the run | {checked} | {load_text} | "
+            f"{r['exit']} |")
     stages = [s for s in ("rules", "read", "evaluate", "calculate", "compare", "split",
                           "report", "write")
               if any(f"stage_{s}_s" in r for r in rows)]
@@ -242,7 +333,10 @@ def render_pipeline(rows: list[dict]) -> str:
         (f"peak memory under {TARGET_PEAK_MB / 1024:.1f} GiB",
          target["peak_mb"] < TARGET_PEAK_MB, _mb(target["peak_mb"])),
         ("every sheet within Excel's limits (parts opened)", bool(limits.get("within_limits")),
-         f"{limits.get('sheets', 0):,} sheets, last row {limits.get('max_row', 0):,}"),
+         f"{limits.get('sheets', 0):,} sheets, last row {limits.get('max_row', 0):,}, "
+         f"formula {limits.get('longest_formula', 0):,} chars, sheet name "
+         f"{limits.get('longest_sheet_name', 0)} chars, {limits.get('cell_formats', 0)} "
+         f"formats" + (f"; past: {', '.join(limits['past'])}" if limits.get("past") else "")),
         (f"rule evaluation + calculation under {TARGET_RULES_SHARE:.0%} of the run",
          target["evaluate_calculate_share"] < TARGET_RULES_SHARE,
          f"{target['evaluate_calculate_share']:.1%}"),

@@ -254,41 +254,108 @@ def strong_floor(declarations: Path, work: Path) -> dict | None:
 _ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]+)\d+"')
 _TEXT = re.compile(rb"<t(?: [^>]*)?>([^<]*)</t>")
+_FORMULA = re.compile(rb"<f(?: [^>]*)?>([^<]*)</f>")
+_HYPERLINK = re.compile(rb"<hyperlink ")
+_COL_WIDTH = re.compile(rb'<col [^>]*\swidth="([0-9.]+)"')
+_ROW_HEIGHT = re.compile(rb'<row [^>]*\sht="([0-9.]+)"')
+_BREAK = re.compile(rb"<brk ")
+_HEADER_FOOTER = re.compile(rb"<(odd|even|first)(Header|Footer)>([^<]*)</")
+_SHEET_NAME = re.compile(rb'<sheet name="([^"]*)"')
+_CELL_XFS = re.compile(rb'<cellXfs count="(\d+)"')
+
+#: Excel's specifications and limits (Microsoft): what each measure may reach
+EXCEL_LIMITS = {
+    "max_row": 1_048_576,  # rows in a worksheet
+    "max_column": 16_384,  # columns in a worksheet
+    "longest_text": 32_767,  # characters in a cell
+    "longest_formula": 8_192,  # characters of a formula's contents
+    "longest_sheet_name": 31,  # characters of a sheet's name
+    "hyperlinks": 65_530,  # hyperlinks in a worksheet
+    "cell_formats": 64_000,  # unique cell formats in a workbook
+    "widest_column": 255,  # column width, in characters
+    "tallest_row": 409,  # row height, in points
+    "page_breaks": 1_026,  # horizontal and vertical page breaks of a sheet
+    "longest_header_footer": 255,  # characters in a header or a footer
+}
 
 
 def check_limits(path: Path) -> dict:
     """Every sheet of the workbook against Excel's limits, from its parts.
 
     Each worksheet part is decompressed as a stream; its highest row number, widest
-    column and longest text (in UTF-16 units, with XML escapes counted as one
-    character) are measured from the XML itself, not from what the writer meant.
+    column, longest text and formula (with XML escapes counted as one character, text
+    in UTF-16 units as Excel counts), hyperlinks, column widths, row heights, page
+    breaks and header/footer are measured from the XML itself, not from what the writer
+    meant; the sheet names from the workbook part, the cell formats from the styles and
+    the shared strings (if any) from their part. ``within_limits``: every measure within
+    :data:`EXCEL_LIMITS`; ``past`` names those that are not.
     """
     import zipfile
 
     sheets = 0
-    worst = {"rows": 0, "columns": 0, "text": 0}
+    worst = dict.fromkeys(EXCEL_LIMITS, 0)
+
+    def most(name: str, value: float) -> None:
+        if value > worst[name]:
+            worst[name] = value
+
+    def scan(whole: bytes, counts: dict[str, int]) -> None:
+        rows = _ROW_NUMBER.findall(whole)
+        if rows:
+            most("max_row", int(rows[-1]))
+        for letters in set(_CELL_COLUMN.findall(whole)):
+            most("max_column", _column_number(letters))
+        for text in _TEXT.findall(whole):
+            if len(text) > 32767 // 4:
+                most("longest_text", _utf16_units(text))
+        for formula in _FORMULA.findall(whole):
+            most("longest_formula", len(_unescape(formula)) if b"&" in formula
+                 else len(formula))
+        counts["hyperlinks"] += len(_HYPERLINK.findall(whole))
+        counts["page_breaks"] += len(_BREAK.findall(whole))
+        for width in _COL_WIDTH.findall(whole):
+            most("widest_column", float(width))
+        for height in _ROW_HEIGHT.findall(whole):
+            most("tallest_row", float(height))
+        for *_, text in _HEADER_FOOTER.findall(whole):
+            most("longest_header_footer", len(_unescape(text)))
+
     with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
+        names = archive.namelist()
+        for name in _SHEET_NAME.findall(archive.read("xl/workbook.xml")):
+            most("longest_sheet_name", len(_unescape(name)))
+        if "xl/styles.xml" in names:
+            xfs = _CELL_XFS.search(archive.read("xl/styles.xml"))
+            most("cell_formats", int(xfs.group(1)) if xfs else 0)
+        if "xl/sharedStrings.xml" in names:
+            for text in _TEXT.findall(archive.read("xl/sharedStrings.xml")):
+                most("longest_text", _utf16_units(text))
+        for name in names:
             if not name.startswith("xl/worksheets/sheet"):
                 continue
             sheets += 1
+            counts = {"hyperlinks": 0, "page_breaks": 0}
             carry = b""
             with archive.open(name) as part:
                 while block := part.read(8 << 20):
                     data = carry + block
                     cut = data.rfind(b"</c>") + 4  # whole cells only; the rest carries on
+                    if cut < 4:
+                        carry = data
+                        continue
                     whole, carry = data[:cut], data[cut:]
-                    rows = _ROW_NUMBER.findall(whole)
-                    if rows:
-                        worst["rows"] = max(worst["rows"], int(rows[-1]))
-                    for letters in set(_CELL_COLUMN.findall(whole)):
-                        worst["columns"] = max(worst["columns"], _column_number(letters))
-                    for text in _TEXT.findall(whole):
-                        if len(text) > 32767 // 4:
-                            worst["text"] = max(worst["text"], _utf16_units(text))
-    ok = worst["rows"] <= 1_048_576 and worst["columns"] <= 16_384 and worst["text"] <= 32_767
-    return {"sheets": sheets, "max_row": worst["rows"], "max_column": worst["columns"],
-            "longest_text": worst["text"], "within_limits": ok}
+                    scan(whole, counts)
+            scan(carry, counts)  # what follows the last cell: links, breaks, footer
+            for key, value in counts.items():
+                most(key, value)
+    past = [k for k, v in worst.items() if v > EXCEL_LIMITS[k]]
+    return {"sheets": sheets, **worst, "within_limits": not past, "past": past}
+
+
+def _unescape(xml_text: bytes) -> str:
+    import html
+
+    return html.unescape(xml_text.decode("utf-8"))
 
 
 def _column_number(letters: bytes) -> int:
@@ -353,7 +420,9 @@ def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool =
                  "strong floor (fastest CSV read + fastest xlsx writer) ...")
             strong = strong_floor(folder / "declarations.csv", work)
             note(f"{size:,}: reconcile run ...")
+            load_before = os.getloadavg()[0]
             done = reconcile_run(folder, as_of, work, engine, with_json)
+            load_after = os.getloadavg()[0]
         finally:
             shutil.rmtree(work, ignore_errors=True)
         floor_s = low["read_s"] + low["write_s"]
@@ -388,6 +457,7 @@ def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool =
             "generated_on": generated.get("generated_on"),
             "generate_cached": generated.get("cached"),
             "output_bytes": done["output_bytes"],
+            "load": (load_before, load_after),
         }
         for name, seconds in stages.items():
             row[f"stage_{name}_s"] = seconds
