@@ -110,6 +110,8 @@ STAGE_WORDS = {
     "split": "each statement divided between delivery partners",
     "report": "the workbook as a value",
     "write": "the sheets' XML, deflated on the second core, into the workbook",
+    "history": "the run recorded in the history store (a line per declaration, statements, "
+               "findings)",
 }
 
 
@@ -153,7 +155,7 @@ def render_scale(text: str, r: dict, about: dict, started: float) -> str:
         f"**{r['ratio']:.2f}× the floor** ({r['floor_s']:.0f} s) |",
         "",
         f"Peak memory {r['peak_mb']:,.0f} MiB (the target: under {TARGET_PEAK_MB / 1024:.1f} "
-        f"GiB), about {r['peak_mb'] / 1024 / (n / 1e6):.1f} GiB per million declarations: "
+        f"GiB: {'met' if r['peak_mb'] < TARGET_PEAK_MB else '**not met**'}), about {r['peak_mb'] / 1024 / (n / 1e6):.1f} GiB per million declarations: "
         "the declarations' fields, the evaluation's columns, the attributions and the split, "
         "and one chunk of the input at a time. Rule evaluation and calculation take "
         f"{r['evaluate_calculate_share']:.1%} of the run. The workbook has "
