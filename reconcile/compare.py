@@ -15,7 +15,7 @@ statement without a lead provider (the v3 API's statement list) pairs when its
 cohort has a single provider. Two DfE statements for one expected statement are
 reported, never silently paired.
 
-In a pair, line by line (DOMAIN.md "A statement's total"):
+In a pair, line by line (docs/domain.md "A statement's total"):
 
 * output payments and clawbacks per (participant type, declaration type, band):
   count, fee per declaration, amount. A count or fee that differs is reported as
@@ -28,7 +28,7 @@ In a pair, line by line (DOMAIN.md "A statement's total"):
 * VAT is checked against the contract's rate on DfE's own net, so that a line
   difference is reported once, on its line, not again as a VAT difference;
 * when DfE states a total, it is checked against the sum of its own lines: the
-  residual is DfE's hidden "reconcile amount" (DOMAIN.md; user-needs §1 #10).
+  residual is DfE's hidden "reconcile amount" (docs/domain.md "A statement's total").
 
 Differences within ``tolerance`` (default £0.00, after rounding to the penny)
 are not findings. A DfE statement with metadata only (API JSON) is compared on
@@ -70,6 +70,7 @@ from reconcile.model import (
     Source,
     StatementKey,
 )
+from reconcile.model import normal_name as _norm
 
 if TYPE_CHECKING:
     from reconcile.rulebook.load import Rulebook
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
 ZERO = money.ZERO
 
 # Sections of a statement, in the order DfE's statement page shows them
-# (user-needs §6: output payments, service fee, uplift fees, clawbacks, additional
+# (DfE's statement page: output payments, service fee, uplift fees, clawbacks, additional
 # adjustments, VAT, total).
 OUTPUT, SERVICE_FEE, UPLIFT, CLAWBACK, UPLIFT_CLAWBACK, ADJUSTMENT, RECONCILE, VAT = (
     "output", "service_fee", "uplift", "clawback", "uplift_clawback", "adjustment",
@@ -203,10 +204,6 @@ class Comparison(NamedTuple):
         return tuple(p for p in self.pairs if p.expected is not None and p.dfe is not None)
 
     @property
-    def expected_only(self) -> tuple[StatementPair, ...]:
-        return tuple(p for p in self.pairs if p.dfe is None)
-
-    @property
     def dfe_only(self) -> tuple[StatementPair, ...]:
         return tuple(p for p in self.pairs if p.expected is None)
 
@@ -218,7 +215,7 @@ class Comparison(NamedTuple):
         return None
 
     def dfe_json(self, key: StatementKey) -> dict[str, Any] | None:
-        """The ``dfe`` block of the JSON result (INTERFACES.md §5) for ``key``.
+        """The ``dfe`` block of the JSON result (docs/result.schema.json) for ``key``.
 
         Same keys as ``expected``, from DfE's statement, plus ``statement_id``,
         ``paid``, ``adjustment_lines`` and ``reconcile_amount`` (DfE's total minus
@@ -331,10 +328,6 @@ class _Context(NamedTuple):
 
 
 # --------------------------------------------------------------------------- pairing
-
-
-def _norm(text: object) -> str:
-    return " ".join(str(text or "").split()).casefold()
 
 
 def _norm_key(key: StatementKey) -> tuple[str, int, str]:
@@ -493,7 +486,8 @@ def _not_expected(key: StatementKey, d: DfeStatement) -> tuple[Finding, ...]:
 
 def _calendar_findings(key: StatementKey, d: DfeStatement,
                        calendar_cut_off: dt.date | None = None) -> tuple[Finding, ...]:
-    """DfE's cut-off on or after its payment date (user-needs #15). On the day itself
+    """DfE's cut-off on or after its payment date (docs/domain.md "Things that go wrong").
+    On the day itself
     it is plausible (the first statement of a cohort), so info, as the rulebook's
     calendar check says; ``calendar_cut_off`` is the date the calculation used."""
     if d.cut_off_date and d.payment_date and d.cut_off_date >= d.payment_date:
@@ -1013,7 +1007,7 @@ def _clawback_notes(e: ExpectedStatement, d: DfeStatement, context: _Context
     fees originally paid rather than the top-band fees we (and DfE's method) use.
 
     The calculation reports such clawbacks as CALC_CLAWBACK_BAND_DIFFERS; here the
-    difference on DfE's statement is explained by it (DOMAIN.md "Banding" step 3).
+    difference on DfE's statement is explained by it (docs/domain.md "Banding", step 3).
     """
     clawed = context.clawbacks.get(e.key)
     if not clawed:
@@ -1118,7 +1112,8 @@ def _placement(out: dict[tuple[str, str], Finding], declaration_id: str, provide
                claw_provider: str, claw_cohort: int, claw_name: str,
                claw_date: dt.date | None, source: Source | None,
                other_cohort: bool = True) -> None:
-    where: dict[str, Any] = {"lead_provider": claw_provider, "cohort": claw_cohort, "statement": claw_name,
+    where: dict[str, Any] = {"lead_provider": claw_provider, "cohort": claw_cohort,
+                             "statement": claw_name,
              "declaration_id": declaration_id, "source": source, "line": "clawback"}
     if (other_cohort and claw_cohort != pay_cohort
             and (declaration_id, "CLAWBACK_OTHER_COHORT") not in out):

@@ -41,6 +41,7 @@ from reconcile import money, textsafe
 from reconcile.errors import InputError, Problem, UsageError
 from reconcile.model import Source
 from reconcile.outputs import Outputs, check_output_paths
+from reconcile.rulebook.load import load_rulebook
 from reconcile.rulebook.schema import BandTerms, _band_issues, did_you_mean
 
 CALL_OFF_HEADERS = (
@@ -286,9 +287,10 @@ def _mentor(row: _Row, problems: list[Problem], largest: Decimal
     target = cells.whole("recruitment-target", low=1, fix="write the number of mentors")
     price = cells.amount("payment-per-participant", fix="write the payment per mentor in "
                                                         "pounds, e.g. 1000")
-    if len(problems) != before or None in (provider, cohort, target, price):
+    if (len(problems) != before or provider is None or cohort is None or target is None
+            or price is None):
         return None
-    return provider, cohort, price, target  # type: ignore[return-value]
+    return provider, cohort, price, target
 
 
 def _key(provider: str, cohort: int) -> tuple[str, int]:
@@ -300,8 +302,6 @@ def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True
     """The contract YAML of every provider and cohort in DfE's CSVs (module doc); an
     amount beyond the bundled rules' fees.yaml ``largest_amount`` is a located error
     (the contract written would not pass ``rules check``)."""
-    from reconcile.rulebook.load import load_rulebook
-
     largest = load_rulebook().fees.largest_amount
     problems: list[Problem] = []
     contracts: dict[tuple[str, int], _Contract] = {}

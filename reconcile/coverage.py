@@ -8,7 +8,7 @@ Out: the keys of the statements that cannot be compared, and one info finding,
 ``STATEMENTS_NOT_COVERED``, saying which and why.
 
 Why: bands fill cumulatively over every earlier statement of a provider's cohort
-(DOMAIN.md "Banding"), so an expected statement worked out from some of DfE's
+(docs/domain.md "Banding"), so an expected statement worked out from some of DfE's
 assurance reports is right only when the report of every earlier output-fee
 statement of its cohort is there too (DfE's assurance report is one statement's line
 items: DFE-Digital/early-careers-framework ``Finance::ECF::AssuranceReport::Query``).

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from typing import Any, NamedTuple
@@ -29,6 +30,7 @@ from reconcile.model import Attribution, Declaration, Source
 from reconcile.money import pounds, show
 from reconcile.result import RunResult
 from reconcile.rulebook.evaluate import explain_facts
+from reconcile.rulebook.schema import Classify, FindingSpec
 
 
 class FiredRule(NamedTuple):
@@ -67,19 +69,15 @@ class Explanation(NamedTuple):
 
 
 def _jsonable(value: object) -> object:
-    if hasattr(value, "isoformat"):
+    if isinstance(value, (dt.date, dt.time)):  # a datetime is a date
         return value.isoformat()
     return value
 
 
-def _outcome(then: object) -> str:
-    label = getattr(then, "label", None)
-    if label is not None:
-        return f"classify: {label}"
-    code = getattr(then, "code", None)
-    severity = getattr(then, "severity", None)
-    severity = getattr(severity, "value", severity)
-    return f"finding {code} ({severity})" if code else str(then)
+def _outcome(then: Classify | FindingSpec) -> str:
+    if isinstance(then, Classify):
+        return f"classify: {then.label}"
+    return f"finding {then.code} ({then.severity.value})"
 
 
 def explain_declaration(result: RunResult, declaration_id: str) -> Explanation:

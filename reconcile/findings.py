@@ -75,8 +75,8 @@ class Finding(NamedTuple):
     expected: Figure | None = None
     actual: Figure | None = None
     amount: Decimal | None = None  # DfE's money minus ours
-    #: DfE's number of declarations minus ours (tuple.count is never called on a finding)
-    count: int | None = None  # type: ignore[assignment]
+    #: DfE's number of declarations minus ours
+    count: int | None = None  # type: ignore[assignment]  # tuple.count is never called
     days: int | None = None  # DfE's date minus ours, in days
     source: Source | None = None
     rule: str | None = None  # rule id and file:line that produced it

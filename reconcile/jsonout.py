@@ -1,4 +1,4 @@
-"""The JSON result of a run (INTERFACES.md §5), as plain data.
+"""The JSON result of a run (docs/result.schema.json), as plain data.
 
 Stage: output (pure: builds a dict; :mod:`reconcile.outputs` writes it).
 In: a :class:`~reconcile.pipeline.RunResult`.
@@ -27,7 +27,7 @@ Out: ``{"statements": [...], "findings": [...], "declarations": [...]}``:
 * ``providers`` — an extension: one entry per lead provider and cohort, largest
   difference first (:mod:`reconcile.providers`: expected, DfE, difference, statements
   compared and differing, findings by severity, money at stake).
-* ``history`` — this run in the run history (INTERFACES §7; ``null`` with
+* ``history`` — this run in the run history (docs/history.md; ``null`` with
   ``--no-history``): ``run_id``, ``previous_run_id``, ``previous_run_at``, ``changes``
   and ``resolved_findings`` (:mod:`reconcile.history`); each finding also gains
   ``fingerprint``, ``status``, ``first_seen``, ``age_days`` and ``note``.
@@ -52,9 +52,12 @@ from decimal import Decimal
 from typing import Any
 
 from reconcile import __version__
-from reconcile.compare import NO_DFE
+from reconcile.compare import NO_DFE, without_dfe
+from reconcile.history.follow import findings_json  # the history's keys (docs/history.md)
 from reconcile.model import Attribution, CountAmount, ExpectedStatement, PaymentLine
 from reconcile.money import show
+from reconcile.providers import providers_json
+from reconcile.result import PRESENTATION_OPTIONS, RunResult
 
 
 def _date(value: dt.date | None) -> str | None:
@@ -188,25 +191,20 @@ def _statement_order(statement: ExpectedStatement) -> tuple[str, int, dt.date, s
             statement.payment_date or dt.date.max, statement.key.name)
 
 
-def result_json(run_result: Any) -> dict[str, Any]:
-    """INTERFACES.md §5 for a finished run (see the module doc)."""
+def result_json(run_result: RunResult) -> dict[str, Any]:
+    """docs/result.schema.json for a finished run (see the module doc)."""
     calculation = run_result.calculation
-    comparison = getattr(run_result, "comparison", None)
+    comparison = run_result.comparison
     shown = _Shown().__getitem__
     pairs = {p.key: p for p in comparison.pairs} if comparison is not None else {}
     statements = [_statement_json(s, comparison, pairs.get(s.key))
                   for s in sorted(calculation.statements, key=_statement_order)]
     if comparison is not None:
-        dfe_only = [p for p in getattr(comparison, "dfe_only", ())
-                    if getattr(p, "dfe", None) is not None]
-        dfe_only.sort(key=lambda p: (p.key.lead_provider or "", p.key.cohort,
-                                     p.dfe.payment_date or dt.date.max, p.key.name))
-        statements.extend(_dfe_only_json(p, comparison) for p in dfe_only)
-    from reconcile.compare import without_dfe
-    from reconcile.history.follow import findings_json  # the history's keys (INTERFACES §7)
-    from reconcile.providers import providers_json
-
-    history = getattr(run_result, "history", None)
+        dfe_only = [(p, p.dfe) for p in comparison.dfe_only if p.dfe is not None]
+        dfe_only.sort(key=lambda pd: (pd[0].key.lead_provider or "", pd[0].key.cohort,
+                                      pd[1].payment_date or dt.date.max, pd[0].key.name))
+        statements.extend(_dfe_only_json(p, comparison) for p, _ in dfe_only)
+    history = run_result.history
     return {
         "run": run_json(run_result),
         "statements": statements,
@@ -226,7 +224,7 @@ def rulebook_sha256(files: Any) -> str:
     return hashlib.sha256(lines.encode("ascii")).hexdigest()
 
 
-def run_json(run_result: Any) -> dict[str, Any]:
+def run_json(run_result: RunResult) -> dict[str, Any]:
     """The ``run`` block: what a script needs to tell runs apart and reproduce one.
 
     ``tool`` and ``version``; ``as_of`` (the date the date checks used); ``engine``
@@ -236,31 +234,27 @@ def run_json(run_result: Any) -> dict[str, Any]:
     (every rule and contract file read, with its SHA-256) and ``rulebook_sha256``
     (:func:`rulebook_sha256`).
     """
-    from reconcile.result import PRESENTATION_OPTIONS
-
     options = run_result.options
     shown_options: dict[str, Any] = {}
-    for field in options._fields:
+    for field, value in options._asdict().items():
         if field in PRESENTATION_OPTIONS or field in ("as_of", "tolerance", "engine"):
             continue
-        value = getattr(options, field)
         if isinstance(value, tuple):
             shown_options[field] = [str(v) for v in value]
         elif value is None or isinstance(value, (bool, int)):
             shown_options[field] = value
         else:
             shown_options[field] = str(value)
-    files = tuple(getattr(run_result.rulebook, "files", ()) or ())
-    as_of = getattr(run_result, "as_of", None) or options.as_of
-    evaluation = getattr(run_result, "evaluation", None)
+    files = run_result.rulebook.files
+    as_of = options.as_of
     return {
         "tool": "reconcile",
         "version": __version__,
         "as_of": _date(as_of),
-        "engine": getattr(evaluation, "backend", None),
+        "engine": run_result.evaluation.backend,
         "tolerance": show(options.tolerance),
         "options": shown_options,
-        "inputs": [f.as_json() for f in getattr(run_result, "inputs", ()) or ()],
+        "inputs": [f.as_json() for f in run_result.inputs],
         "rule_files": [{"file": name, "sha256": digest} for name, digest in files],
         "rulebook_sha256": rulebook_sha256(files),
     }

@@ -20,6 +20,18 @@ from decimal import Decimal
 from typing import NamedTuple
 
 
+def normal_name(text: object) -> str:
+    """A name (a provider's, a statement's) as names are compared: without case or extra
+    spaces; nothing given is "".
+
+    >>> normal_name(" may  2023") == normal_name("May 2023")
+    True
+    >>> normal_name(None)
+    ''
+    """
+    return " ".join(str(text or "").split()).casefold()
+
+
 class Source(NamedTuple):
     """Where a value came from: file, sheet, row, column; or file:line for YAML.
 
@@ -98,7 +110,7 @@ class Declaration(NamedTuple):
 
 
 class DfeLine(NamedTuple):
-    """One money line of a DfE statement (INTERFACES.md §3, sheet ``Lines``)."""
+    """One money line of a DfE statement (README "Input: DfE statements", sheet ``Lines``)."""
 
     statement_id: str
     line_type: str  # output clawback uplift uplift_clawback service_fee adjustment vat
@@ -106,7 +118,7 @@ class DfeLine(NamedTuple):
     participant_type: str | None = None
     declaration_type: str | None = None
     band: str | None = None
-    count: int | None = None  # type: ignore[assignment]  # a field named count: tuple.count is never called on it
+    count: int | None = None  # type: ignore[assignment]  # tuple.count is never called
     fee_per_declaration: Decimal | None = None
     description: str | None = None
     source: Source | None = None

@@ -118,10 +118,6 @@ def described(amount: Decimal) -> str:
     return f"£{amount}"
 
 
-def to_pence(amount: Decimal) -> int:
-    """Integer pence, for the rules engine (durable-rules rejects Decimal)."""
-    return int(round_money(amount) * 100)
-
 
 def split_exactly(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     """Divide ``total`` (whole pennies) in proportion to ``weights``, to the penny.

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 from reconcile.errors import Problem, UsageError
+from reconcile.interrupts import held
 from reconcile.model import Source
 from reconcile.textsafe import ENCODE_ERRORS, clean
 
@@ -135,8 +136,6 @@ class Outputs:
         inside: the run history commits the run in it, so a run is in the history only
         when every output is in place, and an output that fails leaves no recorded run.
         """
-        from reconcile.interrupts import held
-
         self.check_writable()
         done: list[tuple[Path, Path]] = []
         current: Path | None = None

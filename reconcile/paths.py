@@ -41,9 +41,6 @@ def bundled_rules_dir() -> Path:
     return _bundled("rules")
 
 
-def bundled_templates_dir() -> Path:
-    return _bundled("templates")
-
 
 def bundled_samples_dir() -> Path:
     return _bundled("samples")

@@ -28,17 +28,27 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from reconcile.calculate import calculate
 from reconcile.compare import Comparison, compare
-from reconcile.findings import Finding, sort_key
-from reconcile.model import StatementKey
-from reconcile.jsonout import result_json
-from reconcile.outputs import Outputs, check_output_paths
 from reconcile.coverage import not_comparable, set_aside
-from reconcile.inputfiles import DFE_STATEMENTS, PARTICIPANTS, expand_inputs, route_api_files
+from reconcile.findings import Finding, sort_key
+from reconcile.history.follow import Recorder, with_history
+from reconcile.history.location import ensure_folder
+from reconcile.history.store import Store, open_store
+from reconcile.inputfiles import (
+    DFE_STATEMENTS,
+    PARTICIPANTS,
+    expand_inputs,
+    identify_file,
+    route_api_files,
+)
+from reconcile.jsonout import result_json
+from reconcile.model import StatementKey
+from reconcile.outputs import Outputs, check_output_paths
+from reconcile.paths import bundled_rules_dir
 from reconcile.read.inputs import read_inputs
+from reconcile.read.partners import read_partners
 from reconcile.remittance import remittance_workbooks, split_workbook
 from reconcile.report import build_workbook
 from reconcile.result import STAGES, ProgressCallback, ProgressEvent, RunOptions, RunResult
@@ -48,10 +58,6 @@ from reconcile.scope import check_contracts, notices_in_scope, statements_in_sco
 from reconcile.sheets import Workbook
 from reconcile.split import SplitResult, select_statements, split_json, split_payments
 from reconcile.write import write_workbook
-
-if TYPE_CHECKING:
-    from reconcile.history.follow import Recorder
-    from reconcile.history.store import Store
 
 __all__ = ["STAGES", "ProgressEvent", "RunOptions", "RunResult", "input_paths",
            "print_progress", "run"]
@@ -137,8 +143,6 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
     participant_files = _distinct(expand_inputs(options.participants, PARTICIPANTS)
                                   + routed.participants)
     if options.history is not None:
-        from reconcile.history.location import ensure_folder
-
         ensure_folder(options.history)  # the default store's folder is made when needed
     check_outputs(options)  # before the work, not after it (the history store included)
     store: Store | None = None
@@ -146,8 +150,6 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
         # a store that cannot be used (not ours, damaged, newer) stops the run here; a
         # new one is made only when the run gets as far as the history stage, so a run
         # refused for bad input leaves no store behind
-        from reconcile.history.store import open_store
-
         store = closing.enter_context(open_store(options.history))
     as_of = options.as_of or dt.date.today()
     with stages.stage("rules", "loading the rulebook"):
@@ -188,9 +190,6 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
     if options.with_split:
         directory = None
         if options.partners is not None:
-            from reconcile.inputfiles import identify_file
-            from reconcile.read.partners import read_partners
-
             directory = read_partners(options.partners)
             input_files = (*input_files, identify_file(options.partners, "partners"))
         dfe_nets = ({p.key: p.dfe_net for p in comparison.matched if p.dfe_net is not None}
@@ -220,12 +219,8 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
                        notices=notices_in_scope(rulebook.findings, declarations))
     recorder: Recorder | None = None
     if store is None and options.history is not None:
-        from reconcile.history.store import open_store
-
         store = closing.enter_context(open_store(options.history))
     if store is not None:
-        from reconcile.history.follow import with_history
-
         with stages.stage("history", f"changes since the previous run ({store.path})"):
             result, recorder = with_history(result, store, _command(options))
     if options.with_report or options.workbook is not None:
@@ -278,8 +273,6 @@ def check_outputs(options: RunOptions,
     """Fail before any work when an output cannot be written where it is asked for, or
     would replace an input or another output (:func:`reconcile.outputs.check_output_paths`);
     ``extra`` are a command's own outputs, ``(option, path)``."""
-    from reconcile.paths import bundled_rules_dir
-
     workbook_label = "--out" if options.workbook is not None else "the workbook"
     check_output_paths(
         [(workbook_label, options.workbook), ("--json", options.json_out),

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 from reconcile import money
 from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, MISSING, NO_DFE, NOT_EXPECTED
 from reconcile.findings import Finding, Severity
+from reconcile.model import normal_name as _norm
 from reconcile.sheets import (
     AutoFilter,
     Blank,
@@ -90,10 +91,6 @@ class ProviderTotals(NamedTuple):
             "findings": {"error": self.errors, "warning": self.warnings, "info": self.info,
                          "not_on_a_statement": self.elsewhere},
         }
-
-
-def _norm(text: object) -> str:
-    return " ".join(str(text or "").split()).casefold()
 
 
 def order_key(p: ProviderTotals) -> tuple[Decimal, Decimal, str, int]:

@@ -55,6 +55,7 @@ from reconcile.compare import (
 )
 from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
 from reconcile.history.sheet import FINDING_COLUMNS, FINDING_WIDTHS, changes_sheet, finding_cells
+from reconcile.model import normal_name as _norm
 from reconcile.statement_sheet import (
     _status_note,
     statement_sheet,
@@ -177,10 +178,6 @@ def _statement_sheet_names(pairs: Sequence[StatementPair]) -> dict[StatementKey,
         taken.append(name)
         names[pair.key] = name
     return names
-
-
-def _norm(text: object) -> str:
-    return " ".join(str(text or "").split()).casefold()
 
 
 def _statement_of(f: Finding) -> _StatementOf:
@@ -653,10 +650,6 @@ def declarations_sheet(result: RunResult) -> Sheet:
                  autofilter=AutoFilter(0, 0, len(DECLARATIONS_HEADER) - 1),
                  landscape=True, print_area=(0, 0, len(declarations), DECLARATIONS_PRINTED))
 
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    """Excel has no time zones: the UTC wall time (inputs are normalised to UTC)."""
-    return moment.replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 # --------------------------------------------------------------------------- rules

@@ -185,7 +185,7 @@ class RowStream(NamedTuple):
 
     produce: Callable[[], Iterator[Row]]
     #: the number of rows (tuple.count is never called on a stream)
-    count: int | None = None  # type: ignore[assignment]
+    count: int | None = None  # type: ignore[assignment]  # tuple.count is never called
     styles: tuple[str | None, ...] = ()
 
     def cell(self, col: int, value: Cell | Plain | None) -> Cell | None:
@@ -430,9 +430,6 @@ def cell_ref(row: int, col: int, absolute: bool = False) -> str:
         return f"${column_letter(col)}${row + 1}"
     return f"{column_letter(col)}{row + 1}"
 
-
-def range_ref(first_row: int, first_col: int, last_row: int, last_col: int) -> str:
-    return f"{cell_ref(first_row, first_col)}:{cell_ref(last_row, last_col)}"
 
 
 def quote_sheet(name: str) -> str:

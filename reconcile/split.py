@@ -8,10 +8,10 @@ policy (``rules/split.yaml``, :mod:`reconcile.rulebook.split_schema`). Out: a
 (output, uplift, clawbacks, service fee, adjustments, retained, amount), the lead
 provider's retained share, the money of every declaration, and findings.
 
-Why (seed 001): a lead provider must "distribute a share of funds on to the right
-delivery partner"; DOMAIN.md "People and things": "An LP passes part of each payment
-on to its DPs". The split must be explainable declaration by declaration and add up
-to the penny. How:
+Why (docs/domain.md "What users need" and "People and things"): a lead provider passes
+part of each payment on to its delivery partners, and needs to know which declarations
+make each payment to pay the right one. The split must be explainable declaration by
+declaration and add up to the penny. How:
 
 * Money comes from the statement's *lines* (already rounded: ``money.line_amount``),
   never from re-adding fees, so each column adds up to its line exactly. Each line
@@ -22,7 +22,7 @@ to the penny. How:
   declaration id). So a partner's remittance lists declarations whose amounts add
   up to what it is paid.
 * Uplifts and clawbacks follow the delivery partner *stamped on the declaration*
-  (user-needs #18: the DP-level split must use the stamped ``delivery_partner_id``):
+  (the DP-level split must use the stamped ``delivery_partner_id``):
   a clawback is charged to the partner that was paid for the declaration, even if
   the participant has since moved partner.
 * The service fee is shared on the policy's basis; manual adjustments (and anything
@@ -61,12 +61,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from reconcile import money
 from reconcile.calculate import Calculation
 from reconcile.calculate.attribution import split_evenly
+from reconcile.errors import Problem, UsageError
 from reconcile.findings import Finding, finding
 from reconcile.model import (
     Attribution,
     Declaration,
     ExpectedStatement,
     PartnerDetails,
+    Source,
     StatementKey,
 )
 from reconcile.rulebook.split_schema import SplitPolicy
@@ -336,7 +338,7 @@ class _Basis:
             for a, partner in attributions.get(statement.key, ()):
                 if partner is not None:
                     seen[group].add(partner)
-                # flat-rate mentors earn no service fee (DOMAIN.md "Mentors"), and a
+                # flat-rate mentors earn no service fee (docs/domain.md "Prices"), and a
                 # clawback with nothing to take back took no participant away: not counted
                 if (a.band is None and not a.unpaid) or (a.unpaid and a.kind != "output") or (
                         counted and a.declaration_type not in counted):
@@ -519,9 +521,6 @@ def select_statements(result: SplitResult, names: Sequence[str] = (),
         and (not wanted_months or (st.payment_date is not None
                                    and st.payment_date.strftime("%Y-%m") in wanted_months)))
     if not chosen:
-        from reconcile.errors import Problem, UsageError
-        from reconcile.model import Source
-
         asked = [*(f"--statement {n!r}" for n in names),
                  *(f"--payment-month {m}" for m in payment_months)]
         there = sorted({(st.payment_date or dt.date.max, st.key.name)
@@ -684,7 +683,7 @@ def _policy(rulebook: Rulebook) -> SplitPolicy:
 
 
 def split_json(result: SplitResult) -> dict[str, Any]:
-    """INTERFACES.md §6: ``{"splits": [...]}`` plus the policy and the split's findings."""
+    """docs/split-example.md: ``{"splits": [...]}`` plus the policy and the split's findings."""
     show = money.show
     splits = []
     for st in result.statements:

@@ -65,6 +65,7 @@ from reconcile.compare import (
     StatementPair,
 )
 from reconcile.findings import Figure, Finding, sort_key
+from reconcile.model import ExpectedStatement
 from reconcile.sheets import (
     AutoFilter,
     Blank,
@@ -462,7 +463,7 @@ def statement_sheet(pair: StatementPair, name: str, findings: Sequence[Finding] 
         ("Output-fee statement", Text("yes" if output_fee else "no (service fee only)")),
         ("Contract version", Text(terms.version or "-")),
         ("DfE's contract version",
-         Text(getattr(d, "contract_version", None) or "-") if d is not None else Text("-")),
+         Text(d.contract_version or "-") if d is not None else Text("-")),
         ("Contract", Text(_contract_text(terms))),
         ("VAT", Text(_vat_text(terms, e))),
     ]
@@ -999,11 +1000,12 @@ def difference_cell(f: Finding, top: bool = False) -> Cell | None:
     return Text(f.difference, "text_top" if top else "text")
 
 
-def version_text(e: Any) -> str:
+def version_text(e: ExpectedStatement | None) -> str:
     """Our contract version of a statement: '0.0.2 (terms from October 2023)'."""
-    version = getattr(e, "contract_version", None)
-    since = getattr(e, "terms_from", None)
-    if e is None or not (version or since):
+    if e is None:
+        return ""
+    version, since = e.contract_version, e.terms_from
+    if not (version or since):
         return ""
     since_text = f"terms from {since}" if since else "the contract's first terms"
     return f"{version} ({since_text})" if version else since_text

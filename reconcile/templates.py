@@ -3,13 +3,13 @@
 Kinds:
 
 * ``declarations``: a workbook whose sheet ``Declarations`` has every column of
-  INTERFACES.md §2 in the header row, a comment on each header saying what to write,
+  README "Input: declarations" in the header row, a comment on each header saying what to write,
   drop-down lists (data validation) for the course, declaration type, state and the
   true/false columns, dates formatted as dates and ids as text; a sheet ``About``
   explains every column with an example;
-* ``dfe-statements``: sheets ``Statements`` and ``Lines`` (INTERFACES.md §3) with
+* ``dfe-statements``: sheets ``Statements`` and ``Lines`` (README "Input: DfE statements") with
   drop-downs for line type, participant type, band, declaration type and booleans;
-* ``contract``: a commented contract YAML in the format of INTERFACES.md §4.
+* ``contract``: a commented contract YAML in the format of README "Writing a contract".
 
 The lists in the drop-downs come from the rulebook (vocabulary, bands of the bundled
 contracts), so a template always matches the rules it will be read against. Files
@@ -199,7 +199,8 @@ def _data_sheet(book: _Book, formats: dict[str, _Format], name: str, columns: li
     sheet.autofilter(0, 0, 0, len(columns) - 1)
 
 
-def _about_sheet(book: _Book, formats: dict[str, _Format], title: str, sections: list[tuple[str, list[Column]]]
+def _about_sheet(book: _Book, formats: dict[str, _Format], title: str,
+                 sections: list[tuple[str, list[Column]]]
                  ) -> None:
     sheet = book.add_worksheet("About")
     sheet.set_column(0, 0, 26)

@@ -315,3 +315,29 @@ def test_the_demo_findings_quoted_in_the_readme_are_real():
                    "24921cbd-208e-40e4-9df8-6799e8ee2e9c", "2024-01-28", "2023-12-31",
                    "5 started declaration(s) on April 2025"):
         assert quoted in text, quoted
+
+
+#: documents that are not in the repository (the project's planning notes): a comment
+#: cites DfE's public sources or docs/ instead
+_OUTSIDE = re.compile(r"DOMAIN\.md|INTERFACES(\.md)?\s*§|user-needs|research/|seed 0\d\d|"
+                      r"the brief|guide §")
+
+
+def test_comments_cite_only_what_the_repository_has():
+    cited = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in sorted((ROOT / "reconcile").rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if _OUTSIDE.search(line)]
+    assert cited == []
+    # and what they cite instead is there
+    assert (ROOT / "docs" / "domain.md").is_file()
+    assert "docs/domain.md" in _text(README)
+
+
+def test_every_section_of_docs_domain_cited_exists():
+    headings = {line[3:].strip() for line in (ROOT / "docs" / "domain.md").read_text(
+        encoding="utf-8").splitlines() if line.startswith("## ")}
+    cited = {(path.name, name) for path in (ROOT / "reconcile").rglob("*.py")
+             for name in re.findall(r'docs/domain\.md "([^"]+)"', path.read_text("utf-8"))}
+    assert cited, "the code cites docs/domain.md by section"
+    assert {(file, name) for file, name in cited if name not in headings} == set()

@@ -41,7 +41,3 @@ def test_split_exactly_sums_to_the_total_deterministically():
     assert sum(shares) == Decimal("100.00")
     negative = money.split_exactly(Decimal("-10.00"), [Decimal(2), Decimal(1)])
     assert negative == [Decimal("-6.67"), Decimal("-3.33")]
-
-
-def test_to_pence_for_the_rules_engine():
-    assert money.to_pence(Decimal("119.40")) == 11940

@@ -1,10 +1,9 @@
-"""``mypy --strict reconcile`` (its settings in pyproject.toml [tool.mypy]), run by
-``make test``: every module passes, except those still listed in
-:data:`NOT_YET_STRICT`, a list that may only shrink.
+"""``mypy --strict reconcile`` passes (its settings in pyproject.toml [tool.mypy]), run
+by ``make test``.
 
-A module on the list must still have errors (the test says when one is clean, so it
-comes off the list); a module off the list must have none. mypy comes with the test
-extra (setup.cfg), with the type information of PyYAML.
+mypy comes with the test extra (setup.cfg), with PyYAML's type information; a
+``# type: ignore[code]`` in reconcile/ says why on its line (strict mode reports any
+that is no longer needed).
 """
 
 from __future__ import annotations
@@ -12,52 +11,37 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: modules not yet typed to --strict: each line is a debt (issue 13); remove a module
-#: when it passes, never add one
-NOT_YET_STRICT = frozenset({
-    "reconcile/read/xlsx.py", "reconcile/read/convert.py", "reconcile/read/apijson.py",
-    "reconcile/read/declarations.py", "reconcile/read/statements.py",
-    "reconcile/read/csvfile.py", "reconcile/read/values.py",
-    "reconcile/read/jsonguard.py", "reconcile/read/inputs.py", "reconcile/read/__init__.py",
-    "reconcile/read/participants.py", "reconcile/read/merge.py",
-    "reconcile/read/sheetscan.py",
-    "reconcile/serve/views.py", "reconcile/serve/app.py", "reconcile/serve/charts.py",
-})
 
-_ERROR = re.compile(r"^(?P<file>reconcile/\S+?\.py):\d+: error: ", re.MULTILINE)
+def _mypy(*arguments: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", "/dev/null",
+                           *arguments], cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def errors_by_file(output: str) -> Counter[str]:
-    """mypy's error lines counted per file."""
-    return Counter(match["file"] for match in _ERROR.finditer(output))
-
-
-def test_errors_by_file_reads_mypys_lines() -> None:
-    output = ("reconcile/a.py:3: error: Missing type arguments  [type-arg]\n"
-              "reconcile/a.py:3: note: See https://...\n"
-              "reconcile/b/c.py:10: error: Function is missing a type annotation  [no-untyped-def]\n"
-              "reconcile/a.py:9: error: Returning Any  [no-any-return]\n"
-              "Found 3 errors in 2 files (checked 5 source files)\n")
-    assert errors_by_file(output) == {"reconcile/a.py": 2, "reconcile/b/c.py": 1}
-
-
-def test_mypy_strict_passes_on_every_module_off_the_list() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", "/dev/null",
-         "--no-error-summary", "reconcile"],
-        cwd=ROOT, capture_output=True, text=True, check=False)
+def test_mypy_strict_passes_on_reconcile() -> None:
+    run = _mypy("reconcile")
     assert "No module named mypy" not in run.stderr, "install the test extra: pip install -e '.[test]'"
-    assert run.returncode in (0, 1), run.stderr
-    errors = errors_by_file(run.stdout)
-    unexpected = sorted(f for f in errors if f not in NOT_YET_STRICT)
-    assert not unexpected, ("mypy --strict errors in modules that pass it:\n" + "\n".join(
-        line for line in run.stdout.splitlines() if line.split(":")[0] in unexpected))
-    now_clean = sorted(NOT_YET_STRICT - set(errors))
-    assert not now_clean, f"these pass mypy --strict now: take them off NOT_YET_STRICT: {now_clean}"
-    missing = sorted(f for f in NOT_YET_STRICT if not (ROOT / f).exists())
-    assert not missing, f"no such module (take it off NOT_YET_STRICT): {missing}"
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_check_fails_on_an_untyped_function(tmp_path: Path) -> None:
+    # the same command on a package with one strict-mode error: it must fail, naming it
+    (tmp_path / "reconcile").mkdir()
+    (tmp_path / "reconcile" / "__init__.py").write_text("def f(x):\n    return x\n",
+                                                        encoding="utf-8")
+    run = _mypy("--config-file", str(ROOT / "pyproject.toml"), "reconcile", cwd=tmp_path)
+    assert run.returncode == 1
+    assert re.search(r"reconcile/__init__\.py:1: error: Function is missing a type annotation",
+                     run.stdout), run.stdout
+
+
+def test_every_type_ignore_says_why() -> None:
+    unexplained = [f"{path.relative_to(ROOT)}:{number}"
+                   for path in sorted((ROOT / "reconcile").rglob("*.py"))
+                   for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                   if (at := line.find("# type: ignore")) >= 0
+                   and not re.match(r"# type: ignore\[[\w,-]+\]\s+#\s*\S", line[at:])]
+    assert unexplained == []

@@ -17,14 +17,14 @@ The steps, each in its own module:
    statement of each declaration;
 2. :mod:`~reconcile.calculate.banding` — per contract and declaration type,
    cumulatively over the statements in payment-date order: additions and
-   subtractions per band (DOMAIN.md §Banding);
+   subtractions per band (docs/domain.md "Banding");
 3. :mod:`~reconcile.calculate.fees` and :mod:`~reconcile.calculate.service_fee` —
    the money of every line; net = Σ rounded lines, VAT once, total;
 4. :mod:`~reconcile.calculate.attribution` — each declaration's share, summing
    exactly to its statement's lines.
 
-How labels are read (the brief): ``billable`` or ``refundable`` = paid on its
-payment statement (a clawed-back declaration was paid first); ``refundable`` =
+How labels are read (rules/eligibility.yaml classifies): ``billable`` or
+``refundable`` = paid on its payment statement (a clawed-back declaration was paid first); ``refundable`` =
 also refunded on its clawback statement; ``uplift`` = the contract's uplift
 amount where it is paid and back where it is refunded (not limited by the bands,
 as in ECF); ``flat_rate`` = mentor flat rate (no bands).
@@ -414,7 +414,7 @@ class _Calculator:
     def _band_group(self, group: _Group, pay: dict[int, list[int]],
                     refund: dict[int, list[int]], tables: Sequence[FeeTable],
                     calendar: ContractCalendar) -> None:
-        """One contract and declaration type over its statements (DOMAIN.md §Banding).
+        """One contract and declaration type over its statements (docs/domain.md "Banding").
 
         ``tables``: the fee table of each statement (its contract version's terms): the
         earlier fill is a count, laid over the bands of the statement being calculated.
@@ -512,7 +512,7 @@ class _Calculator:
     def _flat_rate(self, group: _Group, pay: dict[int, list[int]],
                    refund: dict[int, list[int]], tables: Sequence[FeeTable],
                    calendar: ContractCalendar) -> None:
-        """Mentor flat-rate lines of one contract and type: no bands (DOMAIN.md §Prices);
+        """Mentor flat-rate lines of one contract and type: no bands (docs/domain.md "Prices");
         each statement at its contract version's rate."""
         key, declaration_type = group
         if not pay and not refund:

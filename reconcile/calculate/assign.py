@@ -6,7 +6,7 @@ Out: an :class:`Assignment` — per declaration the contract, the payment statem
 and (for refundable ones) the clawback statement, as indexes into the contract's
 :class:`ContractCalendar` — and the findings of assignment.
 
-The rules (DOMAIN.md "Statement", user-needs #1–#3):
+The rules (docs/domain.md "Statement"):
 
 * a billable declaration belongs to the statement DfE attached it to
   (``statement_id`` through DfE's statements, else ``statement_name``); when none
@@ -22,11 +22,12 @@ The rules (DOMAIN.md "Statement", user-needs #1–#3):
   earliest it can have happened is when it was paid, so the clawback is placed on
   the first output-fee statement with a cut-off on or after the payment
   statement's payment date, and ``CALC_CLAWBACK_STATEMENT_ASSUMED`` says so.
-  A clawback statement of another cohort is ``CLAWBACK_OTHER_COHORT`` (user-needs
-  #3) and the clawback is expected on the declaration's own cohort instead.
+  A clawback statement of another cohort is ``CLAWBACK_OTHER_COHORT``
+  (docs/domain.md "Things that go wrong") and the clawback is expected on the
+  declaration's own cohort instead.
 * the lead provider: the declaration's ``lead_provider``; when empty, the only
   contract of its cohort; several contracts and no provider is bad input
-  (INTERFACES.md §2) and raises :class:`~reconcile.errors.InputError` naming the
+  (README "Input: declarations") and raises :class:`~reconcile.errors.InputError` naming the
   rows. No contract at all: ``CALC_NO_CONTRACT``, and the declaration is not
   calculated.
 
@@ -46,12 +47,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from reconcile.errors import InputError, Problem
 from reconcile.findings import Finding, finding
 from reconcile.model import ContractKey, Declaration, DfeStatement, Source, StatementKey
+from reconcile.model import normal_name as normal
 
 if TYPE_CHECKING:
     from reconcile.rulebook.load import Rulebook
     from reconcile.rulebook.schema import Contract
 
-#: classification labels (vocabulary, see the brief's "How the calculation reads labels")
+#: classification labels (rules/eligibility.yaml; how they are read: reconcile.calculate)
 BILLABLE, REFUNDABLE, UPLIFT, FLAT_RATE = "billable", "refundable", "uplift", "flat_rate"
 
 #: the state counted as "voided" on a statement (vocabulary)
@@ -61,17 +63,11 @@ VOIDED = "voided"
 #: declaration awaiting clawback is shown apart
 CLAWED_BACK, AWAITING_CLAWBACK = "clawed-back", "awaiting-clawback"
 
+#: a provider or cohort no declaration has (the loop's first look-up)
+_UNSEEN = object()
+
 #: how many declaration ids a grouped finding names before "and N more"
 IDS_SHOWN = 5
-
-
-def normal(text: str | None) -> str:
-    """Names compare without case and extra spaces.
-
-    >>> normal(" may  2023") == normal("May 2023")
-    True
-    """
-    return " ".join((text or "").split()).casefold()
 
 
 def some_ids(ids: Sequence[str], shown: int = IDS_SHOWN) -> str:
@@ -375,19 +371,26 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
     payment: list[int | None] = [None] * n
     clawback: list[int | None] = [None] * n
     voided_on: list[int | None] = [None] * n
-    reach: dict[ContractKey, int] = {}
     unplaced = _Unplaced([], defaultdict(list), defaultdict(list))
     noted: dict[tuple[ContractKey, Note], list[str]] = defaultdict(list)
     # The loop runs once per declaration (a million in a national run): the contract
     # is looked up once per (provider, cohort), each placement once per distinct fields.
     by_provider: dict[tuple[str | None, int], tuple[ContractKey | None, _Contract | None]] = {}
     flags_of: dict[frozenset[str], tuple[bool, bool]] = {}
+    # declarations mostly come grouped by provider and cohort: the contract is looked up
+    # again only when either changes
+    last_lp: object = _UNSEEN
+    last_cohort: object = _UNSEEN
+    key: ContractKey | None = None
+    contract: _Contract | None = None
     for i, d, labels_i in zip(itertools.count(), declarations, labels):
-        found = by_provider.get((d.lead_provider, d.cohort))
-        if found is None:
-            found = by_provider[(d.lead_provider, d.cohort)] = contract_of(d.lead_provider,
-                                                                           d.cohort)
-        key, contract = found
+        if d.cohort != last_cohort or d.lead_provider != last_lp:
+            last_lp, last_cohort = d.lead_provider, d.cohort
+            found = by_provider.get((d.lead_provider, d.cohort))
+            if found is None:
+                found = by_provider[(d.lead_provider, d.cohort)] = contract_of(
+                    d.lead_provider, d.cohort)
+            key, contract = found
         if contract is None:
             unplaced.add(d, key, by_cohort)
             continue
@@ -403,11 +406,18 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
         if placement is None:
             placement = contract.placements[fields] = place(d, *flags, contract.calendar,
                                                             contract.resolver)
-        payment[i], clawback[i], voided_on[i], last, notes = placement
-        for note in notes:
-            noted[(contract.key, note)].append(d.declaration_id)
-        if last is not None and last > reach.get(contract.key, -1):
-            reach[contract.key] = last
+        payment[i], clawback[i], voided_on[i], _last, notes = placement
+        if notes:
+            for note in notes:
+                noted[(contract.key, note)].append(d.declaration_id)
+    # every placement memoised was some declaration's: the furthest statement each
+    # contract's declarations reach is the furthest of its placements
+    reach: dict[ContractKey, int] = {}
+    for _key, placer in by_provider.values():
+        if placer is not None:
+            lasts = [p.last for p in placer.placements.values() if p.last is not None]
+            if lasts:
+                reach[placer.key] = max(reach.get(placer.key, -1), *lasts)
 
     if unplaced.ambiguous:
         raise InputError(_ambiguous_problems(unplaced.ambiguous, by_cohort))

@@ -3,7 +3,7 @@
 In: the declarations of one statement line (ordered by the banding policy of
 ``rules/banding.yaml``), the line's exact fee and rounded amount.
 Out: the per-declaration amounts, which add up to the line's amount *exactly*,
-so delivery partners (DOMAIN.md "What users need") can be paid to the penny.
+so delivery partners (docs/domain.md "What users need") can be paid to the penny.
 
 Two methods, chosen by ``rules/banding.yaml`` (``attribution``):
 

@@ -7,7 +7,7 @@ Out: a :class:`BandAllocation` — additions and subtractions per band, the
 billable declarations past the last band (unpaid) and the refunds with nothing
 left to come off.
 
-The method is DOMAIN.md §Banding, the same as DfE's two services (ECF
+The method is docs/domain.md "Banding", the same as DfE's two services (ECF
 ``banding_calculator.rb``, RECT ``band_allocator.rb``):
 
 1. previous fill = previous billable − previous refundable, filling A upward
@@ -88,7 +88,7 @@ def previous_fill_count(capacities: Sequence[int | None], previous_billable: int
 def allocate_bands(capacities: Sequence[int | None], previous_billable: int,
                    previous_refundable: int, current_billable: int,
                    current_refundable: int, previous_fill: str = "ecf") -> BandAllocation:
-    """Additions and subtractions per band for one type on one statement (DOMAIN.md §Banding).
+    """Additions and subtractions per band for one type on one statement (docs/domain.md "Banding").
 
     ``capacities`` are the bands' capacities A upward
     (:attr:`reconcile.rulebook.schema.Band.capacity`; ``None`` = no upper end); they are the bands of the statement being calculated, so

@@ -1,12 +1,12 @@
 """Fees: what one declaration of a type earns in a band, and a statement's totals (stage: calculate).
 
-In: a contract (INTERFACES.md §4) and the fee rules of ``rules/fees.yaml``
+In: a contract (README "Writing a contract") and the fee rules of ``rules/fees.yaml``
 (output proportions per declaration type, mentor flat-rate proportions, VAT %).
 Out: a :class:`FeeTable` per contract with the exact ``Decimal`` fee of every
 (declaration type, band), the flat-rate mentor fee of every type and the uplift
 amount; :func:`statement_totals` adds up a statement's rounded lines.
 
-DOMAIN.md §Prices:
+docs/domain.md "Prices":
 
 * banded output fee = proportion(type) × band price × band output % — for the
   seed's £1,000 participant: started £120, retained £90 × 4, completed £120,

@@ -17,7 +17,7 @@ The figures (docs/rules.md "service_fee.yaml"):
   divisor, ECF ``statement_calculator.rb``); the guidance's profile pays 90% over
   29 months and 10% over 40 *by month position*, so months 1–29 get 3.353…%,
   months 30–40 0.25% and later months nothing;
-* a contract's ``monthly_service_fee`` wins over either (DOMAIN.md);
+* a contract's ``monthly_service_fee`` wins over either (docs/domain.md);
 * recruitment under a threshold of the target (75% in the seed) may reduce the
   fee: the *method* is a rule parameter (``none`` = pay in full and say so,
   ``pro_rata`` = fee × recruited / target).

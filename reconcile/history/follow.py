@@ -30,6 +30,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,8 @@ from typing import Any, NamedTuple
 
 from reconcile.findings import Finding, finding, sort_key
 from reconcile.history.changes import DFE_STATEMENT_CHANGED, ERROR, Change, compute_changes
+from reconcile.history.changes import summarise
+from reconcile.history.snapshot import fingerprints
 from reconcile.history.snapshot import (
     FindingRow,
     InputRow,
@@ -126,11 +129,9 @@ class RunHistory(NamedTuple):
 
 def findings_json(findings: Sequence[Finding], history: RunHistory | None
                   ) -> list[dict[str, Any]]:
-    """Each finding's JSON with the keys the history adds (INTERFACES §7): its
+    """Each finding's JSON with the keys the history adds (docs/history.md): its
     ``fingerprint`` always; ``status``, ``first_seen``, ``age_days`` and ``note`` null
     without a history."""
-    from reconcile.history.snapshot import fingerprints
-
     out = []
     for f, fp in zip(findings, fingerprints(findings)):
         up = history.follow_up(f) if history is not None else None
@@ -199,9 +200,9 @@ def start_recording(store: Store, result: Any, command: str,
                                    notes.get(fp))
         statuses.append((status, first))
     resolved: list[Resolved] = []
-    if previous_snap is not None:
+    if previous is not None and previous_snap is not None:
         now = set(prints)
-        last_seen = dt.date.fromisoformat(previous[1])  # type: ignore[index]
+        last_seen = dt.date.fromisoformat(previous[1])
         for row in previous_snap.findings:
             if row.fingerprint not in now and in_scope(row.lead_provider, row.cohort, scope):
                 seen_first = before.get(row.fingerprint)
@@ -252,8 +253,6 @@ def _no_cyclic_gc() -> Iterator[None]:
     """A snapshot of a million declarations is a million small lists, none in a cycle:
     the cyclic collector would rescan the whole run's heap again and again (as in
     reconcile.calculate)."""
-    import gc
-
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -265,8 +264,6 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def console_lines(history: RunHistory) -> list[str]:
     """What the console says about the history after a run."""
-    from reconcile.history.changes import summarise
-
     head = f"reconcile: history: run {history.run_id} recorded in {history.store}"
     if history.previous_run_id is None:
         return [head + " (the first run of these lead providers and cohorts)"]

@@ -1,8 +1,8 @@
 """Readers (read stage): input files in, frozen domain records out, or an InputError.
 
-In: a declarations file (``.xlsx``, ``.csv``, v3 API ``.json``; INTERFACES.md §2) and
+In: a declarations file (``.xlsx``, ``.csv``, v3 API ``.json``; README "Input: declarations") and
 optionally a DfE statements file (``.xlsx`` with sheets Statements and Lines, or v3
-API statements ``.json``; INTERFACES.md §3).
+API statements ``.json``; README "Input: DfE statements").
 Out: ``tuple[Declaration, ...]`` and ``tuple[DfeStatement, ...]`` (:mod:`reconcile.model`).
 
 Every file is checked before it is parsed (:mod:`.guard`): it must exist, not be
@@ -58,16 +58,26 @@ Example::
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconcile.model import Declaration, DfeStatement
+
+if TYPE_CHECKING:  # annotations only: the readers are imported when a file is read
+    from decimal import Decimal
+
+    from reconcile.read.declarations import FileDeclarations
+    from reconcile.read.table import Limits
+    from reconcile.rulebook.schema import VocabularyFile
 
 __all__ = ["read_declarations", "read_dfe_statements"]
 
 
-def read_declarations(path: str | Path, vocabulary=None, *, dfe_statements=(),
-                      limits=None) -> tuple[Declaration, ...]:
+def read_declarations(path: str | Path, vocabulary: VocabularyFile | None = None, *,
+                      dfe_statements: Sequence[DfeStatement] = (),
+                      limits: Limits | None = None) -> tuple[Declaration, ...]:
     """Every declaration of ``path`` in file order.
 
     ``vocabulary`` is the rulebook's (declaration types, states, courses, default
@@ -86,8 +96,10 @@ def read_declarations(path: str | Path, vocabulary=None, *, dfe_statements=(),
         return read_table_declarations(table, vocabulary, dfe_statements)
 
 
-def read_declaration_file(path: str | Path, vocabulary, *, dfe_statements=(), limits=None,
-                          defer_cohort: bool = False, sheet: str | None = None):
+def read_declaration_file(path: str | Path, vocabulary: VocabularyFile, *,
+                          dfe_statements: Sequence[DfeStatement] = (),
+                          limits: Limits | None = None, defer_cohort: bool = False,
+                          sheet: str | None = None) -> FileDeclarations:
     """One file of several (:mod:`.inputs`): its declarations, the fields it has, its kind.
 
     ``defer_cohort``: a row whose cohort cannot be found here is left for the read stage
@@ -103,8 +115,9 @@ def read_declaration_file(path: str | Path, vocabulary, *, dfe_statements=(), li
                                       defer_cohort=defer_cohort)
 
 
-def read_dfe_statements(path: str | Path, vocabulary=None, *, limits=None,
-                        largest_amount=None, largest_count=None) -> tuple[DfeStatement, ...]:
+def read_dfe_statements(path: str | Path, vocabulary: VocabularyFile | None = None, *,
+                        limits: Limits | None = None, largest_amount: Decimal | None = None,
+                        largest_count: int | None = None) -> tuple[DfeStatement, ...]:
     """Every DfE statement of ``path`` with its money lines (none for API JSON); an
     amount beyond ``largest_amount`` (fees.yaml) is a located error."""
     from reconcile.read.statements import read_statements_file
@@ -116,7 +129,7 @@ def read_dfe_statements(path: str | Path, vocabulary=None, *, limits=None,
 
 
 @contextmanager
-def _no_gc():
+def _no_gc() -> Iterator[None]:
     """No cyclic garbage collection while millions of acyclic records are built.
 
     The collector would otherwise walk the growing lists again and again (it more

@@ -1,6 +1,6 @@
 """v3 API JSON (read stage): the JSON a lead provider pulled from the API, as a table.
 
-Declarations (``GET /api/v3/participant-declarations``, research/user-needs.md §2)::
+Declarations (``GET /api/v3/participant-declarations``, the Lead Provider API v3)::
 
     {"data": [{"id": "...", "type": "participant-declaration",
                "attributes": {"participant_id": "...", "declaration_type": "started",
@@ -56,6 +56,7 @@ from pydantic import (
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import Source
+from reconcile.read.columns import DECLARATION_ALIASES
 from reconcile.read.jsonguard import (
     JsonRefusal,
     check_value,
@@ -104,7 +105,7 @@ class DeclarationResource(BaseModel):
 
 
 class StatementAttributes(BaseModel):
-    """The attributes of a v3 statement (seed 002; research/user-needs.md §2)."""
+    """The attributes of a v3 statement (the Lead Provider API v3)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -145,7 +146,7 @@ def load_json(path: Path, name: str) -> Any:
     return parse_json(text, name, raw=raw)
 
 
-def _resources(document: Any, name: str, kind: str) -> list:
+def _resources(document: Any, name: str, kind: str) -> list[Any]:
     """The resources of a response, a list of pages, a bare list or one resource."""
     expected = ('{"data": [{"id": ..., "type": "participant-declaration", "attributes": {...}}]}'
                 if kind == "declarations" else
@@ -170,7 +171,7 @@ def _resources(document: Any, name: str, kind: str) -> list:
         return data
     if isinstance(document, list):
         if document and all(isinstance(page, dict) and "data" in page for page in document):
-            pages: list = []
+            pages: list[Any] = []
             for number, page in enumerate(document, 1):
                 data = page["data"]
                 if not isinstance(data, list):
@@ -183,8 +184,8 @@ def _resources(document: Any, name: str, kind: str) -> list:
                               "not an API response", fix)])
 
 
-def _type_problems(error: ValidationError, name: str, resources: list, wanted: str,
-                   offset: int = 0) -> list:
+def _type_problems(error: ValidationError, name: str, resources: list[Any], wanted: str,
+                   offset: int = 0) -> list[Any]:
     problems = []
     for item in error.errors()[:199]:
         loc = item["loc"]
@@ -231,7 +232,7 @@ def read_declarations_json(path: Path, name: str, limits: Limits) -> Table:
                  chunks=_json_chunks(first, columns, records, header, name, limits))
 
 
-def _take(records: Iterator, n: int) -> list:
+def _take(records: Iterator[Any], n: int) -> list[Any]:
     out = []
     for record in records:
         out.append(record)
@@ -240,15 +241,16 @@ def _take(records: Iterator, n: int) -> list:
     return out
 
 
-def _json_chunks(first: list, columns: dict, records: Iterator, header: tuple, name: str,
-                 limits: Limits) -> Iterator[tuple]:
+def _json_chunks(first: list[Any], columns: dict[str, Any], records: Iterator[Any],
+                 header: tuple[Any, ...], name: str, limits: Limits
+                 ) -> Iterator[tuple[Any, ...]]:
     """``(records, record numbers, columns)`` a chunk at a time (read one chunk ahead)."""
     done = len(first)
-    pending: tuple | None = (first, range(1, done + 1), tuple(columns.values()))
+    pending: tuple[Any, ...] | None = (first, range(1, done + 1), tuple(columns.values()))
     del first, columns  # held by ``pending`` only
     while pending is not None:
         chunk = _take(records, CHUNK_ROWS)
-        following: tuple | None = None
+        following: tuple[Any, ...] | None = None
         if chunk:
             if done + len(chunk) > limits.max_rows:
                 raise InputError([too_many_rows(Source(name), done + len(chunk), limits)])
@@ -259,7 +261,8 @@ def _json_chunks(first: list, columns: dict, records: Iterator, header: tuple, n
         pending = following
 
 
-def _chunk_columns(resources: list, name: str, offset: int, header: tuple | None) -> dict:
+def _chunk_columns(resources: list[Any], name: str, offset: int,
+                   header: tuple[Any, ...] | None) -> dict[str, Any]:
     """Column name -> values of one chunk of records (the header's columns, when given)."""
     columns = _fast_columns(resources, header)
     if columns is None:
@@ -271,8 +274,6 @@ def _chunk_columns(resources: list, name: str, offset: int, header: tuple | None
             raise InputError([Problem(Source(name), "the JSON's records are not in the API's shape",
                                       "give the API's response as it came")])
     if header is not None and len(columns) > len(header):
-        from reconcile.read.columns import DECLARATION_ALIASES
-
         known = {_alias_key(a) for field, aliases in DECLARATION_ALIASES.items()
                  for a in (field, *aliases)}
         late = [key for key in columns if key not in header and _alias_key(key) in known]
@@ -293,8 +294,8 @@ def _alias_key(key: str) -> str:
 
 #: JSON types each documented attribute may have (as in DeclarationAttributes), checked
 #: column-wise; anything else sends the file through pydantic for exact messages.
-_TEXT_OR_NULL = frozenset({str, type(None)})
-_ALLOWED_TYPES: dict[str, frozenset] = {
+_TEXT_OR_NULL: frozenset[type] = frozenset({str, type(None)})
+_ALLOWED_TYPES: dict[str, frozenset[type]] = {
     **{field: _TEXT_OR_NULL for field in DeclarationAttributes.model_fields},
     "uplift_paid": frozenset({bool, type(None)}),
     "pupil_premium_uplift": frozenset({bool, type(None)}),
@@ -303,7 +304,8 @@ _ALLOWED_TYPES: dict[str, frozenset] = {
 }
 
 
-def _fast_columns(resources: list, header: tuple | None = None) -> dict | None:
+def _fast_columns(resources: list[Any], header: tuple[Any, ...] | None = None
+                  ) -> dict[str, Any] | None:
     """Column name -> values of well-formed resources at C speed, or None if any looks wrong.
 
     The columns are ``id`` and every attribute in the order first seen (or
@@ -323,7 +325,7 @@ def _fast_columns(resources: list, header: tuple | None = None) -> dict | None:
     seen = dict.fromkeys(chain.from_iterable(attributes))
     names = (["id", *seen] if header is None else
              [*header, *(key for key in seen if key not in header)])
-    columns: dict[str, list] = {"id": ids}
+    columns: dict[str, list[Any]] = {"id": ids}
     for key in names[1:]:
         column = list(map(dict.get, attributes, repeat(key)))
         allowed = _ALLOWED_TYPES.get(key)
@@ -333,7 +335,7 @@ def _fast_columns(resources: list, header: tuple | None = None) -> dict | None:
     return columns
 
 
-def _validate(resources: list, name: str, offset: int = 0) -> None:
+def _validate(resources: list[Any], name: str, offset: int = 0) -> None:
     try:
         parsed = _DECLARATIONS.validate_python(resources)
     except ValidationError as exc:

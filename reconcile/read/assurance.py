@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from reconcile.read.columns import header_key
 
@@ -52,10 +53,10 @@ def squeeze(text: str | None) -> str:
     return re.sub(r"\W", "", text or "").casefold()
 
 
-def is_assurance_report(header: object) -> bool:
+def is_assurance_report(header: Iterable[object]) -> bool:
     """Whether a header row is DfE's assurance report's (its essential columns, and most
     of the 25)."""
-    keys = {header_key(cell) for cell in header if cell not in (None, "")}  # type: ignore[attr-defined]
+    keys = {header_key(cell) for cell in header if cell not in (None, "")}
     return _ESSENTIAL <= keys and len(keys & _KEYS) >= 12
 
 

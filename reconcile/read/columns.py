@@ -6,8 +6,8 @@ missing column and the closest header present.
 
 Headers match whatever their case, surrounding spaces and separators
 (``Declaration Type``, ``declaration_type``, ``declaration-type`` are one name).
-Besides the names of INTERFACES.md §2/§3, the DfE assurance-report headers
-(research/user-needs.md §5) and the v3 API attribute names are recognised.
+Besides the names of the README's "Input" sections, the DfE assurance-report headers
+(docs/domain.md "Things that go wrong") and the v3 API attribute names are recognised.
 Columns we do not know are ignored.
 
 >>> header_key("  Declaration Created-At ")
@@ -31,7 +31,7 @@ def header_key(text: object) -> str:
     return re.sub(r"[\s_\-.]+", "_", str(text).strip().lower()).strip("_")
 
 
-# --- declarations (INTERFACES.md §2) ---------------------------------------------------
+# --- declarations (README "Input: declarations") ------------------------------------
 
 #: field -> every header that means it (our names first, then DfE's).
 DECLARATION_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -39,7 +39,7 @@ DECLARATION_COLUMNS: dict[str, tuple[str, ...]] = {
     "participant_id": ("participant_id", "Participant ID", "user_id"),
     "course_identifier": ("course_identifier", "course", "Course Identifier"),
     # "Type" in the assurance report is the participant type (ect/mentor), which
-    # stands for the course (research/user-needs.md §5).
+    # stands for the course (docs/domain.md "Things that go wrong").
     "participant_type": ("participant_type", "Type", "Participant Type"),
     "declaration_type": ("declaration_type", "Declaration Type"),
     "declaration_date": ("declaration_date", "Declaration Date"),
@@ -73,7 +73,7 @@ DECLARATION_ALIASES: dict[str, str] = {
     header_key(alias): field for field, aliases in DECLARATION_COLUMNS.items() for alias in aliases}
 
 
-# --- DfE statements (INTERFACES.md §3) -------------------------------------------------
+# --- DfE statements (README "Input: DfE statements") --------------------------------
 
 STATEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "statement_id": ("statement_id", "Statement ID", "id"),
@@ -110,7 +110,7 @@ LINE_REQUIRED = ("statement_id", "line_type", "amount")
 STATEMENT_ALIASES = {header_key(a): f for f, aliases in STATEMENT_COLUMNS.items() for a in aliases}
 LINE_ALIASES = {header_key(a): f for f, aliases in LINE_COLUMNS.items() for a in aliases}
 
-#: The money lines of a DfE statement (INTERFACES.md §3): column vocabulary.
+#: The money lines of a DfE statement (README "Input: DfE statements"): column vocabulary.
 LINE_TYPES = ("output", "clawback", "uplift", "uplift_clawback", "service_fee", "adjustment", "vat")
 
 

@@ -18,12 +18,14 @@ so a finance user sees the ten things to fix rather than ten thousand lines.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from reconcile.errors import PROBLEM_LIMIT, InputError, Problem
 from reconcile.findings import Finding, finding
+from reconcile.model import Source
 from reconcile.read import values
 from reconcile.read.table import Table
 from reconcile.read.values import BadValue
@@ -57,16 +59,17 @@ class ProblemLog:
 
     def __init__(self, limit: int = PROBLEM_LIMIT) -> None:
         self.limit = limit
-        self.problems: list[tuple[tuple, Problem]] = []  # (sort key, problem)
+        #: (sort key: row, then column; a row may be unknown), problem
+        self.problems: list[tuple[tuple[Any, ...], Problem]] = []
         self.hidden = 0
 
-    def add(self, problem: Problem, order: tuple = ()) -> None:
+    def add(self, problem: Problem, order: tuple[int | None, ...] = ()) -> None:
         if len(self.problems) < self.limit - 1:
             self.problems.append((order, problem))
         else:
             self.hidden += 1
 
-    def extend(self, problems) -> None:
+    def extend(self, problems: Iterable[Problem]) -> None:
         for problem in problems:
             self.add(problem)
 
@@ -80,8 +83,8 @@ class ProblemLog:
     def sorted(self) -> list[Problem]:
         found = [p for _, p in sorted(self.problems, key=lambda item: item[0])]
         if self.hidden:
-            first = found[0].source if found else None
-            found.append(Problem(first._replace(row=None, column=None) if first else None,
+            first = found[0].source if found else Source("")
+            found.append(Problem(first._replace(row=None, column=None),
                                  f"... and {self.hidden:,} more problem(s) not listed",
                                  "fix the problems above and run again to see the rest"))
         return found
@@ -108,8 +111,13 @@ def report_rows(log: ProblemLog, table: Table, indexes: list[int], column: str,
             (table.row_numbers[first], order_column))
 
 
-def convert(raw: list, parse: Callable[[object], object], table: Table, column: str,
-            log: ProblemLog, order_column: int = 0) -> list:
+#: a column's cells as read (the file's own values), and as converted
+RawCells = Sequence[Any]
+Cells = list[Any]
+
+
+def convert(raw: RawCells, parse: Callable[[Any], object], table: Table, column: str,
+            log: ProblemLog, order_column: int = 0) -> Cells:
     """``parse`` applied to every value of a column, once per distinct value.
 
     Values that cannot be read become ``None`` in the result and a problem in ``log``.
@@ -145,7 +153,7 @@ class Converter:
     True
     """
 
-    def __init__(self, parse: Callable[[object], object], track: bool = False) -> None:
+    def __init__(self, parse: Callable[[Any], object], track: bool = False) -> None:
         self.parse = parse
         self.fast = _FAST.get(parse)
         #: text columns: characters no output can hold are replaced (and noted)
@@ -154,15 +162,15 @@ class Converter:
         self.replaced_chars = ""
         self.track = track
         self.count = 0
-        self.results: dict = {}
-        self.bad: dict = {}
-        self.where: dict = {}
+        self.results: dict[Any, object] = {}
+        self.bad: dict[Any, BadValue] = {}
+        self.where: dict[Any, list[int]] = {}
         self.blank: list[int] = []
         self.unreadable: set[int] = set()
         #: canonical text objects of a fast-path text column (None: mostly distinct)
-        self.shared: dict | None = {}
+        self.shared: dict[str | None, str | None] | None = {}
 
-    def feed(self, raw) -> list:
+    def feed(self, raw: RawCells) -> Cells:
         """The converted values of the next chunk of the column."""
         offset = self.count
         self.count += len(raw)
@@ -185,7 +193,7 @@ class Converter:
                         self.unreadable.add(offset + index)
         return converted
 
-    def _parse(self, raw, offset: int) -> list:
+    def _parse(self, raw: RawCells, offset: int) -> Cells:
         results, bad, parse = self.results, self.bad, self.parse
         if len(results) > MEMO_LIMIT:
             results.clear()
@@ -206,7 +214,7 @@ class Converter:
                     where.setdefault(value, []).append(offset + index)
         return converted
 
-    def _safe_text(self, texts: list, offset: int) -> list:
+    def _safe_text(self, texts: Cells, offset: int) -> Cells:
         """Texts with the characters no output can hold replaced by U+FFFD
         (:mod:`reconcile.textsafe`); the rows are remembered for :meth:`report`.
         One C-speed check of the whole chunk when, as always, there are none."""
@@ -222,7 +230,7 @@ class Converter:
                 self.replaced.append(offset + index)
         return safe
 
-    def _share(self, texts: list) -> list:
+    def _share(self, texts: Cells) -> Cells:
         shared = self.shared
         if shared is None:
             return texts
@@ -241,7 +249,7 @@ class Converter:
         cannot read is one message with its first rows and the count of the rest, not
         one line per row.
         """
-        kinds: dict[str, list] = {}
+        kinds: dict[str, list[Any]] = {}
         for value in self.where:
             kinds.setdefault(self.bad[value].fix, []).append(value)
         for fix, bad_values in kinds.items():
@@ -275,19 +283,19 @@ class Converter:
                         order_column)
 
 
-def _fast_text(raw: list, kinds: set) -> list | None:
+def _fast_text(raw: RawCells, kinds: set[type]) -> Cells | None:
     if kinds == {float} and all(map(float.is_integer, raw)):
         # whole-number cells holding ids (TRN): the digits as typed
         return list(map(str, map(int, raw)))
     if kinds != {str}:
         return None
-    out = list(map(str.strip, raw))
+    out: Cells = list(map(str.strip, raw))
     if "" in out:
         out = [text or None for text in out]
     return out
 
 
-def _fast_datetime(raw: list, kinds: set) -> list | None:
+def _fast_datetime(raw: RawCells, kinds: set[type]) -> Cells | None:
     """Excel date and date-time cells (no zone: taken as UTC, as values.parse_datetime)."""
     if not kinds <= {dt.datetime, dt.date}:
         return None
@@ -310,12 +318,13 @@ def _utc(value: dt.date) -> dt.datetime:
     return dt.datetime(value.year, value.month, value.day, tzinfo=values.UTC)
 
 
-_FAST = {values.parse_text: _fast_text, values.parse_datetime: _fast_datetime}
+_FAST: dict[Callable[[Any], object], Callable[[RawCells, set[type]], Cells | None]] = {
+    values.parse_text: _fast_text, values.parse_datetime: _fast_datetime}
 #: parsers whose values are free text (the others give words of the vocabulary)
 _TEXT_PARSERS = frozenset({values.parse_text, values.parse_statement_name})
 
 
-def require(converted: list, raw: list, table: Table, column: str, log: ProblemLog,
+def require(converted: Cells, raw: RawCells, table: Table, column: str, log: ProblemLog,
             fix: str, order_column: int = 0) -> None:
     """A problem for every blank cell of a required column (grouped)."""
     if None not in converted:

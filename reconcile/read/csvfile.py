@@ -25,7 +25,7 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -34,6 +34,7 @@ from reconcile.model import Source
 from reconcile.read.table import (
     HEADER_SEARCH_ROWS,
     Limits,
+    RawRow,
     Table,
     best_header,
     too_many_columns,
@@ -80,7 +81,7 @@ def encoding_of(path: Path, name: str) -> str:
     lines = 0
     where = None
     with path.open("rb") as handle:
-        decoder = codecs.getincrementaldecoder("utf-8")()
+        decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")()
         while block := handle.read(_BLOCK):
             try:
                 decoder.decode(block)
@@ -114,7 +115,8 @@ def _separator(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(path: Path, name: str, limits: Limits | None = None, header_score=None) -> Table:
+def read_csv(path: Path, name: str, limits: Limits | None = None,
+             header_score: Callable[[RawRow], int] | None = None) -> Table:
     """The header now, the rows in chunks (``table.chunks``) as the conversion asks.
 
     ``header_score`` (cells -> how many known columns they name): the header is the best
@@ -139,8 +141,8 @@ def read_csv(path: Path, name: str, limits: Limits | None = None, header_score=N
         handle.seek(0)
         reader = csv.reader(handle, delimiter=sep, strict=True)
         record = 0
-        header: tuple | None = None
-        candidates: list[tuple[int, list]] = []
+        header: tuple[str, ...] | None = None
+        candidates: list[tuple[int, list[str]]] = []
         wanted = HEADER_SEARCH_ROWS if header_score is not None else 1
         try:
             for fields in reader:
@@ -168,7 +170,8 @@ def read_csv(path: Path, name: str, limits: Limits | None = None, header_score=N
                                 limits), notes=notes)
 
 
-def _numbered(pending: list[tuple[int, list]], reader, record: int):
+def _numbered(pending: list[tuple[int, list[str]]], reader: Iterator[list[str]],
+              record: int) -> Iterator[tuple[int, list[str]]]:
     """(record number, fields): the records read ahead looking for the header, then the rest."""
     yield from pending
     for fields in reader:
@@ -188,8 +191,8 @@ def _bad_quotes(name: str, row: int, exc: csv.Error) -> InputError:
                                "in it must be in double quotes, with inner quotes doubled")])
 
 
-def _chunks(handle: TextIO, records, width: int, name: str, limits: Limits
-            ) -> Iterator[tuple[list, list[int] | range]]:
+def _chunks(handle: TextIO, records: Iterator[tuple[int, list[str]]], width: int, name: str,
+            limits: Limits) -> Iterator[tuple[list[list[str]], list[int] | range]]:
     """``(rows, record numbers)`` a chunk at a time; the file is closed at the end.
 
     Short rows are padded with blanks; a row with more values than the header is an
@@ -197,7 +200,7 @@ def _chunks(handle: TextIO, records, width: int, name: str, limits: Limits
     """
     problems: list[Problem] = []
     count = 0
-    rows: list = []
+    rows: list[list[str]] = []
     numbers: list[int] = []
     record = 0
     try:

@@ -5,7 +5,7 @@ vocabulary (declaration types, states, course → participant type, default sche
 Out: frozen :class:`~reconcile.model.Declaration` records in file order, or one
 :class:`~reconcile.errors.InputError` listing every cell that cannot be read.
 
-What is tolerated (INTERFACES.md §2): header aliases (:mod:`.columns`); Excel dates,
+What is tolerated (README "Input: declarations"): header aliases (:mod:`.columns`); Excel dates,
 serials and RFC 3339 / ``YYYY-MM-DD`` / ``DD/MM/YYYY`` text; TRUE/yes/y/1 flags
 (blank = false); ``_`` or spaces for ``-`` in states and types; cohort 2022.0;
 surrounding spaces; blank rows.
@@ -13,7 +13,7 @@ surrounding spaces; blank rows.
 The DfE assurance report has one row per statement line item, so a clawed-back
 declaration appears twice: ``paid`` on the statement that paid it and
 ``awaiting-clawback``/``clawed-back`` on its clawback statement
-(research/user-needs.md §5, DOMAIN.md "Things that go wrong"). Such a pair becomes
+(docs/domain.md "Things that go wrong"). Such a pair becomes
 ONE declaration in the refundable state, with ``statement_*`` from the paid row and
 ``clawback_statement_*`` from the other. Any other repeated declaration id is an error.
 
@@ -32,11 +32,12 @@ from __future__ import annotations
 import re
 from itertools import repeat
 from operator import itemgetter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from reconcile.errors import InputError, Problem
-from reconcile.model import Declaration
+from reconcile.model import Declaration, DfeStatement
 from reconcile.read import values
 from reconcile.read.assurance import is_assurance_report, squeeze, statement_of_file_name
 from reconcile.read.columns import (
@@ -44,10 +45,11 @@ from reconcile.read.columns import (
     DECLARATION_REQUIRED,
     Header,
 )
-from reconcile.read.convert import Converter, ProblemLog, report_rows
-from reconcile.read.table import Table, each_chunk, join_numbers
+from reconcile.read.convert import Cells, Converter, ProblemLog, report_rows
+from reconcile.read.table import RawRow, Table, each_chunk, join_numbers
+from reconcile.rulebook.schema import VocabularyFile
 
-#: The assurance report's clawback pair (research/user-needs.md §5): the state a
+#: The assurance report's clawback pair (docs/domain.md "Things that go wrong"): the state a
 #: declaration has on the statement that paid it, and the states it has on its
 #: clawback statement. These describe DfE's report format, not a payment rule;
 #: a vocabulary may override them (``assurance_paid_state``, ``refundable_states``).
@@ -62,14 +64,14 @@ _TEXT_FIELDS = ("declaration_id", "participant_id", "lead_provider", "statement_
                 "delivery_partner_id", "delivery_partner_name", "teacher_reference_number")
 
 
-def _words(words) -> dict[str, str]:
+def _words(words: Iterable[str]) -> dict[str, str]:
     return {values.word_key(w): w for w in words}
 
 
 class _Parsers:
     """The cell parser of every field, built once from the vocabulary."""
 
-    def __init__(self, vocabulary) -> None:
+    def __init__(self, vocabulary: VocabularyFile) -> None:
         self.types = _words(vocabulary.declaration_types)
         self.states = _words(vocabulary.states)
         courses = dict(vocabulary.courses)
@@ -77,19 +79,18 @@ class _Parsers:
         self.course_of_type: dict[str, str] = {}
         for course, ptype in courses.items():
             self.course_of_type.setdefault(ptype, course)
-        self.participant_types = _words(getattr(vocabulary, "participant_types", ())
-                                        or courses.values())
+        self.participant_types = _words(vocabulary.participant_types or courses.values())
         # The "Type" column may also hold a course or DfE's class name
         # ("ParticipantProfile::ECT").
         for course, ptype in courses.items():
             self.participant_types.setdefault(values.word_key(course), ptype)
         # rules/vocabulary.yaml may list the report's own words (report_types: ect -> course)
-        for word, course in dict(getattr(vocabulary, "report_types", None) or {}).items():
+        for word, course in vocabulary.report_types.items():
             if course in courses:
                 self.participant_types.setdefault(values.word_key(word), courses[course])
         self.default_schedule = vocabulary.default_schedule
 
-    def parser(self, field: str):
+    def parser(self, field: str) -> Callable[[Any], object]:
         if field in ("statement_name", "clawback_statement_name"):
             return values.parse_statement_name
         if field in _TEXT_FIELDS:
@@ -125,7 +126,7 @@ class _Parsers:
 
 
 def _flag(value: object) -> bool:
-    # Uplift flags: blank means the participant has no uplift (INTERFACES.md §2).
+    # Uplift flags: blank means the participant has no uplift (README "Input: declarations").
     return bool(values.parse_bool(value))
 
 
@@ -194,7 +195,9 @@ class FileDeclarations(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
-def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tuple[Declaration, ...]:
+def read_table_declarations(table: Table, vocabulary: VocabularyFile,
+                            dfe_statements: Sequence[DfeStatement] = ()
+                            ) -> tuple[Declaration, ...]:
     """Every row of ``table`` as a Declaration, or an InputError listing every bad cell.
 
     A chunked table (a big sheet) is converted chunk by chunk: only one chunk of raw
@@ -203,7 +206,8 @@ def read_table_declarations(table: Table, vocabulary, dfe_statements=()) -> tupl
     return read_declaration_table(table, vocabulary, dfe_statements).declarations
 
 
-def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
+def read_declaration_table(table: Table, vocabulary: VocabularyFile,
+                           dfe_statements: Sequence[DfeStatement] = (), *,
                            defer_cohort: bool = False) -> FileDeclarations:
     """:func:`read_table_declarations`, with the fields the file has.
 
@@ -224,8 +228,8 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
     positions = [present[f] for f in present]
     converters = {field: Converter(parsers.parser(field), track=field in _TRACKED)
                   for field in present}
-    columns: dict[str, list] = {field: [] for field in present}
-    numbers = []
+    columns: dict[str, Cells] = {field: [] for field in present}
+    numbers: list[Sequence[int]] = []
     notes = list(table.notes)
     for rows, row_numbers, by_column in _without_footer(each_chunk(table), table, header,
                                                         notes):
@@ -238,7 +242,8 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
                 columns[field] += converted
             else:
                 columns[field] = converted
-        rows = by_column = raw = converted = None  # this chunk's raw cells go now
+            del raw, converted
+        del rows, by_column  # this chunk's raw cells go now
     table = table._replace(rows=[], row_numbers=join_numbers(numbers), chunks=None, columns=None)
     n = len(table.row_numbers)
     report = is_assurance_report(table.header)
@@ -293,7 +298,7 @@ def read_declaration_table(table: Table, vocabulary, dfe_statements=(), *,
 
 
 def _refunds_on_their_clawback_statement(declarations: list[Declaration],
-                                         vocabulary) -> list[Declaration]:
+                                         vocabulary: VocabularyFile) -> list[Declaration]:
     """An assurance report's clawback row whose paid row is not in the file: the report's
     statement is its *clawback* statement, not the one that paid it.
 
@@ -305,7 +310,7 @@ def _refunds_on_their_clawback_statement(declarations: list[Declaration],
     unknown (the calendar rule places it, by ``created_at``, as DfE did); a paid row in
     another report joins it again (:func:`reconcile.read.merge.refund_pair`).
     """
-    refund_states = frozenset(getattr(vocabulary, "refundable_states", ASSURANCE_REFUND_STATES))
+    refund_states = frozenset(ASSURANCE_REFUND_STATES)
     out = declarations
     for i, d in enumerate(declarations):
         if d.state in refund_states and d.clawback_statement_id is None and \
@@ -329,7 +334,7 @@ def _footer_word(value: object) -> bool:
     return type(value) is str and bool(_FOOTER_WORD.match(value.strip()))
 
 
-def _is_footer(row, id_at: int, participant_at: int | None) -> bool:
+def _is_footer(row: RawRow, id_at: int, participant_at: int | None) -> bool:
     """A totals row: no declaration id or participant (blank, or 'Total', 'Count'), and a
     word like that or a number elsewhere."""
     def cell(i: int | None) -> object:
@@ -342,7 +347,11 @@ def _is_footer(row, id_at: int, participant_at: int | None) -> bool:
                or (type(c) is str and bool(_NUMBER.match(c.strip()))) for c in row)
 
 
-def _without_footer(chunks, table: Table, header: Header, notes: list[str]):
+_Chunk = tuple[list[Any], Sequence[int], tuple[Any, ...] | None]
+
+
+def _without_footer(chunks: Iterator[_Chunk], table: Table, header: Header,
+                    notes: list[str]) -> Iterator[_Chunk]:
     """The chunks, less the totals rows at the foot of a spreadsheet or CSV (with a note).
 
     The last chunk is held back until the table ends, so only its foot is looked at.
@@ -382,7 +391,8 @@ _REQUIRED_FIX = {
 }
 
 
-def _columns(rows: list, by_column: tuple | None, positions: list[int]) -> list:
+def _columns(rows: list[Any], by_column: tuple[Any, ...] | None, positions: list[int]
+             ) -> list[Sequence[Any]]:
     """The raw values of the wanted columns (rows are rectangular)."""
     if by_column is not None:
         return [by_column[p] for p in positions]
@@ -392,7 +402,8 @@ def _columns(rows: list, by_column: tuple | None, positions: list[int]) -> list:
     return [transposed[p] for p in positions]
 
 
-def _resolve_course(columns, unreadable, table, header, parsers, log, n) -> None:
+def _resolve_course(columns: dict[str, Cells], unreadable: dict[str, set[int]], table: Table,
+                    header: Header, parsers: _Parsers, log: ProblemLog, n: int) -> None:
     """course_identifier from itself, or from the participant type ("Type": ect/mentor).
 
     The participant type always follows from the course (rules/vocabulary.yaml).
@@ -405,7 +416,7 @@ def _resolve_course(columns, unreadable, table, header, parsers, log, n) -> None
         ptypes = columns["participant_type"] = [None] * n
     type_for = _vocabulary_courses(parsers)
     missing: list[int] = []
-    clash: dict[tuple, list[int]] = {}
+    clash: dict[tuple[Any, Any], list[int]] = {}
     derived = list(map(type_for.get, courses))
     if None in derived:  # a course missing or unreadable: take it from the participant type
         for i in range(n):
@@ -439,13 +450,14 @@ def _vocabulary_courses(parsers: _Parsers) -> dict[str, str]:
             for course in parsers.courses.values()}
 
 
-def _has_bad_cell(unreadable: dict, fields, index: int) -> bool:
+def _has_bad_cell(unreadable: dict[str, set[int]], fields: Iterable[str], index: int) -> bool:
     """Whether row ``index`` has a non-blank (so already reported) value in ``fields``."""
     return any(index in unreadable.get(field, ()) for field in fields)
 
 
-def _resolve_cohort(columns, unreadable, table, header, log, n, dfe_statements,
-                    defer: bool = False) -> None:
+def _resolve_cohort(columns: dict[str, Cells], unreadable: dict[str, set[int]], table: Table,
+                    header: Header, log: ProblemLog, n: int,
+                    dfe_statements: Sequence[DfeStatement], defer: bool = False) -> None:
     cohorts = columns.get("cohort")
     if cohorts is None:
         cohorts = [None] * n
@@ -495,13 +507,12 @@ def cohort_problem(kind: str, has_column: bool) -> tuple[str, str]:
 
 
 def _merge_repeats(declarations: list[Declaration], table: Table, header: Header,
-                   log: ProblemLog, vocabulary) -> list[Declaration]:
+                   log: ProblemLog, vocabulary: VocabularyFile) -> list[Declaration]:
     """Merge the assurance report's paid + clawback pairs; other repeated ids are errors."""
     ids = [d.declaration_id for d in declarations]
     if len(set(ids)) == len(ids):
         return declarations
-    paid_state = getattr(vocabulary, "assurance_paid_state", ASSURANCE_PAID_STATE)
-    refund_states = tuple(getattr(vocabulary, "refundable_states", ASSURANCE_REFUND_STATES))
+    paid_state, refund_states = ASSURANCE_PAID_STATE, ASSURANCE_REFUND_STATES
     seen: dict[str, list[int]] = {}
     for index, declaration_id in enumerate(ids):
         seen.setdefault(declaration_id, []).append(index)

@@ -72,8 +72,18 @@ from reconcile.inputfiles import (
     identify_inputs,
 )
 from reconcile.model import Declaration, DfeStatement, Source
+from reconcile.model import normal_name as _norm
+from reconcile.read import read_declaration_file, read_dfe_statements
+from reconcile.read.convert import collect_notes
 from reconcile.read.declarations import UNKNOWN_COHORT, FileDeclarations, cohort_problem
-from reconcile.read.participants import NO_PARTICIPANTS, Participants
+from reconcile.read.merge import merge_declarations
+from reconcile.read.participants import NO_PARTICIPANTS, Participants, read_participants
+from reconcile.read.table import Limits
+from reconcile.rulebook.load import load_rulebook
+from reconcile.rulebook.schema import CalendarStatement, VocabularyFile
+
+#: the rulebook's statement calendar: cohort -> its statements by payment date
+Calendar = dict[int, tuple[CalendarStatement, ...]]
 
 _IDS_SHOWN = 5
 
@@ -95,18 +105,17 @@ def _quiet(_text: str) -> None:
 
 
 def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (),
-                vocabulary: Any = None, *, participants: Sequence[Path] = (),
-                calendar: dict | None = None, lead_provider: str | None = None,
-                sheet: str | None = None, say: Callable[[str], None] = _quiet,
-                limits: Any = None, largest_amount: Decimal | None = None,
+                vocabulary: VocabularyFile | None = None, *,
+                participants: Sequence[Path] = (), calendar: Calendar | None = None,
+                lead_provider: str | None = None, sheet: str | None = None,
+                say: Callable[[str], None] = _quiet, limits: Limits | None = None,
+                largest_amount: Decimal | None = None,
                 largest_count: int | None = None) -> ReadResult:
     """Read every file (already expanded: no folders) and merge what they hold.
 
     ``largest_amount`` and ``largest_count`` (the rulebook's fees.yaml) bound every
     amount and count of DfE's statements: beyond them, a located input error. Without a ``vocabulary``
     both come from the bundled rulebook."""
-    from reconcile.read.convert import collect_notes
-
     with collect_notes() as read_findings:  # what the readers noticed (text replaced)
         result = _read_inputs(declarations, dfe_statements, vocabulary,
                               participants=participants, calendar=calendar,
@@ -116,17 +125,11 @@ def read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path] = (
 
 
 def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
-                 vocabulary: Any, *, participants: Sequence[Path],
-                 calendar: dict | None, lead_provider: str | None,
-                 sheet: str | None, say: Callable[[str], None], limits: Any,
+                 vocabulary: VocabularyFile | None, *, participants: Sequence[Path],
+                 calendar: Calendar | None, lead_provider: str | None,
+                 sheet: str | None, say: Callable[[str], None], limits: Limits | None,
                  largest_amount: Decimal | None, largest_count: int | None) -> ReadResult:
-    from reconcile.read import read_declaration_file, read_dfe_statements
-    from reconcile.read.merge import merge_declarations
-    from reconcile.read.participants import read_participants
-
     if vocabulary is None:
-        from reconcile.rulebook.load import load_rulebook
-
         bundled = load_rulebook()
         vocabulary = bundled.vocabulary
         if largest_amount is None:
@@ -167,7 +170,7 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
         kinds[file.path] = read._replace(declarations=())
         if len(declaration_files) > 1:
             notes.append(f"{file.path}: {len(read.declarations):,} declaration(s)")
-    merged, merge_findings = merge_declarations(per_file, vocabulary)
+    merged, merge_findings = merge_declarations(per_file)
     findings.extend(merge_findings)
     del per_file
     if lead_provider:
@@ -213,7 +216,7 @@ def _reading(file: InputFile, number: int, total: int) -> str:
 # --------------------------------------------------------------------------- statements
 
 
-def _statement_content(s: DfeStatement) -> tuple:
+def _statement_content(s: DfeStatement) -> tuple[Any, ...]:
     """What a statement says, without where it was read nor when DfE last touched it."""
     lines = tuple(line._replace(source=None) for line in s.lines)
     return tuple(s._replace(source=None, lines=lines, updated_at=None))
@@ -241,9 +244,9 @@ def _distinct_statements(statements: list[DfeStatement]
     (``STATEMENT_DUPLICATE_IN_DFE``). A statement of the API's list (dates only) and
     one of a workbook (with money) are not merged here (:func:`_prefer_money`).
     """
-    seen: set[tuple] = set()
+    seen: set[tuple[Any, ...]] = set()
     kept: list[DfeStatement] = []
-    where: dict[tuple, int] = {}
+    where: dict[tuple[Any, ...], int] = {}
     differs: dict[tuple[str, str], list[tuple[DfeStatement, DfeStatement]]] = {}
     for s in statements:
         content = _statement_content(s)
@@ -294,17 +297,14 @@ def _shown(s: DfeStatement, field: str) -> str:
     return "blank" if value is None else str(value)
 
 
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").split()).casefold()
-
-
 def _from_api(s: DfeStatement) -> bool:
     """A statement of the v3 API's statements list (JSON: no sheet, no money)."""
     return s.source is not None and s.source.sheet is None and not s.lines and s.total is None
 
 
 def _api_statements(statements: list[DfeStatement], declarations: Sequence[Declaration],
-                    calendar: dict | None, lead_provider: str | None) -> list[DfeStatement]:
+                    calendar: Calendar | None, lead_provider: str | None
+                    ) -> list[DfeStatement]:
     """The API list's statements with their output-fee flag and provider (module doc)."""
     if not any(_from_api(s) for s in statements):
         return statements
@@ -381,7 +381,7 @@ def _fill_from_participants(declarations: tuple[Declaration, ...],
     if people is NO_PARTICIPANTS or not (people.enrolments or people.retired):
         return declarations, []
     retired = people.retired
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     out = []
     for d in declarations:
         changes: dict[str, Any] = {}
@@ -451,12 +451,13 @@ def _cohort_from_other_declarations(declarations: tuple[Declaration, ...]
 
 
 def _unknown_cohorts(declarations: tuple[Declaration, ...], kinds: dict[str, FileDeclarations],
-                     vocabulary: Any) -> tuple[tuple[Declaration, ...], Finding | None]:
+                     vocabulary: VocabularyFile
+                     ) -> tuple[tuple[Declaration, ...], Finding | None]:
     """Declarations still without a cohort: left out with a finding when they move no
     money, else a located input error (every one, grouped per file)."""
     if not any(d.cohort == UNKNOWN_COHORT for d in declarations):
         return declarations, None
-    lenient = set(getattr(vocabulary, "no_payment_states", ()) or ())
+    lenient = set(vocabulary.no_payment_states)
     kept, left, needed = [], [], defaultdict(list)
     for d in declarations:
         if d.cohort != UNKNOWN_COHORT:

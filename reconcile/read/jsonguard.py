@@ -78,7 +78,7 @@ class Guard:
     def __init__(self, limits: JsonLimits = JsonLimits()) -> None:
         self.limits = limits
         self.depth = 0
-        self._keys: list[set | None] = []
+        self._keys: list[set[str] | None] = []
         self._starts: list[int | None] = []
 
     def enter(self, position: int | None = None, is_object: bool = True) -> None:
@@ -141,10 +141,10 @@ def refusal_problem(refusal: JsonRefusal, text: str | None, name: str, *,
 
 # --------------------------------------------------------------------------- fast path
 
-def _pairs(pairs: list) -> dict:
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        seen: set = set()
+        seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
                 raise JsonRefusal(f"the key {key!r} appears twice in the same object",
@@ -285,7 +285,7 @@ def locate(text: str, limits: JsonLimits = JsonLimits(), *,
         found = match(text, position)
         if found is None or found.end() == position:
             return None  # a syntax error: json's own message says where
-        kind = found.lastgroup
+        kind = found.lastgroup or ""
         start = found.start(kind)
         value = found.group(kind)
         position = found.end()

@@ -1,7 +1,7 @@
 """Several declaration inputs as one (read stage): per-file declarations in, their union out.
 
 In: the declarations of each input file, as its reader made them (files in the order
-given, folders expanded in name order), and the rulebook's vocabulary.
+given, folders expanded in name order).
 Out: one ``tuple[Declaration, ...]`` (first appearance order) and the findings about
 declarations found in more than one file. Each file is read by its own reader and
 only the finished records meet here, so a reader may build its records however it
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from reconcile.findings import Finding, finding
 from reconcile.model import Declaration
@@ -48,7 +48,7 @@ _IDS_SHOWN = 3
 _EARLIEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)  # noqa: UP017 (3.10)
 
 
-def content(d: Declaration) -> tuple:
+def content(d: Declaration) -> tuple[Any, ...]:
     """What a declaration says, without where it was read."""
     return tuple(d[i] for i in _WHAT)
 
@@ -95,17 +95,15 @@ class _Differs(NamedTuple):
     fields: list[str]
 
 
-def merge_declarations(per_file: Sequence[tuple[str, Sequence[Declaration]]],
-                       vocabulary: object = None) -> tuple[tuple[Declaration, ...],
-                                                             tuple[Finding, ...]]:
+def merge_declarations(per_file: Sequence[tuple[str, Sequence[Declaration]]]
+                       ) -> tuple[tuple[Declaration, ...], tuple[Finding, ...]]:
     """The union of every file's declarations, one per declaration id (see the module doc).
 
     ``per_file`` is ``(file as shown, its declarations)`` in reading order.
     """
     if len(per_file) == 1:
         return tuple(per_file[0][1]), ()
-    paid_state = getattr(vocabulary, "assurance_paid_state", ASSURANCE_PAID_STATE)
-    refund_states = tuple(getattr(vocabulary, "refundable_states", ASSURANCE_REFUND_STATES))
+    paid_state, refund_states = ASSURANCE_PAID_STATE, ASSURANCE_REFUND_STATES
     merged: list[Declaration] = []
     where: dict[str, int] = {}
     differs: dict[tuple[str, str], list[_Differs]] = {}
@@ -127,7 +125,8 @@ def merge_declarations(per_file: Sequence[tuple[str, Sequence[Declaration]]],
             later = (d.updated_at or _EARLIEST) >= (first.updated_at or _EARLIEST)
             kept, other = (d, first) if later else (first, d)
             merged[at] = kept
-            files = tuple(sorted((first.file, d.file)))
+            one, other_file = sorted((first.file, d.file))
+            files = (one, other_file)
             differs.setdefault(files, []).append(_Differs(kept, other,
                                                          differing_fields(first, d)))
     return tuple(merged), tuple(_differs_finding(files, items)

@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, TypeAdapter, 
 from reconcile.errors import PROBLEM_LIMIT, InputError, Problem
 from reconcile.model import Source
 from reconcile.read import values
+from reconcile.read.apijson import load_json
 from reconcile.read.guard import check_file
 
 Text = StrictStr | None
@@ -141,7 +142,7 @@ class Participants(NamedTuple):
 NO_PARTICIPANTS = Participants({}, {})
 
 
-def _resources(document: Any, name: str) -> list:
+def _resources(document: Any, name: str) -> list[Any]:
     fix = ('give the API\'s response as it came: {"data": [{"id": ..., "type": '
            '"participant", "attributes": {...}}]}')
     if isinstance(document, dict):
@@ -157,7 +158,7 @@ def _resources(document: Any, name: str) -> list:
         _fail(name, "the JSON has no 'data' key, so it is not an API response", fix)
     if isinstance(document, list):
         if document and all(isinstance(p, dict) and "data" in p for p in document):
-            pages: list = []
+            pages: list[Any] = []
             for page in document:
                 pages.extend(_resources(page, name))
             return pages
@@ -172,8 +173,6 @@ def _fail(name: str, what: str, fix: str) -> Any:
 
 def read_participants(paths: Sequence[Path], vocabulary: object = None) -> Participants:
     """Every participant of every file (pages in order); problems of all files together."""
-    from reconcile.read.apijson import load_json
-
     participant_types = set(getattr(vocabulary, "participant_types", ()) or ("ect", "mentor"))
     enrolments: dict[str, list[Enrolment]] = {}
     changes: list[tuple[str, str, str, Source]] = []  # (from, owner, changed_at, where)

@@ -24,9 +24,11 @@ from pathlib import Path
 from reconcile.errors import InputError, Problem
 from reconcile.model import PartnerDetails, Source
 from reconcile.read.columns import Header, header_key, header_score
+from reconcile.read.csvfile import read_csv
 from reconcile.read.guard import check_file
 from reconcile.read.table import Limits, RawRow, Table, each_chunk
 from reconcile.read.values import BadValue, is_blank, parse_text, show_value
+from reconcile.read.xlsx import read_sheet
 
 #: field -> the headers that mean it
 PARTNER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -60,12 +62,8 @@ def read_partners(path: Path) -> dict[str, PartnerDetails]:
 
     table: Table
     if kind == "xlsx":
-        from reconcile.read.xlsx import read_sheet
-
         table = read_sheet(path, name, SHEET, limits)
     else:
-        from reconcile.read.csvfile import read_csv
-
         table = read_csv(path, name, limits, header_score=score)
     # every row now (a partners file is small), so a CSV's file is closed before any check
     every = [(row, number) for rows, numbers, _ in each_chunk(table)

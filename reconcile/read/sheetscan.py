@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -302,7 +303,9 @@ def _formulas(piece: bytes, missing: list[str], prefixed: bool) -> None:
                 missing.append(cell)
 
 
-def sheet_chunks(path: Path, part: str, inflate) -> Iterator[bytes]:
+def sheet_chunks(path: Path, part: str,
+                 inflate: Callable[[Path, str, threading.Event | None], Iterable[bytes]]
+                 ) -> Iterator[bytes]:
     """The part's XML as ``inflate`` gives it, refusing more bytes than the zip declares."""
     with zipfile.ZipFile(path) as archive:
         limit = archive.getinfo(part).file_size + (1 << 22)

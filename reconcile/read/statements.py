@@ -1,6 +1,6 @@
 """DfE statements (read stage): a statements workbook or API JSON in, ``tuple[DfeStatement]`` out.
 
-Workbook (INTERFACES.md §3; ``reconcile template dfe-statements``):
+Workbook (README "Input: DfE statements"; ``reconcile template dfe-statements``):
 
 * sheet ``Statements``: ``statement_id``, ``lead_provider``, ``cohort``, ``name``
   ("May 2023"), ``cut_off_date``, ``payment_date``, ``output_fee``, ``paid`` (blank =
@@ -26,8 +26,11 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypeVar
 
 from reconcile.errors import InputError, Problem
 from reconcile.model import DfeLine, DfeStatement, Source
@@ -44,13 +47,20 @@ from reconcile.findings import finding
 from reconcile import textsafe
 from reconcile.read.convert import ProblemLog, convert, note, report_rows, require
 from reconcile.read.guard import check_file
+from reconcile.read.apijson import read_statements_json
 from reconcile.read.table import Limits, Table
+from reconcile.read.xlsx import open_workbook, read_sheet
+from reconcile.rulebook.schema import VocabularyFile
+
+_Parsed = TypeVar("_Parsed")
+#: each field's cell parser
+_Parsers = dict[str, Callable[[Any], object]]
 
 _LINE_TYPES = {values.word_key(t): t for t in LINE_TYPES}
 
 
-def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None = None,
-                         largest_amount: Decimal | None = None,
+def read_statements_file(path: Path, vocabulary: VocabularyFile | None = None, *,
+                         limits: Limits | None = None, largest_amount: Decimal | None = None,
                          largest_count: int | None = None) -> tuple[DfeStatement, ...]:
     limits = limits or Limits.from_environment()
     name = str(path)
@@ -63,8 +73,6 @@ def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None =
                                   "not from a CSV file",
                                   "start from 'reconcile template dfe-statements --out "
                                   "dfe-statements.xlsx'")])
-    from reconcile.read.xlsx import open_workbook, read_sheet
-
     book, parts = open_workbook(path, name, limits)
     statements_table = read_sheet(path, name, "Statements", limits, book=book, parts=parts,
                                   required=True)
@@ -75,7 +83,7 @@ def read_statements_file(path: Path, vocabulary=None, *, limits: Limits | None =
                                  largest_amount=largest_amount, largest_count=largest_count)
 
 
-def _header(table: Table, aliases, required) -> Header:
+def _header(table: Table, aliases: dict[str, str], required: Iterable[str]) -> Header:
     header = Header(table.header, aliases, table.header_source, table.letters)
     problems = list(header.problems)
     problems += [header.missing(f) for f in required if f not in header.positions]
@@ -84,11 +92,11 @@ def _header(table: Table, aliases, required) -> Header:
     return header
 
 
-def _convert_all(table: Table, header: Header, parsers: dict, required, log: ProblemLog,
-                 fixes: dict) -> dict[str, list]:
+def _convert_all(table: Table, header: Header, parsers: _Parsers, required: Sequence[str],
+                 log: ProblemLog, fixes: dict[str, str]) -> dict[str, list[Any]]:
     n = len(table.rows)
     transposed = list(zip(*table.rows)) if table.rows else []
-    columns: dict[str, list] = {}
+    columns: dict[str, list[Any]] = {}
     for field, parse in parsers.items():
         position = header.positions.get(field)
         if position is None:
@@ -103,7 +111,7 @@ def _convert_all(table: Table, header: Header, parsers: dict, required, log: Pro
     return columns
 
 
-def _word(allowed: dict, what: str):
+def _word(allowed: dict[str, str], what: str) -> Callable[[object], str | None]:
     return lambda v: values.parse_word(v, allowed, what)
 
 
@@ -112,7 +120,8 @@ def _band(value: object) -> str | None:
     return text.upper() if text and len(text) <= 2 else text
 
 
-def read_statement_tables(statements: Table, lines: Table | None, vocabulary=None, *,
+def read_statement_tables(statements: Table, lines: Table | None,
+                          vocabulary: VocabularyFile | None = None, *,
                           largest_amount: Decimal | None = None,
                           largest_count: int | None = None) -> tuple[DfeStatement, ...]:
     """The statements and their lines; an amount beyond ``largest_amount`` or a count
@@ -125,7 +134,7 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
         raise InputError([Problem(statements.header_source,
                                   "there are no statements below the header row",
                                   "add one row per DfE statement")])
-    parsers = {
+    parsers: _Parsers = {
         "statement_id": values.parse_text, "lead_provider": values.parse_text,
         "cohort": values.parse_cohort, "name": values.parse_statement_name,
         "cut_off_date": values.parse_date, "payment_date": values.parse_date,
@@ -179,15 +188,17 @@ def read_statement_tables(statements: Table, lines: Table | None, vocabulary=Non
     return tuple(result)
 
 
-def _read_lines(lines: Table, vocabulary, statement_rows: dict, out: dict, log: ProblemLog,
-                money=values.parse_money, count=values.count_parser(None)) -> None:
+def _read_lines(lines: Table, vocabulary: VocabularyFile | None, statement_rows: dict[str, int],
+                out: dict[str, list[DfeLine]], log: ProblemLog,
+                money: Callable[[object], Decimal | None] = values.parse_money,
+                count: Callable[[object], int | None] = values.count_parser(None)) -> None:
     header = _header(lines, LINE_ALIASES, LINE_REQUIRED)
     if vocabulary is not None:
         ptypes = _word(values_map(vocabulary.participant_types), "a participant type")
         dtypes = _word(values_map(vocabulary.declaration_types), "a declaration type")
     else:
         ptypes = dtypes = _plain_word
-    parsers = {
+    parsers: _Parsers = {
         "statement_id": values.parse_text,
         "line_type": _word(_LINE_TYPES, "a line type"),
         "participant_type": ptypes, "declaration_type": dtypes, "band": _band,
@@ -229,7 +240,7 @@ def _read_lines(lines: Table, vocabulary, statement_rows: dict, out: dict, log: 
                     header.positions["statement_id"])
 
 
-def values_map(words) -> dict[str, str]:
+def values_map(words: Iterable[str]) -> dict[str, str]:
     return {values.word_key(w): w for w in words}
 
 
@@ -238,7 +249,7 @@ def _plain_word(value: object) -> str | None:
     return values.word_key(text) if text else None
 
 
-def _safe_text(text, where: Source):
+def _safe_text(text: str | None, where: Source) -> str | None:
     """``text`` with the characters no output can hold replaced (a note says where),
     as the table readers do (:mod:`reconcile.read.convert`)."""
     if text is None or not textsafe.unsafe_in(text):
@@ -250,7 +261,7 @@ def _safe_text(text, where: Source):
     return textsafe.clean(text)
 
 
-def _updated_at(value: object):
+def _updated_at(value: object) -> dt.datetime | None:
     """The statement's ``updated_at``, or None when it is missing or not a time (it only
     decides which of two pulls of the list is the later)."""
     try:
@@ -259,11 +270,20 @@ def _updated_at(value: object):
         return None
 
 
-def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
-    from reconcile.read.apijson import read_statements_json
+def _parsed(parse: Callable[[object], _Parsed], value: object, where: Source, field: str,
+            statement_id: str, problems: list[Problem]) -> tuple[bool, _Parsed | None]:
+    """(read, value) of one attribute; a value that cannot be read is a problem."""
+    try:
+        return True, parse(value)
+    except values.BadValue as exc:
+        problems.append(Problem(where._replace(column=field),
+                                f"{exc.what} (statement id {statement_id!r})", exc.fix))
+        return False, None
 
+
+def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
     result = []
-    problems = []
+    problems: list[Problem] = []
     for number, resource in read_statements_json(path, name):
         attributes = resource.attributes
         where = Source(name, None, number)
@@ -272,17 +292,19 @@ def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
                                    where._replace(column="lead_provider_name"))
         month = _safe_text(attributes.month.strip(), where._replace(column="month"))
         year = _safe_text(str(attributes.year).strip(), where._replace(column="year"))
-        parsed = {}
-        for field, parse in (("cohort", values.parse_cohort), ("cut_off_date", values.parse_date),
-                             ("payment_date", values.parse_date)):
-            try:
-                parsed[field] = parse(getattr(attributes, field))
-            except values.BadValue as exc:
-                problems.append(Problem(where._replace(column=field),
-                                        f"{exc.what} (statement id {resource.id!r})", exc.fix))
-        if len(parsed) < 3:
+        read_cohort, cohort = _parsed(values.parse_cohort, attributes.cohort, where, "cohort",
+                                      resource.id, problems)
+        read_cut_off, cut_off = _parsed(values.parse_date, attributes.cut_off_date, where,
+                                        "cut_off_date", resource.id, problems)
+        read_payment, payment = _parsed(values.parse_date, attributes.payment_date, where,
+                                        "payment_date", resource.id, problems)
+        if not (read_cohort and read_cut_off and read_payment):
             continue
-        cohort, cut_off, payment = parsed["cohort"], parsed["cut_off_date"], parsed["payment_date"]
+        if cohort is None:
+            problems.append(Problem(where._replace(column="cohort"),
+                                    f"the cohort is blank (statement id {resource.id!r})",
+                                    "write the cohort's start year, e.g. 2022"))
+            continue
         result.append(DfeStatement(
             statement_id=statement_id,
             lead_provider=lead_provider,
@@ -290,7 +312,7 @@ def _from_json(path: Path, name: str) -> tuple[DfeStatement, ...]:
             name=f"{month} {year}",
             cut_off_date=cut_off,
             payment_date=payment,
-            # GET /api/v3/statements lists only output-fee statements (user-needs §2)
+            # GET /api/v3/statements lists only output-fee statements (the Lead Provider API v3)
             output_fee=True,
             paid=bool(attributes.paid),
             source=where,

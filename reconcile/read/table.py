@@ -32,7 +32,7 @@ class Table(NamedTuple):
     sheet: str | None
     header: tuple[Any, ...]  # raw header cells
     rows: list[RawRow]  # the rows of raw values, blank rows removed
-    row_numbers: list[int]  # the row number the user sees, per row
+    row_numbers: Sequence[int]  # the row number the user sees, per row (a range or a list)
     header_row: int | None = 1  # None: no header row (JSON)
     letters: bool = False  # name columns by letter too (workbooks)
     kind: str = "table"  # "xlsx", "csv" or "json": how strict the converters are
@@ -55,7 +55,7 @@ class Table(NamedTuple):
         return Source(self.file, self.sheet, self.header_row)
 
 
-def each_chunk(table: Table) -> Iterator[tuple[list[Any], list[int] | range,
+def each_chunk(table: Table) -> Iterator[tuple[list[Any], Sequence[int],
                                                tuple[Any, ...] | None]]:
     """``(rows, row_numbers, columns)`` per chunk: the table's chunks, or the whole table as one.
 
@@ -73,7 +73,7 @@ def each_chunk(table: Table) -> Iterator[tuple[list[Any], list[int] | range,
         del rows, numbers, columns  # not held while the next chunk is read
 
 
-def join_numbers(parts: Sequence[list[int] | range]) -> list[int] | range:
+def join_numbers(parts: Sequence[Sequence[int]]) -> Sequence[int]:
     """The row numbers of consecutive chunks as one sequence (a range when contiguous).
 
     >>> join_numbers([range(2, 5), range(5, 7)])

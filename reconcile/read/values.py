@@ -32,7 +32,10 @@ import difflib
 import functools
 import math
 import re
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
+
+from reconcile import money
 
 UTC = dt.timezone.utc  # noqa: UP017 (dt.UTC is 3.11+; we run on 3.10)
 #: Excel's day 0 (the 1900 date system, with its fictitious 29 Feb 1900 folded in).
@@ -212,8 +215,8 @@ def _parse_date_text(text: str) -> dt.datetime:
             return _aware(moment, text)
     match = _ISO_DATE.match(text)
     if match:
-        year, month, day = map(int, match.groups())
-        return _build(text, year, month, day)
+        numbers = [int(part) for part in match.groups()]
+        return _build(text, numbers[0], numbers[1], numbers[2])
     match = _ISO_LIKE.match(text)
     if match:
         year, month, day, hour, minute, second, fraction, zone = match.groups()
@@ -248,9 +251,10 @@ def _parse_date_text(text: str) -> dt.datetime:
     raise BadValue(f"{text!r} is not a date this tool can read", _DATE_FIX)
 
 
-def _build(text: str, *parts: int) -> dt.datetime:
+def _build(text: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+           second: int = 0, microsecond: int = 0) -> dt.datetime:
     try:
-        return dt.datetime(*parts, tzinfo=UTC)
+        return dt.datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
     except ValueError as exc:
         raise BadValue(f"{text!r} is not a real date ({exc})", _DATE_FIX) from None
 
@@ -297,7 +301,7 @@ def word_key(text: str) -> str:
     return re.sub(r"[\s_]+", "-", text.strip().lower())
 
 
-def closest(word: str, choices) -> str | None:
+def closest(word: str, choices: Iterable[str]) -> str | None:
     """The nearest allowed word, for 'did you mean ...?'.
 
     Ranked by difflib's similarity (at least 0.6, as ``get_close_matches``), ties
@@ -315,10 +319,10 @@ def closest(word: str, choices) -> str | None:
     far longer than every choice is not compared at all (it cannot be a typo of one),
     and difflib's quick upper bounds skip the choices that cannot reach 0.6.
     """
-    choices = tuple(choices)
-    if not choices or len(word) > 2 * max(map(len, choices)) + 2:
+    options = tuple(choices)
+    if not options or len(word) > 2 * max(map(len, options)) + 2:
         return None
-    return _closest(word, choices)
+    return _closest(word, options)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -377,10 +381,8 @@ def parse_word(value: object, allowed: dict[str, str], what: str) -> str | None:
 
 # --- money and statement names ----------------------------------------------------------
 
-def parse_money(value: object):
+def parse_money(value: object) -> Decimal | None:
     """An exact Decimal via :func:`reconcile.money.to_decimal` (floats via repr); blank → None."""
-    from reconcile import money
-
     if value is None or (type(value) is str and not value.strip()):
         return None
     try:
@@ -391,16 +393,14 @@ def parse_money(value: object):
                        "thousands commas are fine)") from None
 
 
-def money_parser(largest: Decimal | None):
+def money_parser(largest: Decimal | None) -> Callable[[object], Decimal | None]:
     """:func:`parse_money`, refusing an amount larger than ``largest`` either way
     (fees.yaml ``largest_amount``: a clawback by its size); ``None``: no bound."""
     if largest is None:
         return parse_money
-    from reconcile import money
-
     limit = money.described(largest)
 
-    def parse(value: object):
+    def parse(value: object) -> Decimal | None:
         amount = parse_money(value)
         if amount is not None and abs(amount) > largest:
             beyond = f"is more than {limit}" if amount > 0 else f"is below -{limit}"
@@ -413,7 +413,7 @@ def money_parser(largest: Decimal | None):
     return parse
 
 
-def count_parser(largest: int | None, example: str = "12"):
+def count_parser(largest: int | None, example: str = "12") -> Callable[[object], int | None]:
     """:func:`parse_int` for a count of declarations, refusing one larger than
     ``largest`` either way (fees.yaml ``largest_count``); ``None``: no bound."""
     def parse(value: object) -> int | None:

@@ -45,8 +45,9 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from itertools import islice, repeat
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import python_calamine
 
@@ -63,6 +64,7 @@ from reconcile.read.sheetscan import (
 from reconcile.read.table import (
     HEADER_SEARCH_ROWS,
     Limits,
+    RawRow,
     Table,
     best_header,
     join_numbers,
@@ -97,9 +99,11 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
         target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
             posixpath.join("xl", target))
         targets[rel.get("Id")] = target
-    parts = {}
+    parts: dict[str, str] = {}
     for sheet in book.iter(f"{_MAIN}sheet"):
-        parts[sheet.get("name")] = targets.get(sheet.get(f"{_REL}id"), "")
+        sheet_name = sheet.get("name")
+        if sheet_name is not None:  # a sheet without a name is no sheet calamine lists
+            parts[sheet_name] = targets.get(sheet.get(f"{_REL}id") or "", "")
     return parts
 
 
@@ -129,7 +133,7 @@ def check_dimension(archive: zipfile.ZipFile, part: str, source: Source, limits:
         raise InputError([too_many_columns(source, cols, limits)])
 
 
-def _inflate(path: Path, part: str, stop: threading.Event | None):
+def _inflate(path: Path, part: str, stop: threading.Event | None) -> Iterator[bytes]:
     """The part's XML in chunks of at most ``_CHUNK`` bytes.
 
     Deflate is undone with zlib directly (no per-read overhead, no CRC: calamine
@@ -180,7 +184,8 @@ def _choose_sheet(names: list[str], wanted: str | None, source: Source) -> str:
     return names[0]
 
 
-def open_workbook(path: Path, name: str, limits: Limits):
+def open_workbook(path: Path, name: str, limits: Limits
+                  ) -> tuple[python_calamine.CalamineWorkbook, dict[str, str]]:
     """(calamine workbook, sheet parts) after the zip checks."""
     archive = check_zip(path, name, limits)
     try:
@@ -204,19 +209,22 @@ CHUNK_ROWS = 25_000
 
 
 def read_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
-               book=None, parts=None, required: bool = False) -> Table:
+               book: python_calamine.CalamineWorkbook | None = None,
+               parts: dict[str, str] | None = None, required: bool = False) -> Table:
     """The sheet ``wanted`` (case-insensitive; else the first sheet) as a Table, every row in memory."""
     table = stream_sheet(path, name, wanted, limits, book=book, parts=parts, required=required)
-    rows: list = []
-    numbers = []
+    rows: list[RawRow] = []
+    numbers: list[list[int] | range] = []
+    assert table.chunks is not None  # a sheet is read in chunks (stream_sheet)
     for chunk, chunk_numbers in table.chunks:
         rows += chunk
         numbers.append(chunk_numbers)
     return table._replace(rows=rows, row_numbers=join_numbers(numbers), chunks=None)
 
 
-def _sheet_by_headers(book, names: list[str], wanted: str | None, score,
-                      guard=None) -> str | None:
+def _sheet_by_headers(book: python_calamine.CalamineWorkbook, names: list[str],
+                      wanted: str | None, score: Callable[[RawRow], int],
+                      guard: Callable[[str], None] | None = None) -> str | None:
     """The sheet whose first rows hold the best header (at least 3 known columns), when
     the workbook has no sheet named ``wanted`` and its first sheet's header is not one.
     ``guard(sheet_name)`` checks a sheet before calamine loads it (:func:`_scan`)."""
@@ -240,8 +248,10 @@ def _sheet_by_headers(book, names: list[str], wanted: str | None, score,
 
 
 def stream_sheet(path: Path, name: str, wanted: str | None, limits: Limits, *,
-                 book=None, parts=None, required: bool = False,
-                 chunk_rows: int | None = None, header_score=None) -> Table:
+                 book: python_calamine.CalamineWorkbook | None = None,
+                 parts: dict[str, str] | None = None, required: bool = False,
+                 chunk_rows: int | None = None,
+                 header_score: Callable[[RawRow], int] | None = None) -> Table:
     """The sheet ``wanted`` (case-insensitive; else the first sheet) as a Table read in chunks.
 
     The header is found now (problems with the sheet itself raise here); the data
@@ -323,11 +333,18 @@ def _scan(path: Path, part: str, source: Source, limits: Limits) -> list[str]:
 
 class _SheetCheck(NamedTuple):
     source: Source
-    formula_cells: list
-    merged: list
+    formula_cells: list[str]
+    merged: list[tuple[tuple[int, int], tuple[int, int]]]
 
 
-def _checked(first: tuple, chunks, check: _SheetCheck):
+#: a row of calamine's cells (a list: counted at C speed)
+_Row = list[Any]
+#: a chunk of a sheet: its rows kept, their row numbers, and the empty cells among them
+_Kept = tuple[list[_Row], Sequence[int], int]
+
+
+def _checked(first: _Kept, chunks: Iterator[_Kept], check: _SheetCheck
+             ) -> Iterator[tuple[list[_Row], Sequence[int]]]:
     """The data chunks ``(rows, numbers)``; then the checks that needed every row.
 
     No chunk is referenced here once the next is asked for, and when the last has
@@ -335,16 +352,17 @@ def _checked(first: tuple, chunks, check: _SheetCheck):
     handed back before the checks, the conversion and the rest of the run.
     """
     empty_in_data = 0
-    pending, first = first, None
+    pending: _Kept | None = first
+    del first
     while pending is not None:
         rows, numbers, empties = pending
         pending = None
         empty_in_data += empties
         if len(numbers):
             yield rows, numbers
-        rows = numbers = None
+        del rows, numbers
         pending = next(chunks, None)
-    chunks = None
+    del chunks
     release_memory()
     _check_sheet(check, empty_in_data)
 
@@ -374,7 +392,7 @@ def _check_sheet(check: _SheetCheck, empty_in_data: int) -> None:
         raise InputError(problems)
 
 
-def _row_chunks(sheet, size: int):
+def _row_chunks(sheet: python_calamine.CalamineSheet, size: int) -> Iterator[list[_Row]]:
     """The sheet's rows from A1 (as ``to_python(skip_empty_area=False)``), ``size`` at a time."""
     start = sheet.start
     if start is None:  # no cells at all
@@ -386,20 +404,20 @@ def _row_chunks(sheet, size: int):
             if not chunk:
                 return
             yield chunk
-            chunk = None
+            del chunk
     # Data not from A1 (rare): python-calamine's row iterator starts at the data's
     # first column, so take the padded rows and hand them out a chunk at a time.
-    rows = sheet.to_python(skip_empty_area=False)
-    rows.reverse()
-    while rows:
-        chunk = rows[-size:]
-        del rows[-size:]
+    padded = sheet.to_python(skip_empty_area=False)
+    padded.reverse()
+    while padded:
+        chunk = padded[-size:]
+        del padded[-size:]
         chunk.reverse()
         yield chunk
-        chunk = None
+        del chunk
 
 
-def _kept_rows(chunks):
+def _kept_rows(chunks: Iterator[list[_Row]]) -> Iterator[_Kept]:
     """``(rows, numbers, empty cells)`` per chunk, rows with nothing in them left out.
 
     ``numbers`` are the row numbers Excel shows (a range when no row was left out);
@@ -409,7 +427,7 @@ def _kept_rows(chunks):
     for rows in chunks:
         width = len(rows[0])
         # Rows of calamine are rectangular; "" is an empty cell.
-        empties = list(map(list.count, rows, repeat("")))
+        empties = list(map(list.count, rows, repeat("")))  # at C speed
         if width and empties.count(width) == 0 and max(empties) < width - 3:
             # the usual chunk: no blank row (checked at C speed)
             yield rows, range(start + 1, start + len(rows) + 1), sum(empties)
@@ -418,8 +436,9 @@ def _kept_rows(chunks):
                 count < width - 3 or not _blank_row(rows[i]))]
             yield ([rows[i] for i in keep], [start + i + 1 for i in keep],
                    sum(empties[i] for i in keep))
+            del keep
         start += len(rows)
-        rows = empties = keep = None
+        del rows, empties
 
 
 def release_memory() -> None:
@@ -430,7 +449,7 @@ def release_memory() -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _malloc_trim():
+def _malloc_trim() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -439,7 +458,7 @@ def _malloc_trim():
         return None
 
 
-def _blank_row(row) -> bool:
+def _blank_row(row: RawRow) -> bool:
     return all(c == "" or (type(c) is str and not c.strip()) for c in row)
 
 

@@ -64,10 +64,10 @@ COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
 ORDERINGS = ("lt", "lte", "gt", "gte")
 OPERATORS = (*COMPARISONS, "in", "not_in", "exists")
 COMBINATORS = ("all", "any", "not")
-#: names the durable-rules engine uses for itself (guide §4.4, §10.9): a fact field
+#: names the durable-rules engine uses for itself (tests/engine): a fact field
 #: of that name would select engine state or match the engine's own records
 RESERVED = ("sid", "id", "$s", "_kind")
-#: durable-rules hangs on 512 sibling tests of one node (guide §6); stay well below
+#: durable-rules hangs on 512 sibling tests of one node (tests/engine); stay well below
 MAX_IN_VALUES = 200
 
 _INVERSE = {"eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt"}

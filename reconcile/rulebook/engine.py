@@ -11,16 +11,16 @@ keeps process-global state and has sharp edges (research guide "durable_rules
 
 * each :class:`DurableBackend` owns a private, thread-free ``Host`` and registers
   its rules under ruleset names unique in the process, so two rulebooks (even
-  with the same rule ids) loaded in one process never meet (guide §5);
+  with the same rule ids) loaded in one process never meet (tests/engine);
 * every rule is guarded by ``_kind: fact`` so no rule can match the engine's own
-  state record, which would loop forever (guide §4.4);
+  state record, which would loop forever (tests/engine);
 * a fact is asserted then retracted, so *every* matching rule fires (an event
-  would fire one, guide §4.1); actions only append the rule's id; "no rule
+  would fire one, tests/engine); actions only append the rule's id; "no rule
   matched" is an answer, not an error; engine errors and swallowed action errors
   are recorded in :attr:`problems` and the pure-Python answer is used instead;
 * ``in`` becomes an ``$or`` of equalities, ``ne`` is ``$neq`` (there is no
   ``$in``/``$ne``), rules are split into rulesets of at most 500 rules with well
-  under 512 sibling tests and 64 range tests per field (guide §6);
+  under 512 sibling tests and 64 range tests per field (tests/engine);
 * :meth:`DurableBackend.close` deletes the engine state, then the ruleset.
 
 durable-rules 2.0.28 does not import on Python 3.13+; :func:`open_engine` with
@@ -75,7 +75,7 @@ Signature = tuple[Any, ...]
 
 BACKENDS = ("auto", "durable", "python")
 
-#: limits of durable-rules 2.0.28 (guide §6), with a margin: rules per ruleset
+#: limits of durable-rules 2.0.28 (tests/engine), with a margin: rules per ruleset
 #: (4096 hard), distinct tests of one field per ruleset (512 hangs), range tests
 #: of one field per ruleset (65 true at once is error 303), fields per fact (252).
 MAX_RULES_PER_RULESET = 500
@@ -141,7 +141,7 @@ class _Program:
 
     def check(self, signatures: Sequence[Signature]) -> None:
         """Facts must have the vocabulary's types: durable-rules would otherwise coerce
-        ``'1' == 1`` and ``'true' == True`` where Python does not (guide §2.1)."""
+        ``'1' == 1`` and ``'true' == True`` where Python does not (tests/engine)."""
         width = len(self.fields)
         for n, signature in enumerate(signatures):
             if len(signature) != width:
@@ -272,7 +272,7 @@ def available_backends() -> tuple[str, ...]:
 
 
 def _durable_condition(node: Node, program: _Program) -> dict[str, Any]:
-    """A normalised condition as durable-rules ruleset JSON (guide §2).
+    """A normalised condition as durable-rules ruleset JSON (tests/engine).
 
     A null fact value is left out of the message, so ``$nex`` means null; ``$neq``
     needs the field present, so ``ne`` on a nullable field also accepts ``$nex``.
@@ -313,7 +313,7 @@ def _atoms(node: Node) -> list[tuple[str, str, object]]:
 
 
 def _chunks(rules: Sequence[CompiledRule]) -> list[list[CompiledRule]]:
-    """Rules grouped into rulesets that stay inside durable-rules' limits (guide §6)."""
+    """Rules grouped into rulesets that stay inside durable-rules' limits (tests/engine)."""
     chunks: list[list[CompiledRule]] = []
     tests: dict[str, set[tuple[str, str, object]]] = defaultdict(set)
     ranges: dict[str, set[tuple[str, str, object]]] = defaultdict(set)
@@ -341,7 +341,7 @@ def _chunks(rules: Sequence[CompiledRule]) -> list[list[CompiledRule]]:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """durable-rules 2.0.28 calls datetime.utcfromtimestamp on every action, which
-    warns from Python 3.12 (guide §1): an error under ``-W error``."""
+    warns from Python 3.12 (tests/engine): an error under ``-W error``."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "datetime.datetime.utcfromtimestamp",
                                 DeprecationWarning)
@@ -352,7 +352,7 @@ _HOST_CLASS: type[Any] | None = None
 
 
 def _host_class() -> type[Any]:
-    """A durable ``Host`` without its two background timer threads (guide §4.3, §5)."""
+    """A durable ``Host`` without its two background timer threads (tests/engine)."""
     global _HOST_CLASS
     if _HOST_CLASS is None:
         from durable import engine
@@ -417,7 +417,7 @@ class DurableBackend:
             f"r{rule.position}": {
                 "all": [{"m": {"$and": [dict(_GUARD),
                                         _durable_condition(rule.condition, self._program)]}}],
-                "pri": rule.position + 1,  # >= 1: negative priorities misorder (guide §4.1)
+                "pri": rule.position + 1,  # >= 1: negative priorities misorder (tests/engine)
                 "run": _recorder(self._hits, rule.position),
             } for rule in rules}
 
@@ -492,7 +492,7 @@ class DurableBackend:
 
     def _forget(self, name: str, fact: dict[str, Any], clear_state: bool = False) -> None:
         """Retract the fact; after a failure also drop the state, which would keep
-        the swallowed exception for every later call (guide §4.3)."""
+        the swallowed exception for every later call (tests/engine)."""
         # not stored (e.g. the assert failed): nothing to retract
         with contextlib.suppress(Exception):
             self._host.retract_fact(name, fact)
@@ -506,7 +506,7 @@ class DurableBackend:
         if ruleset is None:
             return
         self._host._ruleset_list.remove(ruleset)
-        # free the state first, or it leaks (guide §5); error 309 = no state (a probe)
+        # free the state first, or it leaks (tests/engine); error 309 = no state (a probe)
         with contextlib.suppress(Exception):
             ruleset.delete_state(None)
         durable_rules_engine.delete_ruleset(ruleset._handle)

@@ -5,7 +5,7 @@ Out: the *fact vocabulary* (field -> type, nullable, allowed values) that
 ``rules/eligibility.yaml`` conditions are checked against, and each declaration's
 facts as a *signature*: a tuple of JSON-typed values of the fields the rules use.
 
-Facts are low-cardinality on purpose (DOMAIN.md "Validation of a declaration"):
+Facts are low-cardinality on purpose (docs/domain.md "Validation of a declaration"):
 ``window_position`` says where the declaration date falls in its milestone window
 instead of carrying the date itself, so a million declarations collapse into a
 few hundred distinct signatures and the rules engine evaluates each one once.
@@ -74,7 +74,7 @@ class Facts(NamedTuple):
 #   has_delivery_partner, has_statement, has_clawback_statement: the id or the name
 #     is given
 #   output_statement_available: the next output-fee statement is the first whose
-#     cut-off is on or after the day it was submitted (DOMAIN.md "Statement"): one
+#     cut-off is on or after the day it was submitted (docs/domain.md "Statement"): one
 #     exists if the cohort's last output-fee cut-off is not before that day
 #     (created_at, else the declaration date)
 _PLAIN = ("state", "declaration_type", "participant_type", "course_identifier", "cohort",
@@ -116,7 +116,7 @@ def _any_of_three(a: int, b: int, c: int, raw: Signature) -> Any:
 
 def window_position(schedule: Schedule | None, declaration_type: str, day: dt.date) -> str:
     """Where ``day`` falls in the milestone window of ``declaration_type`` in
-    ``schedule`` (None: no such schedule) (DOMAIN.md "Validation").
+    ``schedule`` (None: no such schedule) (docs/domain.md "Validation of a declaration").
 
     The API checks the start always ("declaration before milestone start"), and the
     end only where the milestone has a milestone date: a declaration dated on the
@@ -324,10 +324,12 @@ class _Columns:
         return max(cut_offs, default=dt.date.min)
 
 
-def find_duplicates(declarations: Sequence[Declaration], counted_states: frozenset[str]) -> list[bool]:
+def find_duplicates(declarations: Sequence[Declaration], counted_states: frozenset[str]
+                    ) -> list[bool]:
     """For each declaration: does another one of the same participant, course and
     type, in a counted state, come before it in (declaration_date, created_at,
-    declaration_id) order? (DOMAIN.md "Validation": "one billable (or submitted)
+    declaration_id) order? (docs/domain.md "Validation of a declaration": "one billable
+    (or submitted)
     declaration per participant, course and type".)"""
     n = len(declarations)
     # each declaration's (participant, course, type) -> the first index with it, at C

@@ -73,6 +73,7 @@ from reconcile.rulebook.schema import (
 )
 from reconcile.rulebook.split_schema import SplitPolicy, split_policy_from
 from reconcile.rulebook.yamlsrc import Located, YamlPath, parse_yaml
+from reconcile.rulebook.conditions import validate_rule_conditions
 
 __all__ = ["Band", "CalendarStatement", "Classify", "Contract", "FindingSpec", "Milestone",
            "RuleSpec", "Rulebook", "Schedule", "load_rulebook"]
@@ -113,7 +114,8 @@ class Rulebook:
     #: what loading noticed that is not a problem (a given contract shadowing one of
     #: the rules folder's, for the same provider and cohort)
     notes: tuple[str, ...] = ()
-    _contract_index: dict[tuple[str, int], Contract] = field(default_factory=dict, repr=False, compare=False)
+    _contract_index: dict[tuple[str, int], Contract] = field(default_factory=dict, repr=False,
+                                                             compare=False)
 
     def contract_for(self, lead_provider: str | None, cohort: int) -> Contract | None:
         """The contract of a provider and cohort; the provider's name is matched ignoring
@@ -320,7 +322,8 @@ def _doc(docs: dict[str, Located | None], name: str) -> Located:
 
 
 
-def _cross_checks(reader: _Reader, docs: dict[str, Located | None], vocabulary: VocabularyFile | None,
+def _cross_checks(reader: _Reader, docs: dict[str, Located | None],
+                  vocabulary: VocabularyFile | None,
                   fees: FeesFile | None, eligibility: EligibilityFile | None,
                   schedules_file: SchedulesFile | None) -> None:
     """What one file says about another: names must exist where they are defined."""
@@ -391,11 +394,8 @@ def _sound_rule_specs(located: Located | None) -> tuple[RuleSpec, ...]:
 def _condition_problems(rules: tuple[RuleSpec, ...], vocabulary: VocabularyFile | None
                         ) -> list[Problem]:
     """The engine's type check of every ``when:`` (reconcile.rulebook.conditions)."""
-    try:
-        from reconcile.rulebook.conditions import validate_rule_conditions
-    except ImportError:  # the condition checker is not part of this build yet
-        return []
     return list(validate_rule_conditions(rules, vocabulary))
+
 
 # --------------------------------------------------------- schedules, calendars
 
@@ -451,7 +451,7 @@ def _calendar_statements(calendars_file: CalendarsFile | None, located: Located 
         for item, row in enumerate(rows):
             source = located.source(("cohorts", cohort, item))
             cut_off = row.cut_off
-            faulty = row.cut_off >= row.payment  # DOMAIN.md "Reference data": typos
+            faulty = row.cut_off >= row.payment  # docs/domain.md "Statement": typos
             if faulty:
                 same_day = row.cut_off == row.payment
                 action = policy.same_day_cut_off if same_day else policy.faulty_cut_off
@@ -510,7 +510,8 @@ def _contract_paths(reader: _Reader, directory: Path | None, shown: str,
     return found
 
 
-def _contract_terms(terms: dict[str, Any], split: schema.BandSplit, floor: int, header: ContractFile,
+def _contract_terms(terms: dict[str, Any], split: schema.BandSplit, floor: int,
+                    header: ContractFile,
                     source: Source, **extra: Any) -> Contract:
     """A rulebook Contract from one version's whole terms (band percentages resolved)."""
     bands = tuple(Band(b.name, b.min, b.max, b.per_participant,

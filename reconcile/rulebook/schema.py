@@ -253,7 +253,8 @@ class FeesFile(Strict):
         return self.mentor_flat_rate_proportions.get(declaration_type, Decimal(0))
 
     def output_fee(self, band: Band, declaration_type: str) -> Decimal:
-        """Exact output fee per declaration in ``band`` (DOMAIN.md "Prices"): £995 A started -> 119.4."""
+        """Exact output fee per declaration in ``band`` (docs/domain.md "Prices"):
+        £995 A started -> 119.4."""
         return money.percent_of(band.output_price, self.proportion(declaration_type))
 
     def mentor_fee(self, payment_per_participant: Decimal, declaration_type: str) -> Decimal:
@@ -690,7 +691,7 @@ class ContractVersionFile(Strict):
 
 
 class ContractFile(Strict):
-    """A call-off contract (INTERFACES.md §4), with its later versions."""
+    """A call-off contract (README "Writing a contract"), with its later versions."""
 
     lead_provider: Text = Field(description="the lead provider's name as in the declarations")
     cohort: Cohort = Field(description="the cohort's start year, e.g. 2023")
@@ -847,7 +848,8 @@ class Band(NamedTuple):
 
     @property
     def capacity(self) -> int:
-        """How many participants the band holds: max − max(min, 1) + 1 (DOMAIN.md "Banding")."""
+        """How many participants the band holds: max − max(min, 1) + 1
+        (docs/domain.md "Banding")."""
         return max(self.max - max(self.min, self.min_counts_from) + 1, 0)
 
     @property
@@ -862,7 +864,7 @@ class Band(NamedTuple):
 
 
 class Contract(NamedTuple):
-    """A call-off contract (INTERFACES.md §4) with resolved bands and its source."""
+    """A call-off contract (README "Writing a contract") with resolved bands and its source."""
 
     lead_provider: str
     cohort: int

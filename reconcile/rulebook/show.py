@@ -29,7 +29,7 @@ from reconcile.rulebook.versions import describe_change, terms_by_statement
 if TYPE_CHECKING:
     from reconcile.rulebook.load import Rulebook
 
-#: the price of the worked example (seed 002: "a price per participant of £1,000")
+#: the price of the worked example (docs/domain.md "Prices": £1,000 a participant)
 EXAMPLE_PRICE = Decimal(1000)
 
 _PLACES = {"this_statement_additions": "this statement's additions",

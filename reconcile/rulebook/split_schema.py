@@ -5,7 +5,7 @@ so every value knows its line). Out: a :class:`SplitPolicy`, or a
 :class:`~reconcile.errors.RuleError` listing every problem as ``file:line: what — fix``.
 
 The policy says how :mod:`reconcile.split` divides each statement's net payment
-between the lead provider's delivery partners (DOMAIN.md "People and things": an
+between the lead provider's delivery partners (docs/domain.md "People and things": an
 LP passes part of each payment on to its DPs):
 
 * ``output_fees.attribution``: ``band`` — each declaration brings what the calculation

@@ -28,11 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from reconcile.errors import Problem, RuleError
+from reconcile.model import normal_name as normal
 from reconcile.money import pounds
-
-
-def normal(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def terms_by_statement(contract: Any, names: Sequence[str]) -> tuple[Any, ...]:

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 #: ("2023-06-01") so that durable-rules and Python both compare them as strings
 FIELD_TYPES = ("str", "int", "bool", "date")
 
-#: where a declaration date falls in its milestone window (DOMAIN.md "Validation"):
+#: where a declaration date falls in its milestone window
+#: (docs/domain.md "Validation of a declaration"):
 #: before_start: before the milestone's start date; after_cutoff: after the end of
 #: its milestone date; open_ended: the milestone has no milestone date (non-standard
 #: schedules: no date validation); not_in_schedule: the schedule has no milestone
@@ -38,7 +39,7 @@ FIELD_TYPES = ("str", "int", "bool", "date")
 WINDOW_POSITIONS = ("before_start", "within", "after_cutoff", "open_ended",
                     "not_in_schedule", "unknown_schedule", "not_given")
 
-#: schedule families (DOMAIN.md, reference schedules: ecf-standard-september, ...)
+#: schedule families (docs/domain.md, reference schedules: ecf-standard-september, ...)
 SCHEDULE_FAMILIES = ("standard", "extended", "reduced", "replacement")
 
 #: message placeholders that come from the declaration itself, not from its facts

@@ -47,6 +47,7 @@ import json
 import re
 import shutil
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import partial
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -313,7 +314,8 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
     env = _environment()
 
     def render(name: str, request: Request | None = None, **context: Any) -> str:
-        return env.get_template(name).render(csrf_token=guard.csrf_token, **context)
+        page: str = env.get_template(name).render(csrf_token=guard.csrf_token, **context)
+        return page
 
     def page(name: str, code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(render(name, **context), status_code=code)
@@ -743,7 +745,7 @@ def _write_remittances(run: Run, result: Any) -> None:
         folder = run.folder / REMITTANCES
         outputs.folder(folder)
         for name, build in remittance_workbooks(result.split).items():
-            outputs.file(folder / name, lambda tmp, build=build: write_workbook(build(), tmp))
+            outputs.file(folder / name, partial(_write_built, write_workbook, build))
         outputs.commit()
 
 
@@ -804,7 +806,14 @@ def _crash_message(run: Run) -> str:
     return str(run.record.get("message") or "The run did not finish.")
 
 
+def _write_built(write: Callable[[Any, Path], None], build: Callable[[], Any],
+                 path: Path) -> None:
+    """A workbook made by ``build()`` when committed, written by ``write``."""
+    write(build(), path)
+
+
 def _run_json(run: Run) -> dict[str, Any]:
     record = {k: v for k, v in run.record.items() if k != "traceback"}
     record["url"] = f"/runs/{run.id}"
-    return json.loads(json.dumps(record))
+    plain: dict[str, Any] = json.loads(json.dumps(record))
+    return plain

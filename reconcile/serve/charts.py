@@ -37,7 +37,7 @@ _GROUP, _BAR = 34, 13
 def _nice_step(span: float) -> float:
     """A round step for about four gridlines over ``span``."""
     raw = span / 4 or 1.0
-    magnitude = 10 ** len(str(int(raw)))  # the power of ten just above raw
+    magnitude: int = 10 ** len(str(int(raw)))  # the power of ten just above raw
     for fraction in (0.1, 0.2, 0.25, 0.5, 1.0):
         if raw <= magnitude * fraction:
             return magnitude * fraction

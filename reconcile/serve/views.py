@@ -50,8 +50,14 @@ from reconcile.compare import (
     StatementPair,
     without_dfe,
 )
+from reconcile.explain import explain_declaration
 from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
+from reconcile.model import normal_name as _norm
 from reconcile.providers import dfe_given
+from reconcile.remittance import remittance_file_names
+# the workbook's own note of each Summary row, so page and workbook say the same
+from reconcile.report import _summary_note as summary_note
+from reconcile.serve.charts import bar_chart
 
 ZERO = money.ZERO
 #: rows per page of the long lists (findings, declarations)
@@ -68,16 +74,16 @@ ATTENTION = "needs-checking"
 CALM_STATUSES = frozenset({"OK", "Dates only", "Not in DfE file", "No DfE statement given"})
 
 
-def _norm(text: object) -> str:
-    return " ".join(str(text or "").split()).casefold()
+#: a statement by (provider, cohort, name), normalised: how findings find their statement
+_StatementOf = tuple[str, int | None, str]
 
 
-def statement_of(f: Finding) -> tuple[str, int | None, str]:
+def statement_of(f: Finding) -> _StatementOf:
     """The statement a finding is about, as the workbook matches them."""
     return (_norm(f.lead_provider), f.cohort, _norm(f.statement))
 
 
-def pair_of(pair: StatementPair) -> tuple[str, int | None, str]:
+def pair_of(pair: StatementPair) -> _StatementOf:
     return (_norm(pair.key.lead_provider), pair.key.cohort, _norm(pair.key.name))
 
 
@@ -124,8 +130,8 @@ class RunView:
         return self.comparison.pairs
 
     @cached_property
-    def by_statement(self) -> dict[tuple, list[Finding]]:
-        found: dict[tuple, list[Finding]] = defaultdict(list)
+    def by_statement(self) -> dict[_StatementOf, list[Finding]]:
+        found: dict[_StatementOf, list[Finding]] = defaultdict(list)
         for f in self.result.findings:
             if f.statement:
                 found[statement_of(f)].append(f)
@@ -133,11 +139,10 @@ class RunView:
 
     @cached_property
     def declaration_types(self) -> tuple[str, ...]:
-        vocabulary = getattr(self.result.rulebook, "vocabulary", None)
-        return tuple(getattr(vocabulary, "declaration_types", ()))
+        return tuple(self.result.rulebook.vocabulary.declaration_types)
 
     @cached_property
-    def pair_index(self) -> dict[tuple, int]:
+    def pair_index(self) -> dict[_StatementOf, int]:
         return {pair_of(p): i for i, p in enumerate(self.pairs)}
 
     def index_of(self, provider: str | None, cohort: int | None, name: str | None) -> int | None:
@@ -157,17 +162,15 @@ class RunView:
     # ------------------------------------------------------------------ summary
     def summary(self, filters: Mapping[str, str]) -> dict[str, Any]:
         """The Summary page: statements, filters, totals and charts (see the module doc)."""
-        # the workbook's own note of each Summary row, so page and workbook say the same
-        from reconcile.report import _summary_note as summary_note
-
         provider = filters.get("provider") or ""
         cohort = filters.get("cohort") or ""
         status = filters.get("status") or ""
-        counts: Counter = Counter()
+        counts: Counter[tuple[_StatementOf, Severity]] = Counter()
         for f in self.result.findings:
             if f.statement:
                 counts[(statement_of(f), f.severity)] += 1
-        rows, charted = [], []
+        rows: list[dict[str, Any]] = []
+        charted: list[StatementPair] = []
         for i, pair in enumerate(self.pairs):
             if provider and pair.key.lead_provider != provider:
                 continue
@@ -179,7 +182,8 @@ class RunView:
             if status and status != ATTENTION and pair.status != status:
                 continue
             key = pair_of(pair)
-            output_fee = pair.expected.output_fee if pair.expected else pair.dfe.output_fee
+            output_fee = (pair.expected.output_fee if pair.expected else
+                          pair.dfe is not None and pair.dfe.output_fee)
             rows.append({
                 "index": i, "pair": pair, "provider": pair.key.lead_provider,
                 "cohort": pair.key.cohort, "name": pair.key.name,
@@ -232,14 +236,12 @@ class RunView:
             "declarations": len(self.result.declarations),
             "statements": len(self.pairs),
             "has_dfe": self.has_dfe,
-            "history": getattr(self.result, "history", None),
+            "history": self.result.history,
         }
 
     def _charts(self, pairs: Sequence[StatementPair]) -> list[dict[str, Any]]:
         """One chart per provider and cohort: expected and DfE per statement, in date order,
         the statements that need checking marked."""
-        from reconcile.serve.charts import bar_chart
-
         groups: dict[tuple[str, int], list[StatementPair]] = defaultdict(list)
         for pair in pairs:
             groups[(pair.key.lead_provider, pair.key.cohort)].append(pair)
@@ -271,8 +273,8 @@ class RunView:
         e = pair.expected
 
         def total(section: str, side: str) -> Decimal:
-            return sum(((getattr(x, f"{side}_amount") or ZERO) for x in by_section[section]),
-                       ZERO)
+            return sum((((x.expected_amount if side == "expected" else x.dfe_amount) or ZERO)
+                        for x in by_section[section]), ZERO)
 
         def both(*sections: str) -> Cell:
             exp = sum((total(s, "expected") for s in sections), ZERO)
@@ -351,7 +353,8 @@ class RunView:
                            key=lambda t: (order.get(t, len(order)), t))
             for dtype in types:
                 mine = {x.band: x for x in group if (x.declaration_type or "") == dtype}
-                counts, fees = [], []
+                counts: list[Any] = []
+                fees: list[Any] = []
                 for band in columns:
                     x = mine.get(band)
                     if x is None:
@@ -452,17 +455,17 @@ class RunView:
         follow = {id(f): history.follow_up(f) for _, f in shown} if history else {}
         current = (notes([u.fingerprint for u in follow.values() if u is not None])
                    if notes is not None and follow else {})
-        rows = []
+        page_rows: list[dict[str, Any]] = []
         for _, f in shown:
             up = follow.get(id(f))
             note = (current.get(up.fingerprint) or up.note) if up is not None else None
-            rows.append({"finding": f, "title": _title(f),
+            page_rows.append({"finding": f, "title": _title(f),
                          "severity_class": SEVERITY_CLASSES.get(f.severity.value, "grey"),
                          "statement_index": self.index_of(f.lead_provider, f.cohort,
                                                           f.statement),
                          "declaration_ids": _first_ids(f), "follow": up, "note": note})
         return {
-            "rows": rows, "history": history,
+            "rows": page_rows, "history": history,
             "statuses": Counter(self._status(f) for f in findings) if history else Counter(),
             "total": total, "all": len(findings), "page": page, "pages": pages,
             "filters": wanted, "sort": sort,
@@ -476,7 +479,7 @@ class RunView:
 
     @cached_property
     def has_history(self) -> bool:
-        return getattr(self.result, "history", None) is not None
+        return self.result.history is not None
 
     def _age(self, f: Finding) -> int:
         up = self.result.history.follow_up(f)
@@ -538,13 +541,11 @@ class RunView:
 
     def explanation(self, declaration_id: str) -> Any:
         """``reconcile explain``'s explanation (raises UsageError for an unknown id)."""
-        from reconcile.explain import explain_declaration
-
         return explain_declaration(self.result, declaration_id)
 
     # ------------------------------------------------------------------ partners
     def _as_of(self) -> dt.date:
-        return getattr(self.result.options, "as_of", None) or dt.date.today()
+        return self.result.options.as_of or dt.date.today()
 
     def _latest_split(self, statements: Sequence[Any]) -> Any:
         """The statement a user most likely pays partners from now: the latest paid by the
@@ -571,8 +572,6 @@ class RunView:
         elif index is None:  # none chosen: the latest statement paid by the run's date
             chosen = self._latest_split(statements)
             latest = chosen is not None
-        from reconcile.remittance import remittance_file_names
-
         if chosen is not None:
             index = self.pair_index.get((_norm(chosen.key.lead_provider), chosen.key.cohort,
                                          _norm(chosen.key.name)))

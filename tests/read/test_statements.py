@@ -63,3 +63,22 @@ def test_statement_names_typed_into_excel_as_dates_are_read_back(tmp_path, vocab
     book.close()
     (statement,) = read_dfe_statements(path, vocabulary)
     assert (statement.name, statement.cohort, statement.lines) == ("May 2023", 2022, ())
+
+
+def test_an_api_statement_with_a_blank_cohort_is_a_located_problem(tmp_path):
+    import json
+
+    import pytest
+
+    from reconcile.errors import InputError
+
+    document = json.loads((GOOD / "statements.json").read_text(encoding="utf-8"))
+    document["data"][1]["attributes"]["cohort"] = ""
+    path = tmp_path / "statements.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        read_dfe_statements(path)
+    (problem,) = raised.value.problems
+    # the second statement of the data, its cohort attribute
+    assert (problem.source.row, problem.source.column) == (2, "cohort")
+    assert problem.what == "the cohort is blank (statement id 's-jan24')"
