@@ -731,10 +731,10 @@ class ContractFile(Strict):
     def money_issues(self, largest: Decimal) -> Iterator[Issue]:
         """Every amount of the contract and its versions within ``largest``
         (fees.yaml ``largest_amount``), and so is its whole value."""
-        yield from _money_issues(self.terms(), largest, (), "")
-        for item, version in enumerate(self.versions):
+        yield from _money_issues(self.terms(), largest, (), "", self.terms())
+        for item, (version, whole) in enumerate(zip(self.versions, self.version_terms())):
             yield from _money_issues(version.changes, largest, ("versions", item),
-                                     f"the version from {version.from_}: ")
+                                     f"the version from {version.from_}: ", whole)
 
     def issues(self, default_split: BandSplit | None) -> Iterator[Issue]:
         yield from _band_issues(self.bands, default_split, ())
@@ -759,8 +759,10 @@ class ContractFile(Strict):
 
 
 def _money_issues(terms: Mapping[str, Any], largest: Decimal, prefix: YamlPath,
-                  said: str) -> Iterator[Issue]:
-    """The amounts among ``terms`` (a contract's or a version's) over ``largest``."""
+                  said: str, whole: Mapping[str, Any]) -> Iterator[Issue]:
+    """The amounts among ``terms`` (a contract's or a version's own) over ``largest``,
+    and the contract's value from its ``whole`` terms (a version's: the previous ones
+    updated by its own) when ``terms`` change it."""
     limit = money.described(largest)
     fix = ("check the figure: pounds, e.g. 995 or 995.50 (raise largest_amount in fees.yaml "
            "only if a real contract needs more)")
@@ -782,12 +784,13 @@ def _money_issues(terms: Mapping[str, Any], largest: Decimal, prefix: YamlPath,
             over = True
             yield (prefix + path, f"{said}{name}: {money.described(value)} is more than {limit}, "
                    "the largest amount fees.yaml allows", fix)
-    target, bands = terms.get("recruitment_target"), terms.get("bands")
-    if not over and target is not None and bands:
+    target, bands = whole.get("recruitment_target"), whole.get("bands")
+    changed = [name for name in ("recruitment_target", "bands") if name in terms]
+    if not over and changed and target is not None and bands:
         dearest = max(bands, key=lambda b: b.per_participant)
         value = dearest.per_participant * target
         if value > largest:
-            yield (prefix + ("recruitment_target",),
+            yield (prefix + (changed[0],),
                    f"{said}the contract's value, recruitment_target {target:,} x band "
                    f"{dearest.name}'s {money.described(dearest.per_participant)}, is "
                    f"{money.described(value)}: more than {limit}, the largest amount fees.yaml "

@@ -226,3 +226,21 @@ def test_a_dfe_count_of_exactly_the_bound_is_read_and_compared(tmp_path):
     (line,) = [f for f in findings if f.get("line") == "output ect started band A"]
     assert (line["expected"], line["actual"]) == ("2", "10000000"), line
     assert "DfE counts 10000000, we expect 2" in line["message"]
+
+
+def test_a_version_that_makes_the_contract_worth_too_much_is_an_error_at_its_line(tmp_path):
+    # the version keeps the bands (A £995 the dearest) and raises the target to 10^49:
+    # 10^49 x £995 = £9.95 x 10^51
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(CONTRACT + "versions:\n  - from: March 2024\n"
+                        "    recruitment_target: 1" + "0" * 49 + "\n", encoding="utf-8")
+    lines = contract.read_text(encoding="utf-8").splitlines()
+    result = cli("rules", "check", "--contracts", contract)
+    assert_refused(result, f"contract.yaml:{len(lines)}: the version from March 2024: the "
+                           "contract's value, recruitment_target 10,000,",
+                   "x band A's £995.00", "more than £1,000,000,000.00")
+    # a version that changes neither the target nor the bands is not blamed for them
+    calm = tmp_path / "calm.yaml"
+    calm.write_text(CONTRACT + "versions:\n  - from: March 2024\n    uplift_amount: 50\n",
+                    encoding="utf-8")
+    assert cli("rules", "check", "--contracts", calm).exit_code == 0
