@@ -491,8 +491,38 @@ class RunView:
         return up.status if up is not None else ""
 
     # ------------------------------------------------------------------ declarations
+    @cached_property
+    def unpaid(self) -> list[tuple[Any, Finding | None]]:
+        """Declarations the calculation put on no statement (not paid, nothing clawed
+        back), in input order, each with the most serious finding about it: why."""
+        placed = {a.declaration_id for a in self.result.calculation.attributions}
+        why: dict[str, Finding] = {}
+        for f in sorted(self.result.findings, key=sort_key):
+            for d in f.declaration_ids or ((f.declaration_id,) if f.declaration_id else ()):
+                why.setdefault(d, f)
+        return [(d, why.get(d.declaration_id)) for d in self.result.declarations
+                if d.declaration_id not in placed]
+
+    def not_paid(self, filters: Mapping[str, str], page: int = 1) -> dict[str, Any]:
+        """The Declarations page's "not paid" list (``kind=unpaid``)."""
+        text = (filters.get("q") or "").strip()
+        rows = [(d, f) for d, f in self.unpaid
+                if not text or text in d.declaration_id or text in (d.participant_id or "")]
+        total = len(rows)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, page), pages)
+        return {"rows": [{"declaration": d, "finding": f, "title": _title(f) if f else "",
+                          "statement_index": self.index_of(f.lead_provider, f.cohort,
+                                                           f.statement) if f else None}
+                         for d, f in rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]],
+                "total": total, "page": page, "pages": pages, "pair": None, "unpaid": True,
+                "all_unpaid": len(self.unpaid),
+                "filters": {"kind": "unpaid", "q": text}}
+
     def attributions(self, filters: Mapping[str, str], page: int = 1) -> dict[str, Any]:
         """The declarations behind a figure: attributions to a statement, line and band."""
+        if filters.get("kind") == "unpaid":
+            return self.not_paid(filters, page)
         index = filters.get("statement") or ""
         pair = self.pairs[int(index)] if index.isdigit() and int(index) < len(self.pairs) else None
         kind = filters.get("kind") or ""
@@ -533,7 +563,8 @@ class RunView:
         if uplift:
             what.append("with an uplift")
         return {"rows": rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], "total": total,
-                "page": page, "pages": pages, "pair": pair,
+                "page": page, "pages": pages, "pair": pair, "unpaid": False,
+                "all_unpaid": len(self.unpaid),
                 "statement_index": int(index) if pair is not None else None,
                 "what": " ".join(what), "filters": {k: filters.get(k) or "" for k in
                                                     ("statement", "kind", "type", "band",

@@ -176,6 +176,10 @@ def test_a_finance_user_reconciles_the_sample(server, browser, cli_reference, tm
     page.get_by_role("link", name="Findings").click()
     page.wait_for_selector("#findings")
     _accessible(page)
+    page.get_by_role("link", name="Declarations", exact=True).click()
+    page.get_by_role("link", name=re.compile("declarations not paid")).click()
+    page.wait_for_selector("#declarations-caption:has-text('38 declarations not paid')")
+    _accessible(page)
 
     # ---- the download is the command line's workbook, byte for byte
     page.get_by_role("link", name="Summary").click()

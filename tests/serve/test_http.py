@@ -218,6 +218,25 @@ def test_findings_filter_and_sort(sample_run):
     assert "What to do:" in errors
 
 
+def test_the_declarations_not_paid_are_listed_with_why(sample_run, cli_reference):
+    """The sample's 3,000 declarations less those on a statement (the JSON's
+    declarations: payments and clawbacks, 2,962 distinct ids) are the 38 not paid, each
+    with its most serious finding (or its state) and a link to its explanation."""
+    client, location, _ = sample_run
+    result = json.loads((cli_reference / "result.json").read_text())
+    placed = {d["declaration_id"] for d in result["declarations"]}
+    assert len(placed) == 2962
+    page = client.get(f"{location}/declarations", headers=BEARER).text
+    assert "The 38 declarations not paid, and why" in page
+    unpaid = client.get(f"{location}/declarations?kind=unpaid", headers=BEARER).text
+    assert re.search(r'id="declarations-caption">38 declarations not paid<', unpaid)
+    listed = re.findall(r'href="/runs/[^"]+/declarations/([0-9a-f-]{36})"', unpaid)
+    assert len(listed) == len(set(listed)) == 38 and not set(listed) & placed
+    assert "DECL_<wbr>INELIGIBLE</span>: Decl ineligible" in unpaid
+    one = client.get(f"{location}/declarations?kind=unpaid&q={listed[0]}", headers=BEARER).text
+    assert re.search(r'id="declarations-caption">1 declaration not paid<', one)
+
+
 def test_a_declarations_explanation_is_reconcile_explains(sample_run):
     client, location, _ = sample_run
     # README finding 3: a declaration after the milestone cut-off, paid in band C
