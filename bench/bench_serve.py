@@ -6,8 +6,9 @@ are skipped), the generated national sample of :mod:`bench.bench_pipeline`
 bench run, alternating:
 
 * **command line**: ``python -m reconcile run --declarations declarations.csv ...
-  --out reconciliation.xlsx --json result.json`` in a folder holding the files (a fresh
-  process, so starting Python counts, as it does for a user);
+  --out reconciliation.xlsx --json result.json --history ../../history.sqlite3`` in a
+  folder holding the files, two below its own history store, as the page runs an upload
+  (a fresh process, so starting Python counts, as it does for a user);
 * **page**: a ``reconcile serve`` started beforehand (a user's page is already open);
   the clock runs from the start of ``POST /runs`` (the files sent as the browser sends
   them, multipart) through the progress polls (every 50 ms) to the Summary page's HTML
@@ -15,7 +16,8 @@ bench run, alternating:
 
 Reported: the best of the two timings of each, their ratio (target: at most 1.2), the
 upload and the Summary's own times, and whether the page's workbook and JSON are the
-command line's bytes. Run: ``python -m bench.bench_serve [SIZE ...]``, or ``make bench``.
+command line's bytes (each side's last round: run 2 of its own history). Run:
+``python -m bench.bench_serve [SIZE ...]``, or ``make bench``.
 """
 
 from __future__ import annotations
@@ -110,12 +112,16 @@ def run(sizes=(MAX_SIZE,)) -> list[dict]:
         server = None
         try:
             files = _files(folder)
-            cli_dir = work / "cli"
-            cli_dir.mkdir()
+            # the command line as the page runs it: in a run folder two below its own
+            # history store (the page records every upload in DATA/history.sqlite3), so
+            # each round is the same run of the same history on both sides
+            cli_dir = work / "cli" / "runs" / "run"
+            cli_dir.mkdir(parents=True)
             for _, path in files:
                 shutil.copyfile(path, cli_dir / path.name)
             command = [sys.executable, "-m", "reconcile", "run", "--quiet", "--as-of", as_of,
-                       "--out", "reconciliation.xlsx", "--json", "result.json"]
+                       "--out", "reconciliation.xlsx", "--json", "result.json",
+                       "--history", str(Path("..", "..", "history.sqlite3"))]
             for field, path in files:
                 command += [f"--{field.replace('_', '-')}", path.name]
             server = subprocess.Popen(
@@ -138,7 +144,9 @@ def run(sizes=(MAX_SIZE,)) -> list[dict]:
                 note(f"serve {size:,}: the page, round {n + 1} ...")
                 page_times.append(_page_run(base, token, files, as_of))
             best = min(page_times, key=lambda r: r["seconds"])
-            run_folder = work / "data" / "runs" / best["location"].rsplit("/", 1)[1]
+            # the last round of each: the same run (2) of each side's history
+            last = page_times[-1]["location"].rsplit("/", 1)[1]
+            run_folder = work / "data" / "runs" / last
             same = all((run_folder / name).read_bytes() == (cli_dir / name).read_bytes()
                        for name in ("reconciliation.xlsx", "result.json"))
             cli_s = min(cli_times)
