@@ -409,10 +409,10 @@ def split_payments(calculation: Calculation, declarations: Sequence[Declaration]
 
 
 def _split_payments(calculation: Calculation, declarations: Sequence[Declaration],
-                    rulebook: Any, dfe_nets: Mapping[StatementKey, Decimal],
+                    rulebook: Rulebook, dfe_nets: Mapping[StatementKey, Decimal],
                     directory: Mapping[str, PartnerDetails]) -> SplitResult:
     policy = _policy(rulebook)
-    type_order = tuple(getattr(getattr(rulebook, "vocabulary", None), "declaration_types", ()))
+    type_order = tuple(rulebook.vocabulary.declaration_types)
     partners = _Partners(declarations)
     by_statement: dict[StatementKey, list[tuple[Attribution, str | None]]] = defaultdict(list)
     for attribution in calculation.attributions:

@@ -56,6 +56,7 @@ from reconcile.model import Source
 from reconcile.read import values
 from reconcile.read.apijson import load_json
 from reconcile.read.guard import check_file
+from reconcile.rulebook.schema import VocabularyFile
 
 Text = StrictStr | None
 
@@ -171,9 +172,9 @@ def _fail(name: str, what: str, fix: str) -> Any:
     raise InputError([Problem(Source(name), what, fix)])
 
 
-def read_participants(paths: Sequence[Path], vocabulary: object = None) -> Participants:
+def read_participants(paths: Sequence[Path], vocabulary: VocabularyFile) -> Participants:
     """Every participant of every file (pages in order); problems of all files together."""
-    participant_types = set(getattr(vocabulary, "participant_types", ()) or ("ect", "mentor"))
+    participant_types = set(vocabulary.participant_types)
     enrolments: dict[str, list[Enrolment]] = {}
     changes: list[tuple[str, str, str, Source]] = []  # (from, owner, changed_at, where)
     problems: list[Problem] = []

@@ -373,12 +373,10 @@ def _calendars(rulebook: Rulebook) -> str:
 
 
 def _split(rulebook: Rulebook) -> str:
-    split = getattr(rulebook, "split", None)
-    describe = getattr(split, "describe", None)
-    if describe is None:
+    if rulebook.split is None:
         return ""
     lines = [_title("Delivery-partner split (rules/split.yaml)")]
-    lines.extend(f"- {name}: {text}" for name, text in describe())
+    lines.extend(f"- {name}: {text}" for name, text in rulebook.split.describe())
     return "\n".join(lines)
 
 

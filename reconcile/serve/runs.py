@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconcile.errors import ReconcileError
+from reconcile.result import RunResult
 from reconcile.serve.uploads import UploadedFile, private_folder
 
 WORKBOOK, RESULT, RECORD, REMITTANCES = ("reconciliation.xlsx", "result.json", "run.json",
@@ -445,12 +446,12 @@ def _problem_json(problem: Any) -> dict[str, Any]:
             "what": problem.what, "fix": problem.fix, "message": str(problem)}
 
 
-def summary_counts(result: Any) -> dict[str, Any]:
+def summary_counts(result: RunResult) -> dict[str, Any]:
     """What the runs list shows of a finished run."""
     from collections import Counter
 
     severities = Counter(f.severity.value for f in result.findings)
-    history = getattr(result, "history", None)
+    history = result.history
     return {"history_run_id": history.run_id if history is not None else None,
             "counts": {"statements": len(result.calculation.statements),
                        "declarations": len(result.declarations),
