@@ -271,3 +271,32 @@ def test_a_rule_change_is_reported_with_the_statements_it_moved(tmp_path):
     assert [(b["band"], b["count"], b["money_at_stake"]) for b in ageing["ageing"]] == [
         ("0-30 days", 0, "0.00"), ("31-60 days", 3, "135.00"), ("61-90 days", 5, "0.00"),
         ("over 90 days", 0, "0.00")]
+
+
+@pytest.mark.slow
+def test_the_changes_sheet_prints_one_page_wide_and_legibly(runs, tmp_path):
+    # Printed by LibreOffice: the Changes sheet fits one landscape page wide (it is fitted
+    # to width) at a size people can read, like the Findings sheet: its columns are narrow
+    # enough (202 units; 296 before, which printed at about 5 pt) and long texts wrap.
+    import re
+    import statistics
+    import subprocess
+
+    from reconcile.history.sheet import WIDTHS
+    from tests.report.printing import page_sheets, to_pdf, tool
+
+    base, _, _ = runs
+    assert sum(WIDTHS) <= 212  # the Findings sheet's printed columns
+    pdf = to_pdf(base / "run2" / "reconciliation.xlsx", tmp_path, tmp_path / "profile")
+    pages = [n for n, sheet in enumerate(page_sheets(pdf), start=1) if sheet == "Changes"]
+    assert len(pages) == 1  # the scenario's few changes and its resolved finding
+    html = subprocess.run([tool("pdftotext"), "-bbox", "-f", str(pages[0]), "-l",
+                           str(pages[0]), str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    heights = [float(b) - float(a) for a, b in re.findall(
+        r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', html)]
+    assert statistics.median(heights) >= 7, statistics.median(heights)
+    text = subprocess.run([tool("pdftotext"), "-layout", "-f", str(pages[0]), "-l",
+                           str(pages[0]), str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert "Resolved since last run" in text and "DECL_DUPLICATE" in text
