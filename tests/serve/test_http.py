@@ -551,20 +551,30 @@ def test_deleting_a_run_deletes_its_files(store, tmp_path):
 # ------------------------------------------------------------------ the command
 
 
+def _serve(tmp_path, *options: str, stderr: int) -> subprocess.Popen:
+    """``reconcile serve`` on a free port, its data in ``tmp_path / "data"``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconcile", "serve", "--no-browser", "--port", "0", *options,
+         "--data", str(tmp_path / "data")], stdout=subprocess.PIPE, stderr=stderr, text=True)
+
+
+def _address(process: subprocess.Popen) -> tuple[int, str]:
+    """The port and token of the first line of standard output, which must be exactly
+    the address on this computer."""
+    line = process.stdout.readline()
+    match = re.fullmatch(r"reconcile: serving on http://127\.0\.0\.1:(\d+)/\?token=(\S+)\n",
+                         line)
+    assert match, line
+    return int(match.group(1)), match.group(2)
+
+
 def test_serve_binds_127_0_0_1_and_prints_its_address_first(tmp_path):
     """The first line of standard output is exactly the address, with a fresh token."""
     import urllib.request
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconcile", "serve", "--no-browser", "--port", "0",
-         "--data", str(tmp_path / "data")], stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True)
+    process = _serve(tmp_path, stderr=subprocess.DEVNULL)
     try:
-        line = process.stdout.readline()
-        match = re.fullmatch(r"reconcile: serving on http://127\.0\.0\.1:(\d+)/\?token=(\S+)\n",
-                             line)
-        assert match, line
-        port, token = int(match.group(1)), match.group(2)
+        port, token = _address(process)
         assert len(token) >= 32
         # listening on the loopback address only: its socket says so
         listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True,
@@ -621,16 +631,9 @@ def test_serve_on_every_address_with_host(tmp_path):
     import urllib.error
     import urllib.request
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconcile", "serve", "--no-browser", "--port", "0",
-         "--host", "0.0.0.0", "--data", str(tmp_path / "data")], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+    process = _serve(tmp_path, "--host", "0.0.0.0", stderr=subprocess.PIPE)
     try:
-        line = process.stdout.readline()
-        match = re.fullmatch(r"reconcile: serving on http://127\.0\.0\.1:(\d+)/\?token=(\S+)\n",
-                             line)
-        assert match, line
-        port, token = int(match.group(1)), match.group(2)
+        port, token = _address(process)
         process.stderr.readline()  # where the runs are kept
         warning = process.stderr.readline()
         assert "other computers can reach this page" in warning
