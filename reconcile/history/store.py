@@ -809,13 +809,14 @@ def _check_header(path: Path) -> None:
 def _prepare(store: Store, existed: bool) -> None:
     db, path = store._db, store.path
     app, version = _identity(db)
+    if existed and (app, version) == (0, 0):  # empty, another's, or being made now
+        app, version, tables = _state(db)
+        if (app, version) == (0, 0) and tables:
+            raise _problem(path, "this SQLite database is not a reconcile history store; "
+                                 "it was left as it is",
+                           "give another path with --history (or RECONCILE_HISTORY), or "
+                           "--no-history")
     if existed and (app, version) != (0, 0) and app != APPLICATION_ID:
-        raise _problem(path, "this SQLite database is not a reconcile history store; it was "
-                             "left as it is",
-                       "give another path with --history (or RECONCILE_HISTORY), or "
-                       "--no-history")
-    if existed and app == 0 and version == 0 and db.execute(
-            "SELECT count(*) FROM sqlite_master").fetchone()[0]:
         raise _problem(path, "this SQLite database is not a reconcile history store; it was "
                              "left as it is",
                        "give another path with --history (or RECONCILE_HISTORY), or "
@@ -854,9 +855,29 @@ def _check_intact(db: sqlite3.Connection, path: Path) -> None:
 
 
 def _identity(db: sqlite3.Connection) -> tuple[int, int]:
-    app = db.execute("PRAGMA application_id").fetchone()[0]
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    return int(app), int(version)
+    """The store's application id and schema version."""
+    app, version, _ = _state(db, tables=False)
+    return app, version
+
+
+def _state(db: sqlite3.Connection, tables: bool = True) -> tuple[int, int, int]:
+    """The store's application id, schema version and (if asked) number of tables, read
+    in one transaction (one snapshot): read one by one, another process creating the
+    store in between could be seen half made (its version but not yet its id). The
+    header's values are read by PRAGMA, which needs no schema (a damaged store's
+    schema is reported by its integrity check, not here)."""
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")
+    try:
+        app = int(db.execute("PRAGMA application_id").fetchone()[0])
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        count = (int(db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+                 if tables else 0)
+    finally:
+        if own:
+            db.execute("COMMIT")
+    return app, version, count
 
 
 def _migrate(store: Store) -> None:
