@@ -27,6 +27,7 @@ HTTP interface (the README's "The page's HTTP interface" documents it for script
 ``GET /runs/{id}/partners``            the delivery-partner split, remittances
 ``GET /runs/{id}/remittances/{file}``  one remittance, as ``reconcile split
                                        --per-partner``
+``GET /runs/{id}/delete``              asks to confirm the deletion of a run
 ``POST /runs/{id}/delete``             delete the run and its files (also ``DELETE
                                        /runs/{id}``)
 ``POST /runs/{id}/notes``              a note on a finding, in the history
@@ -654,6 +655,14 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
             _write_remittances(run, view.result)
         return FileResponse(folder / name, filename=name, media_type=XLSX)
 
+    async def confirm_delete(request: Request) -> Response:
+        """The question before a run's files go: deleting cannot be undone."""
+        run = run_or_404(request)
+        if not run.finished:
+            return _refuse(request, 409, render, "The run is still going",
+                           "Wait for it to finish, then delete it.")
+        return page("delete.html", run=run)
+
     async def delete_run(request: Request) -> Response:
         run = run_or_404(request)
         if request.method == "POST":
@@ -698,6 +707,7 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         Route("/contracts", contracts, methods=["GET"]),
         Route("/runs/{run_id}", show_run, methods=["GET"]),
         Route("/runs/{run_id}", delete_run, methods=["DELETE"]),
+        Route("/runs/{run_id}/delete", confirm_delete, methods=["GET"]),
         Route("/runs/{run_id}/delete", delete_run, methods=["POST"]),
         Route(f"/runs/{{run_id}}/{WORKBOOK}", download(WORKBOOK, XLSX), methods=["GET"]),
         Route(f"/runs/{{run_id}}/{RESULT}", download(RESULT, "application/json"),

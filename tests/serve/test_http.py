@@ -498,6 +498,7 @@ def test_a_running_run_answers_202_with_its_stage(tmp_path):
         assert page.status_code == 200 and "<progress" in page.text
         assert 'http-equiv="refresh"' in page.text  # without JavaScript, it reloads
         assert client.post(f"{location}/delete", headers=BEARER).status_code == 409
+        assert client.get(f"{location}/delete", headers=BEARER).status_code == 409
     finally:
         release.set()
         store.stop()
@@ -541,6 +542,14 @@ def test_deleting_a_run_deletes_its_files(store, tmp_path):
     assert run.status == "done", run.record
     assert run.folder.is_dir()
     client.get(f"/?token={TOKEN}")
+    start = client.get("/").text
+    assert f'href="{location}/delete"' in start  # the list's Delete asks first
+    question = client.get(f"{location}/delete")
+    assert question.status_code == 200 and "This cannot be undone" in question.text
+    assert "small.csv" in question.text and contract.name in question.text
+    assert f'action="{location}/delete"' in question.text
+    assert guard.csrf_token in question.text
+    assert run.folder.is_dir() and store.get(run.id) is not None  # asking deletes nothing
     answer = client.post(f"{location}/delete", data={"csrf_token": guard.csrf_token},
                          follow_redirects=False)
     assert answer.status_code == 303
