@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,18 +53,60 @@ def _money(text: str | None) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]],
-           right: Sequence[int] = ()) -> str:
+           right: Sequence[int] = (), width: int | None = None,
+           shrink: Sequence[int] = ()) -> str:
+    """Rows in aligned columns; within ``width`` characters (when given) by cutting the
+    ``shrink`` columns' texts short with an ellipsis, the widest first, down to
+    :data:`NARROWEST` characters or their header's width (beyond that the lines stay
+    wider)."""
     cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r]
                                              for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    if width is not None:
+        excess = sum(widths) + 2 * (len(widths) - 1) - width
+        while excess > 0:
+            narrowable = [i for i in shrink if widths[i] > max(NARROWEST, len(cells[0][i]))]
+            if not narrowable:
+                break
+            widest = max(narrowable, key=lambda i: widths[i])
+            cut = min(excess, widths[widest] - max(NARROWEST, len(cells[0][widest])))
+            widths[widest] -= cut
+            excess -= cut
     lines = []
     for n, r in enumerate(cells):
-        parts = [v.rjust(widths[i]) if i in right else v.ljust(widths[i])
+        shown = [v if len(v) <= widths[i] else v[:widths[i] - 1] + "…"
                  for i, v in enumerate(r)]
+        parts = [v.rjust(widths[i]) if i in right else v.ljust(widths[i])
+                 for i, v in enumerate(shown)]
         lines.append("  ".join(parts).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+#: the narrowest a column is cut to fit the terminal
+NARROWEST = 12
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width when printing to one (or ``$COLUMNS`` when set), else None:
+    a table piped into a file keeps its whole texts (``--json`` has every field)."""
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _cohorts(cohorts: Sequence[int]) -> str:
+    """``2022–2025`` for consecutive cohorts, else listed: ``2021, 2023``."""
+    years = sorted(set(cohorts))
+    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}\u2013{years[-1]}"
+    return ", ".join(map(str, years))
+
+
+def _providers(names: Sequence[str]) -> str:
+    """Two lead providers by name; more (a national run) counted."""
+    return "; ".join(names) if len(names) <= 2 else f"{len(names)} lead providers"
 
 
 # --------------------------------------------------------------------------- list
@@ -73,14 +117,14 @@ def command_list(history: Path | None, limit: int | None, json_out: Path | None)
         runs = api.list_runs(store, limit)
         data = {"store": str(store.path), "runs": [api.run_row_json(r) for r in runs]}
         rows = [(r.run_id, r.as_of, r.command, ", ".join(Path(p).name for p in r.inputs),
-                 "; ".join(r.providers), ", ".join(map(str, r.cohorts)),
+                 _providers(r.providers), _cohorts(r.cohorts),
                  f"{r.declarations:,}", _money(_s(r.expected_total)), _money(_s(r.dfe_total)),
                  f"{r.errors}/{r.warnings}/{r.infos}", r.changes) for r in runs]
         text = (f"history: {store.path}: no runs recorded yet" if not runs else
                 f"history: {store.path} ({len(runs)} run(s), newest first)\n" + _table(
                     ("run", "date", "command", "inputs", "lead providers", "cohorts",
                      "declarations", "expected", "DfE", "findings e/w/i", "changes"),
-                    rows, right=(0, 6, 7, 8, 10)))
+                    rows, right=(0, 6, 7, 8, 10), width=_terminal_width(), shrink=(3, 4)))
     _emit(data, json_out, text)
     return 0
 

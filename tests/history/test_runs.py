@@ -155,6 +155,28 @@ def test_the_changes_sheet_follows_summary_and_findings_gain_the_history(runs):
     book.close()
 
 
+def test_history_list_fits_the_terminal_and_keeps_whole_texts_in_a_file(runs, monkeypatch):
+    _, store, _ = runs
+    monkeypatch.delenv("COLUMNS", raising=False)
+    whole = _invoke(["history", "list", "--history", store]).output.splitlines()
+    assert "\u2026" not in "\n".join(whole) and ALPHA in whole[3]  # not a terminal: all of it
+    widest = max(len(line) for line in whole)
+    monkeypatch.setenv("COLUMNS", str(widest - 10))
+    fitted = _invoke(["history", "list", "--history", store]).output.splitlines()
+    assert max(len(line) for line in fitted) == widest - 10  # ten characters cut ...
+    assert "\u2026" in fitted[3]  # ... from the inputs or providers, marked as cut
+    assert fitted[1].split()[:5] == whole[1].split()[:5]  # headers never cut
+
+
+def test_history_list_cohorts_and_providers_in_short():
+    from reconcile.history.commands import _cohorts, _providers
+
+    assert _cohorts([2025, 2022, 2023, 2024]) == "2022\u20132025"
+    assert _cohorts([2021, 2023]) == "2021, 2023" and _cohorts([2023, 2024]) == "2023, 2024"
+    assert _providers(["A", "B"]) == "A; B"
+    assert _providers(["A", "B", "C"]) == "3 lead providers"
+
+
 def test_history_commands(runs):
     _, store, out = runs
     listed = _invoke(["history", "list", "--history", store])
