@@ -37,7 +37,20 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconcile.findings import Finding, finding, sort_key
-from reconcile.history.changes import DFE_STATEMENT_CHANGED, ERROR, Change, compute_changes
+from reconcile.history.changes import (
+    CONTRACT_CHANGED,
+    DECLARATION_ADDED,
+    DECLARATION_CHANGED,
+    DECLARATION_MOVED,
+    DECLARATION_REMOVED,
+    DECLARATION_STATE_CHANGED,
+    DFE_STATEMENT_CHANGED,
+    ERROR,
+    EXPECTED_CHANGED,
+    RULES_CHANGED,
+    Change,
+    compute_changes,
+)
 from reconcile.history.changes import summarise
 from reconcile.history.snapshot import fingerprints
 from reconcile.history.snapshot import (
@@ -262,19 +275,41 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: how the console counts each kind of change: (one, many)
+CHANGE_WORDS = {
+    DFE_STATEMENT_CHANGED: ("DfE statement change", "DfE statement changes"),
+    EXPECTED_CHANGED: ("expected payment change", "expected payment changes"),
+    CONTRACT_CHANGED: ("contract change", "contract changes"),
+    RULES_CHANGED: ("rules change", "rules changes"),
+    DECLARATION_MOVED: ("declaration moved", "declarations moved"),
+    DECLARATION_STATE_CHANGED: ("declaration's state changed", "declarations' states changed"),
+    DECLARATION_ADDED: ("declaration added", "declarations added"),
+    DECLARATION_REMOVED: ("declaration removed", "declarations removed"),
+    DECLARATION_CHANGED: ("declaration changed", "declarations changed"),
+}
+
+#: how many changes to paid statements the console names (the Changes sheet has all)
+PAID_SHOWN = 5
+
+
 def console_lines(history: RunHistory) -> list[str]:
     """What the console says about the history after a run."""
     head = f"reconcile: history: run {history.run_id} recorded in {history.store}"
     if history.previous_run_id is None:
         return [head + " (the first run of these lead providers and cohorts)"]
     counts = summarise(history.changes)
-    said = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    said = ", ".join(f"{n:,} {CHANGE_WORDS[kind][n != 1]}" for kind, n in counts.items())
     lines = [head, f"reconcile: since run {history.previous_run_id} of "
                    f"{history.previous_run_at}: {said or 'no changes'}"]
     paid = [c for c in history.changes if c.severity == ERROR]
-    for c in paid[:5]:
+    for c in paid[:PAID_SHOWN]:
+        effect = f" ({pounds(c.money_effect)})" if c.money_effect else ""
         lines.append(f"reconcile:   PAID statement changed: {c.lead_provider} / {c.cohort} / "
-                     f"{c.statement}: {c.field} {c.before} -> {c.after}")
+                     f"{c.statement}: {c.field} {c.before or 'none'} -> "
+                     f"{c.after or 'none'}{effect}")
+    if len(paid) > PAID_SHOWN:
+        lines.append(f"reconcile:   ... and {len(paid) - PAID_SHOWN:,} more on paid statements "
+                     f"(the Changes sheet, or: reconcile history show {history.run_id})")
     statuses: dict[str, int] = {}
     accepted = 0
     for up in history.followed.values():

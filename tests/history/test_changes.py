@@ -43,3 +43,33 @@ def test_dates_alone_are_not_dfe_changing_its_money():
 def test_text_that_would_break_a_line_is_made_safe():
     assert not _well_formed(["a\x1fb"]) and _well_formed(["\x1f".join("x" * 12)])
     assert _clean("id\nwith\x1fbreaks") == "id\ufffdwith\ufffdbreaks"
+
+
+def test_the_console_counts_changes_in_words_and_names_the_paid_ones_in_pounds():
+    import datetime as dt
+    from decimal import Decimal
+    from pathlib import Path
+
+    from reconcile.history.changes import KINDS, Change
+    from reconcile.history.follow import CHANGE_WORDS, RunHistory, console_lines
+
+    assert set(CHANGE_WORDS) == set(KINDS)  # every kind has its words
+
+    def paid(n: int) -> Change:
+        return Change("dfe_statement_changed", "Alpha", 2023, f"Month {n}", None,
+                      "output ect started A", f"{n}00.00", f"{n}50.00", Decimal("50"), True,
+                      severity="error")
+
+    added = Change("declaration_added", "Alpha", 2023, "Month 1", "d9", None, None, "paid",
+                   None, False)
+    changes = (*(paid(n) for n in range(1, 8)), added)
+    history = RunHistory(4, dt.date(2025, 2, 1), 3, dt.date(2025, 1, 1), changes, (), {},
+                         Path("h.sqlite3"))
+    lines = console_lines(history)
+    assert lines[1] == ("reconcile: since run 3 of 2025-01-01: 7 DfE statement changes, "
+                        "1 declaration added")
+    assert lines[2] == ("reconcile:   PAID statement changed: Alpha / 2023 / Month 1: "
+                        "output ect started A 100.00 -> 150.00 (£50.00)")
+    assert len([line for line in lines if "PAID" in line]) == 5
+    assert lines[7] == ("reconcile:   ... and 2 more on paid statements (the Changes sheet, "
+                        "or: reconcile history show 4)")
