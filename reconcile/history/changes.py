@@ -57,7 +57,7 @@ from reconcile.history.snapshot import (
     DFE,
     EXPECTED,
     DeclarationRow,
-    DeclarationSet,
+    Declarations,
     LineRow,
     Snapshot,
     StatementRow,
@@ -380,17 +380,21 @@ def _describe(d: DeclarationRow) -> str:
     return f"{d.declaration_type}, {d.state}"
 
 
-def _changed_rows(previous: Sequence[DeclarationSet], current: Sequence[DeclarationSet]
+def _changed_rows(previous: Sequence[Declarations], current: Sequence[Declarations]
                   ) -> tuple[dict[str, DeclarationRow], dict[str, DeclarationRow]]:
     """The declarations that differ at all, before and after, by id. One of the few hot
     paths: a declaration that did not change has the same line in both runs, so the
     sets' difference (at C speed) leaves only the lines to take apart."""
     before: dict[str, DeclarationRow] = {}
     after: dict[str, DeclarationRow] = {}
-    old_sets = {(s.lead_provider, s.cohort): s.lines for s in previous}
-    new_sets = {(s.lead_provider, s.cohort): s.lines for s in current}
+    # a set's lines are taken one (provider, cohort) at a time: a packed set
+    # (PackedDeclarations) unpacks them when asked, and lets them go after
+    old_sets = {(s.lead_provider, s.cohort): s for s in previous}
+    new_sets = {(s.lead_provider, s.cohort): s for s in current}
     for key in sorted(old_sets.keys() | new_sets.keys()):
-        old, new = set(old_sets.get(key, ())), set(new_sets.get(key, ()))
+        old_set, new_set = old_sets.get(key), new_sets.get(key)
+        old = set(old_set.lines) if old_set is not None else set()
+        new = set(new_set.lines) if new_set is not None else set()
         provider, cohort = key
         for line in sorted(old - new):
             row = DeclarationRow.parse(provider, cohort, line)
@@ -401,7 +405,7 @@ def _changed_rows(previous: Sequence[DeclarationSet], current: Sequence[Declarat
     return before, after
 
 
-def _declaration_changes(previous: Sequence[DeclarationSet], current: Sequence[DeclarationSet],
+def _declaration_changes(previous: Sequence[Declarations], current: Sequence[Declarations],
                          paid: set[StatementKey]
                          ) -> tuple[list[Change], set[StatementKey]]:
     """Declaration changes, and the statements (ours) whose declarations changed."""

@@ -21,7 +21,8 @@ Example::
 
     snap = snapshot_of(result, command="run")
     snap.scopes            # (Scope('Example Teaching Institute', 2023, '5be1…', {...}), ...)
-    snap.declarations[0]   # DeclarationSet("Example Teaching Institute", 2023, [[id, ...], ...])
+    snap.declarations[0]   # PackedDeclarations("Example Teaching Institute", 2023, 1500, b"...")
+    snap.declarations[0].lines[0]   # "<declaration id>\x1f<participant id>\x1f..." (unpacked)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import datetime as dt
 import enum
 import hashlib
 import json
+import zlib
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
@@ -127,6 +130,53 @@ class DeclarationSet(NamedTuple):
     cohort: int
     lines: list[str]
 
+    @property
+    def size(self) -> int:
+        """The number of declarations (lines)."""
+        return len(self.lines)
+
+    @property
+    def data(self) -> bytes:
+        """The lines as the store keeps them (:func:`pack_lines`)."""
+        return pack_lines(self.lines)
+
+
+class PackedDeclarations(NamedTuple):
+    """A :class:`DeclarationSet` as the store keeps it: its ``size`` lines as one
+    compressed text (:func:`pack_lines`), taken apart only when :attr:`lines` is asked
+    for. What a run holds from its history stage to its write stage: at two million
+    declarations the packed text is tens of MB where the lines are hundreds."""
+
+    lead_provider: str
+    cohort: int
+    size: int
+    data: bytes
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines again, in order (a new list at each call)."""
+        return unpack_lines(self.data)
+
+
+#: a run's declarations of one (lead provider, cohort), as lines or packed
+Declarations = DeclarationSet | PackedDeclarations
+
+
+def pack_lines(lines: list[str]) -> bytes:
+    """Lines as one text, compressed fast (level 1: most of the gain, a fraction of the
+    time of the default level); what the store writes.
+
+    >>> unpack_lines(pack_lines(["line one", "line two"]))
+    ['line one', 'line two']
+    """
+    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
+
+
+def unpack_lines(data: bytes) -> list[str]:
+    """The lines of :func:`pack_lines` (raises ``zlib.error`` or ``ValueError`` if damaged)."""
+    text = zlib.decompress(data).decode("utf-8")
+    return text.split("\n") if text else []
+
 
 class DeclarationRow(NamedTuple):
     """One declaration of a :class:`DeclarationSet`, taken apart (money as Decimal)."""
@@ -217,14 +267,14 @@ class Snapshot(NamedTuple):
     rule_files: tuple[RuleFileRow, ...]
     statements: tuple[StatementRow, ...]
     lines: tuple[LineRow, ...]
-    declarations: tuple[DeclarationSet, ...]
+    declarations: tuple[Declarations, ...]
     findings: tuple[FindingRow, ...]
     #: (lead provider, cohort, statement) DfE has paid declarations on (by their state)
     paid_statements: frozenset[tuple[str, int, str]] = frozenset()
 
     @property
     def declaration_count(self) -> int:
-        return sum(len(s.lines) for s in self.declarations)
+        return sum(s.size for s in self.declarations)
 
     def scope_keys(self) -> frozenset[tuple[str, int]]:
         return frozenset((s.lead_provider, s.cohort) for s in self.scopes)
@@ -433,24 +483,36 @@ def line_label(section: str, participant_type: str | None = None,
 
 
 def _declaration_sets(result: Any, provider_of: _ProviderNames, dfe_names: Mapping[str, str]
-                      ) -> tuple[tuple[DeclarationSet, ...], frozenset[tuple[str, int, str]]]:
+                      ) -> tuple[tuple[PackedDeclarations, ...], frozenset[tuple[str, int, str]]]:
     """One line per declaration id (the first, if an id came twice), with our money,
-    grouped by (lead provider, cohort); and the statements DfE has paid declarations on."""
+    grouped by (lead provider, cohort), each group's lines sorted and packed; and the
+    statements DfE has paid declarations on.
+
+    Memory is what bounds a national run (two million declarations), so the lines are
+    never all held at once: the declarations are first grouped by their positions,
+    then each group's lines are made, sorted, packed and let go."""
+    declarations = result.declarations
+    members, paid_statements = declaration_groups(declarations, dfe_names)
+    merged: dict[tuple[str, int], list[array[int]]] = {}
+    for (provider, cohort), positions in members.items():
+        merged.setdefault((provider_of(provider, cohort), cohort), []).append(positions)
+    del members
     paid_on, clawed_on = shares(result.calculation.attributions)
-    groups, paid_statements = declaration_lines(result.declarations, paid_on, clawed_on,
-                                                dfe_names)
-    if not all(_well_formed(lines) for lines in groups.values()):
-        # a value holding a separator or line break (no DfE identifier or name does):
-        # replaced by U+FFFD, so that every line still splits into its fields
-        groups, paid_statements = declaration_lines(result.declarations, paid_on, clawed_on,
-                                                    dfe_names, _clean)
-    merged: dict[tuple[str, int], list[str]] = {}
-    for (provider, cohort), lines in groups.items():
-        merged.setdefault((provider_of(provider, cohort), cohort), []).extend(lines)
     sets = []
-    for (provider, cohort), lines in sorted(merged.items()):
+    for (provider, cohort), parts in sorted(merged.items()):
+        lines: list[str] = []
+        for positions in parts:
+            lines.extend(declaration_lines(declarations, positions, paid_on, clawed_on,
+                                           dfe_names))
+        if not _well_formed(lines):
+            # a value holding a separator or line break (no DfE identifier or name does):
+            # replaced by U+FFFD, so that every line still splits into its fields
+            lines = []
+            for positions in parts:
+                lines.extend(declaration_lines(declarations, positions, paid_on, clawed_on,
+                                               dfe_names, _clean))
         lines.sort()
-        sets.append(DeclarationSet(provider, cohort, lines))
+        sets.append(PackedDeclarations(provider, cohort, len(lines), pack_lines(lines)))
     paid = frozenset((provider_of(p, c), c, name) for p, c, name in paid_statements)
     return tuple(sets), paid
 
@@ -460,63 +522,81 @@ Share = tuple[str, str, str]  # statement, band ("" for none), money as text
 
 def shares(attributions: Iterable[Any]) -> tuple[dict[str, Share], dict[str, Share]]:
     """Each declaration's payment and clawback: (statement, band, fee + uplift as text),
-    by declaration id (two shares of one kind, which is rare, added up)."""
-    sums: dict[tuple[bool, str], list[Any]] = {}
-    for a in attributions:
-        key = (a.kind == "clawback", a.declaration_id)
-        entry = sums.get(key)
-        if entry is None:
-            sums[key] = [a.statement.name, a.band or "", a.fee + a.uplift]
-        else:
-            entry[2] += a.fee + a.uplift
+    by declaration id (two shares of one kind, which is rare, added up). The few
+    thousand distinct shares are each one tuple, however many declarations share it."""
     paid_on: dict[str, Share] = {}
     clawed_on: dict[str, Share] = {}
-    for (is_clawback, ident), (name, band, amount) in sums.items():
-        (clawed_on if is_clawback else paid_on)[ident] = (name, band, str(amount))
+    distinct: dict[Share, Share] = {}
+    for a in attributions:
+        on = clawed_on if a.kind == "clawback" else paid_on
+        ident = a.declaration_id
+        before = on.get(ident)
+        share: Share = ((a.statement.name, a.band or "", str(a.fee + a.uplift))
+                        if before is None else
+                        (before[0], before[1], str(Decimal(before[2]) + (a.fee + a.uplift))))
+        on[ident] = distinct.setdefault(share, share)
     return paid_on, clawed_on
 
 
+#: the fields read from each declaration to group it: id, provider, cohort, and what
+#: says whether DfE paid it on a statement
+_GROUPING = attrgetter("declaration_id", "lead_provider", "cohort", "state", "statement_name",
+                       "statement_id")
 #: the fields read from each declaration, in the order of its line
 _DECLARATION = attrgetter("declaration_id", "participant_id", "declaration_type", "state",
                           "statement_name", "statement_id", "clawback_statement_name",
-                          "clawback_statement_id", "delivery_partner_id", "lead_provider",
-                          "cohort")
+                          "clawback_statement_id", "delivery_partner_id")
 _NO_SHARE: Share = ("", "", str(ZERO))
 
 
-def declaration_lines(declarations: Sequence[Any], paid_on: Mapping[str, Share],
-                      clawed_on: Mapping[str, Share], dfe_names: Mapping[str, str],
-                      clean: Any = str) -> tuple[dict[tuple[str | None, int], list[str]],
-                                                set[tuple[str | None, int, str]]]:
-    """The declaration lines by (provider as given, cohort), and the statements DfE has
-    paid declarations on; ``clean`` is applied to the values that come from the input
-    as free text. A hot loop (a million declarations), kept plain: one tuple unpacked
-    and one join per declaration measured faster than building the lines column-wise."""
-    no_payment = _NO_SHARE
-    join = SEPARATOR.join
-    groups: dict[tuple[str | None, int], list[str]] = {}
+def declaration_groups(declarations: Sequence[Any], dfe_names: Mapping[str, str]
+                       ) -> tuple[dict[tuple[str | None, int], array[int]],
+                                  set[tuple[str | None, int, str]]]:
+    """The positions of the declarations by (provider as given, cohort), each id's first
+    only, and the statements DfE has paid declarations on (by their state)."""
+    groups: dict[tuple[str | None, int], array[int]] = {}
     paid_statements: set[tuple[str | None, int, str]] = set()
     seen: set[str] = set()
-    for (ident, participant, dtype, state, statement, statement_id, clawback, clawback_id,
-         partner, provider, cohort) in map(_DECLARATION, declarations):
+    for i, (ident, provider, cohort, state, statement, statement_id) in enumerate(
+            map(_GROUPING, declarations)):
         if ident in seen:
             continue
         seen.add(ident)
+        positions = groups.get((provider, cohort))
+        if positions is None:
+            positions = groups[(provider, cohort)] = array("q")
+        positions.append(i)
+        if state in PAID_STATES:
+            if statement is None and statement_id is not None:
+                statement = dfe_names.get(statement_id, statement_id)
+            if statement:
+                paid_statements.add((provider, cohort, statement))
+    return groups, paid_statements
+
+
+def declaration_lines(declarations: Sequence[Any], positions: Iterable[int],
+                      paid_on: Mapping[str, Share], clawed_on: Mapping[str, Share],
+                      dfe_names: Mapping[str, str], clean: Any = str) -> list[str]:
+    """The lines of the declarations at ``positions``; ``clean`` is applied to the
+    values that come from the input as free text. A hot loop (a million declarations),
+    kept plain: one tuple unpacked and one join per declaration measured faster than
+    building the lines column-wise."""
+    no_payment = _NO_SHARE
+    join = SEPARATOR.join
+    lines: list[str] = []
+    append = lines.append
+    for (ident, participant, dtype, state, statement, statement_id, clawback, clawback_id,
+         partner) in map(_DECLARATION, map(declarations.__getitem__, positions)):
         if statement is None and statement_id is not None:
             statement = dfe_names.get(statement_id, statement_id)
         if clawback is None and clawback_id is not None:
             clawback = dfe_names.get(clawback_id, clawback_id)
-        if statement and state in PAID_STATES:
-            paid_statements.add((provider, cohort, statement))
         paid = paid_on.get(ident, no_payment)
         clawed = clawed_on.get(ident, no_payment)
-        lines = groups.get((provider, cohort))
-        if lines is None:
-            lines = groups[(provider, cohort)] = []
-        lines.append(join((clean(ident), clean(participant), dtype, state,
-                           clean(statement or ""), clean(clawback or ""), clean(partner or ""),
-                           paid[0], paid[1], paid[2], clawed[0], clawed[2])))
-    return groups, paid_statements
+        append(join((clean(ident), clean(participant), dtype, state,
+                     clean(statement or ""), clean(clawback or ""), clean(partner or ""),
+                     paid[0], paid[1], paid[2], clawed[0], clawed[2])))
+    return lines
 
 
 def _well_formed(lines: list[str]) -> bool:
@@ -531,7 +611,7 @@ def _clean(value: str) -> str:
 
 
 def _scopes(rulebook: Any, provider_of: _ProviderNames, statements: Iterable[StatementRow],
-            declarations: Iterable[DeclarationSet]) -> tuple[Scope, ...]:
+            declarations: Iterable[Declarations]) -> tuple[Scope, ...]:
     keys = {(s.lead_provider, s.cohort) for s in statements}
     keys.update((d.lead_provider, d.cohort) for d in declarations)
     file_sha = dict(rulebook.files)

@@ -56,6 +56,7 @@ from reconcile.history.snapshot import (
     Scope,
     Snapshot,
     StatementRow,
+    unpack_lines,
 )
 from reconcile.model import Source
 from reconcile.money import show
@@ -429,7 +430,7 @@ class Store:
              _text(ln.fee), str(ln.amount)) for ln in snap.lines])
         columns = json.dumps(list(DECLARATION_FIELDS))
         db.executemany("INSERT INTO declaration_sets VALUES (?,?,?,?,?,?)", [
-            (run_id, d.lead_provider, d.cohort, len(d.lines), columns, _pack(d.lines))
+            (run_id, d.lead_provider, d.cohort, d.size, columns, d.data)
             for d in snap.declarations])
         status_of = list(statuses) or [("new", snap.as_of.isoformat())] * len(snap.findings)
         db.executemany(f"INSERT INTO findings ({FINDING_COLUMNS}, status, first_seen, run_id, "
@@ -552,13 +553,13 @@ class Store:
                                           "reconcile does not read",
                                "upgrade reconcile")
             try:
-                text = zlib.decompress(data).decode("utf-8")
+                lines = unpack_lines(data)
             except (zlib.error, ValueError) as error:
                 raise _problem(self.path, f"run {run_id}'s declarations cannot be read: "
                                           f"{error}",
                                "the history store is damaged: move it aside, or use "
                                "--no-history") from None
-            sets.append(DeclarationSet(provider, cohort, text.split("\n") if text else []))
+            sets.append(DeclarationSet(provider, cohort, lines))
         return tuple(sets)
 
     def findings_of(self, run_id: int) -> list[dict[str, Any]]:
@@ -717,12 +718,6 @@ def in_scope(provider: str | None, cohort: int | None,
                                                                         or c == cohort):
             return True
     return False
-
-
-def _pack(lines: list[str]) -> bytes:
-    """Lines as one text, compressed fast (level 1: most of the gain, a fraction of the
-    time of the default level)."""
-    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
 
 
 def _text(value: Decimal | None) -> str | None:

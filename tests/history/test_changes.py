@@ -73,3 +73,25 @@ def test_the_console_counts_changes_in_words_and_names_the_paid_ones_in_pounds()
     assert len([line for line in lines if "PAID" in line]) == 5
     assert lines[7] == ("reconcile:   ... and 2 more on paid statements (the Changes sheet, "
                         "or: reconcile history show 4)")
+
+
+def test_a_declarations_payment_and_clawback_shares_as_recorded():
+    from reconcile.history.snapshot import shares
+    from reconcile.model import Attribution, StatementKey
+
+    jan, feb = StatementKey(LP, 2023, "January 2024"), StatementKey(LP, 2023, "February 2024")
+    paid_on, clawed_on = shares([
+        Attribution("d1", jan, "output", "ect", "started", "A", D("119.40"), D("0")),
+        Attribution("d2", jan, "output", "ect", "started", "A", D("119.40"), D("0")),
+        # two shares of one kind (rare) add up: 119.40 + 20.60 + 100.00 + 0.5
+        Attribution("d3", jan, "output", "ect", "started", "A", D("119.40"), D("20.60")),
+        Attribution("d3", feb, "output", "ect", "started", "B", D("100.00"), D("0.5")),
+        Attribution("d1", feb, "clawback", "ect", "started", "A", D("-119.40"), D("0")),
+        Attribution("d4", jan, "output", "mentor", "started", None, D("200"), D("0")),
+    ])
+    assert paid_on == {"d1": ("January 2024", "A", "119.40"),
+                       "d2": ("January 2024", "A", "119.40"),
+                       "d3": ("January 2024", "A", "240.50"),
+                       "d4": ("January 2024", "", "200")}
+    assert clawed_on == {"d1": ("February 2024", "A", "-119.40")}
+    assert paid_on["d1"] is paid_on["d2"]  # one tuple for each distinct share

@@ -327,3 +327,26 @@ def test_a_default_store_folder_that_cannot_be_made_is_a_located_error(tmp_path,
         result.output)
     assert "--no-history" in result.output
     assert not (tmp_path / "run" / "reconciliation.xlsx").exists()
+
+
+def test_a_packed_run_is_recorded_as_the_lines_it_packs(tmp_path):
+    """A run's declarations travel from its history stage to the store packed (one
+    compressed text per provider and cohort, to keep a national run's memory down): the
+    store holds the same rows either way, and reads the same lines back."""
+    from reconcile.history.snapshot import PackedDeclarations, pack_lines
+
+    plain = snapshot(5)
+    lines = plain.declarations[0].lines
+    packed = plain._replace(declarations=(
+        PackedDeclarations("Alpha Trust", 2023, 5, pack_lines(lines)),))
+    assert packed.declaration_count == plain.declaration_count == 5
+    assert packed.declarations[0].lines == lines
+    rows = []
+    for name, snap in (("plain", plain), ("packed", packed)):
+        path = tmp_path / f"{name}.sqlite3"
+        record(path, snap)
+        with open_store(path) as store:
+            assert store.snapshot(1).declarations == (DeclarationSet("Alpha Trust", 2023, lines),)
+        with sqlite3.connect(path) as db:
+            rows.append(db.execute("SELECT * FROM declaration_sets").fetchall())
+    assert rows[0] == rows[1] and rows[0][0][3] == 5
