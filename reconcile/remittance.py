@@ -96,67 +96,16 @@ def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
 
     The money comes first and the declaration counts last, so that the printed page
     (up to "Amount payable") is legible: the counts are for the screen and the filter.
+    Streamed (:class:`~reconcile.sheets.RowStream`): a national run has about a hundred
+    thousand statement × partner rows, made as the writer asks for them rather than held
+    as cells from the report stage to the write.
     """
     types = result.declaration_types
-    head = ["Lead provider", "Cohort", "Statement", "Payment date", "Delivery partner"]
-    c_money = len(head)
-    c_gross = c_money + len(_MONEY)
-    c_ret, c_amount = c_gross + 2, c_gross + 3  # c_gross + 1: the retained percentage
-    first_count = c_amount + 2  # c_amount + 1: the partner's id
-    c_claw = first_count + len(types)
-    header = (*(_h(h) for h in head), *(_h(h, True) for _, h in _MONEY), _h("Gross", True),
-              _h("Retained %", True), _h("Retained", True), _h("Amount payable", True),
-              _h("Delivery partner id"), *(_h(t, True) for t in types),
-              _h("Clawed back", True))
-    rows: list[Row] = [header]
-    for st in result.statements:
-        where = (Text(st.key.lead_provider), Number(st.key.cohort, "year"), Text(st.key.name),
-                 Date(st.payment_date) if st.payment_date else None)
-        first = len(rows)
-        for p in st.partners:
-            r = len(rows)
-            counts, clawed = dict(p.counts), dict(p.clawed_back)
-            rows.append((
-                *where, Text(p.label),
-                *(Money(getattr(p, attr)) for attr, _ in _MONEY),
-                Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", p.gross),
-                Number(p.retained_percentage, PERCENT_STYLE), Money(p.retained),
-                Formula(f"{cell_ref(r, c_gross)}-{cell_ref(r, c_ret)}", p.amount),
-                Text(p.delivery_partner_id or ""), *(Number(counts.get(t, 0)) for t in types), Number(sum(clawed.values()))))
-        last = len(rows) - 1
-        r = len(rows)
-        kept_gross = st.kept_service_fee + st.kept_adjustments
-        rows.append((
-            *where, Text(LP_KEEPS, "text_bold"),
-            None, None, None, Money(st.kept_service_fee), Money(st.kept_adjustments),
-            Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", kept_gross),
-            None,
-            Formula(f"{sum_formula(c_ret, first, last)}+{cell_ref(r, c_gross)}", st.retained,
-                    "money_bold"),
-            None))
-
-        def total(col: int, value: Any, style: str = "money_total", upto: int = r,
-                  first: int = first) -> Formula:
-            return Formula(sum_formula(col, first, upto), value, style)
-
-        rows.append((
-            *(Blank("text_total") for _ in range(2)), Text(st.key.name, "text_total"),
-            Blank("text_total"), Text("Statement total (net)", "text_total"),
-            *(total(c_money + i, _column(st, attr) + (
-                st.kept_service_fee if attr == "service_fee" else
-                st.kept_adjustments if attr == "adjustments" else ZERO))
-              for i, (attr, _) in enumerate(_MONEY)),
-            total(c_gross, st.net), Blank("text_total"),
-            Formula(cell_ref(r, c_ret), st.retained, "money_total"),
-            total(c_amount, _column(st, "amount"), upto=last), Blank("text_total"),
-            *(total(first_count + i, sum(dict(p.counts).get(ty, 0) for p in st.partners),
-                    "count_total", last) for i, ty in enumerate(types)),
-            total(c_claw, sum(sum(dict(p.clawed_back).values()) for p in st.partners),
-                  "count_total", last)))
-    rows.append(())
-    rows.extend(_policy_rows(result))
-    rows.append((Text("Each statement's total: amount payable + retained = gross = the "
-                      "statement's net (VAT is not split).", "note"),))
+    c_amount = len(_PARTNER_HEAD) + len(_MONEY) + 3
+    policy = _policy_rows(result)
+    # header, each statement's partners with the lead provider's row and its total,
+    # a blank row, the policy, the note
+    count = 1 + sum(len(st.partners) + 2 for st in result.statements) + 1 + len(policy) + 1
     # the id column as wide as the longest id (DfE's ids are 36-character UUIDs)
     id_width = min(40, max([14, *(len(p.delivery_partner_id or "") + 2
                                   for st in result.statements for p in st.partners)]))
@@ -168,9 +117,77 @@ def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
                                                       for p in st.partners)]))
     widths = (lp_width, 7, 15, 11, name_width, *(11 for _ in _MONEY), 11, 9, 11, 12,
               id_width, *(9 for _ in types), 9)
-    return Sheet(name, tuple(rows), widths=widths, freeze=(1, 5), landscape=True,
-                 fit_to_width=True, heights=((0, 30),),
-                 print_area=(0, 0, len(rows) - 1, c_amount))
+    return Sheet(name, RowStream(partial(_partner_rows, result, types, policy), count),
+                 widths=widths, freeze=(1, 5), landscape=True, fit_to_width=True,
+                 heights=((0, 30),), print_area=(0, 0, count - 1, c_amount))
+
+
+_PARTNER_HEAD = ("Lead provider", "Cohort", "Statement", "Payment date", "Delivery partner")
+
+
+def _partner_rows(result: SplitResult, types: tuple[str, ...], policy: tuple[Row, ...]
+                  ) -> Iterator[Row]:
+    """The rows of :func:`partner_sheet`, in order."""
+    c_money = len(_PARTNER_HEAD)
+    c_gross = c_money + len(_MONEY)
+    c_ret, c_amount = c_gross + 2, c_gross + 3  # c_gross + 1: the retained percentage
+    first_count = c_amount + 2  # c_amount + 1: the partner's id
+    c_claw = first_count + len(types)
+    yield (*(_h(h) for h in _PARTNER_HEAD), *(_h(h, True) for _, h in _MONEY),
+           _h("Gross", True), _h("Retained %", True), _h("Retained", True),
+           _h("Amount payable", True), _h("Delivery partner id"),
+           *(_h(t, True) for t in types), _h("Clawed back", True))
+    r = 1  # the row about to be yielded
+    for st in result.statements:
+        where = (Text(st.key.lead_provider), Number(st.key.cohort, "year"), Text(st.key.name),
+                 Date(st.payment_date) if st.payment_date else None)
+        first = r
+        for p in st.partners:
+            counts, clawed = dict(p.counts), dict(p.clawed_back)
+            yield (
+                *where, Text(p.label),
+                *(Money(getattr(p, attr)) for attr, _ in _MONEY),
+                Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", p.gross),
+                Number(p.retained_percentage, PERCENT_STYLE), Money(p.retained),
+                Formula(f"{cell_ref(r, c_gross)}-{cell_ref(r, c_ret)}", p.amount),
+                Text(p.delivery_partner_id or ""), *(Number(counts.get(t, 0)) for t in types),
+                Number(sum(clawed.values())))
+            r += 1
+        last = r - 1
+        kept_gross = st.kept_service_fee + st.kept_adjustments
+        yield (
+            *where, Text(LP_KEEPS, "text_bold"),
+            None, None, None, Money(st.kept_service_fee), Money(st.kept_adjustments),
+            Formula(f"SUM({cell_ref(r, c_money)}:{cell_ref(r, c_gross - 1)})", kept_gross),
+            None,
+            Formula(f"{sum_formula(c_ret, first, last)}+{cell_ref(r, c_gross)}", st.retained,
+                    "money_bold"),
+            None)
+
+        def total(col: int, value: Any, style: str = "money_total", upto: int = r,
+                  first: int = first) -> Formula:
+            return Formula(sum_formula(col, first, upto), value, style)
+
+        yield (
+            *(Blank("text_total") for _ in range(2)), Text(st.key.name, "text_total"),
+            Blank("text_total"), Text("Statement total (net)", "text_total"),
+            *(total(c_money + i, _column(st, attr) + (
+                st.kept_service_fee if attr == "service_fee" else
+                st.kept_adjustments if attr == "adjustments" else ZERO))
+              for i, (attr, _) in enumerate(_MONEY)),
+            total(c_gross, st.net), Blank("text_total"),
+            Formula(cell_ref(r, c_ret), st.retained, "money_total"),
+            total(c_amount, _column(st, "amount"), upto=last), Blank("text_total"),
+            *(total(first_count + i, sum(dict(p.counts).get(ty, 0) for p in st.partners),
+                    "count_total", last) for i, ty in enumerate(types)),
+            total(c_claw,
+                  sum(sum(dict(p.clawed_back).values()) for p in st.partners),
+                  "count_total", last))
+        r += 2
+    yield ()
+    yield from policy
+    yield (Text("Each statement's total: amount payable + retained = gross = the "
+                "statement's net (VAT is not split).", "note"),)
 
 
 def _column(st: StatementSplit, attr: str) -> Decimal:
