@@ -140,7 +140,7 @@ def summary(result: RunResult) -> str:
              f"{len(result.declarations):,} declaration(s)",
              ", ".join(f"{by_severity.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
     leading = console_lines(result.comparison or without_dfe(result.calculation),
-                            result.findings)
+                            result.open_findings)
     return "\n".join([*leading, "reconcile: " + "; ".join(parts), *_history_lines(result)])
 
 

@@ -26,7 +26,8 @@ Out: ``{"statements": [...], "findings": [...], "declarations": [...]}``:
   order (severity first).
 * ``providers`` — an extension: one entry per lead provider and cohort, largest
   difference first (:mod:`reconcile.providers`: expected, DfE, difference, statements
-  compared and differing, findings by severity, money at stake).
+  compared and differing, open findings by severity (those accepted in the history
+  left out), money at stake).
 * ``history`` — this run in the run history (docs/history.md; ``null`` with
   ``--no-history``): ``run_id``, ``previous_run_id``, ``previous_run_at``, ``changes``
   and ``resolved_findings`` (:mod:`reconcile.history`); each finding also gains
@@ -211,7 +212,7 @@ def result_json(run_result: RunResult) -> dict[str, Any]:
         "findings": findings_json(run_result.findings, history),
         "declarations": [attribution_json(a, shown) for a in calculation.attributions],
         "providers": providers_json(comparison or without_dfe(calculation),
-                                    run_result.findings),
+                                    run_result.open_findings),
         "history": history.as_json() if history is not None else None,
     }
 

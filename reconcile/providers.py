@@ -7,8 +7,9 @@ Stage: report (beside :mod:`reconcile.report`). In: the run's statement pairs
 * the **Providers** sheet, first in a workbook with more than one provider: one
   row per provider and cohort with the expected and DfE totals (VAT included), the
   difference (DfE − expected, over the statements compared), statements compared and
-  differing, the findings on its statements by severity, the findings of the
-  provider and cohort on no statement, the money at stake and a link to its rows of
+  differing, the open findings on its statements by severity (a finding accepted in
+  the history is not open: it stays on the Findings sheet, not counted here), the open
+  findings of the provider and cohort on no statement, the money at stake and a link to its rows of
   the Summary; sorted by the size of the difference, largest first. Every figure of
   the Summary's is a live formula over the provider's own Summary rows, so it is by
   construction the sum of those rows;
@@ -207,8 +208,11 @@ class SummaryColumns(NamedTuple):
 
 
 def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet,
-                    columns: SummaryColumns) -> Sheet:
+                    columns: SummaryColumns, accepted: int = 0) -> Sheet:
     """The Providers sheet; its figures are formulas over ``summary``'s rows.
+
+    ``findings`` are the open ones, as the Summary counts them: ``accepted`` more were
+    accepted in the history (still on the Findings sheet; the note says so).
 
     The Summary's rows of a provider and cohort are found in the Summary value
     itself (its provider and cohort cells), so the formulas point at exactly the rows
@@ -226,6 +230,9 @@ def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet
             "Each row sums the provider's statements on the Summary (live formulas; the "
             "link opens its rows). No DfE statements were given: Expected is every "
             "statement's.")
+    if accepted:
+        note += (f" Errors, Warnings and Info count the open findings: {accepted:,} accepted "
+                 "in the history are on the Findings sheet, not counted here.")
     rows: list[tuple[Any, ...]] = [
         (Text("Lead providers and cohorts, largest difference first", "title"),),
         # wrapped across the table: text running past its last column would widen the

@@ -110,7 +110,10 @@ def build_workbook(result: RunResult) -> Workbook:
     """The whole reconciliation workbook of a run (see the module docstring)."""
     comparison: Comparison = result.comparison or without_dfe(result.calculation)
     names = _statement_sheet_names(comparison.pairs)
-    counts = _severity_counts(result.findings)
+    # the Summary's and the Providers sheet's findings by severity are the open ones:
+    # a finding accepted in the history is still on the Findings sheet, not counted
+    open_findings = result.open_findings
+    counts = _severity_counts(open_findings)
     by_statement: dict[_StatementOf, list[Finding]] = defaultdict(list)
     for f in result.findings:
         if f.statement:
@@ -137,7 +140,8 @@ def build_workbook(result: RunResult) -> Workbook:
         # national runs: every provider and cohort in one view, first (reconcile.providers)
         columns = SummaryColumns(S_LP, S_COHORT, S_EXP, S_DFE, S_DIFF, S_ERR, S_WARN, S_INFO,
                                  S_STATUS)
-        sheets.insert(0, providers_sheet(comparison, result.findings, sheets[0], columns))
+        sheets.insert(0, providers_sheet(comparison, open_findings, sheets[0], columns,
+                                         accepted=len(result.findings) - len(open_findings)))
         active = sheets[0].name
     sheets = [printable(sheet) for sheet in sheets]
     return Workbook(tuple(sheets), title="Reconciliation of DfE statements",
@@ -244,7 +248,7 @@ def summary_sheet(result: RunResult, comparison: Comparison, names: dict[Stateme
         (Text(f"{len(pairs)} statement(s); {len(result.declarations):,} declaration(s); "
               f"findings: {n_by.get(Severity.ERROR, 0)} error(s), "
               f"{n_by.get(Severity.WARNING, 0)} warning(s), {n_by.get(Severity.INFO, 0)} info"
-              f"{_elsewhere(result.findings)} (see Findings).", "note"),),
+              f"{_elsewhere(result.findings)} (see Findings){_accepted(result)}.", "note"),),
         (Text(_status_line(pairs), "note"),),
         (Text(_inputs_line(options), "note"),),
         (Text("Difference = DfE − expected: negative means DfE pays less than the "
@@ -473,6 +477,15 @@ def _summary_note(pair: StatementPair, findings: Sequence[Finding] = ()) -> str:
     else:
         left = _count(len(rest), f"{more}finding")
     return f"{text}; {left} to check (see Findings)."
+
+
+def _accepted(result: RunResult) -> str:
+    """What the Summary's note says of the findings accepted in the history (if any)."""
+    accepted = len(result.findings) - len(result.open_findings)
+    if not accepted:
+        return ""
+    return (f"; {accepted:,} of them accepted in the history: the Errors, Warnings and "
+            "Info columns count the open ones")
 
 
 def _about_declarations(f: Finding) -> bool:

@@ -162,6 +162,15 @@ class RunResult(NamedTuple):
     as_of: dt.date | None = None
 
     @property
+    def open_findings(self) -> tuple[Finding, ...]:
+        """The findings still open: every one, but those accepted in the history (its
+        ``history note --status accepted``; without a history, none is)."""
+        history = self.history
+        if history is None:
+            return self.findings
+        return tuple(f for f in self.findings if not history.is_accepted(f))
+
+    @property
     def has_errors(self) -> bool:
         """An ``error`` finding, unless accepted in the history (``history note``)."""
         history = self.history

@@ -177,6 +177,35 @@ def test_history_list_cohorts_and_providers_in_short():
     assert _providers(["A", "B", "C"]) == "3 lead providers"
 
 
+def test_accepted_findings_are_listed_but_not_counted_open_by_provider(runs):
+    """Run 3, worked by hand from the notes given after run 2: Alpha Trust's three
+    errors (January 2024's OUTPUT_COUNT_MISMATCH and VAT_MISMATCH, April 2024's
+    LINE_NOT_EXPECTED) are accepted, so its open findings are 0 errors, 1 warning
+    (August 2024's CALC_STATEMENT_MOVED) and 1 on no statement (STATEMENTS_NOT_COMPARED);
+    the Findings sheet and the JSON's findings still list all three errors."""
+    base, _, out = runs
+    _, data = out[3]
+    alpha = next(p for p in data["providers"] if p["lead_provider"] == ALPHA)
+    assert alpha["findings"] == {"error": 0, "warning": 1, "info": 0, "not_on_a_statement": 1}
+    assert sum(f["severity"] == "error" for f in data["findings"]) == 3
+    book = openpyxl.load_workbook(base / "run3" / "reconciliation.xlsx", data_only=True)
+    providers = [r for r in book["Providers"].iter_rows(values_only=True)]
+    head = providers[2]
+    row = dict(zip(head, next(r for r in providers if r[0] == ALPHA)))
+    assert (row["Errors"], row["Warnings"], row["Info"], row["Findings on no statement"]) == (
+        0, 1, 0, 1)
+    assert "3 accepted in the history are on the Findings sheet" in providers[1][0]
+    summary = [r for r in book["Summary"].iter_rows(values_only=True)]
+    by_statement = {(r[0], r[2]): r[9:12] for r in summary if r[0] == ALPHA}
+    assert by_statement[(ALPHA, "January 2024")] == (0, 0, 0)  # 2 errors, both accepted
+    assert by_statement[(ALPHA, "April 2024")] == (0, 0, 0)  # 1 error, accepted
+    assert by_statement[(ALPHA, "August 2024")] == (0, 1, 0)
+    assert "3 error(s)" in summary[1][0] and "3 of them accepted in the history" in summary[1][0]
+    errors = [r for r in book["Findings"].iter_rows(values_only=True) if r[0] == "error"]
+    assert len(errors) == 3
+    book.close()
+
+
 def test_history_commands(runs):
     _, store, out = runs
     listed = _invoke(["history", "list", "--history", store])
