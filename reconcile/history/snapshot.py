@@ -113,8 +113,6 @@ DECLARATION_FIELDS = ("declaration_id", "participant_id", "declaration_type", "s
                       "clawback_amount")
 #: between the fields of a line (the ASCII unit separator); a missing value is empty
 SEPARATOR = "\x1f"
-#: states in which a declaration has been paid on its (DfE) statement
-PAID_STATES = frozenset({"paid", "awaiting-clawback", "clawed-back"})
 
 
 class DeclarationSet(NamedTuple):
@@ -492,7 +490,9 @@ def _declaration_sets(result: Any, provider_of: _ProviderNames, dfe_names: Mappi
     never all held at once: the declarations are first grouped by their positions,
     then each group's lines are made, sorted, packed and let go."""
     declarations = result.declarations
-    members, paid_statements = declaration_groups(declarations, dfe_names)
+    # the states of a declaration paid on its (DfE) statement: rules/vocabulary.yaml
+    paid_states = result.rulebook.vocabulary.assurance_report.paid_states
+    members, paid_statements = declaration_groups(declarations, paid_states, dfe_names)
     merged: dict[tuple[str, int], list[array[int]]] = {}
     for (provider, cohort), positions in members.items():
         merged.setdefault((provider_of(provider, cohort), cohort), []).append(positions)
@@ -549,11 +549,12 @@ _DECLARATION = attrgetter("declaration_id", "participant_id", "declaration_type"
 _NO_SHARE: Share = ("", "", str(ZERO))
 
 
-def declaration_groups(declarations: Sequence[Any], dfe_names: Mapping[str, str]
+def declaration_groups(declarations: Sequence[Any], paid_states: frozenset[str],
+                       dfe_names: Mapping[str, str]
                        ) -> tuple[dict[tuple[str | None, int], array[int]],
                                   set[tuple[str | None, int, str]]]:
     """The positions of the declarations by (provider as given, cohort), each id's first
-    only, and the statements DfE has paid declarations on (by their state)."""
+    only, and the statements DfE has paid declarations on (a state of ``paid_states``)."""
     groups: dict[tuple[str | None, int], array[int]] = {}
     paid_statements: set[tuple[str | None, int, str]] = set()
     seen: set[str] = set()
@@ -566,7 +567,7 @@ def declaration_groups(declarations: Sequence[Any], dfe_names: Mapping[str, str]
         if positions is None:
             positions = groups[(provider, cohort)] = array("q")
         positions.append(i)
-        if state in PAID_STATES:
+        if state in paid_states:
             if statement is None and statement_id is not None:
                 statement = dfe_names.get(statement_id, statement_id)
             if statement:

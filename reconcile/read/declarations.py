@@ -13,7 +13,8 @@ surrounding spaces; blank rows.
 The DfE assurance report has one row per statement line item, so a clawed-back
 declaration appears twice: ``paid`` on the statement that paid it and
 ``awaiting-clawback``/``clawed-back`` on its clawback statement
-(docs/domain.md "Things that go wrong"). Such a pair becomes
+(docs/domain.md "Things that go wrong"; the states are ``rules/vocabulary.yaml``'s
+``assurance_report``). Such a pair becomes
 ONE declaration in the refundable state, with ``statement_*`` from the paid row and
 ``clawback_statement_*`` from the other. Any other repeated declaration id is an error.
 
@@ -48,13 +49,6 @@ from reconcile.read.columns import (
 from reconcile.read.convert import Cells, Converter, ProblemLog, report_rows
 from reconcile.read.table import RawRow, Table, each_chunk, join_numbers
 from reconcile.rulebook.schema import VocabularyFile
-
-#: The assurance report's clawback pair (docs/domain.md "Things that go wrong"): the state a
-#: declaration has on the statement that paid it, and the states it has on its
-#: clawback statement. These describe DfE's report format, not a payment rule;
-#: a vocabulary may override them (``assurance_paid_state``, ``refundable_states``).
-ASSURANCE_PAID_STATE = "paid"
-ASSURANCE_REFUND_STATES = ("awaiting-clawback", "clawed-back")
 
 _COHORT_IN_NAME = re.compile(r"cohort[ _-]?(\d{4})", re.IGNORECASE)
 
@@ -310,7 +304,7 @@ def _refunds_on_their_clawback_statement(declarations: list[Declaration],
     unknown (the calendar rule places it, by ``created_at``, as DfE did); a paid row in
     another report joins it again (:func:`reconcile.read.merge.refund_pair`).
     """
-    refund_states = frozenset(ASSURANCE_REFUND_STATES)
+    refund_states = frozenset(vocabulary.assurance_report.refund_states)
     out = declarations
     for i, d in enumerate(declarations):
         if d.state in refund_states and d.clawback_statement_id is None and \
@@ -512,7 +506,8 @@ def _merge_repeats(declarations: list[Declaration], table: Table, header: Header
     ids = [d.declaration_id for d in declarations]
     if len(set(ids)) == len(ids):
         return declarations
-    paid_state, refund_states = ASSURANCE_PAID_STATE, ASSURANCE_REFUND_STATES
+    paid_state = vocabulary.assurance_report.paid_state
+    refund_states = vocabulary.assurance_report.refund_states
     seen: dict[str, list[int]] = {}
     for index, declaration_id in enumerate(ids):
         seen.setdefault(declaration_id, []).append(index)

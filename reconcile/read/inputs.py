@@ -170,7 +170,7 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
         kinds[file.path] = read._replace(declarations=())
         if len(declaration_files) > 1:
             notes.append(f"{file.path}: {len(read.declarations):,} declaration(s)")
-    merged, merge_findings = merge_declarations(per_file)
+    merged, merge_findings = merge_declarations(per_file, vocabulary.assurance_report)
     findings.extend(merge_findings)
     del per_file
     if lead_provider:

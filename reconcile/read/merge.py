@@ -13,7 +13,8 @@ and this month's, a pull and DfE's assurance reports):
 * rows that agree (every field but where it was read) are one declaration;
 * DfE's assurance reports have one row per statement line item, so a clawed-back
   declaration is ``paid`` in the report of the statement that paid it and
-  ``awaiting_clawback``/``clawed_back`` in the report of its clawback statement
+  ``awaiting_clawback``/``clawed_back`` in the report of its clawback statement (the
+  states are ``rules/vocabulary.yaml``'s ``assurance_report``)
   (DfE's ``Finance::ECF::AssuranceReport::Query`` selects ``statement_line_items.state``
   per statement). Those two rows are one refundable declaration: its payment
   statement from the paid row, its clawback statement from the other;
@@ -25,7 +26,8 @@ and this month's, a pull and DfE's assurance reports):
 
 Example::
 
-    declarations, findings = merge_declarations([(file_a, decls_a), (file_b, decls_b)])
+    declarations, findings = merge_declarations([(file_a, decls_a), (file_b, decls_b)],
+                                                vocabulary.assurance_report)
 """
 
 from __future__ import annotations
@@ -36,10 +38,7 @@ from typing import Any, NamedTuple
 
 from reconcile.findings import Finding, finding
 from reconcile.model import Declaration
-
-#: the assurance report's clawback pair (see .declarations, which merges it within a file)
-ASSURANCE_PAID_STATE = "paid"
-ASSURANCE_REFUND_STATES = ("awaiting-clawback", "clawed-back")
+from reconcile.rulebook.schema import AssuranceStates
 
 #: fields that say where a copy was read, not what it says
 _WHERE = frozenset({"file", "sheet", "row"})
@@ -57,10 +56,10 @@ def differing_fields(a: Declaration, b: Declaration) -> list[str]:
     return [Declaration._fields[i] for i in _WHAT if a[i] != b[i]]
 
 
-def refund_pair(a: Declaration, b: Declaration, paid_state: str = ASSURANCE_PAID_STATE,
-                refund_states: Sequence[str] = ASSURANCE_REFUND_STATES) -> Declaration | None:
+def refund_pair(a: Declaration, b: Declaration, report: AssuranceStates) -> Declaration | None:
     """The one refundable declaration of an assurance report's paid + clawback rows, or None.
 
+    The states are the vocabulary's (``assurance_report``: paid_state, refund_states).
     None when the two are not such a pair: not one ``paid`` and one refundable row,
     another participant, course or type, or a refundable row that names both its
     payment and its clawback statement (the API's shape: then it is the same
@@ -68,6 +67,7 @@ def refund_pair(a: Declaration, b: Declaration, paid_state: str = ASSURANCE_PAID
     row names one statement: its clawback statement (read as ``clawback_statement_*``
     by :mod:`.declarations`), or, from a table made by hand, the ``statement_*``.
     """
+    paid_state, refund_states = report.paid_state, report.refund_states
     if a.state == paid_state and b.state in refund_states:
         paid, refund = a, b
     elif b.state == paid_state and a.state in refund_states:
@@ -95,15 +95,16 @@ class _Differs(NamedTuple):
     fields: list[str]
 
 
-def merge_declarations(per_file: Sequence[tuple[str, Sequence[Declaration]]]
+def merge_declarations(per_file: Sequence[tuple[str, Sequence[Declaration]]],
+                       report: AssuranceStates
                        ) -> tuple[tuple[Declaration, ...], tuple[Finding, ...]]:
     """The union of every file's declarations, one per declaration id (see the module doc).
 
-    ``per_file`` is ``(file as shown, its declarations)`` in reading order.
+    ``per_file`` is ``(file as shown, its declarations)`` in reading order; ``report`` the
+    vocabulary's assurance-report states (``rules/vocabulary.yaml`` ``assurance_report``).
     """
     if len(per_file) == 1:
         return tuple(per_file[0][1]), ()
-    paid_state, refund_states = ASSURANCE_PAID_STATE, ASSURANCE_REFUND_STATES
     merged: list[Declaration] = []
     where: dict[str, int] = {}
     differs: dict[tuple[str, str], list[_Differs]] = {}
@@ -117,7 +118,7 @@ def merge_declarations(per_file: Sequence[tuple[str, Sequence[Declaration]]]
             first = merged[at]
             if content(first) == content(d):
                 continue
-            pair = refund_pair(first, d, paid_state, refund_states)
+            pair = refund_pair(first, d, report)
             if pair is not None:
                 merged[at] = pair
                 continue

@@ -147,6 +147,28 @@ def _pct(value: Decimal) -> str:
 # --------------------------------------------------------------------- vocabulary
 
 
+class AssuranceStates(Strict):
+    """DfE's assurance report's clawback pair (``vocabulary.yaml`` ``assurance_report``).
+
+    The report has one row per statement line item (``Finance::ECF::AssuranceReport::
+    Query`` reports ``statement_line_items.state``), so a clawed-back declaration is in
+    it twice: in ``paid_state`` on the statement that paid it, and in one of
+    ``refund_states`` on its clawback statement. A declaration in any of these states has
+    been paid on its statement.
+    """
+
+    paid_state: Dashed = Field(
+        description="the state on the statement that paid a declaration, e.g. paid")
+    refund_states: tuple[Dashed, ...] = Field(
+        min_length=1, description="the states on its clawback statement, e.g. "
+                                  "[awaiting-clawback, clawed-back]")
+
+    @property
+    def paid_states(self) -> frozenset[str]:
+        """The states of a declaration paid on its statement (paid, or since refunded)."""
+        return frozenset((self.paid_state, *self.refund_states))
+
+
 class VocabularyFile(Strict):
     """``rules/vocabulary.yaml``: the names every other file and input uses."""
 
@@ -173,6 +195,9 @@ class VocabularyFile(Strict):
         description="states in which a declaration moves no money (the v3 API gives such "
                     "a declaration no statement): one without a cohort is left out with a "
                     "note rather than refused, e.g. [submitted, voided, ineligible]")
+    assurance_report: AssuranceStates = Field(
+        description="DfE's assurance report's clawback pair: paid_state (on the statement "
+                    "that paid a declaration) and refund_states (on its clawback statement)")
 
     def participant_type_of(self, course_identifier: str) -> str | None:
         return self.courses.get(course_identifier)
@@ -202,6 +227,25 @@ class VocabularyFile(Strict):
             if course not in self.courses:
                 yield (("report_types", value), f"report_types: {course!r} is not a course",
                        _did_you_mean(course, tuple(self.courses), "add it to courses"))
+        for item, state in enumerate(self.no_payment_states):
+            yield from self._state_issue(("no_payment_states", item), "no_payment_states", state)
+        report = self.assurance_report
+        yield from self._state_issue(("assurance_report", "paid_state"),
+                                     "assurance_report: paid_state", report.paid_state)
+        for item, state in enumerate(report.refund_states):
+            path = ("assurance_report", "refund_states", item)
+            yield from self._state_issue(path, "assurance_report: refund_states", state)
+            if state == report.paid_state:
+                yield (path, f"assurance_report: {state!r} is both the paid state and a "
+                             "refund state", "a refund state is the state on the clawback "
+                             "statement: remove it from refund_states")
+        yield from _duplicates(report.refund_states, ("assurance_report", "refund_states"),
+                               "state")
+
+    def _state_issue(self, path: YamlPath, where: str, state: str) -> Iterator[Issue]:
+        if state not in self.states:
+            yield (path, f"{where}: {state!r} is not a state",
+                   _did_you_mean(state, self.states, "add it to states"))
 
 # --------------------------------------------------------------------------- fees
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import pytest
+
+from reconcile.paths import bundled_rules_dir
 
 HERE = Path(__file__).resolve().parent
 GOOD = HERE / "good"
@@ -28,3 +31,11 @@ def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
         writer.writerow([cell.strip() for cell in line.split("|")])
     path.write_bytes(buffer.getvalue().encode(encoding))
     return path
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A copy of the bundled rules folder (with its contracts) to edit."""
+    target = tmp_path / "rules"
+    shutil.copytree(bundled_rules_dir(), target)
+    return target

@@ -10,7 +10,9 @@ from reconcile.cli import main
 from reconcile.inputfiles import DECLARATIONS, expand_inputs, identify_file
 from reconcile.paths import bundled_rules_dir
 from reconcile.read.inputs import read_inputs
+from reconcile.rulebook.load import load_rulebook
 from tests.read.conftest import write_csv
+from tests.rulebook.helpers import edit
 
 HEADER = ("declaration_id | participant_id | course_identifier | declaration_type | "
           "declaration_date | state | cohort | lead_provider | created_at | updated_at | "
@@ -172,3 +174,33 @@ def test_two_pulls_of_dfes_statements_list_count_each_statement_once(tmp_path, v
                                           f"and {max(map(str, order))}")
         assert (f"August 2026 (cohort 2023): paid true in {new} was used, not false in {old}"
                 in differs.message)
+
+
+def test_the_assurance_reports_clawback_pair_is_the_vocabularys(tmp_path, rules_copy):
+    """rules/vocabulary.yaml's assurance_report says which rows are a clawback pair: with
+    clawed-back taken out of refund_states, the two reports' rows of d-1 are two copies
+    of a declaration that differ (the later file's kept, with a finding), not one
+    clawed-back declaration."""
+    header = ("Participant ID,Type,Declaration ID,Declaration Status,Declaration Type,"
+              "Declaration Date,Declaration Created At,Statement Name,Statement ID")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "ECF-Declarations-ExampleTeachingInstitute-Cohort2023-November2023.csv"
+     ).write_text(header + "\np-1,ParticipantProfile::ECT,d-1,paid,started,"
+                  "2023-10-02T10:00:00Z,2023-10-03T09:00:00Z,November 2023,s-nov\n")
+    (reports / "ECF-Declarations-ExampleTeachingInstitute-Cohort2023-April2024.csv"
+     ).write_text(header + "\np-1,ParticipantProfile::ECT,d-1,clawed_back,started,"
+                  "2023-10-02T10:00:00Z,2023-10-03T09:00:00Z,April 2024,s-apr\n")
+    files = expand_inputs([reports], DECLARATIONS)  # April 2024's report first (name order)
+
+    def read() -> tuple[tuple[str, str | None, str | None], list[str]]:
+        result = read_inputs(files, (), load_rulebook(rules_copy).vocabulary)
+        (d,) = result.declarations
+        return ((d.state, d.statement_id, d.clawback_statement_id),
+                [f.code for f in result.findings if f.code.startswith("READ_SAME")])
+
+    assert read() == (("clawed-back", "s-nov", "s-apr"), [])
+    edit(rules_copy / "vocabulary.yaml", "refund_states: [awaiting-clawback, clawed-back]",
+         "refund_states: [awaiting-clawback]")
+    # no pair: November's paid copy is the later file's, and the difference is said
+    assert read() == (("paid", "s-nov", None), ["READ_SAME_DECLARATION_DIFFERS"])

@@ -285,6 +285,32 @@ def test_default_schedule_must_exist(rules):
         "is not a schedule of schedules.yaml — did you mean 'ecf-standard-september'?")]
 
 
+def test_assurance_report_states_must_be_states(rules):
+    vocabulary = rules / "vocabulary.yaml"
+    edit(vocabulary, "  paid_state: paid", "  paid_state: payed")
+    edit(vocabulary, "  refund_states: [awaiting-clawback, clawed-back]",
+         "  refund_states: [awaiting-clawback, clawed-bak]")
+    edit(vocabulary, "no_payment_states: [submitted, voided, ineligible]",
+         "no_payment_states: [submitted, voided, ineligable]")
+    assert check(rules) == [
+        (f"{where(vocabulary, 'no_payment_states:')}: no_payment_states: 'ineligable' is not a "
+         "state — did you mean 'ineligible'?"),
+        (f"{where(vocabulary, 'paid_state:')}: assurance_report: paid_state: 'payed' is not a "
+         "state — add it to states"),
+        (f"{where(vocabulary, 'refund_states:')}: assurance_report: refund_states: 'clawed-bak' is "
+         "not a state — did you mean 'clawed-back'?")]
+
+
+def test_the_paid_state_is_no_refund_state(rules):
+    vocabulary = rules / "vocabulary.yaml"
+    edit(vocabulary, "  refund_states: [awaiting-clawback, clawed-back]",
+         "  refund_states: [paid, clawed-back]")
+    assert check(rules) == [
+        (f"{where(vocabulary, 'refund_states:')}: assurance_report: 'paid' is both "
+         "the paid state and a refund state — a refund state is the state on the clawback "
+         "statement: remove it from refund_states")]
+
+
 # --- eligibility rules ---------------------------------------------------------------
 
 
