@@ -83,7 +83,7 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
     from reconcile.errors import Problem, UsageError
     from reconcile.model import Source
     from reconcile.serve.app import create_app
-    from reconcile.serve.runs import RunStore
+    from reconcile.serve.pipeline_adapter import run_store
     from reconcile.serve.security import Guard
 
     try:
@@ -113,7 +113,7 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
     except OSError:
         pass  # the check below says why, with the fix
     check_output_paths([], folders=[("--data", data_dir)])
-    store = RunStore(data_dir)
+    store = run_store(data_dir)
     app = create_app(store, guard, int(max_upload_mb * 1024 * 1024))
     print(f"reconcile: serving on {guard.start_url}", flush=True)
     print(f"reconcile: runs are kept in {store.data_dir}; press Ctrl+C to stop",

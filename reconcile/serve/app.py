@@ -75,6 +75,7 @@ from reconcile.serve.runs import (
     REMITTANCES,
     RESULT,
     ROLES,
+    STAGE_TEXT,
     WORKBOOK,
     Run,
     RunStore,
@@ -449,8 +450,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
                         nav="summary")
         if run.finished:
             return page("failed.html", 500, run=run, message=_crash_message(run))
-        from reconcile.serve.pipeline_adapter import STAGE_TEXT
-
         return page("progress.html", run=run, stage_text=STAGE_TEXT)
 
     def reopening(run: Run) -> Response:
@@ -458,8 +457,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         again from its kept files (reconcile.serve.reopen), the progress page meanwhile;
         the page asked for shows when they are ready."""
         if store.reopen(run) or run.rebuilding:
-            from reconcile.serve.pipeline_adapter import STAGE_TEXT
-
             return page("reopening.html", 202, run=run, state=run.rebuild_json(),
                         stage_text=STAGE_TEXT)
         return page("gone.html", run=run, error=run.rebuild_error)

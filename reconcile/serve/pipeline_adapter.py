@@ -25,30 +25,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from reconcile.options import run_options as options_of_run
-from reconcile.result import STAGES, RunOptions
-from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Run
+from reconcile.result import RunOptions
+from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Run, RunStore
 
-__all__ = ["STAGES", "STAGE_TEXT", "execute_run", "in_folder", "rebuild_run", "run_options"]
+__all__ = ["execute_run", "in_folder", "rebuild_run", "run_options", "run_store"]
 
-#: what the progress page says of each stage
-STAGE_TEXT = {
-    "rules": "Loading the rules and contracts",
-    "read": "Reading your files",
-    "evaluate": "Checking each declaration against the rules",
-    "calculate": "Working out the expected payments",
-    "compare": "Comparing with DfE's statements",
-    "split": "Dividing the payments between delivery partners",
-    "report": "Building the workbook",
-    "json": "Building the JSON result",
-    "write": "Writing the workbook and the JSON",
-}
 
 #: held while a run has changed the working folder
 _CWD = threading.Lock()
@@ -83,6 +71,13 @@ def run_options(run: Run) -> RunOptions:
     options = command_options(run)
     return options_of_run(options, with_split=True, workbook=options["out"],
                         json_out=options["json_out"])
+
+
+def run_store(data_dir: Path, execute: Callable[[Run], Any] | None = None,
+              rebuild: Callable[[Run, Path, Any], Any] | None = None) -> RunStore:
+    """The page's runs in ``data_dir``, run by :func:`execute_run` and made again by
+    :func:`rebuild_run` (a test may give its own)."""
+    return RunStore(data_dir, execute or execute_run, rebuild or rebuild_run)
 
 
 def execute_run(run: Run) -> Any:

@@ -29,7 +29,7 @@ replaces the previous one); a run uploaded without contracts uses those.
 
 Example::
 
-    store = RunStore(Path("~/.local/share/reconcile/serve").expanduser())
+    store = run_store(Path("~/.local/share/reconcile/serve").expanduser())  # .pipeline_adapter
     run = store.create(upload)      # queued; the worker starts it
     store.get(run.id).status        # 'running', then 'done' (or 'input-error', 'failed')
 """
@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconcile.errors import ReconcileError
-from reconcile.result import RunResult
+from reconcile.result import STAGES, RunResult
 from reconcile.serve.uploads import UploadedFile, private_folder
 
 WORKBOOK, RESULT, RECORD, REMITTANCES = ("reconciliation.xlsx", "result.json", "run.json",
@@ -74,6 +74,19 @@ ROLE_NAMES = {field: what for field, what, _, _ in ROLES}
 QUEUED, RUNNING, DONE, INPUT_ERROR, FAILED, INTERRUPTED = (
     "queued", "running", "done", "input-error", "failed", "interrupted")
 FINISHED = (DONE, INPUT_ERROR, FAILED, INTERRUPTED)
+
+#: what the progress page says of each stage
+STAGE_TEXT = {
+    "rules": "Loading the rules and contracts",
+    "read": "Reading your files",
+    "evaluate": "Checking each declaration against the rules",
+    "calculate": "Working out the expected payments",
+    "compare": "Comparing with DfE's statements",
+    "split": "Dividing the payments between delivery partners",
+    "report": "Building the workbook",
+    "json": "Building the JSON result",
+    "write": "Writing the workbook and the JSON",
+}
 
 #: how many finished runs keep their full result in memory for the pages (the others'
 #: pages are made again when opened: reconcile.serve.reopen)
@@ -120,8 +133,6 @@ class Run:
 
     def rebuild_json(self) -> dict[str, Any]:
         """The progress JSON of a rebuild of this run's pages."""
-        from reconcile.serve.pipeline_adapter import STAGE_TEXT, STAGES
-
         done = list(self.rebuilt_stages)
         stages = [n for n in STAGES if n not in ("report", "json", "write")]  # nothing written
         return {"status": "running" if self.rebuilding else self.status,
@@ -155,8 +166,6 @@ class Run:
 
     def stages(self) -> tuple[Stage, ...]:
         """Every stage of a run with its state, for the progress page."""
-        from reconcile.serve.pipeline_adapter import STAGES
-
         done = dict(self.record.get("timings") or ())
         current = self.record.get("stage")
         out = []
@@ -171,8 +180,6 @@ class Run:
 
     def progress_json(self) -> dict[str, Any]:
         """``GET /runs/{id}`` as JSON while the run is not finished."""
-        from reconcile.serve.pipeline_adapter import STAGE_TEXT
-
         stage = self.record.get("stage")
         return {"status": self.status, "stage": stage,
                 "stage_text": STAGE_TEXT.get(stage or "", ""),
@@ -182,8 +189,6 @@ class Run:
 
     def fraction(self) -> float:
         """How far the run is, 0 to 1: finished stages, and the running one's share."""
-        from reconcile.serve.pipeline_adapter import STAGES
-
         if self.finished:
             return 1.0
         finished = len(dict(self.record.get("timings") or ()))
@@ -221,8 +226,10 @@ def sha256_of(path: Path) -> str:
 class RunStore:
     """Every run in the data folder, and the worker thread that runs them in order."""
 
-    def __init__(self, data_dir: Path, execute: Callable[[Run], Any] | None = None,
-                 rebuild: Callable[[Run, Path, Any], Any] | None = None) -> None:
+    def __init__(self, data_dir: Path, execute: Callable[[Run], Any],
+                 rebuild: Callable[[Run, Path, Any], Any]) -> None:
+        """``execute`` runs a run, ``rebuild`` makes a finished one's result again
+        (:func:`reconcile.serve.pipeline_adapter.run_store` gives the pipeline's)."""
         self.data_dir = private_folder(Path(data_dir).resolve())
         self.runs_dir = private_folder(self.data_dir / "runs")
         self.contracts_dir = private_folder(self.data_dir / "contracts")
@@ -231,15 +238,7 @@ class RunStore:
         self._kept: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
-        if execute is None:
-            from reconcile.serve.pipeline_adapter import execute_run
-
-            execute = execute_run
         self._execute = execute
-        if rebuild is None:
-            from reconcile.serve.pipeline_adapter import rebuild_run
-
-            rebuild = rebuild_run
         self._rebuild: Callable[[Run, Path, Any], Any] = rebuild
         self._load()
         self._worker = threading.Thread(target=self._work, name="reconcile-runs", daemon=True)

@@ -81,9 +81,9 @@ def _reference(folder: Path) -> None:
 
 @pytest.fixture
 def store(tmp_path):
-    from reconcile.serve.runs import RunStore
+    from reconcile.serve.pipeline_adapter import run_store
 
-    store = RunStore(tmp_path / "data")
+    store = run_store(tmp_path / "data")
     yield store
     store.stop()
 

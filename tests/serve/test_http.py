@@ -38,9 +38,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     """One sample upload through POST /runs, shared by the tests that read its pages."""
-    from reconcile.serve.runs import RunStore
+    from reconcile.serve.pipeline_adapter import run_store
 
-    store = RunStore(tmp_path_factory.mktemp("serve") / "data")
+    store = run_store(tmp_path_factory.mktemp("serve") / "data")
     client, guard = make_client(store)
     answer = upload(client, sample_files(), as_of=SAMPLE_AS_OF)
     assert answer.status_code == 303, answer.text
@@ -449,12 +449,12 @@ def test_input_errors_are_located_with_422_and_nothing_written(store):
 
 
 def test_a_run_that_crashes_says_so_plainly_and_the_server_goes_on(tmp_path):
-    from reconcile.serve.runs import RunStore
+    from reconcile.serve.pipeline_adapter import run_store
 
     def crash(run):
         raise RuntimeError("a bug")
 
-    store = RunStore(tmp_path / "data", execute=crash)
+    store = run_store(tmp_path / "data", execute=crash)
     try:
         client, _ = make_client(store)
         answer = upload(client, [("declarations", sample_files()[0][1])])
@@ -474,7 +474,7 @@ def test_a_run_that_crashes_says_so_plainly_and_the_server_goes_on(tmp_path):
 def test_a_running_run_answers_202_with_its_stage(tmp_path):
     import threading
 
-    from reconcile.serve.runs import RunStore
+    from reconcile.serve.pipeline_adapter import run_store
 
     release = threading.Event()
 
@@ -483,7 +483,7 @@ def test_a_running_run_answers_202_with_its_stage(tmp_path):
         release.wait(30)
         raise RuntimeError("stopped by the test")
 
-    store = RunStore(tmp_path / "data", execute=slow)
+    store = run_store(tmp_path / "data", execute=slow)
     try:
         client, _ = make_client(store)
         location = upload(client, [("declarations", sample_files()[0][1])]).headers["location"]
@@ -834,10 +834,10 @@ def test_a_runs_pages_are_made_again_after_a_restart(tmp_path):
     no new run recorded. The sample planted as a second month (the first without DfE's
     statements), so the second run has changes and findings followed."""
     from reconcile import history
-    from reconcile.serve.runs import RunStore
+    from reconcile.serve.pipeline_adapter import run_store
 
     data = tmp_path / "data"
-    store = RunStore(data)
+    store = run_store(data)
     client, _ = make_client(store)
     files = sample_files()
     without_dfe = [(f, p) for f, p in files if f != "dfe_statements"]
@@ -853,7 +853,7 @@ def test_a_runs_pages_are_made_again_after_a_restart(tmp_path):
     written = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     store.stop()
 
-    store = RunStore(data)  # the server started again
+    store = run_store(data)  # the server started again
     try:
         client, _ = make_client(store)
         waiting = client.get(pages[1], headers=BEARER)
