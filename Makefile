@@ -22,7 +22,9 @@ $(STAMP): setup.cfg pyproject.toml
 demo: venv
 	$(BIN)/reconcile demo --out out
 
-test: venv system
+# system first: a machine that cannot install the programs stops at once, saying what
+# to run, before the virtualenv is built
+test: system venv
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 test-fast: venv

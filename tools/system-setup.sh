@@ -4,7 +4,7 @@
 #
 # Nothing missing: exits 0 at once, touching nothing. Something missing: installs it
 # with apt-get when it can (running as root, or with passwordless sudo); otherwise
-# exits 1 printing the exact command to run. Not Debian/Ubuntu (no apt-get): exits 1
+# exits 1 printing the exact command to run (through sudo, or su where there is no sudo). Not Debian/Ubuntu (no apt-get): exits 1
 # naming the programs and their Debian package names.
 #
 #   tools/system-setup.sh            install what is missing
@@ -45,7 +45,11 @@ elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     sudo=(sudo -n)
 else
     echo "system-setup: installing needs root. Run this once, then make again:" >&2
-    echo "    sudo apt-get update && sudo ${install[*]}" >&2
+    if command -v sudo >/dev/null 2>&1; then
+        echo "    sudo apt-get update && sudo ${install[*]}" >&2
+    else  # no sudo on the machine (a bare Debian): root's password, through su
+        echo "    su -c 'apt-get update && ${install[*]}'" >&2
+    fi
     exit 1
 fi
 if $check_only; then
