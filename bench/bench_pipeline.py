@@ -14,8 +14,10 @@ For each size (declarations):
    tool's do). No tool that reads this file and writes one row per declaration with
    XlsxWriter can beat it by much.
 3. **strong floor** — the same read, and the same rows written by the fastest xlsx
-   writer installed (the Rust writers of :mod:`bench.bench_writers`, each tried, the
-   fastest kept): what the hardware allows with today's fastest libraries.
+   writer installed (the Rust writers of :mod:`bench.bench_writers`, each tried up to
+   :data:`TRY_EVERY_WRITER_UP_TO` declarations, the fastest kept; above that size only
+   the one fastest at the size before): what the hardware allows with today's fastest
+   libraries.
 4. **run** — the real command line in a fresh process, as a user runs it::
 
        python -m reconcile run --declarations .../declarations.csv \\
@@ -231,12 +233,13 @@ def floor(declarations: Path, work: Path, writer: str = "xlsxwriter") -> dict:
     return figures
 
 
-def strong_floor(declarations: Path, work: Path) -> dict | None:
-    """The fastest of the installed Rust writers (None when none is installed)."""
+def strong_floor(declarations: Path, work: Path, writers: tuple[str, ...] = FAST_WRITERS
+                 ) -> dict | None:
+    """The fastest of ``writers`` installed (None when none is installed)."""
     from importlib.util import find_spec
 
     best = None
-    for writer in FAST_WRITERS:
+    for writer in writers:
         if find_spec(writer.replace("-", "_")) is None or find_spec("polars") is None:
             continue
         try:
@@ -405,11 +408,18 @@ def reconcile_run(folder: Path, as_of: str, work: Path, engine: str = "auto",
             "stages": stages, "output_bytes": sizes, "limits": limits}
 
 
+#: up to this size every Rust writer is tried for the strong floor; above it, only the
+#: one that was fastest at the largest size tried (at 2M each try writes the 2M rows
+#: again: minutes of a run that makes no figure of its own)
+TRY_EVERY_WRITER_UP_TO = 1_000_000
+
+
 def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool = False
         ) -> list[dict]:
     """One row per size: data generation, floor, run, stages, memory, ratios."""
     rows = []
-    for size in sizes:
+    writers = FAST_WRITERS
+    for size in sorted(sizes):
         folder, generated = dataset(size, regenerate=regenerate)
         as_of = _as_of(folder)
         work = Path(tempfile.mkdtemp(prefix=f"run-{size}-", dir=DATA_DIR))
@@ -418,7 +428,9 @@ def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool =
             low = floor(folder / "declarations.csv", work)
             note(f"{size:,}: floor {low['read_s'] + low['write_s']:.1f}s ({low['reader']}); "
                  "strong floor (fastest CSV read + fastest xlsx writer) ...")
-            strong = strong_floor(folder / "declarations.csv", work)
+            strong = strong_floor(folder / "declarations.csv", work, writers)
+            if strong is not None and size >= min(TRY_EVERY_WRITER_UP_TO, max(sizes)):
+                writers = (strong["writer"],)
             note(f"{size:,}: reconcile run ...")
             load_before = os.getloadavg()[0]
             done = reconcile_run(folder, as_of, work, engine, with_json)
