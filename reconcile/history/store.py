@@ -48,15 +48,15 @@ from typing import Any, NamedTuple
 from reconcile.errors import Problem, ReconcileError
 from reconcile.history.snapshot import (
     DECLARATION_FIELDS,
-    DeclarationSet,
     FindingRow,
     InputRow,
     LineRow,
     RuleFileRow,
     Scope,
     Snapshot,
+    PackedDeclarations,
     StatementRow,
-    unpack_lines,
+    packed_size,
 )
 from reconcile.model import Source
 from reconcile.money import show
@@ -541,7 +541,9 @@ class Store:
                         declarations, findings,
                         frozenset((p, c, n) for p, c, n in json.loads(paid) if inside(p, c)))
 
-    def _declarations(self, run_id: int, inside: Any) -> tuple[DeclarationSet, ...]:
+    def _declarations(self, run_id: int, inside: Any) -> tuple[PackedDeclarations, ...]:
+        """A run's declaration sets as stored (packed: a national run's lines are hundreds
+        of MB; the change computation unpacks one set at a time), each checked whole."""
         sets = []
         for provider, cohort, columns, data in self._query(
                 "SELECT lead_provider, cohort, columns, data FROM declaration_sets "
@@ -553,13 +555,13 @@ class Store:
                                           "reconcile does not read",
                                "upgrade reconcile")
             try:
-                lines = unpack_lines(data)
+                size = packed_size(data)
             except (zlib.error, ValueError) as error:
                 raise _problem(self.path, f"run {run_id}'s declarations cannot be read: "
                                           f"{error}",
                                "the history store is damaged: move it aside, or use "
                                "--no-history") from None
-            sets.append(DeclarationSet(provider, cohort, lines))
+            sets.append(PackedDeclarations(provider, cohort, size, data))
         return tuple(sets)
 
     def findings_of(self, run_id: int) -> list[dict[str, Any]]:
