@@ -62,6 +62,7 @@ from reconcile.history.snapshot import (
 )
 from reconcile.history.store import NoteRow, Store, in_scope
 from reconcile.money import ZERO, pounds
+from reconcile.result import RunResult
 
 NEW, OPEN, REOPENED = "new", "open", "reopened"
 ACCEPTED = "accepted"
@@ -174,7 +175,7 @@ class Recorder:
             yield
 
 
-def start_recording(store: Store, result: Any, command: str,
+def start_recording(store: Store, result: RunResult, command: str,
                     inputs: Sequence[InputRow] = ()) -> tuple[Recorder, tuple[Finding, ...]]:
     """The history of this run (nothing committed yet but its run number).
 
@@ -193,7 +194,7 @@ def start_recording(store: Store, result: Any, command: str,
         changes = compute_changes(previous_snap, snap)
     findings = tuple(sorted((*result.findings, *paid_statement_findings(changes, previous)),
                             key=sort_key))
-    snap = snap._replace(findings=finding_rows(findings, getattr(result, "comparison", None)))
+    snap = snap._replace(findings=finding_rows(findings, result.comparison))
     prints = [f.fingerprint for f in snap.findings]
     before = store.first_seen_in(previous[0]) if previous is not None else {}
     earlier = store.sightings([p for p in prints if p not in before], as_of, before_run=run_id)
@@ -252,7 +253,8 @@ def paid_statement_findings(changes: Sequence[Change], previous: tuple[int, str]
 
 
 
-def with_history(result: Any, store: Store, command: str) -> tuple[Any, Recorder]:
+def with_history(result: RunResult, store: Store, command: str
+                 ) -> tuple[RunResult, Recorder]:
     """The run's result with its history (and the history's findings) added, and the
     recorder that commits it with the outputs."""
     with _no_cyclic_gc():

@@ -38,11 +38,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile import __version__
 from reconcile.findings import Finding, figure_text
 from reconcile.money import ZERO, show
+from reconcile.result import RunOptions, RunResult
+
+if TYPE_CHECKING:
+    from reconcile.compare import Comparison
+    from reconcile.rulebook.load import Rulebook
 
 EXPECTED, DFE = "expected", "dfe"
 
@@ -254,7 +259,8 @@ class FindingRow(NamedTuple):
     at_stake: str | None = None
 
 
-def finding_rows(findings: Sequence[Finding], comparison: Any) -> tuple[FindingRow, ...]:
+def finding_rows(findings: Sequence[Finding], comparison: Comparison | None
+                 ) -> tuple[FindingRow, ...]:
     """The findings as the history records them, each with its money at stake: a
     finding on a statement line (``line_key``) stakes the whole line's difference, DfE's
     amount minus ours (an ``OUTPUT_COUNT_MISMATCH`` of 3 against 4 at £120.00: £120.00);
@@ -388,7 +394,7 @@ def digest(data: Any) -> str:
 # --------------------------------------------------------------------------- the snapshot
 
 
-def snapshot_of(result: Any, command: str, inputs: Iterable[InputRow] = ()) -> Snapshot:
+def snapshot_of(result: RunResult, command: str, inputs: Iterable[InputRow] = ()) -> Snapshot:
     """The snapshot of a finished run (see the module docstring).
 
     ``inputs`` are the identities of the input files (path, SHA-256); the run's
@@ -412,9 +418,9 @@ def snapshot_of(result: Any, command: str, inputs: Iterable[InputRow] = ()) -> S
                              amount)
                      for label, count, fee, amount in expected_lines(s))
     dfe_names: dict[str, str] = {}
-    for d in result.dfe_statements:
-        if d.statement_id:
-            dfe_names[d.statement_id] = d.name
+    for given in result.dfe_statements:
+        if given.statement_id:
+            dfe_names[given.statement_id] = given.name
     if comparison is not None:
         for pair in comparison.pairs:
             d = pair.dfe
@@ -444,7 +450,7 @@ def snapshot_of(result: Any, command: str, inputs: Iterable[InputRow] = ()) -> S
 class _ProviderNames:
     """A lead provider as its contract names it (memoised: called per declaration)."""
 
-    def __init__(self, rulebook: Any) -> None:
+    def __init__(self, rulebook: Rulebook) -> None:
         self._rulebook = rulebook
         self._cache: dict[tuple[str | None, int], str] = {}
 
@@ -504,7 +510,7 @@ def line_label(section: str, participant_type: str | None = None,
     return f"{label}: {description}" if description else label
 
 
-def _declaration_sets(result: Any, provider_of: _ProviderNames, dfe_names: Mapping[str, str]
+def _declaration_sets(result: RunResult, provider_of: _ProviderNames, dfe_names: Mapping[str, str]
                       ) -> tuple[tuple[PackedDeclarations, ...], frozenset[tuple[str, int, str]]]:
     """One line per declaration id (the first, if an id came twice), with our money,
     grouped by (lead provider, cohort), each group's lines sorted and packed; and the
@@ -635,7 +641,7 @@ def _clean(value: str) -> str:
     return value.replace(SEPARATOR, "\ufffd").replace("\n", "\ufffd").replace("\r", "\ufffd")
 
 
-def _scopes(rulebook: Any, provider_of: _ProviderNames, statements: Iterable[StatementRow],
+def _scopes(rulebook: Rulebook, provider_of: _ProviderNames, statements: Iterable[StatementRow],
             declarations: Iterable[Declarations]) -> tuple[Scope, ...]:
     keys = {(s.lead_provider, s.cohort) for s in statements}
     keys.update((d.lead_provider, d.cohort) for d in declarations)
@@ -644,18 +650,16 @@ def _scopes(rulebook: Any, provider_of: _ProviderNames, statements: Iterable[Sta
     for provider, cohort in sorted(keys):
         contract = rulebook.contract_for(provider, cohort) if provider else None
         terms = plain(contract) if contract is not None else None
-        source = getattr(getattr(contract, "source", None), "file", None)
-        sha = file_sha.get(str(source)) if source is not None else None
+        sha = file_sha.get(str(contract.source.file)) if contract is not None else None
         scopes.append(Scope(provider, cohort,
                             sha or (digest(terms) if terms is not None else None), terms))
     return tuple(scopes)
 
 
-def _rule_files(rulebook: Any) -> tuple[RuleFileRow, ...]:
+def _rule_files(rulebook: Rulebook) -> tuple[RuleFileRow, ...]:
     """Every file the rulebook read: contract files by path, rule files by name (moving
     the rules folder is not a change of rules)."""
-    contract_files = {str(c.source.file) for c in rulebook.contracts.values()
-                      if getattr(c, "source", None) is not None}
+    contract_files = {str(c.source.file) for c in rulebook.contracts.values()}
     rows = []
     for display, sha in rulebook.files:
         if display in contract_files:
@@ -665,7 +669,7 @@ def _rule_files(rulebook: Any) -> tuple[RuleFileRow, ...]:
     return tuple(sorted(rows))
 
 
-def _options(options: Any) -> dict[str, Any]:
+def _options(options: RunOptions) -> dict[str, Any]:
     """The run's options worth keeping (as JSON data)."""
     keep = {}
     for name, value in options._asdict().items():
