@@ -471,7 +471,7 @@ _FAULTS = {
 
 def write_error(exc: OSError, path: Path | None) -> WriteError:
     """The user's message for an OS error while writing ``path`` (nothing was written)."""
-    named = Path(exc.filename) if getattr(exc, "filename", None) else path
+    named = Path(exc.filename) if exc.filename else path
     folder = (named if named is not None and named.is_dir() else
               named.parent if named is not None else Path("."))
     what, fix = _FAULTS.get(exc.errno or 0, (

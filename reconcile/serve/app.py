@@ -52,8 +52,10 @@ from functools import partial
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
+from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -68,6 +70,13 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from reconcile import __version__, history
+from reconcile.errors import ReconcileError
+from reconcile.history.api import run_row_json
+from reconcile.history.follow import NOTE_STATUSES
+from reconcile.money import MoneyError, pounds, to_decimal
+from reconcile.outputs import Outputs
+from reconcile.remittance import remittance_file_names, remittance_workbooks
 from reconcile.serve.runs import (
     DONE,
     FAILED,
@@ -81,8 +90,11 @@ from reconcile.serve.runs import (
     RunStore,
     check_files,
 )
+from reconcile.serve.sample import sample_files
 from reconcile.serve.security import CSRF_FIELD, CSRF_HEADER, SECURITY_HEADERS, Guard
 from reconcile.serve.uploads import UploadError, receive_upload
+from reconcile.serve.views import RunView, difference, figure
+from reconcile.write import write_workbook
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -246,11 +258,6 @@ def _refuse(request: Request, status: int, render: Callable[..., str], title: st
 
 
 def _environment() -> Any:
-    from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
-
-    from reconcile import __version__
-    from reconcile.money import pounds
-
     env = Environment(
         loader=ChoiceLoader([
             PackageLoader("reconcile.serve", "templates"),
@@ -293,12 +300,8 @@ def _environment() -> Any:
             names.extend(contracts)
         return ", ".join(names)
 
-    from reconcile.serve.views import difference, figure
-
     def breakable(code: str) -> Any:
         """``OUTPUT_COUNT_MISMATCH`` that may wrap after each underscore, not mid-word."""
-        from markupsafe import Markup, escape
-
         return Markup("_<wbr>").join(escape(part) for part in str(code).split("_"))
 
     env.filters.update(pounds=signed, gbdate=gbdate, number=number, files=files,
@@ -398,9 +401,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
     async def create_sample_run(request: Request) -> Response:
         form = await urlencoded_form(request)
         require_csrf(request, form.get(CSRF_FIELD))
-        from reconcile.errors import ReconcileError
-        from reconcile.serve.sample import sample_files
-
         folder = store.upload_folder()
         try:
             try:
@@ -476,13 +476,11 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
                                 f"{max(0, _int(request.query_params.get('n'), 0))}",
                                 status_code=303)
 
-    def _view(run: Run) -> Any:
-        from reconcile.serve.views import RunView
-
+    def _view(run: Run) -> RunView | None:
         result = run.result
         if result is None:
             return None
-        view = getattr(run, "view", None)
+        view = run.view
         if view is None or view.result is not result:
             view = RunView(result)
             run.view = view
@@ -514,8 +512,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         page_no = _int(request.query_params.get("page"), 1)
         data = view.findings(request.query_params, request.query_params.get("sort", ""),
                              page_no, notes=current_notes)
-        from reconcile.history.follow import NOTE_STATUSES
-
         return page("findings.html", run=run, f=data, nav="findings",
                     note_statuses=NOTE_STATUSES,
                     back=str(request.url.path) + (f"?{request.url.query}"
@@ -525,16 +521,11 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         """The latest note of each finding, as the history holds it now."""
         if not store.history_path.exists():
             return {}
-        from reconcile import history
-
         with history.open_store(store.history_path, create=False) as opened:
             return opened.latest_notes(fingerprints)
 
     async def add_note(request: Request) -> Response:
         """The Findings page's note form: ``reconcile history note``, on the page."""
-        from reconcile import history
-        from reconcile.errors import ReconcileError
-
         run = run_or_404(request)
         form = await urlencoded_form(request)
         require_csrf(request, form.get(CSRF_FIELD))
@@ -560,8 +551,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
 
     def history_runs(request: Request) -> Response:
         """Every run in the page's history, newest first, with its changes."""
-        from reconcile import history
-
         rows: list[Any] = []
         if store.history_path.exists():
             with history.open_store(store.history_path, create=False) as opened:
@@ -569,15 +558,11 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         pages = {r.record.get("history_run_id"): r for r in store.all()
                  if r.record.get("history_run_id") is not None}
         if wants_json(request):
-            from reconcile.history.api import run_row_json
-
             return JSONResponse({"runs": [run_row_json(r) for r in rows]})
         return page("history.html", runs=rows, pages=pages, nav="history")
 
     def history_run(request: Request) -> Response:
         """One recorded run: what changed since the run before it."""
-        from reconcile import history
-
         number = request.path_params["number"]
         if not store.history_path.exists():
             raise HTTPException(404, "history")
@@ -591,8 +576,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
             return page("error.html", 404, title="No such run in the history", status=404,
                         message=error.render())
         if wants_json(request):
-            from reconcile.history.api import run_row_json
-
             return JSONResponse({**run_row_json(row), "changes_list": changes})
         pages = {r.record.get("history_run_id"): r for r in store.all()}
         return page("history_run.html", row=row, changes=changes, page_run=pages.get(number),
@@ -611,8 +594,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         return page("declarations.html", run=run, d=data, view=view, nav="declarations")
 
     def declaration(request: Request) -> Response:
-        from reconcile.errors import ReconcileError
-
         run, view = done_view(request)
         declaration_id = request.path_params["declaration_id"]
         try:
@@ -643,8 +624,6 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
         split = view.result.split
         if split is None:
             raise HTTPException(404, "remittance")
-        from reconcile.remittance import remittance_file_names
-
         if name not in set(remittance_file_names(split).values()):
             raise HTTPException(404, "remittance")
         folder = run.folder / REMITTANCES
@@ -743,10 +722,6 @@ class Reopening(Exception):
 def _write_remittances(run: Run, result: Any) -> None:
     """``reconcile split --per-partner DIR``'s files for this run (made when first asked):
     the same workbook values, written the same way (atomically, all together)."""
-    from reconcile.outputs import Outputs
-    from reconcile.remittance import remittance_workbooks
-    from reconcile.write import write_workbook
-
     with run.lock:
         outputs = Outputs()
         folder = run.folder / REMITTANCES
@@ -757,8 +732,6 @@ def _write_remittances(run: Run, result: Any) -> None:
 
 
 def _quote(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(text, safe="")
 
 
@@ -789,8 +762,6 @@ def _as_of(values: dict[str, str]) -> tuple[dt.date | None, str | None]:
 
 def _run_options(upload: Any) -> tuple[dict[str, str], list[str]]:
     """The upload's text options: ``lead_provider``, ``sheet``, ``tolerance`` (pounds)."""
-    from reconcile.money import MoneyError, to_decimal
-
     options = {k: upload.field(k) for k in ("lead_provider", "sheet", "tolerance")
                if upload.field(k)}
     problems = []

@@ -49,11 +49,14 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile.errors import ReconcileError
 from reconcile.result import STAGES, RunResult
 from reconcile.serve.uploads import UploadedFile, private_folder
+
+if TYPE_CHECKING:
+    from reconcile.serve.views import RunView
 
 WORKBOOK, RESULT, RECORD, REMITTANCES = ("reconciliation.xlsx", "result.json", "run.json",
                                          "remittances")
@@ -120,9 +123,9 @@ class Run:
         self.id = run_id
         self.folder = folder
         self.record = record
-        self.result: Any = None
-        #: the pages' view of ``result`` (reconcile.serve.views.RunView), made when first shown
-        self.view: Any = None
+        self.result: RunResult | None = None
+        #: the pages' view of ``result``, made when first shown
+        self.view: RunView | None = None
         self.lock = threading.Lock()
         #: its pages are being made again (reconcile.serve.reopen); or why they could not be
         self.rebuilding = False
