@@ -24,12 +24,16 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from reconcile.errors import Problem, UsageError
+from reconcile.model import Source
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -80,8 +84,6 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
     """Start the server and serve until interrupted; the first line printed is the address."""
     import uvicorn
 
-    from reconcile.errors import Problem, UsageError
-    from reconcile.model import Source
     from reconcile.serve.app import create_app
     from reconcile.serve.pipeline_adapter import run_store
     from reconcile.serve.security import Guard
@@ -89,8 +91,6 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
     try:
         sock = bind(host, port)
     except OSError as error:
-        import errno
-
         if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
             fix = ("give --host an address of this computer: 127.0.0.1 (this computer "
                    "only, the default), one of its network addresses, or 0.0.0.0 (all)")

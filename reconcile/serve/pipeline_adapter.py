@@ -33,6 +33,7 @@ from typing import Any
 
 from reconcile.options import run_options as options_of_run
 from reconcile.result import RunOptions
+from reconcile.serve.reopen import recorded_history
 from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Run, RunStore
 
 __all__ = ["execute_run", "in_folder", "rebuild_run", "run_options", "run_store"]
@@ -113,7 +114,6 @@ def rebuild_run(run: Run, history_path: Path, progress: Any = None) -> Any:
     recording no new history run; its history as recorded
     (:func:`reconcile.serve.reopen.recorded_history`). ``progress`` gets the events."""
     from reconcile import pipeline
-    from reconcile.serve.reopen import recorded_history
 
     with in_folder(run.folder):  # the options' paths are checked where the files are
         options = run_options(run)._replace(

@@ -28,17 +28,18 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-def recorded_history(result: Any, path: Path, run_id: int) -> Any:
+from reconcile import history
+from reconcile.findings import Finding, Severity, sort_key
+from reconcile.history.changes import Change
+from reconcile.history.follow import FollowUp, Resolved, RunHistory
+from reconcile.history.snapshot import FindingRow, fingerprints
+from reconcile.history.store import in_scope
+from reconcile.result import RunResult
+
+def recorded_history(result: RunResult, path: Path, run_id: int) -> RunResult:
     """``result`` with the history of run ``run_id`` as the store recorded it (read only):
     each finding's status and first sighting, the notes as they are now, the changes
     since the previous run and the findings that run resolved."""
-    from reconcile import history
-    from reconcile.findings import Finding, Severity, sort_key
-    from reconcile.history.changes import Change
-    from reconcile.history.follow import FollowUp, Resolved, RunHistory
-    from reconcile.history.snapshot import FindingRow, fingerprints
-    from reconcile.history.store import in_scope
-
     with history.open_store(path, create=False) as store:
         row = store.run(run_id)
         if row is None:

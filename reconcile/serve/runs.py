@@ -46,7 +46,7 @@ import shutil
 import threading
 import time
 import traceback
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -450,8 +450,6 @@ def _problem_json(problem: Any) -> dict[str, Any]:
 
 def summary_counts(result: RunResult) -> dict[str, Any]:
     """What the runs list shows of a finished run."""
-    from collections import Counter
-
     severities = Counter(f.severity.value for f in result.findings)
     history = result.history
     return {"history_run_id": history.run_id if history is not None else None,
