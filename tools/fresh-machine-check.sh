@@ -63,12 +63,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() {  # step NAME COMMAND...: runs it, records its seconds, stops the check if it fails
-    local name=$1 start end status=0
-    shift
-    echo "=== $name" >&2
+step() {  # step NAME LOG COMMAND...: runs it (its output into LOG), records its seconds
+    local name=$1 log=$2 start end status=0
+    shift 2
+    echo "=== $name (log: $log)" >&2
     start=$(date +%s)
-    "$@" || status=$?
+    "$@" >"$log" 2>&1 || status=$?
     end=$(date +%s)
     printf '%-58s %5ds  exit %d\n' "$name" $(( end - start )) "$status" | tee -a "$timings" >&2
     return "$status"
@@ -90,8 +90,8 @@ echo "fresh-machine-check: $(git -C "$repo" log -1 --format='%h %s' | cut -c1-80
 echo "debian $release, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M') UTC" \
     | tee -a "$timings" >&2
 
-step "debootstrap --variant=minbase $release" \
-    debootstrap --variant=minbase "$release" "$root" "$mirror" >"$workdir/debootstrap.log" 2>&1
+step "debootstrap --variant=minbase $release" "$workdir/debootstrap.log" \
+    debootstrap --variant=minbase "$release" "$root" "$mirror"
 
 for target in proc sys dev; do
     case $target in
@@ -112,7 +112,7 @@ if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
         | tee -a "$timings" >&2
 fi
 
-step "apt-get install ${PREREQUISITES[*]}" in_root bash -c \
+step "apt-get install ${PREREQUISITES[*]}" "$workdir/prerequisites.log" in_root bash -c \
     "apt-get update -qq && apt-get install -y -qq ${PREREQUISITES[*]} ca-certificates >/dev/null \
      && update-ca-certificates >/dev/null 2>&1; python3 --version"
 
@@ -125,7 +125,7 @@ in_root chown -R learner:learner /home/learner/reconcile
 # 1. unprivileged, no sudo: make test stops before the suite with the command to run
 set +e
 step "as a user without sudo: make test (must fail, saying what to run)" \
-    as_user bash -c 'cd ~/reconcile && make test' >"$workdir/user-make-test.log" 2>&1
+    "$workdir/user-make-test.log" as_user bash -c 'cd ~/reconcile && make test'
 user_status=$?
 set -e
 tail -n 5 "$workdir/user-make-test.log" >&2
@@ -142,11 +142,13 @@ if ! grep -q -F "su -c 'apt-get update && apt-get install" "$workdir/user-make-t
 fi
 
 # 2. root: the README's two commands
-step "as root: make demo" in_root bash -c 'cd /root/reconcile && make demo' \
-    >"$workdir/make-demo.log" 2>&1 || { tail -n 30 "$workdir/make-demo.log" >&2; exit 1; }
+step "as root: make demo" "$workdir/make-demo.log" \
+    in_root bash -c 'cd /root/reconcile && make demo' \
+    || { tail -n 30 "$workdir/make-demo.log" >&2; exit 1; }
 (cd "$root/root/reconcile/out" && sha256sum -- *) | tee -a "$timings" >&2
-step "as root: make test" in_root bash -c 'cd /root/reconcile && make test' \
-    >"$workdir/make-test.log" 2>&1 || { tail -n 40 "$workdir/make-test.log" >&2; exit 1; }
+step "as root: make test" "$workdir/make-test.log" \
+    in_root bash -c 'cd /root/reconcile && make test' \
+    || { tail -n 40 "$workdir/make-test.log" >&2; exit 1; }
 grep -E 'system-setup: installed|(passed|failed).* in [0-9.]+s' "$workdir/make-test.log" \
     | tee -a "$timings" >&2
 
