@@ -27,6 +27,7 @@ import time
 from typing import NamedTuple
 
 from reconcile.model import Declaration
+from reconcile.pipeline import collector_paused
 from reconcile.rulebook.conditions import compile_rules
 from reconcile.rulebook.engine import available_backends, open_engine
 from reconcile.rulebook.evaluate import evaluate, signature_fields
@@ -145,7 +146,8 @@ class _Took(NamedTuple):
 def _timed(label: str, action, *args, **kwargs):
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
-    result = action(*args, **kwargs)
+    with collector_paused():  # as reconcile.pipeline.run runs the stages
+        result = action(*args, **kwargs)
     took = _Took(time.perf_counter() - wall, time.process_time() - cpu)
     _say(f"{label}: {took.wall:.2f}s ({took.cpu:.2f}s CPU)")
     return result, took

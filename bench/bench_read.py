@@ -139,6 +139,7 @@ def run(sizes=(1_000_000,), repeat: int | None = None, variants=("full", "blanks
 def _run_one(rows: int, variant: str, repeat: int) -> dict:
     import python_calamine
 
+    from reconcile.pipeline import collector_paused
     from reconcile.read import read_declarations
 
     vocabulary = _vocabulary()
@@ -154,7 +155,8 @@ def _run_one(rows: int, variant: str, repeat: int) -> dict:
             "Declarations").to_python()
 
     def ours():
-        return read_declarations(path, vocabulary)
+        with collector_paused():  # as reconcile.pipeline.run reads
+            return read_declarations(path, vocabulary)
 
     # Interleaved (raw, ours, raw, ours ...), best of each: on a shared machine the
     # load drifts, and both sides should see the same conditions.

@@ -22,6 +22,7 @@ Example (what ``reconcile expected --json out.json`` does)::
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -59,8 +60,8 @@ from reconcile.sheets import Workbook
 from reconcile.split import SplitResult, select_statements, split_json, split_payments
 from reconcile.write import write_workbook
 
-__all__ = ["STAGES", "ProgressEvent", "RunOptions", "RunResult", "input_paths",
-           "print_progress", "run"]
+__all__ = ["STAGES", "ProgressEvent", "RunOptions", "RunResult", "collector_paused",
+           "input_paths", "print_progress", "run"]
 
 
 def print_progress(event: ProgressEvent) -> None:
@@ -152,77 +153,84 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
         # refused for bad input leaves no store behind
         store = closing.enter_context(open_store(options.history))
     as_of = options.as_of or dt.date.today()
-    with stages.stage("rules", "loading the rulebook"):
-        # the bundled rules' example contracts are not the user's: a run's contracts
-        # are the ones given (--contracts, or --rules DIR/contracts)
-        rulebook = load_rulebook(options.rules_dir, options.contracts, example_contracts=False)
-    count = len(declaration_files) + len(dfe_files) + len(participant_files)
-    with stages.stage("read", f"{count} input file(s)"):
-        # DfE's statements first: a declaration without a cohort (the v3 API has none)
-        # takes it from the statement it is attached to.
-        inputs = read_inputs(declaration_files, dfe_files, rulebook.vocabulary,
-                             participants=participant_files, calendar=rulebook.calendar,
-                             lead_provider=options.lead_provider, sheet=options.sheet,
-                             say=stages.note, largest_amount=rulebook.fees.largest_amount,
-                             largest_count=rulebook.fees.largest_count)
-        declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
-        check_contracts(declarations, rulebook)  # a provider without a contract: exit 2
-        dfe_statements, out_of_scope = statements_in_scope(dfe_statements, declarations)
-        notes = (*rulebook.notes, *routed.notes, *inputs.notes,
-                 *((out_of_scope,) if out_of_scope else ()))
-    with stages.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
-        evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
-    with stages.stage("calculate", "expected payments per statement"):
-        calculation = calculate(declarations, evaluation, rulebook, dfe_statements,
-                                as_of=as_of)
-    comparison: Comparison | None = None
-    uncovered: frozenset[StatementKey] = frozenset()
-    note: Finding | None = None
-    if dfe_statements:
-        # assurance reports alone: only statements whose earlier ones are covered
-        uncovered, note = not_comparable(calculation.statements, inputs.coverage)
-        with stages.stage("compare", "expected against DfE"):
-            comparison = compare(calculation, dfe_statements, rulebook,
-                                 declarations=declarations, tolerance=options.tolerance,
-                                 not_compared_keys=uncovered)
-    split_result: SplitResult | None = None
-    input_files = inputs.files
-    if options.with_split:
-        directory = None
-        if options.partners is not None:
-            directory = read_partners(options.partners)
-            input_files = (*input_files, identify_file(options.partners, "partners"))
-        dfe_nets = ({p.key: p.dfe_net for p in comparison.matched if p.dfe_net is not None}
-                    if comparison is not None else {})
-        with stages.stage("split", "delivery-partner shares"):
-            split_result = split_payments(calculation, declarations, rulebook,
-                                          dfe_nets=dfe_nets, directory=directory)
-        # a month's remittances: checked now, before anything is written
-        select_statements(split_result, options.split_statements, options.split_months)
-    calculation_findings, note = set_aside(calculation.findings, calculation.statements,
-                                         inputs.coverage, uncovered, note)
-    coverage_findings = (note,) if note is not None else ()
-    findings = [*inputs.findings, *evaluation.findings, *calculation_findings,
-                *coverage_findings]
-    if comparison is not None:
-        findings.extend(comparison.findings)
-    if split_result is not None:
-        # a declaration without a delivery partner is reported once, by the rule
-        # no-delivery-partner (DECL_NO_DELIVERY_PARTNER); the split's own per-statement
-        # note of it stays in the split's result (reconcile split --json)
-        findings.extend(f for f in split_result.findings
-                        if f.code != "SPLIT_NO_DELIVERY_PARTNER")
-    findings.sort(key=sort_key)
-    result = RunResult(options, rulebook, declarations, dfe_statements, evaluation,
-                       calculation, comparison, split_result, tuple(findings), (),
-                       inputs=input_files, notes=notes, as_of=as_of,
-                       notices=notices_in_scope(rulebook.findings, declarations))
-    recorder: Recorder | None = None
-    if store is None and options.history is not None:
-        store = closing.enter_context(open_store(options.history))
-    if store is not None:
-        with stages.stage("history", f"changes since the previous run ({store.path})"):
-            result, recorder = with_history(result, store, _command(options))
+    # One pause of the cyclic garbage collector, from reading to the history: these
+    # stages build millions of small acyclic records (declarations, facts,
+    # attributions, the history's rows), which the collector would otherwise walk
+    # again and again as they accumulate (it more than doubled the reading and took
+    # a third of the calculation at a million declarations). The report and the
+    # writing run with it: they make garbage (XlsxWriter's objects) and little to keep.
+    with collector_paused():
+        with stages.stage("rules", "loading the rulebook"):
+            # the bundled rules' example contracts are not the user's: a run's contracts
+            # are the ones given (--contracts, or --rules DIR/contracts)
+            rulebook = load_rulebook(options.rules_dir, options.contracts, example_contracts=False)
+        count = len(declaration_files) + len(dfe_files) + len(participant_files)
+        with stages.stage("read", f"{count} input file(s)"):
+            # DfE's statements first: a declaration without a cohort (the v3 API has none)
+            # takes it from the statement it is attached to.
+            inputs = read_inputs(declaration_files, dfe_files, rulebook.vocabulary,
+                                 participants=participant_files, calendar=rulebook.calendar,
+                                 lead_provider=options.lead_provider, sheet=options.sheet,
+                                 say=stages.note, largest_amount=rulebook.fees.largest_amount,
+                                 largest_count=rulebook.fees.largest_count)
+            declarations, dfe_statements = inputs.declarations, inputs.dfe_statements
+            check_contracts(declarations, rulebook)  # a provider without a contract: exit 2
+            dfe_statements, out_of_scope = statements_in_scope(dfe_statements, declarations)
+            notes = (*rulebook.notes, *routed.notes, *inputs.notes,
+                     *((out_of_scope,) if out_of_scope else ()))
+        with stages.stage("evaluate", f"{len(declarations):,} declarations through the rules"):
+            evaluation = evaluate(declarations, rulebook, as_of=as_of, backend=options.engine)
+        with stages.stage("calculate", "expected payments per statement"):
+            calculation = calculate(declarations, evaluation, rulebook, dfe_statements,
+                                    as_of=as_of)
+        comparison: Comparison | None = None
+        uncovered: frozenset[StatementKey] = frozenset()
+        note: Finding | None = None
+        if dfe_statements:
+            # assurance reports alone: only statements whose earlier ones are covered
+            uncovered, note = not_comparable(calculation.statements, inputs.coverage)
+            with stages.stage("compare", "expected against DfE"):
+                comparison = compare(calculation, dfe_statements, rulebook,
+                                     declarations=declarations, tolerance=options.tolerance,
+                                     not_compared_keys=uncovered)
+        split_result: SplitResult | None = None
+        input_files = inputs.files
+        if options.with_split:
+            directory = None
+            if options.partners is not None:
+                directory = read_partners(options.partners)
+                input_files = (*input_files, identify_file(options.partners, "partners"))
+            dfe_nets = ({p.key: p.dfe_net for p in comparison.matched if p.dfe_net is not None}
+                        if comparison is not None else {})
+            with stages.stage("split", "delivery-partner shares"):
+                split_result = split_payments(calculation, declarations, rulebook,
+                                              dfe_nets=dfe_nets, directory=directory)
+            # a month's remittances: checked now, before anything is written
+            select_statements(split_result, options.split_statements, options.split_months)
+        calculation_findings, note = set_aside(calculation.findings, calculation.statements,
+                                             inputs.coverage, uncovered, note)
+        coverage_findings = (note,) if note is not None else ()
+        findings = [*inputs.findings, *evaluation.findings, *calculation_findings,
+                    *coverage_findings]
+        if comparison is not None:
+            findings.extend(comparison.findings)
+        if split_result is not None:
+            # a declaration without a delivery partner is reported once, by the rule
+            # no-delivery-partner (DECL_NO_DELIVERY_PARTNER); the split's own per-statement
+            # note of it stays in the split's result (reconcile split --json)
+            findings.extend(f for f in split_result.findings
+                            if f.code != "SPLIT_NO_DELIVERY_PARTNER")
+        findings.sort(key=sort_key)
+        result = RunResult(options, rulebook, declarations, dfe_statements, evaluation,
+                           calculation, comparison, split_result, tuple(findings), (),
+                           inputs=input_files, notes=notes, as_of=as_of,
+                           notices=notices_in_scope(rulebook.findings, declarations))
+        recorder: Recorder | None = None
+        if store is None and options.history is not None:
+            store = closing.enter_context(open_store(options.history))
+        if store is not None:
+            with stages.stage("history", f"changes since the previous run ({store.path})"):
+                result, recorder = with_history(result, store, _command(options))
     if options.with_report or options.workbook is not None:
         with stages.stage("report", "building the workbook"):
             result = result._replace(workbook=build_workbook(result))
@@ -238,6 +246,22 @@ def _run(options: RunOptions, progress: ProgressCallback | None,
         with stages.stage("write", "writing " + " and ".join(written)) as tick:
             outputs.commit(tick, publish)
     return result._replace(timings=tuple(stages.timings))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection within the block (the state before is restored).
+
+    :func:`run` holds it over the stages that build a run's records; ``make bench``'s
+    stage benches time those stages under it too, as the run does.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _distinct(paths: tuple[Path, ...]) -> tuple[Path, ...]:

@@ -52,7 +52,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -396,16 +395,7 @@ def split_payments(calculation: Calculation, declarations: Sequence[Declaration]
     split, is worked out beside the expected amounts. ``directory``: the partners
     file (``--partners``): its names replace those the declarations carry.
     """
-    # As in calculate(): a record per attribution and none in a reference cycle, so the
-    # cyclic garbage collector would only rescan them (a third of the time at scale).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _split_payments(calculation, declarations, rulebook, dfe_nets or {},
-                               directory or {})
-    finally:
-        if collecting:
-            gc.enable()
+    return _split_payments(calculation, declarations, rulebook, dfe_nets or {}, directory or {})
 
 
 def _split_payments(calculation: Calculation, declarations: Sequence[Declaration],

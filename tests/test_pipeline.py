@@ -9,14 +9,15 @@ example contract), as at 2024-05-01.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from pathlib import Path
 
 import pytest
 
-from reconcile.errors import UsageError
+from reconcile.errors import ReconcileError, UsageError
 from reconcile.outputs import dump_json
-from reconcile.pipeline import STAGES, ProgressEvent, RunOptions, run
+from reconcile.pipeline import STAGES, ProgressEvent, RunOptions, collector_paused, run
 from tests.split.test_split_cli import CSV, EXAMPLES
 
 
@@ -52,6 +53,34 @@ def test_every_stage_is_timed_and_heard_in_order(declarations, tmp_path):
     # the write stage counts its files
     assert [(e.done, e.total) for e in heard if e.stage == "write" and e.done is not None] == [
         (0, 2), (1, 2), (2, 2)]
+
+
+def test_the_collector_is_paused_once_from_the_rules_to_the_history(declarations, tmp_path):
+    """One pause of the cyclic garbage collector in run(): the stages that build the run's
+    records run without it, the report and the writing with it, and it is on after."""
+    collecting: dict[str, bool] = {}
+
+    def hear(event: ProgressEvent) -> None:
+        if not event.finished and event.done is None and not event.note:
+            collecting[event.stage] = gc.isenabled()
+
+    assert gc.isenabled()
+    run(options(declarations, as_of=dt.date(2024, 5, 1), with_split=True,
+                workbook=tmp_path / "r.xlsx", json_out=tmp_path / "r.json",
+                history=tmp_path / "history.sqlite3"), hear)
+    assert collecting == {"rules": False, "read": False, "evaluate": False,
+                          "calculate": False, "split": False, "history": False,
+                          "report": True, "json": True, "write": True}
+    assert gc.isenabled()
+    # a run stopped by bad input leaves the collector as it found it
+    with pytest.raises(ReconcileError):
+        run(options(tmp_path / "missing.csv"))
+    assert gc.isenabled()
+    # and a caller that paused it keeps it paused
+    with collector_paused():
+        run(options(declarations, as_of=dt.date(2024, 5, 1)))
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
 def test_the_values_built_are_the_files_written(declarations, tmp_path):

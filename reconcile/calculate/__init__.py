@@ -46,7 +46,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -124,17 +123,7 @@ def calculate(declarations: Sequence[Declaration], evaluation: Evaluation, ruleb
               dfe_statements: Sequence[DfeStatement] = (), *,
               as_of: dt.date | None = None) -> Calculation:
     """Expected payments per statement and every declaration's attribution (module doc)."""
-    # A million declarations make a million attribution records and as many list
-    # entries, none in a reference cycle: the cyclic garbage collector would only
-    # rescan them again and again (a third of the time at that scale).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _Calculator(declarations, evaluation.labels, rulebook, dfe_statements,
-                           as_of).run()
-    finally:
-        if collecting:
-            gc.enable()
+    return _Calculator(declarations, evaluation.labels, rulebook, dfe_statements, as_of).run()
 
 
 def _plain(value: Decimal) -> str:

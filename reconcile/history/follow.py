@@ -30,7 +30,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -257,24 +256,9 @@ def with_history(result: RunResult, store: Store, command: str
                  ) -> tuple[RunResult, Recorder]:
     """The run's result with its history (and the history's findings) added, and the
     recorder that commits it with the outputs."""
-    with _no_cyclic_gc():
-        inputs = [InputRow(f.role, f.path, f.sha256, f.size) for f in result.inputs]
-        recorder, findings = start_recording(store, result, command, inputs)
+    inputs = [InputRow(f.role, f.path, f.sha256, f.size) for f in result.inputs]
+    recorder, findings = start_recording(store, result, command, inputs)
     return result._replace(findings=findings, history=recorder.history), recorder
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """A snapshot of a million declarations is a million small lists, none in a cycle:
-    the cyclic collector would rescan the whole run's heap again and again (as in
-    reconcile.calculate)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 #: how the console counts each kind of change: (one, many)

@@ -57,9 +57,7 @@ Example::
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,9 +89,8 @@ def read_declarations(path: str | Path, vocabulary: VocabularyFile | None = None
         from reconcile.rulebook.load import load_rulebook
 
         vocabulary = load_rulebook().vocabulary
-    with _no_gc():
-        table = open_table(Path(path), "Declarations", limits=limits, json_kind="declarations")
-        return read_table_declarations(table, vocabulary, dfe_statements)
+    table = open_table(Path(path), "Declarations", limits=limits, json_kind="declarations")
+    return read_table_declarations(table, vocabulary, dfe_statements)
 
 
 def read_declaration_file(path: str | Path, vocabulary: VocabularyFile, *,
@@ -108,11 +105,10 @@ def read_declaration_file(path: str | Path, vocabulary: VocabularyFile, *,
     from reconcile.read.declarations import read_declaration_table
     from reconcile.read.dispatch import open_table
 
-    with _no_gc():
-        table = open_table(Path(path), sheet or "Declarations", limits=limits,
-                           json_kind="declarations", sheet_required=sheet is not None)
-        return read_declaration_table(table, vocabulary, dfe_statements,
-                                      defer_cohort=defer_cohort)
+    table = open_table(Path(path), sheet or "Declarations", limits=limits,
+                       json_kind="declarations", sheet_required=sheet is not None)
+    return read_declaration_table(table, vocabulary, dfe_statements,
+                                  defer_cohort=defer_cohort)
 
 
 def read_dfe_statements(path: str | Path, vocabulary: VocabularyFile | None = None, *,
@@ -122,23 +118,6 @@ def read_dfe_statements(path: str | Path, vocabulary: VocabularyFile | None = No
     amount beyond ``largest_amount`` (fees.yaml) is a located error."""
     from reconcile.read.statements import read_statements_file
 
-    with _no_gc():
-        return read_statements_file(Path(path), vocabulary, limits=limits,
-                                    largest_amount=largest_amount,
-                                    largest_count=largest_count)
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """No cyclic garbage collection while millions of acyclic records are built.
-
-    The collector would otherwise walk the growing lists again and again (it more
-    than doubles the conversion time at a million rows); nothing built here is cyclic.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return read_statements_file(Path(path), vocabulary, limits=limits,
+                                largest_amount=largest_amount,
+                                largest_count=largest_count)

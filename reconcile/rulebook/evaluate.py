@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import itertools
 import random
 import string
@@ -116,20 +115,6 @@ def _today(as_of: dt.date | dt.datetime | None) -> dt.date:
 def evaluate(declarations: Sequence[Declaration], rulebook: Rulebook, *, as_of: dt.date | None,
              backend: str = "auto") -> Evaluation:
     """Labels, fired rules and findings for every declaration (see the module doc)."""
-    # A million declarations make a million keys and index entries, none in a
-    # reference cycle: the cyclic garbage collector would only rescan them (and the
-    # declarations) again and again, as in the calculation.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _evaluate(declarations, rulebook, as_of, backend)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _evaluate(declarations: Sequence[Declaration], rulebook: Rulebook, as_of: dt.date | None,
-              backend: str) -> Evaluation:
     vocabulary = fact_vocabulary(rulebook.vocabulary)
     rules = compile_rules(rulebook.rules, fields=vocabulary)
     fields = signature_fields(rules, vocabulary)
