@@ -22,6 +22,15 @@ What every workbook gets here, whoever built it:
   always gives the same file;
 * bounded memory: ``constant_memory`` mode flushes each row as it is written, so
   a million-row Declarations sheet streams from its :class:`RowStream`;
+* which writer writes which rows (:func:`fast_rows_for`): the fast row writer
+  (:mod:`reconcile.fastrows`, the one module that leans on XlsxWriter internals)
+  writes the rows of every sheet in one column block without links: the streamed
+  Declarations and Findings sheets and the statement sheets. XlsxWriter's cell API
+  writes the rows of the others (sheets with links: Summary, Providers; sheets
+  continued by columns; the long-text sheets), and of every sheet when
+  ``fast_rows=False`` (the tests compare the two). XlsxWriter writes every other
+  part; :mod:`reconcile.xlsxzip` puts the zip together. The bytes are the same
+  whichever writer wrote a sheet's rows (tests/report/test_write.py, test_golden.py);
 * within Excel's limits: a sheet past 1,048,576 rows or 16,384 columns continues on
   "Name (2)", "Name (3)"... with its header repeated and a note, a text past 32,767
   characters continues on a sheet of its own, and formulas follow the rows they
@@ -47,11 +56,9 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
-from xlsxwriter.worksheet import re_dynamic_function
-from xlsxwriter.xmlwriter import XMLwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 
-from reconcile import __version__, continuation, xlsxzip
+from reconcile import __version__, continuation, fastrows, xlsxzip
 from reconcile.sheets import (
     CELL_TYPES,
     STYLES,
@@ -76,9 +83,6 @@ from reconcile.sheets import (
 )
 from reconcile.textsafe import clean
 
-#: write streamed sheets with :func:`_stream_rows` (tests turn it off to compare)
-STREAM_FAST = True
-
 WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
@@ -89,17 +93,19 @@ WORKBOOK_OPTIONS = {
 }
 
 
-def write_workbook(book: Workbook, path: Path | str) -> None:
+def write_workbook(book: Workbook, path: Path | str, *, fast_rows: bool = True) -> None:
     """Write ``book`` to ``path`` (overwriting it).
 
-    XlsxWriter writes every part but the rows the tool renders itself (:func:`_stream_rows`),
-    which are deflated on a second thread as they are made; :mod:`reconcile.xlsxzip`
-    then puts the final zip together (``STREAM_FAST = False``: XlsxWriter alone).
+    XlsxWriter writes every part but the rows the fast row writer renders
+    (:mod:`reconcile.fastrows`, the sheets :func:`fast_rows_for` picks), which are
+    deflated on a second thread as they are made; :mod:`reconcile.xlsxzip` then puts
+    the final zip together. ``fast_rows=False``: XlsxWriter alone writes the file (the
+    tests compare the two: every part the same).
     """
     book = safe_workbook(book)
     plans = continuation.layouts(_size(sheet) for sheet in book.sheets)
     path = Path(path)
-    if not STREAM_FAST:
+    if not fast_rows:
         _write_with_xlsxwriter(book, path, plans, None)
         return
     packer = xlsxzip.Packer()
@@ -292,7 +298,7 @@ class _Formats:
         # conditional formats' styles are numbered apart, by XlsxWriter.
         for name in STYLES:
             if not name.startswith("cf_"):
-                self[name]._get_xf_index()
+                fastrows.xf_index(self[name])
 
     def __getitem__(self, name: str) -> Any:
         fmt = self._made.get(name)
@@ -305,8 +311,9 @@ class _Formats:
         return fmt
 
 
-class _Context:
-    """One sheet being written: its parts' worksheets and the rest of over-long texts."""
+class SheetContext:
+    """One sheet being written: its parts' worksheets and the rest of over-long texts;
+    what both row writers share (fitted texts, moved formulas, cached results)."""
 
     def __init__(self, workbook: Any, sheet: Sheet, layout: continuation.Layout,
                  plans: dict[str, continuation.Layout], formats: _Formats) -> None:
@@ -349,6 +356,11 @@ class _Context:
                 return formula
         return continuation.translate(formula, self.sheet.name, self.plans, part)
 
+    @staticmethod
+    def cached(value: Any) -> Any:
+        """A formula's cached result as XlsxWriter's ``write_formula`` is given it."""
+        return _cached(value)
+
     def next_break(self, part: int) -> int:
         """The logical row where the part after ``part`` starts (past the last: the limit)."""
         layout = self.layout
@@ -385,11 +397,10 @@ def _write_sheet(workbook: Any, sheet: Sheet, formats: _Formats,
                  rendered: dict[str, str | None] | None = None, footer: str = "") -> list[Any]:
     """Every part of ``sheet`` (one, unless it passes Excel's limits); returns them."""
     layout = plans[sheet.name]
-    ctx = _Context(workbook, sheet, layout, plans, formats)
+    ctx = SheetContext(workbook, sheet, layout, plans, formats)
     first = ctx.worksheets[0]
-    if (packer is not None and rendered is not None and first.constant_memory
-            and layout.col_blocks == 1 and (sheet.streamed or not _has_links(sheet))):
-        rendered.update(_stream_rows(ctx, packer))
+    if packer is not None and rendered is not None and fast_rows_for(sheet, layout, first):
+        rendered.update(fastrows.stream_rows(ctx, packer))
     else:
         for row, height in sorted(sheet.heights):  # before the rows: constant_memory
             for part, ws in enumerate(ctx.worksheets):
@@ -425,6 +436,18 @@ def _write_sheet(workbook: Any, sheet: Sheet, formats: _Formats,
     if ctx.text_rows:
         _write_text_sheet(workbook, ctx, formats)
     return ctx.worksheets
+
+
+def fast_rows_for(sheet: Sheet, layout: continuation.Layout, worksheet: Any) -> bool:
+    """Whether the fast row writer writes ``sheet``'s rows (the module doc says which)."""
+    return bool(worksheet.constant_memory and layout.col_blocks == 1
+                and (sheet.streamed or not _has_links(sheet)))
+
+
+def _has_links(sheet: Sheet) -> bool:
+    return not isinstance(sheet.rows, RowStream) and any(
+        type(cell) is Link for row in sheet.rows for cell in row)
+
 
 
 #: page margins in inches (narrow: a statement's table is wide; the footer needs 0.3)
@@ -496,7 +519,7 @@ def _span(blocks: list[continuation.Block], index: int, first: int, last: int,
 _TEXT_HEADER = ("Sheet", "Cell", "Piece", "Of", "Text (continued)")
 
 
-def _write_text_sheet(workbook: Any, ctx: _Context, formats: _Formats) -> None:
+def _write_text_sheet(workbook: Any, ctx: SheetContext, formats: _Formats) -> None:
     """The rest of texts too long for a cell, one piece of at most 32,767 characters a row."""
     ws = workbook.add_worksheet(ctx.layout.text_sheet)
     ws.set_column(0, 0, 24)
@@ -515,7 +538,7 @@ def _write_text_sheet(workbook: Any, ctx: _Context, formats: _Formats) -> None:
         ws.write_string(r, 4, rest, text)
 
 
-def _write_rows(ctx: _Context) -> None:
+def _write_rows(ctx: SheetContext) -> None:
     """Every row in order through XlsxWriter's cell API (constant_memory needs row order)."""
     sheet, layout, formats = ctx.sheet, ctx.layout, ctx.formats
     fmt_cache: dict[str, object] = {}
@@ -583,7 +606,7 @@ def _part_width(layout: continuation.Layout, part: int) -> int:
     return layout.key + last - first + 1
 
 
-def _put_cell(ctx: _Context, ws: Any, part: int, r: int, c: int, cell: Any, kind: type,
+def _put_cell(ctx: SheetContext, ws: Any, part: int, r: int, c: int, cell: Any, kind: type,
               fmt: Any, lr: int,
               lc: int) -> None:
     """One cell through XlsxWriter's API (``lr``, ``lc``: its logical place, for errors)."""
@@ -610,263 +633,6 @@ def _put_cell(ctx: _Context, ws: Any, part: int, r: int, c: int, cell: Any, kind
     else:
         raise TypeError(f"sheet {ctx.sheet.name!r} row {lr + 1} column {lc + 1}: "
                         f"not a cell: {cell!r}")
-
-
-# --------------------------------------------------------------------------- fast rows
-
-_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
-# what a text may need: escaping, or cleaning (lone surrogates); a character class is
-# three times faster than the pattern above
-_ESCAPED_CHARACTER = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
-_ROWS_PER_WRITE = 512
-
-
-def _text_xml(text: str) -> str:
-    """The ``<is>`` content of an inline string (already fitted), escaped as XlsxWriter does
-    once the characters XML cannot hold are replaced (:func:`reconcile.textsafe.clean`)."""
-    text = clean(text)
-    if _NEEDS_ESCAPE.search(text):
-        text = XMLwriter._escape_control_characters(
-            text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
-    if text and (text[0].isspace() or text[-1].isspace()):
-        return f'<t xml:space="preserve">{text}</t>'
-    return f"<t>{text}</t>"
-
-
-# Functions XlsxWriter leaves as written (no _xlfn. prefix, no dynamic array).
-_PLAIN_FUNCTIONS = frozenset({
-    "SUM", "AND", "OR", "NOT", "IF", "IFERROR", "ISNUMBER", "ISBLANK", "LEN", "ROUND",
-    "ABS", "MIN", "MAX", "COUNT", "COUNTA", "COUNTIF", "SUMIF", "SUMPRODUCT", "AVERAGE"})
-_FUNCTION_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9._]*)\(")
-_FORMULA_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!")
-
-
-def _has_links(sheet: Sheet) -> bool:
-    return not isinstance(sheet.rows, RowStream) and any(
-        type(cell) is Link for row in sheet.rows for cell in row)
-
-
-def _formula_xml(ws: Any, ref: str, style_attr: str, cell: Formula, formula: str) -> str:
-    """A formula cell as XlsxWriter writes it (``write_formula`` then ``_write_cell``)."""
-    if (formula.startswith(("=", "{")) or "_xlfn." in formula
-            or not _PLAIN_FUNCTIONS.issuperset(_FUNCTION_CALL.findall(formula))):
-        if formula.startswith("{") or re_dynamic_function.search(formula):
-            raise TypeError(f"{ref}: array formulas are not supported: {formula!r}")
-        formula = ws._prepare_formula(formula)
-    value = _cached(cell.value)
-    attr = ""
-    if isinstance(value, bool):
-        attr, value = ' t="b"', 1 if value else 0
-    elif isinstance(value, str):
-        if value in _FORMULA_ERRORS:
-            attr = ' t="e"'
-        elif value:
-            attr = ' t="str"'
-        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    formula = formula.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'<c r="{ref}"{style_attr}{attr}><f>{formula}</f><v>{value}</v></c>'
-
-
-_EPOCH = dt.datetime(1899, 12, 31)
-
-
-def _excel_serial(value: dt.date | dt.datetime) -> int | float:  # a day number, not money
-    """Excel's serial day number, computed exactly as XlsxWriter computes it (the
-    1900 leap-year bug included, time zone dropped), without its per-call checks."""
-    if type(value) is dt.date:
-        value = dt.datetime(value.year, value.month, value.day)
-    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.replace(tzinfo=None)
-    delta = value - _EPOCH
-    serial = delta.days + (delta.seconds + delta.microseconds / 1E6) / 86400
-    return serial + 1 if serial > 59 else serial
-
-
-def _stream_rows(ctx: _Context, packer: xlsxzip.Packer) -> dict[str, str | None]:
-    """A sheet's rows rendered as XML and deflated as they come (:class:`xlsxzip.Packer`).
-
-    Why: through the cell API XlsxWriter spends about 10 µs a cell (bounds checks,
-    a cell tuple in a dict, attribute escaping, 30 regular expressions per formula,
-    one file write per cell): over three minutes for a million 22-column
-    declarations. This writes the *same* XML that XlsxWriter's ``constant_memory``
-    mode writes (inline strings, no spans; proven equal, part by part, by
-    tests/report/test_write.py and test_golden.py), a row per string join, and
-    returns each part's dimension (the cells' range, as XlsxWriter would say it). It
-    relies on two XlsxWriter internals present since 1.x: ``Format._get_xf_index()``
-    numbers a format, ``_prepare_formula`` rewrites newer functions. Every cell kind
-    but links (a sheet with links goes through the API). Rows past Excel's limit go
-    to the continuation parts (one column block: wider sheets take the API path).
-    """
-    sheet, layout, formats = ctx.sheet, ctx.layout, ctx.formats
-    xf: dict[str, str] = {}
-
-    def style(name: str) -> str:
-        attr = xf.get(name)
-        if attr is None:
-            attr = xf[name] = f' s="{formats[name]._get_xf_index()}"'
-        return attr
-
-    defaults = {str: "text", Decimal: "money", int: "count", dt.datetime: "datetime",
-                dt.date: "date"}
-    column_styles = list(sheet.rows.styles) if isinstance(sheet.rows, RowStream) else []
-    letters: list[str] = []
-    raw_styles: list[dict[type, str]] = []  # per column: python type -> ' s="n"'
-
-    def raw_style(c: int, kind: type) -> str:
-        # made on first use, so formats are numbered in the order XlsxWriter would
-        named = column_styles[c] if c < len(column_styles) else None
-        attr = raw_styles[c][kind] = style(named or defaults[kind])
-        return attr
-
-    heights = dict(sheet.heights)
-    maybe_escape = _ESCAPED_CHARACTER.search
-    limit = continuation.MAX_TEXT // 2
-    fit = ctx.fit
-    parts: list[str] = []
-    append = parts.append
-    part = 0
-    names = layout.parts
-    packer.begin(names[0])
-    write = packer.write
-    dimensions: dict[str, str | None] = {}
-    # the sheet's bounds per part, as XlsxWriter keeps them from the cells written
-    bounds: list[list[Any]] = [[None, -1, None, -1] for _ in ctx.worksheets]
-    note = layout.note if layout.split else None
-    note_row = ctx.note_row
-
-    def render(row: tuple[Any, ...], r: int, local: int) -> None:
-        """Logical row ``r`` as local row ``local`` of the current part."""
-        n = local + 1
-        height = heights.get(r)
-        start = len(parts)
-        append(f'<row r="{n}">' if height is None else
-               f'<row r="{n}" ht="{height:.16g}" customHeight="1">')
-        width = len(row)
-        while width > len(letters):
-            letters.append(xl_col_to_name(len(letters)))
-            raw_styles.append({})
-        # one check for the whole row's text (tab is not escaped, so it joins); a row
-        # that may need escaping has each of its texts checked exactly (_text_xml)
-        joined = "\t".join([v for v in row if type(v) is str])
-        plain = not (maybe_escape(joined) or "_x" in joined)
-        for c, value in enumerate(row):
-            if value is None:
-                continue
-            kind = type(value)
-            if kind is str:
-                st = raw_styles[c].get(str) or raw_style(c, str)
-            elif kind is Text:
-                text = value.value
-                if len(text) > limit:
-                    text = fit(text, part, local, c)
-                append(f'<c r="{letters[c]}{n}"{style(value.style)} t="inlineStr"><is>'
-                       f"{_text_xml(text)}</is></c>")
-                continue
-            elif kind is Decimal or kind is int:
-                st = raw_styles[c].get(kind) or raw_style(c, kind)
-                append(f'<c r="{letters[c]}{n}"{st}><v>{value:.16G}</v></c>')
-                continue
-            elif kind is Money or kind is Number:
-                append(f'<c r="{letters[c]}{n}"{style(value.style)}><v>{value.value:.16G}</v></c>')
-                continue
-            elif kind is dt.datetime or kind is dt.date or kind is Date:
-                if kind is Date:
-                    st = style(value.style)
-                    value = value.value
-                else:
-                    st = raw_styles[c].get(kind) or raw_style(c, kind)
-                append(f'<c r="{letters[c]}{n}"{st}><v>{_excel_serial(value):.16G}</v></c>')
-                continue
-            elif kind is Blank:
-                append(f'<c r="{letters[c]}{n}"{style(value.style)}/>')
-                continue
-            elif kind is Formula:
-                append(_formula_xml(ctx.worksheets[part], f"{letters[c]}{n}",
-                                    style(value.style), value,
-                                    ctx.formula(value.formula, part)))
-                continue
-            else:
-                raise TypeError(f"sheet {sheet.name!r} row {r + 1} column {c + 1}: "
-                                f"{kind.__name__} cannot be streamed: {value!r}")
-            # text
-            if len(value) > limit:
-                value = fit(value, part, local, c)
-                append(f'<c r="{letters[c]}{n}"{st} t="inlineStr"><is>{_text_xml(value)}'
-                       f"</is></c>")
-            elif not plain or not value or value[0].isspace() or value[-1].isspace():
-                append(f'<c r="{letters[c]}{n}"{st} t="inlineStr"><is>{_text_xml(value)}'
-                       f"</is></c>")
-            else:
-                append(f'<c r="{letters[c]}{n}"{st} t="inlineStr"><is><t>{value}</t></is></c>')
-        hi = width - 1
-        if note is not None and local == note_row and width < layout.max_cols:
-            # beside the header: what this part holds, where the sheet continues
-            if width >= len(letters):
-                letters.append(xl_col_to_name(width))
-                raw_styles.append({})
-            append(f'<c r="{letters[width]}{n}"{style("note")} t="inlineStr"><is>'
-                   f"{_text_xml(note(part))}</is></c>")
-            hi = width
-        if len(parts) == start + 1:
-            # no cell: XlsxWriter writes no row (or an empty one carrying a height)
-            parts.pop()
-            if height is not None:
-                append(f'<row r="{n}" ht="{height:.16g}" customHeight="1"/>')
-            return
-        box = bounds[part]
-        if box[0] is None:
-            box[0] = local
-        box[1] = local
-        lo = 0
-        while lo < width and row[lo] is None:
-            lo += 1
-        if hi == width - 1:
-            while row[hi] is None:
-                hi -= 1
-        if box[2] is None or lo < box[2]:
-            box[2] = lo
-        box[3] = max(box[3], hi)
-        append("</row>")
-
-    def finish(part: int) -> None:
-        write("".join(parts))
-        parts.clear()
-        packer.end(names[part])
-        first_row, last_row, first_col, last_col = bounds[part]
-        if first_row is None:
-            dimensions[names[part]] = None  # XlsxWriter's own (no cell) stands
-            return
-        dimensions[names[part]] = (cell_ref(first_row, first_col)
-                                   if (first_row, first_col) == (last_row, last_col) else
-                                   f"{cell_ref(first_row, first_col)}:"
-                                   f"{cell_ref(last_row, last_col)}")
-        ctx.last_rows[part] = last_row
-
-    header_rows: list[tuple[Any, ...]] = []
-    header = layout.header
-    next_break = ctx.next_break(0) if layout.row_blocks > 1 else layout.max_rows
-    offset = 0
-    for r, row in enumerate(sheet.iter_rows()):
-        if r >= next_break:
-            finish(part)
-            part += 1
-            if part >= len(ctx.worksheets):
-                raise ctx.overflow(r)
-            packer.begin(names[part])
-            next_break += layout.rows_per
-            offset += layout.rows_per
-            for h, head in enumerate(header_rows):
-                render(head, h, h)
-        if r < header:
-            header_rows.append(row)
-            render(row, r, r)
-        else:
-            render(row, r, r - offset)
-        if r % _ROWS_PER_WRITE == 0:
-            write("".join(parts))
-            parts.clear()
-    finish(part)
-    return dimensions
 
 
 def _chart_pieces(ref: Any, plans: dict[str, continuation.Layout]) -> list[list[Any]]:

@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("report", ("reconcile.report", "reconcile.statement_sheet", "reconcile.providers",
                 "reconcile.remittance", "reconcile.explain")),
     ("json", ("reconcile.jsonout",)),
-    ("write", ("reconcile.write", "reconcile.xlsxzip", "reconcile.continuation",
+    ("write", ("reconcile.write", "reconcile.fastrows", "reconcile.xlsxzip", "reconcile.continuation",
                "reconcile.outputs", "reconcile.templates", "reconcile.contract_import")),
     ("sequence", ("reconcile.pipeline", "reconcile.options", "reconcile.demo")),
     ("entry", ("reconcile.history.commands", "reconcile.cli", "reconcile.serve",
@@ -49,7 +49,7 @@ IO_LIBRARIES = ("openpyxl", "xlsxwriter", "python_calamine", "durable", "durable
 #: the modules each I/O library may be imported by (the rule engine's adapter within
 #: the evaluate stage included); openpyxl by none (the tests read workbooks back with it)
 IO_IMPORTERS = {
-    "xlsxwriter": ("reconcile.write", "reconcile.templates"),
+    "xlsxwriter": ("reconcile.write", "reconcile.fastrows", "reconcile.templates"),
     "python_calamine": ("reconcile.read.xlsx",),
     "durable": ("reconcile.rulebook.engine",),
     "durable_rules_engine": ("reconcile.rulebook.engine",),

@@ -111,8 +111,7 @@ def test_a_sheet_past_the_row_limit_continues_with_its_header_a_note_and_its_for
 
     # the fast writer and XlsxWriter's own API give the same bytes
     slow = tmp_path / "slow.xlsx"
-    monkeypatch.setattr(write, "STREAM_FAST", False)
-    write_workbook(_book(), slow)
+    write_workbook(_book(), slow, fast_rows=False)
     assert parts_of(slow) == parts_of(path)
 
     # a spreadsheet recalculating the workbook gets Python's figures back

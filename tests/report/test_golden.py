@@ -49,13 +49,11 @@ def test_rendered_workbook_matches_its_golden_dump(tmp_path, name, with_dfe):
 
 
 def test_the_fast_writer_gives_xlsxwriters_own_bytes(tmp_path, monkeypatch):
-    from reconcile import write
 
     book = build_workbook(build_result())
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
     write_workbook(book, fast)
-    monkeypatch.setattr(write, "STREAM_FAST", False)
-    write_workbook(book, slow)
+    write_workbook(book, slow, fast_rows=False)
     assert parts_of(fast) == parts_of(slow)
 
 

@@ -140,7 +140,6 @@ def _sheet_xml(path, index=1) -> str:
 
 
 def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path, monkeypatch):
-    from reconcile import write
 
     def produce():
         yield (Text("id", "header"), Text("when", "header"), Text("fee", "header"),
@@ -157,8 +156,7 @@ def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path, mon
                   heights=((0, 30),), autofilter=AutoFilter(0, 0, 4), freeze=(1, 1))
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
     write_workbook(Workbook((sheet,)), fast)
-    monkeypatch.setattr(write, "STREAM_FAST", False)
-    write_workbook(Workbook((sheet,)), slow)
+    write_workbook(Workbook((sheet,)), slow, fast_rows=False)
     assert _sheet_xml(fast) == _sheet_xml(slow)
     assert parts_of(fast) == parts_of(slow)
 
@@ -170,7 +168,6 @@ def test_a_streamed_link_is_refused_with_its_place(tmp_path):
 
 
 def test_formulas_through_the_fast_path_are_xlsxwriters_own(tmp_path, monkeypatch):
-    from reconcile import write
 
     rows = (
         (Number(2), Money(Decimal("1.10")), Formula("A1*B1", Decimal("2.20")),
@@ -182,7 +179,6 @@ def test_formulas_through_the_fast_path_are_xlsxwriters_own(tmp_path, monkeypatc
     sheet = Sheet("F", rows, heights=((0, 42),))
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
     write_workbook(Workbook((sheet,)), fast)
-    monkeypatch.setattr(write, "STREAM_FAST", False)
-    write_workbook(Workbook((sheet,)), slow)
+    write_workbook(Workbook((sheet,)), slow, fast_rows=False)
     assert _sheet_xml(fast) == _sheet_xml(slow)
     assert "<f>STDEV(A1:B1)</f>" in _sheet_xml(fast)
