@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
 from operator import attrgetter, eq, is_not, itemgetter
@@ -96,7 +96,7 @@ if TYPE_CHECKING:
     from reconcile.rulebook.evaluate import Evaluation
     from reconcile.rulebook.load import Rulebook
 
-__all__ = ["Calculation", "calculate"]
+__all__ = ["Calculation", "attribution_records", "attribution_records_plain", "calculate"]
 
 OUTPUT, CLAWBACK = "output", "clawback"
 #: the declaration type recruitment is measured by (vocabulary: rules/vocabulary.yaml)
@@ -124,6 +124,46 @@ def calculate(declarations: Sequence[Declaration], evaluation: Evaluation, ruleb
               as_of: dt.date | None = None) -> Calculation:
     """Expected payments per statement and every declaration's attribution (module doc)."""
     return _Calculator(declarations, evaluation.labels, rulebook, dfe_statements, as_of).run()
+
+
+def attribution_records(declarations: Sequence[Declaration], members: Sequence[int],
+                        fees: Sequence[Decimal], statement: StatementKey, kind: str,
+                        band: str | None, unpaid: bool, uplifts: Mapping[int, Decimal]
+                        ) -> list[Attribution]:
+    """The attribution of each declaration ``members`` names (positions in
+    ``declarations``) on one line of ``statement``: its ``fees`` in order, its uplift
+    from ``uplifts`` (by position; none: zero).
+
+    A hot path (a record per declaration and statement it is on): column by column at
+    C speed, the declarations' fields by position, the line's values repeated, zipped
+    and made into records by ``tuple.__new__`` without the named tuple's Python-level
+    ``__new__`` (measured at a million: 0.35 s against 0.53 s). The same records as
+    :func:`attribution_records_plain` (tests/test_hot_paths.py).
+    """
+    rows = list(map(declarations.__getitem__, members))
+    return list(map(tuple.__new__, repeat(Attribution), zip(
+        map(_GET_ID, rows), repeat(statement), repeat(kind), map(_GET_PTYPE, rows),
+        map(_GET_DTYPE, rows), repeat(band), fees,
+        map(uplifts.get, members, repeat(ZERO)) if uplifts else repeat(ZERO),
+        repeat(unpaid), map(_GET_DP_ID, rows), map(_GET_DP_NAME, rows),
+        map(_GET_PARTICIPANT, rows))))
+
+
+def attribution_records_plain(declarations: Sequence[Declaration], members: Sequence[int],
+                              fees: Sequence[Decimal], statement: StatementKey, kind: str,
+                              band: str | None, unpaid: bool, uplifts: Mapping[int, Decimal]
+                              ) -> list[Attribution]:
+    """:func:`attribution_records` written plainly: the reference it is tested against."""
+    records = []
+    for member, fee in zip(members, fees):
+        d = declarations[member]
+        records.append(Attribution(
+            declaration_id=d.declaration_id, statement=statement, kind=kind,
+            participant_type=d.participant_type, declaration_type=d.declaration_type,
+            band=band, fee=fee, uplift=uplifts.get(member, ZERO), unpaid=unpaid,
+            delivery_partner_id=d.delivery_partner_id,
+            delivery_partner_name=d.delivery_partner_name, participant_id=d.participant_id))
+    return records
 
 
 def _plain(value: Decimal) -> str:
@@ -767,24 +807,15 @@ class _Calculator:
         """One record per declaration and kind on this statement (the hot path at scale:
         records are built as tuples directly and one fee object per line is reused)."""
         declarations = self.declarations
-        new = tuple.__new__  # Attribution._make without its Python-level wrapper
         lines, uplift, uplift_back = shares
         result: list[Attribution] = []
 
         def emit(members: Sequence[int], fees: Sequence[Decimal], kind: str,
                  band: str | None, unpaid: bool) -> None:
-            # column by column at C speed (this runs once per record): the declaration
-            # fields by position, the line's values repeated, zipped into the records
-            if not members:
-                return
-            rows = list(map(declarations.__getitem__, members))
-            extras = uplift if kind == OUTPUT else uplift_back
-            result.extend(map(new, repeat(Attribution), zip(
-                map(_GET_ID, rows), repeat(statement_key), repeat(kind), map(_GET_PTYPE, rows),
-                map(_GET_DTYPE, rows), repeat(band), fees,
-                map(extras.get, members, repeat(ZERO)) if extras else repeat(ZERO),
-                repeat(unpaid), map(_GET_DP_ID, rows), map(_GET_DP_NAME, rows),
-                map(_GET_PARTICIPANT, rows))))
+            if members:
+                result.extend(attribution_records(
+                    declarations, members, fees, statement_key, kind, band, unpaid,
+                    uplift if kind == OUTPUT else uplift_back))
 
         if self.policy.attribution == "blended":
             # every paid declaration of a (kind, participant type, declaration type) on
