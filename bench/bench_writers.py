@@ -251,10 +251,12 @@ sheets. Why, candidate by candidate (PyPI metadata and wheels checked on 2026-12
 What changed instead: the tool's renderer no longer leans on XlsxWriter's row file. Its
 rows are deflated on a second core while they are made, and `reconcile/xlsxzip.py`
 splices them into XlsxWriter's own sheet parts (the zip is assembled by the tool,
-deterministically). Two XlsxWriter internals remain, both stable since its 1.x releases:
-`Format._get_xf_index()` (the number of a style) and `_prepare_formula()` (the `_xlfn.`
-prefixes); XlsxWriter is pinned below 4 and the tests check, part by part, that the
-renderer writes the XML XlsxWriter's own cell API writes. A Rust binding that exposes
+deterministically). The renderer, `reconcile/fastrows.py`, is the one module that leans
+on XlsxWriter internals (`Format._get_xf_index()`, the number of a style;
+`_prepare_formula()`, the `_xlfn.` prefixes; `XMLwriter._escape_control_characters()`;
+`re_dynamic_function`); XlsxWriter is pinned exactly, the tests check, part by part,
+that the renderer writes the XML XlsxWriter's own cell API writes, and a slow test runs
+the same check against the newest XlsxWriter on PyPI (`tests/report/test_fastrows.py`). A Rust binding that exposes
 per-cell formats, cached formula results and a fixed document date would serve, and
 should be measured again then.
 """
