@@ -182,7 +182,7 @@ def _measure(declarations, rulebook, rules, vocabulary, fields) -> list[dict]:
     facts, took = _timed("fact derivation (with dedup)", derive_facts, declarations, rulebook,
                          AS_OF, fields, rules=rules)
     rows.append(_row(size, "fact derivation (incl. dedup)", took, size, f"{len(fields)} fields"))
-    per_declaration = [facts.signatures[n] for n in facts.index]
+    per_declaration = [facts.signatures[n] for n in facts.signature_of]
     distinct, took = _timed("signature dedup alone", _dedup, per_declaration)
     rows.append(_row(size, "signature dedup alone", took, size))
     rows.append(_row(size, "distinct signatures", None, size,
