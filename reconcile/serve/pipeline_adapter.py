@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.options import run_options as options_of_run
-from reconcile.result import RunOptions
+from reconcile.result import ProgressCallback, ProgressEvent, RunOptions, RunResult
 from reconcile.serve.reopen import recorded_history
-from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Run, RunStore
+from reconcile.serve.runs import HISTORY, RESULT, WORKBOOK, Rebuild, Run, RunStore
 
 __all__ = ["execute_run", "in_folder", "rebuild_run", "run_options", "run_store"]
 
@@ -74,18 +74,18 @@ def run_options(run: Run) -> RunOptions:
                         json_out=options["json_out"])
 
 
-def run_store(data_dir: Path, execute: Callable[[Run], Any] | None = None,
-              rebuild: Callable[[Run, Path, Any], Any] | None = None) -> RunStore:
+def run_store(data_dir: Path, execute: Callable[[Run], RunResult] | None = None,
+              rebuild: Rebuild | None = None) -> RunStore:
     """The page's runs in ``data_dir``, run by :func:`execute_run` and made again by
     :func:`rebuild_run` (a test may give its own)."""
     return RunStore(data_dir, execute or execute_run, rebuild or rebuild_run)
 
 
-def execute_run(run: Run) -> Any:
+def execute_run(run: Run) -> RunResult:
     """Run the pipeline for ``run`` in its folder; the result (its outputs are written)."""
     from reconcile import pipeline
 
-    def progress(event: Any) -> None:
+    def progress(event: ProgressEvent) -> None:
         timings = list(run.record.get("timings") or ())
         if event.finished:
             timings.append((event.stage, event.seconds))
@@ -108,7 +108,8 @@ def judged_on(run: Run) -> dt.date:
     return created.astimezone().date()
 
 
-def rebuild_run(run: Run, history_path: Path, progress: Any = None) -> Any:
+def rebuild_run(run: Run, history_path: Path, progress: ProgressCallback | None = None
+                ) -> RunResult:
     """A finished run's result again (its pages, after the server let it go): the same
     pipeline and options in its folder, as of the day it judged by, writing nothing and
     recording no new history run; its history as recorded

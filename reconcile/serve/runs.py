@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile.errors import ReconcileError
-from reconcile.result import STAGES, RunResult
+from reconcile.result import STAGES, ProgressCallback, ProgressEvent, RunResult
 from reconcile.serve.uploads import UploadedFile, private_folder
 
 if TYPE_CHECKING:
@@ -226,11 +226,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: makes a finished run's result again: (run, history store, progress) -> its result
+Rebuild = Callable[["Run", Path, ProgressCallback | None], RunResult]
+
+
 class RunStore:
     """Every run in the data folder, and the worker thread that runs them in order."""
 
-    def __init__(self, data_dir: Path, execute: Callable[[Run], Any],
-                 rebuild: Callable[[Run, Path, Any], Any]) -> None:
+    def __init__(self, data_dir: Path, execute: Callable[[Run], RunResult],
+                 rebuild: Rebuild) -> None:
         """``execute`` runs a run, ``rebuild`` makes a finished one's result again
         (:func:`reconcile.serve.pipeline_adapter.run_store` gives the pipeline's)."""
         self.data_dir = private_folder(Path(data_dir).resolve())
@@ -242,7 +246,7 @@ class RunStore:
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._execute = execute
-        self._rebuild: Callable[[Run, Path, Any], Any] = rebuild
+        self._rebuild = rebuild
         self._load()
         self._worker = threading.Thread(target=self._work, name="reconcile-runs", daemon=True)
         self._worker.start()
@@ -358,7 +362,7 @@ class RunStore:
         shutil.rmtree(run.folder, ignore_errors=True)
         return True
 
-    def keep_result(self, run: Run, result: Any) -> None:
+    def keep_result(self, run: Run, result: RunResult) -> None:
         """Hold ``result`` for the pages; the oldest beyond :data:`KEEP_RESULTS` is let go."""
         with self._lock:
             run.result = result
@@ -399,7 +403,7 @@ class RunStore:
     def _reopen_one(self, run: Run) -> None:
         run.rebuilt_stages, run.rebuild_stage = [], None
 
-        def progress(event: Any) -> None:
+        def progress(event: ProgressEvent) -> None:
             if event.finished:
                 run.rebuilt_stages.append(event.stage)
             else:

@@ -50,14 +50,18 @@ from reconcile.compare import (
     StatementPair,
     without_dfe,
 )
-from reconcile.explain import explain_declaration
+from reconcile.explain import Explanation, explain_declaration
 from reconcile.findings import CATALOGUE, Finding, Severity, sort_key
+from reconcile.history.follow import FollowUp
+from reconcile.model import Declaration
 from reconcile.model import normal_name as _norm
 from reconcile.providers import dfe_given
 from reconcile.remittance import remittance_file_names
 # the workbook's own note of each Summary row, so page and workbook say the same
 from reconcile.report import _summary_note as summary_note
+from reconcile.result import RunResult
 from reconcile.serve.charts import bar_chart
+from reconcile.split import StatementSplit
 
 ZERO = money.ZERO
 #: rows per page of the long lists (findings, declarations)
@@ -117,7 +121,7 @@ def _cell(expected: Any, dfe: Any, has_dfe: bool, link: dict[str, str] | None = 
 class RunView:
     """The pages of one finished run (values computed once, on first use)."""
 
-    def __init__(self, result: Any) -> None:
+    def __init__(self, result: RunResult) -> None:
         self.result = result
 
     # ------------------------------------------------------------------ shared
@@ -481,18 +485,22 @@ class RunView:
     def has_history(self) -> bool:
         return self.result.history is not None
 
+    def _follow_up(self, f: Finding) -> FollowUp | None:
+        history = self.result.history
+        return history.follow_up(f) if history is not None else None
+
     def _age(self, f: Finding) -> int:
-        up = self.result.history.follow_up(f)
+        up = self._follow_up(f)
         return up.age_days if up is not None else -1
 
     def _status(self, f: Finding) -> str:
         """A finding's status in the history: new, open or reopened ('' without one)."""
-        up = self.result.history.follow_up(f) if self.has_history else None
+        up = self._follow_up(f)
         return up.status if up is not None else ""
 
     # ------------------------------------------------------------------ declarations
     @cached_property
-    def unpaid(self) -> list[tuple[Any, Finding | None]]:
+    def unpaid(self) -> list[tuple[Declaration, Finding | None]]:
         """Declarations the calculation put on no statement (not paid, nothing clawed
         back), in input order, each with the most serious finding about it: why."""
         placed = {a.declaration_id for a in self.result.calculation.attributions}
@@ -570,7 +578,7 @@ class RunView:
                                                     ("statement", "kind", "type", "band",
                                                      "ptype", "uplift", "q")}}
 
-    def explanation(self, declaration_id: str) -> Any:
+    def explanation(self, declaration_id: str) -> Explanation:
         """``reconcile explain``'s explanation (raises UsageError for an unknown id)."""
         return explain_declaration(self.result, declaration_id)
 
@@ -578,7 +586,7 @@ class RunView:
     def _as_of(self) -> dt.date:
         return self.result.options.as_of or dt.date.today()
 
-    def _latest_split(self, statements: Sequence[Any]) -> Any:
+    def _latest_split(self, statements: Sequence[StatementSplit]) -> StatementSplit | None:
         """The statement a user most likely pays partners from now: the latest paid by the
         run's as-of date that gives partners anything (else the latest at all)."""
         day = self._as_of()
@@ -615,7 +623,7 @@ class RunView:
                                for s in statements}}
 
 
-def _paid_by(statement: Any, day: dt.date) -> bool:
+def _paid_by(statement: StatementSplit, day: dt.date) -> bool:
     return statement.payment_date is not None and statement.payment_date <= day
 
 
