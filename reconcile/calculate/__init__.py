@@ -54,8 +54,6 @@ from operator import attrgetter, eq, is_not, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile.calculate.assign import (
-    AWAITING_CLAWBACK,
-    CLAWED_BACK,
     FLAT_RATE,
     REFUNDABLE,
     UPLIFT,
@@ -99,8 +97,6 @@ if TYPE_CHECKING:
 __all__ = ["Calculation", "attribution_records", "attribution_records_plain", "calculate"]
 
 OUTPUT, CLAWBACK = "output", "clawback"
-#: the declaration type recruitment is measured by (vocabulary: rules/vocabulary.yaml)
-STARTED = "started"
 #: positions in a Declaration tuple, for the per-record loops
 _ID, _PTYPE, _DTYPE, _DP_ID, _DP_NAME, _PARTICIPANT = map(Declaration._fields.index, (
     "declaration_id", "participant_type", "declaration_type", "delivery_partner_id",
@@ -236,6 +232,10 @@ class _Calculator:
         self.policy = rulebook.banding
         self.service_fee = rulebook.service_fee
         self.type_rank = {t: i for i, t in enumerate(rulebook.vocabulary.declaration_types)}
+        #: the type recruitment is counted by, and the states a statement counts apart
+        #: (rules/vocabulary.yaml: recruitment_type, statement_counts)
+        self.started = rulebook.vocabulary.recruitment_type
+        self.counted = rulebook.vocabulary.statement_counts
         self.findings: list[Finding] = []
         # (contract, statement) -> lines; uplift members; count of refunds
         self.lines: dict[_Where, list[_Line]] = defaultdict(list)
@@ -709,7 +709,7 @@ class _Calculator:
         declarations = self.declarations
         for i in self.refunded_set:
             state = declarations[i].state
-            if state not in (CLAWED_BACK, AWAITING_CLAWBACK):
+            if state not in (self.counted.clawed_back, self.counted.awaiting_clawback):
                 continue
             key = assignment.contract[i]
             assert key is not None  # refunded: it has a contract
@@ -722,11 +722,12 @@ class _Calculator:
                      banded_refund: dict[_Group, _ByStatement]) -> Counter[ContractKey]:
         """Net banded started declarations per contract, over every statement."""
         recruited: Counter[ContractKey] = Counter()
+        started = self.started
         for group, by_statement in banded_pay.items():
-            if group[-1] == STARTED:
+            if group[-1] == started:
                 recruited[group[0]] += sum(len(m) for m in by_statement.values())
         for group, by_statement in banded_refund.items():
-            if group[-1] == STARTED:
+            if group[-1] == started:
                 recruited[group[0]] -= sum(len(m) for m in by_statement.values())
         return recruited
 
@@ -780,8 +781,8 @@ class _Calculator:
             if ln.kind == OUTPUT:
                 counts[ln.declaration_type.split("-")[0]] += len(ln.members)
         counts["voided"] += voided
-        counts["clawed_back"] += refund_states.get(CLAWED_BACK, 0)
-        counts["awaiting_clawback"] += refund_states.get(AWAITING_CLAWBACK, 0)
+        counts["clawed_back"] += refund_states.get(self.counted.clawed_back, 0)
+        counts["awaiting_clawback"] += refund_states.get(self.counted.awaiting_clawback, 0)
         ordered_counts = tuple((name, counts.get(name, 0)) for name in
                                ("started", "retained", "completed", "extended", "voided",
                                 "clawed_back", "awaiting_clawback"))

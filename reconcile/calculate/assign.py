@@ -56,12 +56,6 @@ if TYPE_CHECKING:
 #: classification labels (rules/eligibility.yaml; how they are read: reconcile.calculate)
 BILLABLE, REFUNDABLE, UPLIFT, FLAT_RATE = "billable", "refundable", "uplift", "flat_rate"
 
-#: the state counted as "voided" on a statement (vocabulary)
-VOIDED = "voided"
-#: the states a statement counts on their own lines (vocabulary): "clawed back" is
-#: state clawed-back only (ECF statement_calculator.rb clawed_back_count); a
-#: declaration awaiting clawback is shown apart
-CLAWED_BACK, AWAITING_CLAWBACK = "clawed-back", "awaiting-clawback"
 
 #: a provider or cohort no declaration has (the loop's first look-up)
 _UNSEEN = object()
@@ -282,17 +276,19 @@ class Placement(NamedTuple):
     notes: tuple[Note, ...] = ()
 
 
-def place(d: Declaration, billable: bool, refundable: bool, calendar: ContractCalendar,
-          resolver: _Resolver) -> Placement:
+def place(d: Declaration, voided: bool, billable: bool, refundable: bool,
+          calendar: ContractCalendar, resolver: _Resolver) -> Placement:
     """The payment and clawback statements of one declaration of a contract (the rules
-    of the module's doc). Pure: the same fields give the same placement."""
+    of the module's doc); ``voided``: its state is the one a statement counts as voided
+    (rules/vocabulary.yaml ``statement_counts``). Pure: the same fields give the same
+    placement."""
     given = resolver.resolve(d.statement_id, d.statement_name)
     expected = calendar.next_output((d.created_at or d.declaration_date).date())
     if not billable:
         # not billable: it extends the statements shown only where DfE put it (or where
         # it would go once eligible), and a voided one is counted there
         if given is not None and given.number is not None:
-            return Placement(None, None, given.number if d.state == VOIDED else None,
+            return Placement(None, None, given.number if voided else None,
                              given.number)
         return Placement(None, None, None, expected)
     notes: list[Note] = []
@@ -347,6 +343,8 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
                       *, as_of: dt.date | None = None) -> Assignment:
     """Contract, payment and clawback statement of every declaration (see the module doc)."""
     by_normal, by_cohort = _contract_keys(rulebook.contracts)
+    #: the state a statement counts as voided (rules/vocabulary.yaml statement_counts)
+    voided_state = rulebook.vocabulary.statement_counts.voided
     directory = StatementDirectory(dfe_statements)
     calendars: dict[ContractKey, ContractCalendar] = {}
 
@@ -399,13 +397,14 @@ def assign_statements(declarations: Sequence[Declaration], labels: Sequence[froz
         if flags is None:
             flags = flags_of[labels_i] = (BILLABLE in labels_i or REFUNDABLE in labels_i,
                                           REFUNDABLE in labels_i)
+        voided = d.state == voided_state
         fields = (d.statement_id, d.statement_name, d.clawback_statement_id,
                   d.clawback_statement_name, (d.created_at or d.declaration_date).date(),
-                  d.state == VOIDED, flags)
+                  voided, flags)
         placement = contract.placements.get(fields)
         if placement is None:
-            placement = contract.placements[fields] = place(d, *flags, contract.calendar,
-                                                            contract.resolver)
+            placement = contract.placements[fields] = place(d, voided, *flags,
+                                                            contract.calendar, contract.resolver)
         payment[i], clawback[i], voided_on[i], _last, notes = placement
         if notes:
             for note in notes:

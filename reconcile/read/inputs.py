@@ -189,7 +189,7 @@ def _read_inputs(declarations: Sequence[Path], dfe_statements: Sequence[Path],
     unscheduled = _schedule_not_given(merged, bool(participant_files))
     if unscheduled is not None:
         findings.append(unscheduled)
-    unflagged = _flags_not_given(merged, kinds, people)
+    unflagged = _flags_not_given(merged, kinds, people, vocabulary.recruitment_type)
     if unflagged is not None:
         findings.append(unflagged)
 
@@ -513,13 +513,14 @@ def _other_providers(declarations: tuple[Declaration, ...], lead_provider: str
 
 
 def _flags_not_given(declarations: tuple[Declaration, ...], kinds: dict[str, FileDeclarations],
-                     people: Participants) -> Finding | None:
-    """Started declarations whose pupil premium and sparsity flags no input gives (the v3
-    API's declarations have only ``uplift_paid``, true only once an ECT's start is paid)."""
+                     people: Participants, started: str) -> Finding | None:
+    """Started declarations (``started``: the vocabulary's ``recruitment_type``) whose
+    pupil premium and sparsity flags no input gives (the v3 API's declarations have only
+    ``uplift_paid``, true only once an ECT's start is paid)."""
     flag_fields = {"pupil_premium_uplift", "sparsity_uplift"}
     ids = []
     for d in declarations:
-        if d.declaration_type != "started" or d.uplift_paid:
+        if d.declaration_type != started or d.uplift_paid:
             continue
         kind = kinds.get(d.file)
         if kind is not None and flag_fields & kind.fields:

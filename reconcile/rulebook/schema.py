@@ -169,6 +169,19 @@ class AssuranceStates(Strict):
         return frozenset((self.paid_state, *self.refund_states))
 
 
+class StatementCounts(Strict):
+    """The states DfE's statement counts on lines of their own (``vocabulary.yaml``
+    ``statement_counts``; ECF's ``statement_calculator.rb``: ``voided_count``,
+    ``clawed_back_count``, and those awaiting clawback shown apart)."""
+
+    voided: Dashed = Field(description="the state counted as voided where DfE put it, "
+                                       "e.g. voided")
+    clawed_back: Dashed = Field(description="the state counted as clawed back, e.g. "
+                                            "clawed-back")
+    awaiting_clawback: Dashed = Field(description="the state counted as awaiting "
+                                                  "clawback, e.g. awaiting-clawback")
+
+
 class VocabularyFile(Strict):
     """``rules/vocabulary.yaml``: the names every other file and input uses."""
 
@@ -195,6 +208,12 @@ class VocabularyFile(Strict):
         description="states in which a declaration moves no money (the v3 API gives such "
                     "a declaration no statement): one without a cohort is left out with a "
                     "note rather than refused, e.g. [submitted, voided, ineligible]")
+    statement_counts: StatementCounts = Field(
+        description="the states a statement counts on lines of their own: voided, "
+                    "clawed_back, awaiting_clawback")
+    recruitment_type: Dashed = Field(
+        description="the type of a participant's start: recruitment (the service fee's "
+                    "target) is counted by it, and its uplift flags are looked for, e.g. started")
     assurance_report: AssuranceStates = Field(
         description="DfE's assurance report's clawback pair: paid_state (on the statement "
                     "that paid a declaration) and refund_states (on its clawback statement)")
@@ -229,6 +248,14 @@ class VocabularyFile(Strict):
                        _did_you_mean(course, tuple(self.courses), "add it to courses"))
         for item, state in enumerate(self.no_payment_states):
             yield from self._state_issue(("no_payment_states", item), "no_payment_states", state)
+        for field, state in self.statement_counts:
+            yield from self._state_issue(("statement_counts", field),
+                                         f"statement_counts: {field}", state)
+        if self.recruitment_type not in self.declaration_types:
+            yield (("recruitment_type",),
+                   f"recruitment_type: {self.recruitment_type!r} is not a declaration type",
+                   _did_you_mean(self.recruitment_type, self.declaration_types,
+                                 "add it to declaration_types"))
         report = self.assurance_report
         yield from self._state_issue(("assurance_report", "paid_state"),
                                      "assurance_report: paid_state", report.paid_state)

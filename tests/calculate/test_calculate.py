@@ -305,3 +305,22 @@ def test_non_billable_declarations_earn_nothing_but_voided_ones_are_counted():
     assert calc.attributions == ()
     feb = statement(calc, "February 2024")
     assert dict(feb.counts)["voided"] == 1 and feb.output_payments == ()
+
+
+def test_the_state_counted_as_voided_is_the_vocabularys():
+    """rules/vocabulary.yaml statement_counts: with ineligible counted as voided, the
+    ineligible declaration DfE put on February is counted there, the voided one not."""
+    declarations, evaluation = labelled(
+        (decl("v", state="voided", created="2024-01-05", statement_name="February 2024"), ""),
+        (decl("i", state="ineligible", created="2024-01-05", statement_name="February 2024"),
+         ""),
+        (decl("j", state="ineligible", created="2024-01-05", statement_name="February 2024"),
+         ""))
+    bundled = statement(calculate(declarations, evaluation, six_months()), "February 2024")
+    assert dict(bundled.counts)["voided"] == 1
+    counts = {"voided": "ineligible", "clawed_back": "clawed-back",
+              "awaiting_clawback": "awaiting-clawback"}
+    edited = statement(calculate(declarations, evaluation,
+                                 six_months(vocabulary={"statement_counts": counts})),
+                       "February 2024")
+    assert dict(edited.counts)["voided"] == 2

@@ -133,3 +133,21 @@ def test_under_target_finding_says_what_the_policy_does():
     assert (reduced.expected, reduced.actual) == (100, 50)
     # pro rata: 32,000 / 29 × 50 / 100 = 551.72
     assert calc.statements[0].service_fee == D("551.72")
+
+
+def test_recruitment_is_counted_by_the_vocabularys_recruitment_type():
+    """rules/vocabulary.yaml recruitment_type: the 50 starts recruit 50 of 100 (pro rata,
+    551.72 as above); with retained-1 as the type recruitment is counted by, the same
+    starts recruit none: 32,000 / 29 × 0 / 100 = 0.00."""
+    terms = contract(LP, 2023, (band("A", 0, 100, D(800)),), recruitment_target=100)
+    declarations, evaluation = labelled(
+        *[(decl(f"s{n}", created="2024-01-05"), "billable") for n in range(50)])
+
+    def reduced(**vocabulary):
+        calc = calculate(declarations, evaluation, six_months(
+            terms, service_fee={"under_target": PRO_RATA}, vocabulary=vocabulary))
+        [finding] = [f for f in calc.findings if f.code == "CALC_SERVICE_FEE_REDUCED"]
+        return finding.actual, calc.statements[0].service_fee
+
+    assert reduced() == (50, D("551.72"))
+    assert reduced(recruitment_type="retained-1") == (0, D("0.00"))

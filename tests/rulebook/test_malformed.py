@@ -301,6 +301,17 @@ def test_assurance_report_states_must_be_states(rules):
          "not a state — did you mean 'clawed-back'?")]
 
 
+def test_statement_counts_and_recruitment_type_must_be_in_the_vocabulary(rules):
+    vocabulary = rules / "vocabulary.yaml"
+    edit(vocabulary, "  voided: voided", "  voided: void")
+    edit(vocabulary, "recruitment_type: started", "recruitment_type: start")
+    assert check(rules) == [
+        (f"{where(vocabulary, 'voided: void')}: statement_counts: voided: 'void' is not a "
+         "state — did you mean 'voided'?"),
+        (f"{where(vocabulary, 'recruitment_type:')}: recruitment_type: 'start' is not a "
+         "declaration type — did you mean 'started'?")]
+
+
 def test_the_paid_state_is_no_refund_state(rules):
     vocabulary = rules / "vocabulary.yaml"
     edit(vocabulary, "  refund_states: [awaiting-clawback, clawed-back]",
