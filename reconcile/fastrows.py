@@ -25,6 +25,9 @@ It leans on XlsxWriter internals, all of them here and nowhere else in the tool:
 * ``Worksheet._prepare_formula()`` rewrites newer functions (``_xlfn.`` prefixes);
 * ``XMLwriter._escape_control_characters()`` escapes control characters as ``_xHHHH_``;
 * ``xlsxwriter.worksheet.re_dynamic_function`` spots dynamic-array functions;
+* ``Worksheet.merge``, the list ``merge_range`` keeps, takes the merged ranges of a
+  sheet whose cells are written already (:func:`record_merge`: either writer's sheets);
+* ``Worksheet.constant_memory`` says rows are flushed in order (:func:`flushes_rows`);
 
 and on XlsxWriter's ``constant_memory`` XML being what it is (inline strings, no spans).
 So XlsxWriter is pinned to one exact version in ``setup.cfg``, and the tests prove the
@@ -55,13 +58,26 @@ from reconcile.textsafe import clean
 if TYPE_CHECKING:
     from reconcile.write import SheetContext
 
-__all__ = ["stream_rows", "xf_index"]
+__all__ = ["flushes_rows", "record_merge", "stream_rows", "xf_index"]
 
 
 def xf_index(fmt: Format) -> int:
     """The number XlsxWriter gives ``fmt`` in styles.xml (given now if it has none yet)."""
     index: int = fmt._get_xf_index()
     return index
+
+
+def record_merge(worksheet: Any, merge: tuple[int, int, int, int]) -> None:
+    """A merged range (first row, first column, last row, last column) on a sheet whose
+    cells are written already: ``merge_range`` would write its first cell again (and
+    ``constant_memory`` writes rows in order), so only the range is recorded, in the
+    list ``merge_range`` keeps."""
+    worksheet.merge.append(list(merge))
+
+
+def flushes_rows(worksheet: Any) -> bool:
+    """Whether ``worksheet`` writes its rows out in order (``constant_memory``)."""
+    return bool(worksheet.constant_memory)
 
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")

@@ -440,8 +440,8 @@ def _write_sheet(workbook: Any, sheet: Sheet, formats: _Formats,
 
 def fast_rows_for(sheet: Sheet, layout: continuation.Layout, worksheet: Any) -> bool:
     """Whether the fast row writer writes ``sheet``'s rows (the module doc says which)."""
-    return bool(worksheet.constant_memory and layout.col_blocks == 1
-                and (sheet.streamed or not _has_links(sheet)))
+    return (fastrows.flushes_rows(worksheet) and layout.col_blocks == 1
+            and (sheet.streamed or not _has_links(sheet)))
 
 
 def _has_links(sheet: Sheet) -> bool:
@@ -471,10 +471,7 @@ def _print_setup(ws: Any, sheet: Sheet, footer: str, whole: bool = True) -> None
     if sheet.print_area is not None:
         ws.print_area(*sheet.print_area)
     for merge in sheet.merges:
-        # the cells were written with the rows (constant_memory writes rows in order,
-        # and merge_range would write them again): only the range is recorded, in the
-        # list XlsxWriter's merge_range keeps
-        ws.merge.append(list(merge))
+        fastrows.record_merge(ws, merge)  # the cells were written with the rows
 
 
 def _logical_cell(layout: continuation.Layout, part: int, r: int, c: int) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from reconcile.sheets import (
     safe_sheet_name,
 )
 from reconcile.write import write_workbook
+from tests.report.writers_agree import formulas, streamed_every_kind
 
 
 def _small_book() -> Workbook:
@@ -139,24 +140,11 @@ def _sheet_xml(path, index=1) -> str:
         return z.read(f"xl/worksheets/sheet{index}.xml").decode()
 
 
-def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path, monkeypatch):
-
-    def produce():
-        yield (Text("id", "header"), Text("when", "header"), Text("fee", "header"),
-               Text("n", "header"), Text("note", "header"))
-        yield ("d1", dt.datetime(2024, 5, 1, 9, 30), Decimal("119.40"), 3, " padded ")
-        yield ("d&<2>", dt.date(2024, 5, 2), Decimal("-0.05"), None, "=SUM(A1)")
-        yield (Text("ctl\x01_x0041_", "text_bold"), Date(dt.date(2024, 1, 1)),
-               Money(Decimal("1E+3")), Number(7), Blank("section"))
-        yield ("x" * 20000, None, Decimal(0), 0, "ünïcødé £")
-        yield ("tz", dt.datetime(2023, 10, 5, 23, 59, 59, 123456, tzinfo=dt.timezone.utc),  # noqa: UP017
-               None, None, Date(dt.datetime(1900, 2, 28, 12, 0)))
-
-    sheet = Sheet("Declarations", RowStream(produce, 5, (None, "date", None, "text", None)),
-                  heights=((0, 30),), autofilter=AutoFilter(0, 0, 4), freeze=(1, 1))
+def test_streamed_fast_path_writes_the_same_xml_as_xlsxwriters_own(tmp_path):
+    book = streamed_every_kind()  # every kind of value a streamed row holds
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
-    write_workbook(Workbook((sheet,)), fast)
-    write_workbook(Workbook((sheet,)), slow, fast_rows=False)
+    write_workbook(book, fast)
+    write_workbook(book, slow, fast_rows=False)
     assert _sheet_xml(fast) == _sheet_xml(slow)
     assert parts_of(fast) == parts_of(slow)
 
@@ -167,18 +155,10 @@ def test_a_streamed_link_is_refused_with_its_place(tmp_path):
         write_workbook(Workbook((sheet,)), tmp_path / "x.xlsx")
 
 
-def test_formulas_through_the_fast_path_are_xlsxwriters_own(tmp_path, monkeypatch):
-
-    rows = (
-        (Number(2), Money(Decimal("1.10")), Formula("A1*B1", Decimal("2.20")),
-         Formula("IF(A1>1,\"a<b & c\",\"\")", "a<b & c", "text"),
-         Formula("AND(A1=2,TRUE)", True, "text"), Formula("A1/0", "#DIV/0!", "text"),
-         Formula("STDEV(A1:B1)", 0), Formula("=SUM(A1:B1)", Decimal("-0.00")),
-         Formula("SUM(A1)", None)),
-    )
-    sheet = Sheet("F", rows, heights=((0, 42),))
+def test_formulas_through_the_fast_path_are_xlsxwriters_own(tmp_path):
+    book = formulas()
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
-    write_workbook(Workbook((sheet,)), fast)
-    write_workbook(Workbook((sheet,)), slow, fast_rows=False)
+    write_workbook(book, fast)
+    write_workbook(book, slow, fast_rows=False)
     assert _sheet_xml(fast) == _sheet_xml(slow)
     assert "<f>STDEV(A1:B1)</f>" in _sheet_xml(fast)
