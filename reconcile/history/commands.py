@@ -29,6 +29,7 @@ from reconcile.history.changes import Change, summarise
 from reconcile.history.location import store_path
 from reconcile.history.store import Store, open_store
 from reconcile.money import pounds, to_decimal
+from reconcile.outputs import Outputs
 
 
 def _open(history: Path | None) -> Store:
@@ -41,8 +42,6 @@ def _emit(data: Any, json_out: Path | None, text: str) -> None:
     if json_out is None:
         click.echo(text)
         return
-    from reconcile.outputs import Outputs
-
     outputs = Outputs()
     outputs.json(json_out, lambda: data)
     outputs.commit()

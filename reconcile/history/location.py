@@ -21,14 +21,18 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import platformdirs
+
+from reconcile.errors import Problem
+from reconcile.history.store import HistoryError
+from reconcile.model import Source
+
 ENVIRONMENT = "RECONCILE_HISTORY"
 FILE_NAME = "history.sqlite3"
 
 
 def default_store_path() -> Path:
     """The per-user store: ``<user data folder>/reconcile/history.sqlite3``."""
-    import platformdirs
-
     return platformdirs.user_data_path("reconcile", appauthor=False) / FILE_NAME
 
 
@@ -57,10 +61,6 @@ def ensure_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        from reconcile.errors import Problem
-        from reconcile.history.store import HistoryError
-        from reconcile.model import Source
-
         raise HistoryError([Problem(
             Source(str(path.parent)),
             f"the folder for your run history cannot be made: "
