@@ -35,7 +35,15 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from reconcile import money
-from reconcile.compare import DFE_ADJUSTMENT, DIFFERS, MISSING, NO_DFE, NOT_EXPECTED
+from reconcile.compare import (
+    DFE_ADJUSTMENT,
+    DIFFERS,
+    MISSING,
+    NO_DFE,
+    NOT_EXPECTED,
+    Comparison,
+    StatementPair,
+)
 from reconcile.findings import Finding, Severity
 from reconcile.model import normal_name as _norm
 from reconcile.sheets import (
@@ -99,13 +107,13 @@ def order_key(p: ProviderTotals) -> tuple[Decimal, Decimal, str, int]:
     return (-abs(p.difference), -p.at_stake, p.lead_provider, p.cohort or 0)
 
 
-def provider_totals(comparison: Any, findings: Iterable[Finding]) -> list[ProviderTotals]:
+def provider_totals(comparison: Comparison, findings: Iterable[Finding]) -> list[ProviderTotals]:
     """One :class:`ProviderTotals` per lead provider and cohort, largest difference first.
 
     ``comparison`` holds every statement pair (a run without DfE statements: the
     expected side alone, :func:`reconcile.compare.without_dfe`).
     """
-    blocks: dict[tuple[str, int | None], list[Any]] = {}
+    blocks: dict[tuple[str, int | None], list[StatementPair]] = {}
     names: dict[str, str] = {}
     statements: set[tuple[str, int, str]] = set()
     for pair in comparison.pairs:
@@ -151,17 +159,17 @@ def provider_totals(comparison: Any, findings: Iterable[Finding]) -> list[Provid
     return out
 
 
-def dfe_given(pairs: Iterable[Any]) -> bool:
+def dfe_given(pairs: Iterable[StatementPair]) -> bool:
     """Whether the run had DfE's statements (else every pair is the expected side alone)."""
     return any(p.status != NO_DFE for p in pairs)
 
 
-def providers_json(comparison: Any, findings: Iterable[Finding]) -> list[dict[str, Any]]:
+def providers_json(comparison: Comparison, findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """The JSON result's ``providers`` block: :meth:`ProviderTotals.as_json` of each."""
     return [p.as_json() for p in provider_totals(comparison, findings)]
 
 
-def console_lines(comparison: Any, findings: Iterable[Finding], limit: int = 5) -> list[str]:
+def console_lines(comparison: Comparison, findings: Iterable[Finding], limit: int = 5) -> list[str]:
     """The providers that differ most, for the console summary (none with one provider)."""
     rows = provider_totals(comparison, findings)
     if len({r.lead_provider for r in rows}) < 2:
@@ -207,7 +215,7 @@ class SummaryColumns(NamedTuple):
     status: int
 
 
-def providers_sheet(comparison: Any, findings: Sequence[Finding], summary: Sheet,
+def providers_sheet(comparison: Comparison, findings: Sequence[Finding], summary: Sheet,
                     columns: SummaryColumns, accepted: int = 0) -> Sheet:
     """The Providers sheet; its figures are formulas over ``summary``'s rows.
 

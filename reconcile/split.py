@@ -67,6 +67,7 @@ from reconcile.model import (
     Declaration,
     ExpectedStatement,
     PartnerDetails,
+    PaymentLine,
     Source,
     StatementKey,
 )
@@ -313,14 +314,14 @@ def _allocate(amount: Decimal, owners: Sequence[str | None], ids: Sequence[str],
     return parts, pennies
 
 
-def _line_total(lines: Iterable[Any]) -> Decimal:
+def _line_total(lines: Iterable[PaymentLine]) -> Decimal:
     return sum((line.amount for line in lines), ZERO)
 
 
 class _Basis:
     """Each partner's figure on the service-fee basis, per statement (needs history)."""
 
-    def __init__(self, policy: SplitPolicy, statements: Sequence[Any],
+    def __init__(self, policy: SplitPolicy, statements: Sequence[ExpectedStatement],
                  attributions: dict[StatementKey, list[tuple[Attribution, str | None]]],
                  output_parts: dict[StatementKey, dict[str | None, Decimal]]) -> None:
         rule = policy.service_fee
