@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconcile import __version__
 from reconcile.findings import Finding, figure_text
+from reconcile.model import Attribution, Declaration, DfeLine, ExpectedStatement
 from reconcile.money import ZERO, show
 from reconcile.result import RunOptions, RunResult
 
@@ -329,7 +330,7 @@ def fingerprint(code: str, lead_provider: str | None, cohort: int | None,
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def fingerprints(findings: Iterable[Any]) -> tuple[str, ...]:
+def fingerprints(findings: Iterable[Finding]) -> tuple[str, ...]:
     """The fingerprint of each finding, in order (repeats within the run numbered)."""
     seen: dict[tuple[str, str | None, int | None, str | None, str | None], int] = {}
     out = []
@@ -468,7 +469,7 @@ def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def expected_lines(s: Any) -> Iterable[tuple[str, int | None, Decimal | None, Decimal]]:
+def expected_lines(s: ExpectedStatement) -> Iterable[tuple[str, int | None, Decimal | None, Decimal]]:
     """An expected statement's money lines, labelled like :func:`dfe_lines`."""
     for section, rows in (("output", s.output_payments), ("clawback", s.clawbacks)):
         for ln in rows:
@@ -484,7 +485,7 @@ def expected_lines(s: Any) -> Iterable[tuple[str, int | None, Decimal | None, De
     yield "vat", None, None, s.vat
 
 
-def dfe_lines(rows: Iterable[Any]) -> Iterable[tuple[str, int | None, Decimal | None, Decimal]]:
+def dfe_lines(rows: Iterable[DfeLine]) -> Iterable[tuple[str, int | None, Decimal | None, Decimal]]:
     """DfE's lines of one statement, those of one label added together."""
     merged: dict[str, list[Any]] = {}
     for ln in rows:
@@ -550,7 +551,7 @@ def _declaration_sets(result: RunResult, provider_of: _ProviderNames, dfe_names:
 Share = tuple[str, str, str]  # statement, band ("" for none), money as text
 
 
-def shares(attributions: Iterable[Any]) -> tuple[dict[str, Share], dict[str, Share]]:
+def shares(attributions: Iterable[Attribution]) -> tuple[dict[str, Share], dict[str, Share]]:
     """Each declaration's payment and clawback: (statement, band, fee + uplift as text),
     by declaration id (two shares of one kind, which is rare, added up). The few
     thousand distinct shares are each one tuple, however many declarations share it."""
@@ -579,7 +580,7 @@ _DECLARATION = attrgetter("declaration_id", "participant_id", "declaration_type"
 _NO_SHARE: Share = ("", "", str(ZERO))
 
 
-def declaration_groups(declarations: Sequence[Any], paid_states: frozenset[str],
+def declaration_groups(declarations: Sequence[Declaration], paid_states: frozenset[str],
                        dfe_names: Mapping[str, str]
                        ) -> tuple[dict[tuple[str | None, int], array[int]],
                                   set[tuple[str | None, int, str]]]:
@@ -605,7 +606,7 @@ def declaration_groups(declarations: Sequence[Any], paid_states: frozenset[str],
     return groups, paid_statements
 
 
-def declaration_lines(declarations: Sequence[Any], positions: Iterable[int],
+def declaration_lines(declarations: Sequence[Declaration], positions: Iterable[int],
                       paid_on: Mapping[str, Share], clawed_on: Mapping[str, Share],
                       dfe_names: Mapping[str, str], clean: Any = str) -> list[str]:
     """The lines of the declarations at ``positions``; ``clean`` is applied to the
