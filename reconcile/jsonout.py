@@ -49,13 +49,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from reconcile import __version__
-from reconcile.compare import NO_DFE, without_dfe
+from reconcile.compare import NO_DFE, Comparison, StatementPair, without_dfe
 from reconcile.history.follow import findings_json  # the history's keys (docs/history.md)
-from reconcile.model import Attribution, CountAmount, ExpectedStatement, PaymentLine
+from reconcile.model import Attribution, CountAmount, DfeStatement, ExpectedStatement, PaymentLine
 from reconcile.money import show
 from reconcile.providers import providers_json
 from reconcile.result import PRESENTATION_OPTIONS, RunResult
@@ -106,7 +107,7 @@ def expected_json(statement: ExpectedStatement) -> dict[str, Any]:
     }
 
 
-def _money_status(pair: Any) -> dict[str, Any]:
+def _money_status(pair: StatementPair | None) -> dict[str, Any]:
     """The Summary's money status of a statement and its difference (DfE's total minus
     ours; null when either side has no money)."""
     if pair is None:
@@ -116,13 +117,15 @@ def _money_status(pair: Any) -> dict[str, Any]:
             "status": pair.status}
 
 
-def statement_json(statement: ExpectedStatement, comparison: Any = None) -> dict[str, Any]:
+def statement_json(statement: ExpectedStatement, comparison: Comparison | None = None
+                   ) -> dict[str, Any]:
     """One expected statement; its DfE block, difference and status from ``comparison``."""
     pair = comparison.pair(statement.key) if comparison is not None else None
     return _statement_json(statement, comparison, pair)
 
 
-def _statement_json(statement: ExpectedStatement, comparison: Any, pair: Any) -> dict[str, Any]:
+def _statement_json(statement: ExpectedStatement, comparison: Comparison | None,
+                    pair: StatementPair | None) -> dict[str, Any]:
     key = statement.key
     return {
         "lead_provider": key.lead_provider,
@@ -140,8 +143,8 @@ def _statement_json(statement: ExpectedStatement, comparison: Any, pair: Any) ->
     }
 
 
-def _dfe_only_json(pair: Any, comparison: Any) -> dict[str, Any]:
-    d = pair.dfe
+def _dfe_only_json(pair: StatementPair, d: DfeStatement, comparison: Comparison
+                   ) -> dict[str, Any]:
     return {
         "lead_provider": pair.key.lead_provider,
         "cohort": pair.key.cohort,
@@ -204,7 +207,7 @@ def result_json(run_result: RunResult) -> dict[str, Any]:
         dfe_only = [(p, p.dfe) for p in comparison.dfe_only if p.dfe is not None]
         dfe_only.sort(key=lambda pd: (pd[0].key.lead_provider or "", pd[0].key.cohort,
                                       pd[1].payment_date or dt.date.max, pd[0].key.name))
-        statements.extend(_dfe_only_json(p, comparison) for p, _ in dfe_only)
+        statements.extend(_dfe_only_json(p, d, comparison) for p, d in dfe_only)
     history = run_result.history
     return {
         "run": run_json(run_result),
@@ -217,7 +220,7 @@ def result_json(run_result: RunResult) -> dict[str, Any]:
     }
 
 
-def rulebook_sha256(files: Any) -> str:
+def rulebook_sha256(files: Iterable[tuple[str, str]]) -> str:
     """One SHA-256 for the rule and contract files a run read: of their own SHA-256s,
     sorted, one a line. It depends on what the files say, not where they are, so the
     same rulebook in another folder (or uploaded to the web page) has the same hash."""
