@@ -92,8 +92,9 @@ from reconcile.serve.runs import (
 )
 from reconcile.serve.sample import sample_files
 from reconcile.serve.security import CSRF_FIELD, CSRF_HEADER, SECURITY_HEADERS, Guard
-from reconcile.serve.uploads import UploadError, receive_upload
+from reconcile.serve.uploads import Upload, UploadError, receive_upload
 from reconcile.serve.views import RunView, difference, figure
+from reconcile.split import SplitResult
 from reconcile.write import write_workbook
 
 HERE = Path(__file__).resolve().parent
@@ -257,7 +258,7 @@ def _refuse(request: Request, status: int, render: Callable[..., str], title: st
 # ====================================================================== templates
 
 
-def _environment() -> Any:
+def _environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([
             PackageLoader("reconcile.serve", "templates"),
@@ -289,7 +290,7 @@ def _environment() -> Any:
                                                if v is not None}}.items() if v}
         return "?" + urlencode(merged) if merged else "?"
 
-    def files(run: Any) -> str:
+    def files(run: Run) -> str:
         """A run's inputs in a line: names, with the contracts counted when many."""
         inputs = run.inputs
         contracts = [i.name for i in inputs if i.role == "contracts"]
@@ -300,7 +301,7 @@ def _environment() -> Any:
             names.extend(contracts)
         return ", ".join(names)
 
-    def breakable(code: str) -> Any:
+    def breakable(code: str) -> Markup:
         """``OUTPUT_COUNT_MISMATCH`` that may wrap after each underscore, not mid-word."""
         return Markup("_<wbr>").join(escape(part) for part in str(code).split("_"))
 
@@ -314,7 +315,7 @@ def _environment() -> Any:
 # ====================================================================== the app
 
 
-def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
+def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> GuardMiddleware:
     """The ASGI application of ``reconcile serve`` (tests drive it with a test client)."""
     env = _environment()
 
@@ -486,7 +487,7 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
             run.view = view
         return view
 
-    def done_view(request: Request) -> tuple[Run, Any]:
+    def done_view(request: Request) -> tuple[Run, RunView]:
         run = run_or_404(request)
         if run.status != DONE:
             raise HTTPException(409, "not done")
@@ -628,7 +629,7 @@ def create_app(store: RunStore, guard: Guard, max_upload_bytes: int) -> Any:
             raise HTTPException(404, "remittance")
         folder = run.folder / REMITTANCES
         if not (folder / name).is_file():
-            _write_remittances(run, view.result)
+            _write_remittances(run, split)
         return FileResponse(folder / name, filename=name, media_type=XLSX)
 
     async def confirm_delete(request: Request) -> Response:
@@ -719,14 +720,14 @@ class Reopening(Exception):
         self.run = run
 
 
-def _write_remittances(run: Run, result: Any) -> None:
+def _write_remittances(run: Run, split: SplitResult) -> None:
     """``reconcile split --per-partner DIR``'s files for this run (made when first asked):
     the same workbook values, written the same way (atomically, all together)."""
     with run.lock:
         outputs = Outputs()
         folder = run.folder / REMITTANCES
         outputs.folder(folder)
-        for name, build in remittance_workbooks(result.split).items():
+        for name, build in remittance_workbooks(split).items():
             outputs.file(folder / name, partial(_write_built, write_workbook, build))
         outputs.commit()
 
@@ -760,7 +761,7 @@ def _as_of(values: dict[str, str]) -> tuple[dt.date | None, str | None]:
                       "YYYY-MM-DD, for example 2026-10-10")
 
 
-def _run_options(upload: Any) -> tuple[dict[str, str], list[str]]:
+def _run_options(upload: Upload) -> tuple[dict[str, str], list[str]]:
     """The upload's text options: ``lead_provider``, ``sheet``, ``tolerance`` (pounds)."""
     options = {k: upload.field(k) for k in ("lead_provider", "sheet", "tolerance")
                if upload.field(k)}
