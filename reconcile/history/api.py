@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from reconcile.errors import Problem, UsageError
 from reconcile.history.changes import Change, compute_changes
 from reconcile.history.follow import ACCEPTED, NOTE_STATUSES
-from reconcile.history.snapshot import FindingRow
+from reconcile.history.snapshot import FindingRow, StatementRow
 from reconcile.history.store import HistoryError, NoteRow, RunRow, Store, in_scope
 from reconcile.model import Source
 from reconcile.money import ZERO, show
@@ -119,8 +119,10 @@ def run_details(store: Store, run_id: int) -> dict[str, Any]:
     }
 
 
-def _statement_json(expected: Any, dfe: Any) -> dict[str, Any]:
+def _statement_json(expected: StatementRow | None, dfe: StatementRow | None
+                    ) -> dict[str, Any]:
     s = expected or dfe
+    assert s is not None  # one side at least
     return {"lead_provider": s.lead_provider, "cohort": s.cohort, "name": s.name,
             "payment_date": s.payment_date, "paid": bool(dfe.paid) if dfe else None,
             "expected_total": show(expected.total) if expected and expected.total is not None

@@ -59,6 +59,7 @@ from reconcile.history.snapshot import (
     DeclarationRow,
     Declarations,
     LineRow,
+    Scope,
     Snapshot,
     StatementRow,
 )
@@ -316,7 +317,7 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: data}
 
 
-def _contract_diff_scopes(previous: Snapshot, current: Snapshot) -> list[Any]:
+def _contract_diff_scopes(previous: Snapshot, current: Snapshot) -> list[Scope]:
     """The scopes whose contract changed: its file (``contract_hash``) and its terms.
     Terms that changed while the file did not are the rules' doing (a band's default
     output/service split is in fees.yaml): a ``rules_changed``, not a contract change;
