@@ -34,6 +34,8 @@ from typing import Any
 
 from reconcile.errors import Problem, UsageError
 from reconcile.model import Source
+from reconcile.outputs import check_output_paths
+from reconcile.serve.security import Guard, is_loopback
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -82,11 +84,12 @@ def _reachable_note(guard: Any, names: tuple[str, ...]) -> str:
 def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bool = True,
           data_dir: Path | None = None, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> int:
     """Start the server and serve until interrupted; the first line printed is the address."""
+    # the web stack (uvicorn, Starlette, the app and its pipeline) is loaded when a server
+    # starts, not whenever this package is (by any reconcile.serve module)
     import uvicorn
 
     from reconcile.serve.app import create_app
     from reconcile.serve.pipeline_adapter import run_store
-    from reconcile.serve.security import Guard
 
     try:
         sock = bind(host, port)
@@ -100,14 +103,10 @@ def serve(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bo
                                   f"cannot listen there ({error.strerror or error})",
                                   fix)]) from None
     port = sock.getsockname()[1]
-    from reconcile.serve.security import is_loopback
-
     # reached from other computers: by this machine's name too (a Host header naming it)
     names = () if is_loopback(host) else machine_names()
     guard = Guard(host, port, names=names)
     data_dir = data_dir or default_data_dir()
-    from reconcile.outputs import check_output_paths
-
     try:  # a data folder that cannot be written: exit 2 naming it, before serving
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
