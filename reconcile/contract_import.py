@@ -32,7 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -42,7 +42,7 @@ from reconcile.errors import InputError, Problem, UsageError
 from reconcile.model import Source
 from reconcile.outputs import Outputs, check_output_paths
 from reconcile.rulebook.load import load_rulebook
-from reconcile.rulebook.schema import BandTerms, _band_issues, did_you_mean
+from reconcile.rulebook.schema import BandSplit, BandTerms, FeesFile, _band_issues, did_you_mean
 
 CALL_OFF_HEADERS = (
     "lead-provider-name", "cohort-start-year", "uplift-target", "uplift-amount",
@@ -50,8 +50,6 @@ CALL_OFF_HEADERS = (
     *(f"band-{x}-{what}" for x in "abcd" for what in ("min", "max", "per-participant")))
 MENTOR_HEADERS = ("lead-provider-name", "cohort-start-year", "recruitment-target",
                   "payment-per-participant")
-#: band D is all output (DfE's importer: output_payment_percentage 100, service 0)
-BAND_D_SPLIT: tuple[Decimal | None, Decimal | None] = (Decimal(100), Decimal(0))
 
 
 class _Row(NamedTuple):
@@ -222,7 +220,8 @@ class _Contract(NamedTuple):
     bands: tuple[BandTerms, ...]
 
 
-def _call_off(row: _Row, problems: list[Problem], largest: Decimal) -> _Contract | None:
+def _call_off(row: _Row, problems: list[Problem], largest: Decimal,
+              splits: Mapping[str, BandSplit]) -> _Contract | None:
     before = len(problems)
     cells = _Cells(row, problems, largest)
     provider = cells.text("lead-provider-name")
@@ -261,11 +260,12 @@ def _call_off(row: _Row, problems: list[Problem], largest: Decimal) -> _Contract
         price = cells.amount(names[2])
         if low is None or high is None or price is None:
             continue
-        split: tuple[Decimal | None, Decimal | None] = (
-            BAND_D_SPLIT if letter == "d" else (None, None))
-        bands.append(BandTerms(name=letter.upper(), min=low, max=high, per_participant=price,
-                               output_payment_percentage=split[0],
-                               service_fee_percentage=split[1]))
+        # fees.yaml imported_band_splits (band D: 100/0); the others take band_split
+        split = splits.get(letter.upper())
+        bands.append(BandTerms(
+            name=letter.upper(), min=low, max=high, per_participant=price,
+            output_payment_percentage=split.output_payment_percentage if split else None,
+            service_fee_percentage=split.service_fee_percentage if split else None))
         columns.append(letter)
     if len(problems) == before:
         for path, what, fix in _band_issues(tuple(bands), None, ()):
@@ -297,12 +297,15 @@ def _key(provider: str, cohort: int) -> tuple[str, int]:
     return " ".join(provider.split()).casefold(), cohort
 
 
-def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True
-                     ) -> list[Imported]:
+def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True,
+                     fees: FeesFile | None = None) -> list[Imported]:
     """The contract YAML of every provider and cohort in DfE's CSVs (module doc); an
-    amount beyond the bundled rules' fees.yaml ``largest_amount`` is a located error
-    (the contract written would not pass ``rules check``)."""
-    largest = load_rulebook().fees.largest_amount
+    amount beyond fees.yaml's ``largest_amount`` is a located error (the contract
+    written would not pass ``rules check``). ``fees``: the bundled rules' unless given
+    (its ``imported_band_splits`` are written into the bands they name)."""
+    if fees is None:
+        fees = load_rulebook().fees
+    largest = fees.largest_amount
     problems: list[Problem] = []
     contracts: dict[tuple[str, int], _Contract] = {}
     mentors: list[tuple[_Row, tuple[str, int, Decimal, int]]] = []
@@ -313,7 +316,7 @@ def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True
         kind, rows = read
         for row in rows:
             if kind == "call-off":
-                contract = _call_off(row, problems, largest)
+                contract = _call_off(row, problems, largest, fees.imported_band_splits)
                 if contract is None:
                     continue
                 key = _key(contract.lead_provider, contract.cohort)

@@ -10,7 +10,9 @@ from decimal import Decimal as D
 from click.testing import CliRunner
 
 from reconcile.cli import main
+from reconcile.contract_import import import_contracts
 from reconcile.rulebook.load import load_rulebook
+from tests.builders import rulebook
 
 HEADER = ("lead-provider-name,cohort-start-year,uplift-target,uplift-amount,"
           "recruitment-target,revised-target,set-up-fee,monthly-service-fee,band-a-min,"
@@ -60,6 +62,31 @@ def test_dfe_spec_rows_become_contracts_that_rules_check_accepts(tmp_path):
     assert (c2025.uplift_amount, c2025.monthly_service_fee) == (None, None)
     assert c2025.mentor.payment_per_participant == D(333)
     assert "uplift-target 0.44" in (out / "butterfly-institute-2025.yaml").read_text()
+
+
+def test_the_bands_split_apart_are_fees_yamls_imported_band_splits(tmp_path):
+    """rules/fees.yaml imported_band_splits: band D 100/0 as bundled; with band C at
+    70/30 and nothing for D, C is written 70/30 and D takes band_split (no split of its
+    own written)."""
+    call_off = tmp_path / "call-off.csv"
+    call_off.write_text(HEADER + "\nButterfly Institute,2024,0.44,200,4600,4790,0,2300,0,"
+                        "90,895,91,199,700,200,299,600,300,400,500\n", encoding="utf-8")
+
+    def bands(fees):
+        (imported,) = import_contracts([call_off], fees=fees)
+        return [line.strip() for line in imported.text.splitlines()
+                if line.strip().startswith("- {name: ")]
+
+    assert bands(None)[2:] == [
+        "- {name: C, min: 200, max: 299, per_participant: 600}",
+        "- {name: D, min: 300, max: 400, per_participant: 500, output_payment_percentage: "
+        "100, service_fee_percentage: 0}"]
+    edited = rulebook(fees={"imported_band_splits": {
+        "C": {"output_payment_percentage": 70, "service_fee_percentage": 30}}}).fees
+    assert bands(edited)[2:] == [
+        "- {name: C, min: 200, max: 299, per_participant: 600, output_payment_percentage: "
+        "70, service_fee_percentage: 30}",
+        "- {name: D, min: 300, max: 400, per_participant: 500}"]
 
 
 def test_bad_rows_are_located_and_nothing_is_written(tmp_path):

@@ -299,6 +299,10 @@ class FeesFile(Strict):
     band_split: BandSplit = Field(
         description="default output/service split of a band: output_payment_percentage, "
                     "service_fee_percentage")
+    imported_band_splits: dict[str, BandSplit] = Field(
+        default_factory=dict,
+        description="band name -> the split `reconcile contracts import` writes into that "
+                    "band of a contract it makes from DfE's CSV (DfE's importer: D 100/0)")
     proportions: dict[Dashed, Percent] = Field(
         min_length=1, description="declaration type -> per cent of the band output price")
     core_milestones: tuple[Dashed, ...] = Field(
@@ -350,6 +354,14 @@ class FeesFile(Strict):
                    (f"band_split: output {_pct(split.output_payment_percentage)} + service "
                    f"{_pct(split.service_fee_percentage)} = {_pct(total)}, not 100%"),
                    "make the two percentages add up to 100 (e.g. 60 and 40)")
+        for name, imported in self.imported_band_splits.items():
+            total = imported.output_payment_percentage + imported.service_fee_percentage
+            if total != HUNDRED:
+                yield (("imported_band_splits", name),
+                       (f"imported_band_splits: {name}: output "
+                        f"{_pct(imported.output_payment_percentage)} + service "
+                        f"{_pct(imported.service_fee_percentage)} = {_pct(total)}, not 100%"),
+                       "make the two percentages add up to 100 (e.g. 100 and 0)")
         for item, declaration_type in enumerate(self.core_milestones):
             if declaration_type not in self.proportions:
                 yield (("core_milestones", item),

@@ -312,6 +312,16 @@ def test_statement_counts_and_recruitment_type_must_be_in_the_vocabulary(rules):
          "declaration type — did you mean 'started'?")]
 
 
+def test_an_imported_band_split_must_add_up_to_100(rules):
+    fees = rules / "fees.yaml"
+    edit(fees, "  D: {output_payment_percentage: 100, service_fee_percentage: 0}",
+         "  D: {output_payment_percentage: 100, service_fee_percentage: 10}")
+    assert check(rules) == [
+        (f"{where(fees, 'D: {output_payment_percentage: 100')}: imported_band_splits: D: "
+         "output 100% + service 10% = 110%, not 100% — make the two percentages add up to "
+         "100 (e.g. 100 and 0)")]
+
+
 def test_the_paid_state_is_no_refund_state(rules):
     vocabulary = rules / "vocabulary.yaml"
     edit(vocabulary, "  refund_states: [awaiting-clawback, clawed-back]",
