@@ -347,7 +347,9 @@ class RunView:
         for line in lines:
             by_type[line.participant_type].append(line)
         tables = []
-        for ptype in sorted(by_type, key=lambda t: {"ect": 0, "mentor": 1}.get(t or "", 2)):
+        # participant types in the vocabulary's order (rules/vocabulary.yaml), none last
+        ptypes = {t: i for i, t in enumerate(self.result.rulebook.vocabulary.participant_types)}
+        for ptype in sorted(by_type, key=lambda t: ptypes.get(t or "", len(ptypes))):
             group = by_type[ptype]
             bands = sorted({x.band for x in group if x.band is not None})
             flat = any(x.band is None for x in group)
