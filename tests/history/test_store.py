@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -349,7 +350,7 @@ def test_a_packed_run_is_recorded_as_the_lines_it_packs(tmp_path):
             (read,) = store.snapshot(1).declarations  # packed as stored, checked whole
             assert (read.lead_provider, read.cohort, read.size, read.lines) == (
                 "Alpha Trust", 2023, 5, lines)
-        with sqlite3.connect(path) as db:
+        with closing(sqlite3.connect(path)) as db:  # sqlite3's own `with` does not close
             rows.append(db.execute("SELECT * FROM declaration_sets").fetchall())
     assert rows[0] == rows[1] and rows[0][0][3] == 5
 
@@ -357,8 +358,9 @@ def test_a_packed_run_is_recorded_as_the_lines_it_packs(tmp_path):
 def test_a_run_whose_declarations_are_damaged_is_refused_where_it_is_read(tmp_path):
     path = tmp_path / "history.sqlite3"
     record(path, snapshot(3))
-    with sqlite3.connect(path) as db:  # the packed text cut short
+    with closing(sqlite3.connect(path)) as db:  # the packed text cut short
         db.execute("UPDATE declaration_sets SET data = substr(data, 1, length(data) - 6)")
+        db.commit()
     with open_store(path) as store, pytest.raises(HistoryError) as refused:
         store.snapshot(1)
     assert "run 1's declarations cannot be read" in str(refused.value)
