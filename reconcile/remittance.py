@@ -101,7 +101,6 @@ def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
     as cells from the report stage to the write.
     """
     types = result.declaration_types
-    c_amount = len(_PARTNER_HEAD) + len(_MONEY) + 3
     policy = _policy_rows(result)
     # header, each statement's partners with the lead provider's row and its total,
     # a blank row, the policy, the note
@@ -119,18 +118,21 @@ def partner_sheet(result: SplitResult, name: str = PARTNERS_SHEET) -> Sheet:
               id_width, *(9 for _ in types), 9)
     return Sheet(name, RowStream(partial(_partner_rows, result, types, policy), count),
                  widths=widths, freeze=(1, 5), landscape=True, fit_to_width=True,
-                 heights=((0, 30),), print_area=(0, 0, count - 1, c_amount))
+                 heights=((0, 30),), print_area=(0, 0, count - 1, _C_AMOUNT))
 
 
 _PARTNER_HEAD = ("Lead provider", "Cohort", "Statement", "Payment date", "Delivery partner")
+#: the partner sheet's columns: the money, gross, retained (after the retained
+#: percentage) and the amount payable (the last printed)
+_C_MONEY = len(_PARTNER_HEAD)
+_C_GROSS = _C_MONEY + len(_MONEY)
+_C_RET, _C_AMOUNT = _C_GROSS + 2, _C_GROSS + 3
 
 
 def _partner_rows(result: SplitResult, types: tuple[str, ...], policy: tuple[Row, ...]
                   ) -> Iterator[Row]:
     """The rows of :func:`partner_sheet`, in order."""
-    c_money = len(_PARTNER_HEAD)
-    c_gross = c_money + len(_MONEY)
-    c_ret, c_amount = c_gross + 2, c_gross + 3  # c_gross + 1: the retained percentage
+    c_money, c_gross, c_ret, c_amount = _C_MONEY, _C_GROSS, _C_RET, _C_AMOUNT
     first_count = c_amount + 2  # c_amount + 1: the partner's id
     c_claw = first_count + len(types)
     yield (*(_h(h) for h in _PARTNER_HEAD), *(_h(h, True) for _, h in _MONEY),
