@@ -130,9 +130,10 @@ def render_scale(text: str, r: dict, about: dict, started: float) -> str:
         "makes, as CSV, against DfE statements with planted discrepancies "
         "(`bench/bench_pipeline.py`; this section is written by the same run as "
         f"[performance.md](performance.md)). The run of {when} ({about['cores']} cores; load "
-        f"average {load[0]:.1f} when it started and {load[1]:.1f} when it ended: above "
-        f"{about['cores']}, other work shared the cores, so seconds are pessimistic; compare "
-        "the ratios):" if load[0] is not None else
+        f"average {load[0]:.1f} when it started and {load[1]:.1f} when it ended"
+        + (f": above {about['cores']}, other work shared the cores, so seconds are "
+           "pessimistic; compare the ratios):" if max(load) > int(about["cores"]) else
+           ": the cores were not shared):") if load[0] is not None else
         f"`make bench` runs `reconcile run` on a generated national sample: {n:,} "
         f"declarations (run of {when}):",
         "",
@@ -164,11 +165,30 @@ def render_scale(text: str, r: dict, about: dict, started: float) -> str:
         "Excel's limits from the file's parts: "
         + ("within them." if limits.get("within_limits") else
            f"**past** {', '.join(limits.get('past', ()))}."),
+        "",
+        *_one_machine(r, about),
         SCALE_TO,
     ]
     start = text.index(SCALE_FROM)
     end = text.index(SCALE_TO) + len(SCALE_TO)
     return text[:start] + "\n".join(lines) + text[end:]
+
+
+def _one_machine(r: dict, about: dict) -> list[str]:
+    """What the national row says one machine holds: memory and time per million
+    declarations, and where this machine's memory would run out at that rate."""
+    n_m = r["declarations"] / 1e6
+    gib_per_m = r["peak_mb"] / 1024 / n_m
+    memory = about.get("memory", "").split()
+    ceiling = (f" at that rate this machine's {about['memory']} would hold roughly "
+               f"{float(memory[0]) / gib_per_m:.0f} million declarations, "
+               if memory and memory[0].replace(".", "", 1).isdigit() else " ")
+    return [
+        f"So one machine holds a national run: about {gib_per_m:.1f} GiB and "
+        f"{r['run_s'] / n_m:.0f} seconds of work per million declarations (the history "
+        "store's line per declaration included). Memory is the first limit:"
+        f"{ceiling}and the workbook, not the calculation, is the largest cost long before "
+        "that."]
 
 
 def areas() -> list[str]:
@@ -352,19 +372,24 @@ def render_pipeline(rows: list[dict]) -> str:
                 f"({target['strong_floor_writer']}) | – |"]
     out += ["", *_target_notes(target)]
     out += ["", "### The generator (`samples/generate.py`)\n",
-            ("Declarations are generated participant by participant and written with "
-             "xlsxwriter in constant-memory mode (*declarations*: time, and the process's "
-             "peak memory by then); *with DfE side* adds running the pipeline on them (in "
-             "the same process, so its peak is the pipeline's) and writing the consistent "
-             "and planted DfE statements.\n"),
-            "| declarations | declarations | their peak | with DfE side | its peak | measured |",
-            "|---:|---:|---:|---:|---:|---|"]
+            ("Declarations are generated participant by participant and written as CSV "
+             "and, within Excel's row limit, as xlsx with xlsxwriter in constant-memory "
+             "mode (*written*: the files; past the limit the generator writes CSV only, "
+             "which is why the largest size is quicker per declaration); *declarations*: "
+             "time, and the process's peak memory by then; *with DfE side* adds running the "
+             "pipeline on them (in the same process, so its peak is the pipeline's) and "
+             "writing the consistent and planted DfE statements.\n"),
+            ("| declarations | written | declarations | their peak | with DfE side | its peak "
+             "| measured |"),
+            "|---:|---|---:|---:|---:|---:|---|"]
     for r in rows:
         rate = (f" ({r['declarations'] / r['generate_declarations_s']:,.0f}/s)"
                 if r.get("generate_declarations_s") else "")
         when = ("when generated, " + str(r.get("generated_on"))) if r.get("generate_cached") \
             else "in this run"
-        out.append(f"| {r['declarations']:,} | {fmt(r.get('generate_declarations_s'))}s{rate} | "
+        written = ", ".join(r.get("generate_files") or ()) or "–"
+        out.append(f"| {r['declarations']:,} | {written} | "
+                   f"{fmt(r.get('generate_declarations_s'))}s{rate} | "
                    f"{_mb(r.get('generate_declarations_peak_mb'))} | "
                    f"{fmt(r.get('generate_s'))}s | {_mb(r.get('generate_peak_mb'))} | {when} |")
     return "\n".join(out) + "\n"

@@ -308,8 +308,10 @@ def check_limits(path: Path) -> dict:
             most("max_row", int(rows[-1]))
         for letters in set(_CELL_COLUMN.findall(whole)):
             most("max_column", _column_number(letters))
+        # a text's UTF-16 length is at most its UTF-8 length in bytes, so only a text
+        # longer in bytes than the longest found so far can be longer: few are decoded
         for text in _TEXT.findall(whole):
-            if len(text) > 32767 // 4:
+            if len(text) > worst["longest_text"]:
                 most("longest_text", _utf16_units(text))
         for formula in _FORMULA.findall(whole):
             most("longest_formula", len(_unescape(formula)) if b"&" in formula
@@ -468,6 +470,8 @@ def run(sizes, regenerate: bool = False, engine: str = "auto", with_json: bool =
             "generate_declarations_peak_mb": generated.get("step_peak_mb", {}).get("declarations"),
             "generated_on": generated.get("generated_on"),
             "generate_cached": generated.get("cached"),
+            # what the generator wrote: an xlsx only within Excel's row limit
+            "generate_files": sorted(p.name for p in folder.glob("declarations.*")),
             "output_bytes": done["output_bytes"],
             "load": (load_before, load_after),
         }
