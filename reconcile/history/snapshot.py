@@ -321,7 +321,7 @@ def fingerprint(code: str, lead_provider: str | None, cohort: int | None,
     apart by its ``occurrence``. 16 hex digits of SHA-256 (64 bits).
 
     >>> fingerprint("OUTPUT_COUNT_MISMATCH", "Example", 2023, "May 2024", "output ect started A")
-    'c7e7ff3a1d3b5e0f'
+    'bdbe1170ee77e7a1'
     """
     parts = [code, _provider_key(lead_provider), "" if cohort is None else str(cohort),
              statement or "", subject or ""]

@@ -27,7 +27,8 @@ numbers with a fraction (``yamlsrc`` reads those as Decimal) or text
 ...     "proportions": {"started": 20, "completed": "80"},
 ...     "core_milestones": ["started", "completed"],
 ...     "mentor_flat_rate_proportions": {"started": 50, "completed": 50},
-...     "vat_percentage": 20, "uplift": {"amount": "contract", "eligibility_rule": "uplift"}})
+...     "vat_percentage": 20, "uplift": {"amount": "contract", "eligibility_rule": "uplift"},
+...     "largest_amount": 1000000000, "largest_count": 10000000})
 >>> band = Band("A", 0, 2000, Decimal(995), Decimal(60), Decimal(40))
 >>> fees.output_fee(band, "started")
 Decimal('119.4')

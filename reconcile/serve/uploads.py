@@ -76,6 +76,8 @@ def clean_name(name: str) -> str:
     >>> clean_name("../../etc/passwd")
     'passwd'
     >>> clean_name(".bashrc")
+    'bashrc'
+    >>> clean_name(" . ")
     ''
     """
     name = unicodedata.normalize("NFC", name)
