@@ -38,16 +38,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconcile import money, textsafe
-from reconcile.errors import InputError, Problem, UsageError
+from reconcile.errors import InputError, Problem, RuleError, UsageError
 from reconcile.model import Source
 from reconcile.outputs import Outputs, check_output_paths
 from reconcile.rulebook.load import load_rulebook
 from reconcile.rulebook.schema import BandSplit, BandTerms, FeesFile, _band_issues, did_you_mean
 
+#: the bands of DfE's call-off contract CSV (its band-a-* ... band-d-* columns)
+BANDS = "abcd"
 CALL_OFF_HEADERS = (
     "lead-provider-name", "cohort-start-year", "uplift-target", "uplift-amount",
     "recruitment-target", "revised-target", "set-up-fee", "monthly-service-fee",
-    *(f"band-{x}-{what}" for x in "abcd" for what in ("min", "max", "per-participant")))
+    *(f"band-{x}-{what}" for x in BANDS for what in ("min", "max", "per-participant")))
 MENTOR_HEADERS = ("lead-provider-name", "cohort-start-year", "recruitment-target",
                   "payment-per-participant")
 
@@ -243,7 +245,7 @@ def _call_off(row: _Row, problems: list[Problem], largest: Decimal,
     }
     bands: list[BandTerms] = []
     columns: list[str] = []
-    for letter in "abcd":
+    for letter in BANDS:
         names = [f"band-{letter}-{what}" for what in ("min", "max", "per-participant")]
         given = [bool(row.values.get(n)) for n in names]
         if not any(given) and letter != "a":
@@ -305,6 +307,7 @@ def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True,
     (its ``imported_band_splits`` are written into the bands they name)."""
     if fees is None:
         fees = load_rulebook().fees
+    _check_band_splits(fees)
     largest = fees.largest_amount
     problems: list[Problem] = []
     contracts: dict[tuple[str, int], _Contract] = {}
@@ -367,6 +370,19 @@ def import_contracts(paths: Sequence[Path], *, vat_chargeable: bool = True,
     if problems:
         raise InputError(problems)
     return result
+
+
+def _check_band_splits(fees: FeesFile) -> None:
+    """Each band ``imported_band_splits`` names is one of the CSV's: a name matching
+    none (``d`` for ``D``, say) would be written into no contract, silently."""
+    known = [letter.upper() for letter in BANDS]
+    unknown = [name for name in fees.imported_band_splits if name not in known]
+    if unknown:
+        raise RuleError([Problem(
+            Source("fees.yaml"),
+            f"imported_band_splits: {name!r} is not a band of DfE's contract CSV "
+            f"(its bands are {', '.join(known)})",
+            f"name one of {', '.join(known)}, in capitals") for name in unknown])
 
 
 def write_contracts(paths: Sequence[Path], out: Path, *, vat_chargeable: bool = True,

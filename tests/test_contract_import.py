@@ -7,10 +7,12 @@ create_mentor_call_off_contract_spec.rb), so the shape is exactly DfE's.
 
 from decimal import Decimal as D
 
+import pytest
 from click.testing import CliRunner
 
 from reconcile.cli import main
 from reconcile.contract_import import import_contracts
+from reconcile.errors import RuleError
 from reconcile.rulebook.load import load_rulebook
 from tests.builders import rulebook
 
@@ -87,6 +89,21 @@ def test_the_bands_split_apart_are_fees_yamls_imported_band_splits(tmp_path):
         "- {name: C, min: 200, max: 299, per_participant: 600, output_payment_percentage: "
         "70, service_fee_percentage: 30}",
         "- {name: D, min: 300, max: 400, per_participant: 500}"]
+
+
+def test_an_imported_band_split_naming_no_band_of_the_csv_is_refused(tmp_path):
+    """fees.yaml imported_band_splits keyed 'd' (not 'D') would be written into no band:
+    refused, naming the key and the CSV's bands."""
+    call_off = tmp_path / "call-off.csv"
+    call_off.write_text(HEADER + "\nButterfly Institute,2024,0.44,200,4600,4790,0,2300,0,"
+                        "90,895,91,199,700,200,299,600,300,400,500\n", encoding="utf-8")
+    fees = rulebook(fees={"imported_band_splits": {
+        "d": {"output_payment_percentage": 100, "service_fee_percentage": 0}}}).fees
+    with pytest.raises(RuleError) as refused:
+        import_contracts([call_off], fees=fees)
+    assert [str(p) for p in refused.value.problems] == [
+        "fees.yaml: imported_band_splits: 'd' is not a band of DfE's contract CSV (its "
+        "bands are A, B, C, D) — name one of A, B, C, D, in capitals"]
 
 
 def test_bad_rows_are_located_and_nothing_is_written(tmp_path):
